@@ -1,0 +1,297 @@
+//! AWS access for one run: the SDK configuration (credential chain, timeouts,
+//! retries, endpoint override), the read-only guard, the call counter and the
+//! service clients built from them.
+//!
+//! Every client the gate uses goes through [`AwsClients::new`], so every call
+//! is bounded in time, retried with backoff on throttling, counted, and
+//! refused before it leaves the process if it would change anything while the
+//! run is read-only.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+
+use crate::spec::AwsAccess;
+
+/// Where a run's AWS calls go and as whom, after the harness has filled in
+/// what the spec leaves to it (the sandbox endpoint and its test credentials).
+#[derive(Debug, Clone, Default)]
+pub struct Connection {
+    pub region: String,
+    pub access: AwsAccess,
+    /// Static credentials (the sandbox's); `None` uses aws-config's chain.
+    pub static_credentials: Option<(String, String)>,
+}
+
+/// Builds the shared SDK configuration: region, credentials (chain, profile,
+/// optional assumed role), endpoint override, timeouts and retries.
+pub async fn sdk_config(connection: &Connection) -> SdkConfig {
+    let access = &connection.access;
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(connection.region.clone()))
+        .timeout_config(timeout_config(access))
+        .retry_config(retry_config(access));
+    if let Some(profile) = &access.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(endpoint) = &access.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    if let Some((key, secret)) = &connection.static_credentials {
+        loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "verify-static"));
+    }
+    let base = loader.load().await;
+    match &access.assume_role {
+        None => base,
+        Some(role_arn) => {
+            let provider = aws_config::sts::AssumeRoleProvider::builder(role_arn)
+                .session_name("verify")
+                .configure(&base)
+                .build()
+                .await;
+            base.into_builder()
+                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .build()
+        }
+    }
+}
+
+/// Connect, read and per-operation bounds: no call waits forever.
+pub fn timeout_config(access: &AwsAccess) -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(access.connect_timeout)
+        .read_timeout(access.read_timeout)
+        .operation_attempt_timeout(access.read_timeout + access.connect_timeout)
+        .operation_timeout(access.operation_timeout)
+        .build()
+}
+
+/// Standard retry mode: throttling and transient errors back off exponentially.
+pub fn retry_config(access: &AwsAccess) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(access.max_attempts)
+        .with_initial_backoff(Duration::from_millis(200))
+        .with_max_backoff(Duration::from_secs(5))
+}
+
+/// Whether a run may change anything. Plain verification is [`AccessMode::ReadOnly`].
+#[derive(Debug, Clone, Default)]
+pub struct AccessMode {
+    drill: Arc<AtomicBool>,
+}
+
+impl AccessMode {
+    /// A read-only mode: every mutating operation is refused.
+    pub fn read_only() -> Self {
+        Self::default()
+    }
+
+    /// Allows mutating calls while the returned guard lives (drills only).
+    pub fn allow_writes(&self) -> WriteGuard {
+        self.drill.store(true, Ordering::SeqCst);
+        WriteGuard { drill: self.drill.clone() }
+    }
+
+    pub fn writes_allowed(&self) -> bool {
+        self.drill.load(Ordering::SeqCst)
+    }
+}
+
+/// Returned by [`AccessMode::allow_writes`]; writes are refused again when dropped.
+pub struct WriteGuard {
+    drill: Arc<AtomicBool>,
+}
+
+impl Drop for WriteGuard {
+    fn drop(&mut self) {
+        self.drill.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Operation-name prefixes that only read. Anything else is a write.
+const READ_PREFIXES: &[&str] = &["Describe", "Get", "List", "Head", "Lookup", "BatchGet", "Search"];
+
+/// True when `operation` (an AWS operation name such as `DescribeDBInstances`) only reads.
+pub fn is_read_only(operation: &str) -> bool {
+    READ_PREFIXES.iter().any(|p| operation.starts_with(p))
+}
+
+/// The error a refused call fails with.
+#[derive(Debug)]
+pub struct WriteRefused {
+    pub service: String,
+    pub operation: String,
+}
+
+impl fmt::Display for WriteRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "refused {}:{}: verification is read-only; only a drill may change state",
+            self.service, self.operation
+        )
+    }
+}
+
+impl std::error::Error for WriteRefused {}
+
+/// Refuses every non-read operation before it is serialised, unless a drill
+/// holds a [`WriteGuard`].
+#[derive(Debug, Clone)]
+struct ReadOnlyGuard {
+    mode: AccessMode,
+}
+
+impl Intercept for ReadOnlyGuard {
+    fn name(&self) -> &'static str {
+        "verify::ReadOnlyGuard"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let (service, operation) = match cfg.load::<Metadata>() {
+            Some(m) => (m.service().to_string(), m.name().to_string()),
+            // Unknown operation: refuse rather than guess.
+            None => ("unknown".to_string(), "unknown".to_string()),
+        };
+        if is_read_only(&operation) || self.mode.writes_allowed() {
+            Ok(())
+        } else {
+            Err(Box::new(WriteRefused { service, operation }))
+        }
+    }
+}
+
+/// Counts AWS operations and HTTP attempts per `service:Operation`.
+#[derive(Debug, Clone, Default)]
+pub struct CallCounter {
+    inner: Arc<Mutex<CallCounts>>,
+}
+
+/// What a [`CallCounter`] saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CallCounts {
+    /// Operations started (one per SDK call).
+    pub operations: BTreeMap<String, u64>,
+    /// HTTP requests sent (retries included).
+    pub requests: u64,
+}
+
+impl CallCounts {
+    pub fn total_operations(&self) -> u64 {
+        self.operations.values().sum()
+    }
+}
+
+impl CallCounter {
+    pub fn snapshot(&self) -> CallCounts {
+        self.inner.lock().expect("call counter poisoned").clone()
+    }
+
+    pub fn reset(&self) {
+        *self.inner.lock().expect("call counter poisoned") = CallCounts::default();
+    }
+}
+
+impl Intercept for CallCounter {
+    fn name(&self) -> &'static str {
+        "verify::CallCounter"
+    }
+
+    fn read_before_execution(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let key = cfg
+            .load::<Metadata>()
+            .map(|m| format!("{}:{}", m.service(), m.name()))
+            .unwrap_or_else(|| "unknown".into());
+        *self.inner.lock().expect("call counter poisoned").operations.entry(key).or_default() += 1;
+        Ok(())
+    }
+
+    fn read_before_transmit(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.inner.lock().expect("call counter poisoned").requests += 1;
+        Ok(())
+    }
+}
+
+/// The service clients a run uses, each guarded and counted.
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub rds: aws_sdk_rds::Client,
+    pub ec2: aws_sdk_ec2::Client,
+    pub budgets: aws_sdk_budgets::Client,
+    pub mode: AccessMode,
+    pub calls: CallCounter,
+}
+
+impl AwsClients {
+    /// Clients from one shared [`SdkConfig`], with the read-only guard and the counter.
+    ///
+    /// ```no_run
+    /// # async fn demo() {
+    /// use verify::aws::{AccessMode, AwsClients, Connection, sdk_config};
+    /// let connection = Connection { region: "eu-central-1".into(), ..Default::default() };
+    /// let clients = AwsClients::new(&sdk_config(&connection).await, AccessMode::read_only());
+    /// // A write is refused before it is sent:
+    /// let refused = clients.rds.delete_db_instance().db_instance_identifier("x").send().await;
+    /// assert!(refused.is_err());
+    /// # }
+    /// ```
+    pub fn new(config: &SdkConfig, mode: AccessMode) -> Self {
+        let calls = CallCounter::default();
+        let guard = ReadOnlyGuard { mode: mode.clone() };
+        macro_rules! client {
+            ($krate:ident) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(config)
+                        .interceptor(guard.clone())
+                        .interceptor(calls.clone())
+                        .build(),
+                )
+            };
+        }
+        AwsClients {
+            rds: client!(aws_sdk_rds),
+            ec2: client!(aws_sdk_ec2),
+            budgets: client!(aws_sdk_budgets),
+            mode,
+            calls,
+        }
+    }
+
+    /// Wraps clients built elsewhere (tests with `aws-smithy-mocks`); the caller
+    /// is responsible for their interceptors.
+    pub fn from_parts(
+        rds: aws_sdk_rds::Client,
+        ec2: aws_sdk_ec2::Client,
+        budgets: aws_sdk_budgets::Client,
+    ) -> Self {
+        AwsClients { rds, ec2, budgets, mode: AccessMode::read_only(), calls: CallCounter::default() }
+    }
+}

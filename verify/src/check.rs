@@ -1,0 +1,206 @@
+//! The check model: a check has an id, reads state, and ends in one
+//! [`Status`] with a message and structured evidence.
+
+use std::fmt::Debug;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::gate::Gate;
+
+/// How a check ended. Only `pass`, `skip` and `waived` count toward go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Fail,
+    Error,
+    Skip,
+    Waived,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Fail => "fail",
+            Status::Error => "error",
+            Status::Skip => "skip",
+            Status::Waived => "waived",
+        }
+    }
+
+    /// `fail` and `error` block the go verdict.
+    pub fn blocks_go(self) -> bool {
+        matches!(self, Status::Fail | Status::Error)
+    }
+}
+
+/// One check's result, as every report shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub id: String,
+    pub status: Status,
+    pub message: String,
+    pub duration_ms: u64,
+    pub evidence: Value,
+}
+
+/// What a check concluded from what it read: pass, fail or skip, with evidence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub status: Status,
+    pub message: String,
+    pub evidence: Value,
+}
+
+impl Finding {
+    pub fn pass(message: impl Into<String>, evidence: Value) -> Self {
+        Finding { status: Status::Pass, message: message.into(), evidence }
+    }
+
+    pub fn fail(message: impl Into<String>, evidence: Value) -> Self {
+        Finding { status: Status::Fail, message: message.into(), evidence }
+    }
+
+    pub fn skip(message: impl Into<String>) -> Self {
+        Finding { status: Status::Skip, message: message.into(), evidence: Value::Null }
+    }
+}
+
+/// Why a check could not look. Always reported as `error`, never as `pass`.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CheckError {
+    /// The API answered with an error, or could not be reached.
+    #[error("{operation} failed for {resource}: {message}")]
+    Aws {
+        operation: String,
+        resource: String,
+        code: Option<String>,
+        message: String,
+    },
+    /// A declared resource does not exist (or is not visible to these credentials).
+    #[error("{operation}: {resource} not found")]
+    NotFound { operation: String, resource: String },
+    /// The check did not finish within its bound.
+    #[error("check did not finish within {0:?}")]
+    Timeout(Duration),
+}
+
+impl CheckError {
+    /// Maps an SDK error: `*NotFound*` codes become [`CheckError::NotFound`],
+    /// everything else (AccessDenied, throttling past retries, timeouts,
+    /// unreachable endpoint, a refused write) [`CheckError::Aws`].
+    pub fn from_sdk<E, R>(operation: &str, resource: &str, err: SdkError<E, R>) -> Self
+    where
+        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+        R: Debug,
+    {
+        let code = err.code().map(str::to_string);
+        if code.as_deref().is_some_and(|c| c.contains("NotFound")) {
+            return CheckError::NotFound { operation: operation.into(), resource: resource.into() };
+        }
+        let message = match (&code, err.message()) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code.clone(),
+            _ => DisplayErrorContext(&err).to_string(),
+        };
+        CheckError::Aws { operation: operation.into(), resource: resource.into(), code, message }
+    }
+
+    /// The AWS operation that failed, if any.
+    pub fn operation(&self) -> Option<&str> {
+        match self {
+            CheckError::Aws { operation, .. } | CheckError::NotFound { operation, .. } => Some(operation),
+            CheckError::Timeout(_) => None,
+        }
+    }
+}
+
+/// What a check function returns.
+pub type CheckResult = Result<Finding, CheckError>;
+
+/// The future a check's run function returns.
+pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
+
+type RunFn = dyn for<'a> Fn(&'a Gate) -> CheckFuture<'a> + Send + Sync;
+
+/// A check: a public id and the function that reads and judges.
+#[derive(Clone)]
+pub struct Check {
+    pub id: String,
+    run: Arc<RunFn>,
+}
+
+impl Check {
+    /// ```
+    /// use verify::check::{Check, Finding};
+    /// let check = Check::new("demo.always", |_gate| {
+    ///     Box::pin(async { Ok(Finding::pass("ok", serde_json::Value::Null)) })
+    /// });
+    /// assert_eq!(check.id, "demo.always");
+    /// ```
+    pub fn new<F>(id: impl Into<String>, run: F) -> Self
+    where
+        F: for<'a> Fn(&'a Gate) -> CheckFuture<'a> + Send + Sync + 'static,
+    {
+        Check { id: id.into(), run: Arc::new(run) }
+    }
+
+    /// The area is the id up to the first dot (`rds.multi_az` → `rds`).
+    pub fn area(&self) -> &str {
+        area_of(&self.id)
+    }
+
+    pub(crate) fn run<'a>(&self, gate: &'a Gate) -> CheckFuture<'a> {
+        (self.run)(gate)
+    }
+}
+
+impl Debug for Check {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Check").field("id", &self.id).finish()
+    }
+}
+
+/// `rds.multi_az` → `rds`; `scheduled.audit-partition-roll.succeeded` → `scheduled`.
+pub fn area_of(id: &str) -> &str {
+    id.split('.').next().unwrap_or(id)
+}
+
+/// Judges every declared item of an area and folds the per-item findings into
+/// one: any error → error, any fail → fail (all failing messages), else pass
+/// with evidence keyed by item.
+pub(crate) fn combine(items: Vec<(String, CheckResult)>, none_declared: &str) -> CheckResult {
+    if items.is_empty() {
+        return Ok(Finding::skip(none_declared));
+    }
+    let mut evidence = serde_json::Map::new();
+    let mut failures = Vec::new();
+    let mut passes = Vec::new();
+    let mut skips = 0;
+    for (key, result) in items {
+        let finding = result?;
+        match finding.status {
+            Status::Fail => failures.push(finding.message.clone()),
+            Status::Skip => skips += 1,
+            _ => passes.push(finding.message.clone()),
+        }
+        evidence.insert(key, finding.evidence);
+    }
+    let evidence = Value::Object(evidence);
+    if !failures.is_empty() {
+        Ok(Finding::fail(failures.join("; "), evidence))
+    } else if passes.is_empty() && skips > 0 {
+        Ok(Finding { status: Status::Skip, message: none_declared.into(), evidence })
+    } else {
+        Ok(Finding::pass(passes.join("; "), evidence))
+    }
+}

@@ -1,0 +1,19 @@
+//! `verify`: typed, read-only checks that a live AWS environment is what its
+//! spec declares, and (later) drills that inject a fault and assert recovery.
+//!
+//! - [`spec`]: the HCL environment spec, strictly parsed.
+//! - [`aws`]: SDK configuration, the read-only guard, the call counter.
+//! - [`gate`]: one run: the catalogue, run concurrently over a shared [`cache`].
+//! - [`checks`]: one module per area, named as the check id prefix.
+//! - [`check`]: the model every check shares (status, outcome, evidence, errors).
+
+pub mod aws;
+pub mod cache;
+pub mod check;
+pub mod checks;
+pub mod gate;
+pub mod spec;
+
+pub use check::{Check, CheckError, Finding, Outcome, Status};
+pub use gate::{Gate, Selection};
+pub use spec::{Environment, SpecError};

@@ -1,0 +1,216 @@
+//! The environment spec: what must be true of one environment, declared in
+//! HCL next to the Terraform that built it (`infra-tests/environments/<env>.hcl`).
+//!
+//! The checks read what *is*; this module only says what *should be*. Parsing is
+//! strict: an unknown key, a wrong type, a missing required attribute or a bad
+//! duration is a [`SpecError`] naming file, line and column.
+//!
+//! ```
+//! let env = verify::spec::parse(
+//!     r#"
+//!     environment = "staging"
+//!     region      = "eu-central-1"
+//!     account_id  = "123456789012"
+//!     rds "core" {
+//!       identifier = "restartix-staging"
+//!     }
+//!     "#,
+//!     "staging.hcl".as_ref(),
+//! )
+//! .unwrap();
+//! assert_eq!(env.rds[0].identifier, "restartix-staging");
+//! assert_eq!(env.rds[0].backup_retention_days, 7);
+//! ```
+
+mod parse;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use parse::{load, parse};
+
+/// One environment, as declared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Environment {
+    /// `environment = "production"`: the name reports carry.
+    pub name: String,
+    pub region: String,
+    /// The account the credentials must belong to.
+    pub account_id: String,
+    pub aws: AwsAccess,
+    pub rds: Vec<RdsSpec>,
+    pub pgbouncer: Option<PgbouncerSpec>,
+    pub edge: Option<EdgeSpec>,
+    pub scheduled_tasks: Vec<ScheduledTaskSpec>,
+    pub alarms: Option<AlarmsSpec>,
+    pub budgets: Vec<BudgetSpec>,
+    pub ses: Option<SesSpec>,
+    pub network: Option<NetworkSpec>,
+    pub drills: DrillsSpec,
+    /// The file this was read from (empty when parsed from a string).
+    pub source: PathBuf,
+}
+
+/// How to reach AWS: aws-config's standard chain (env, profile, SSO, IMDS),
+/// optionally a named profile, a role to assume and an endpoint override.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AwsAccess {
+    pub profile: Option<String>,
+    pub assume_role: Option<String>,
+    /// Send every AWS call here instead of the public endpoints.
+    pub endpoint: Option<String>,
+    /// The endpoint and credentials come from the running sandbox
+    /// (`target/sandbox/state.json`), filled in by the harness.
+    pub sandbox: bool,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// Bound on one operation including its retries.
+    pub operation_timeout: Duration,
+    /// Attempts per operation (throttling and transient errors back off and retry).
+    pub max_attempts: u32,
+}
+
+impl Default for AwsAccess {
+    fn default() -> Self {
+        AwsAccess {
+            profile: None,
+            assume_role: None,
+            endpoint: None,
+            sandbox: false,
+            connect_timeout: Duration::from_secs(3),
+            read_timeout: Duration::from_secs(10),
+            operation_timeout: Duration::from_secs(30),
+            max_attempts: 5,
+        }
+    }
+}
+
+/// `rds "<label>" { … }`: one RDS instance and what must hold for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RdsSpec {
+    pub label: String,
+    pub identifier: String,
+    pub multi_az: bool,
+    pub backup_retention_days: u32,
+    pub max_restorable_lag: Duration,
+    pub failover_budget: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PgbouncerSpec {
+    pub cluster: String,
+    pub service: String,
+    pub target_group: String,
+    pub min_tasks: u32,
+    pub min_azs: u32,
+    pub endpoint: Option<String>,
+    pub max_deregistration_delay: Duration,
+    pub max_stop_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EdgeSpec {
+    pub load_balancer: String,
+    pub hostnames: Vec<String>,
+    pub health_path: String,
+    pub min_cert_days: u32,
+    pub hsts_min_max_age: Duration,
+    pub allowed_tls_policies: Vec<String>,
+    /// hostname → address, instead of DNS (the sandbox points hostnames at loopback).
+    pub resolve: Vec<(String, String)>,
+    /// PEM file of an extra trusted CA (the sandbox CA); production uses the platform roots.
+    pub ca_file: Option<PathBuf>,
+    pub cloudflare: Option<CloudflareSpec>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CloudflareSpec {
+    pub zone: String,
+    pub token_env: String,
+    pub api_url: Option<String>,
+    pub custom_hostnames: Vec<String>,
+}
+
+/// `scheduled_task "<name>" { … }`: an EventBridge rule or Scheduler schedule running an ECS task.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScheduledTaskSpec {
+    pub name: String,
+    pub trigger: ScheduleTrigger,
+    pub expression: String,
+    pub cluster: String,
+    pub task_family: String,
+    pub max_age: Duration,
+    pub log_group: Option<String>,
+    pub success_marker: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScheduleTrigger {
+    Rule(String),
+    Schedule(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmsSpec {
+    pub topic: String,
+    pub required: Vec<String>,
+    pub route: AlarmRoute,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlarmRoute {
+    Slack,
+    Chatbot,
+    Lambda,
+}
+
+/// `budget "<label>" { … }`: an AWS Budgets cost budget and its alert thresholds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BudgetSpec {
+    pub label: String,
+    pub name: String,
+    pub limit_usd: f64,
+    /// Percentages of the limit, default 50, 80, 100.
+    pub thresholds: Vec<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SesSpec {
+    pub domain: String,
+    pub mail_from: String,
+    pub configuration_set: String,
+    pub feedback_topic: String,
+    pub feedback_endpoint: String,
+    /// Nameserver (`ip:port`) to ask for SPF/DMARC instead of the system resolver.
+    pub nameserver: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkSpec {
+    pub vpc: String,
+    pub min_azs: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DrillsSpec {
+    /// Drills change state; an environment refuses them unless this is true.
+    pub allowed: bool,
+}
+
+/// Why a spec could not be used. Displayed as `file:line:column: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum SpecError {
+    #[error("{}: cannot read environment spec: {source}", file.display())]
+    Read {
+        file: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}:{line}:{column}: {message}", file.display())]
+    Invalid {
+        file: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+}

@@ -1,0 +1,607 @@
+//! HCL → [`Environment`], strictly, with a position on every error.
+//!
+//! Built on `hcl-edit` (the span-keeping parser of the hcl-rs project) so that
+//! an unknown key or a wrong value points at its own line and column.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use hcl_edit::expr::Expression;
+use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
+use hcl_edit::Span;
+
+use super::*;
+
+/// Reads and validates `path`.
+pub fn load(path: &Path) -> Result<Environment, SpecError> {
+    let source = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        file: path.to_path_buf(),
+        source,
+    })?;
+    parse(&source, path)
+}
+
+/// Parses and validates a spec; `file` is only used in error messages.
+pub fn parse(source: &str, file: &Path) -> Result<Environment, SpecError> {
+    let doc = Doc { file, source };
+    let body = hcl_edit::parser::parse_body(source).map_err(|e| SpecError::Invalid {
+        file: file.to_path_buf(),
+        line: e.location().line(),
+        column: e.location().column(),
+        message: format!("HCL syntax error: {}", e.message()),
+    })?;
+    let mut top = Section::new(&doc, &body, "the environment spec".into(), Some(0..0))?;
+    let name = top.required_string("environment")?;
+    let region = top.required_string("region")?;
+    let account_id = top.required_string("account_id")?;
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(top.invalid_value("account_id", "a 12-digit AWS account id"));
+    }
+    let aws = match top.single_block("aws")? {
+        Some(block) => aws_access(&doc, block)?,
+        None => AwsAccess::default(),
+    };
+    let rds = top
+        .labelled_blocks("rds")?
+        .into_iter()
+        .map(|(label, b)| rds(&doc, label, b))
+        .collect::<Result<_, _>>()?;
+    let pgbouncer = top.single_block("pgbouncer")?.map(|b| pgbouncer(&doc, b)).transpose()?;
+    let edge = top.single_block("edge")?.map(|b| edge(&doc, b)).transpose()?;
+    let scheduled_tasks = top
+        .labelled_blocks("scheduled_task")?
+        .into_iter()
+        .map(|(label, b)| scheduled_task(&doc, label, b))
+        .collect::<Result<_, _>>()?;
+    let alarms = top.single_block("alarms")?.map(|b| alarms(&doc, b)).transpose()?;
+    let budgets = top
+        .labelled_blocks("budget")?
+        .into_iter()
+        .map(|(label, b)| budget(&doc, label, b))
+        .collect::<Result<_, _>>()?;
+    let ses = top.single_block("ses")?.map(|b| ses(&doc, b)).transpose()?;
+    let network = top.single_block("network")?.map(|b| network(&doc, b)).transpose()?;
+    let drills = match top.single_block("drills")? {
+        Some(block) => {
+            let mut s = Section::of_block(&doc, block)?;
+            let allowed = s.bool("allowed")?.unwrap_or(false);
+            s.finish()?;
+            DrillsSpec { allowed }
+        }
+        None => DrillsSpec::default(),
+    };
+    top.finish()?;
+    Ok(Environment {
+        name,
+        region,
+        account_id,
+        aws,
+        rds,
+        pgbouncer,
+        edge,
+        scheduled_tasks,
+        alarms,
+        budgets,
+        ses,
+        network,
+        drills,
+        source: file.to_path_buf(),
+    })
+}
+
+fn aws_access(doc: &Doc, block: &Block) -> Result<AwsAccess, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let d = AwsAccess::default();
+    let access = AwsAccess {
+        profile: s.string("profile")?,
+        assume_role: s.string("assume_role")?,
+        endpoint: s.string("endpoint")?,
+        sandbox: s.bool("sandbox")?.unwrap_or(false),
+        connect_timeout: s.duration("connect_timeout")?.unwrap_or(d.connect_timeout),
+        read_timeout: s.duration("read_timeout")?.unwrap_or(d.read_timeout),
+        operation_timeout: s.duration("operation_timeout")?.unwrap_or(d.operation_timeout),
+        max_attempts: s.count("max_attempts", 1)?.unwrap_or(d.max_attempts),
+    };
+    if let Some(role) = &access.assume_role
+        && !role.starts_with("arn:")
+    {
+        return Err(s.invalid_value("assume_role", "a role ARN (arn:aws:iam::<account>:role/<name>)"));
+    }
+    s.finish()?;
+    Ok(access)
+}
+
+fn rds(doc: &Doc, label: String, block: &Block) -> Result<RdsSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let spec = RdsSpec {
+        label,
+        identifier: s.required_string("identifier")?,
+        multi_az: s.bool("multi_az")?.unwrap_or(true),
+        backup_retention_days: s.count("backup_retention", 1)?.unwrap_or(7),
+        max_restorable_lag: s.duration("max_restorable_lag")?.unwrap_or(Duration::from_secs(15 * 60)),
+        failover_budget: s.duration("failover_budget")?.unwrap_or(Duration::from_secs(120)),
+    };
+    s.finish()?;
+    Ok(spec)
+}
+
+fn pgbouncer(doc: &Doc, block: &Block) -> Result<PgbouncerSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let spec = PgbouncerSpec {
+        cluster: s.required_string("cluster")?,
+        service: s.required_string("service")?,
+        target_group: s.required_string("target_group")?,
+        min_tasks: s.count("min_tasks", 1)?.unwrap_or(2),
+        min_azs: s.count("min_azs", 1)?.unwrap_or(2),
+        endpoint: s.string("endpoint")?,
+        max_deregistration_delay: s
+            .duration("max_deregistration_delay")?
+            .unwrap_or(Duration::from_secs(300)),
+        max_stop_timeout: s.duration("max_stop_timeout")?.unwrap_or(Duration::from_secs(120)),
+    };
+    s.finish()?;
+    Ok(spec)
+}
+
+fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let cloudflare = match s.single_block("cloudflare")? {
+        Some(b) => {
+            let mut c = Section::of_block(doc, b)?;
+            let spec = CloudflareSpec {
+                zone: c.required_string("zone")?,
+                token_env: c.string("token_env")?.unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".into()),
+                api_url: c.string("api_url")?,
+                custom_hostnames: c.strings("custom_hostnames")?.unwrap_or_default(),
+            };
+            c.finish()?;
+            Some(spec)
+        }
+        None => None,
+    };
+    let resolve = match s.single_block("resolve")? {
+        Some(b) => {
+            let mut r = Section::of_block(doc, b)?;
+            let pairs = r.all_string_attributes()?;
+            r.finish()?;
+            pairs
+        }
+        None => Vec::new(),
+    };
+    let spec = EdgeSpec {
+        load_balancer: s.required_string("load_balancer")?,
+        hostnames: s.required_strings("hostnames")?,
+        health_path: s.string("health_path")?.unwrap_or_else(|| "/health".into()),
+        min_cert_days: s.count("min_cert_days", 0)?.unwrap_or(21),
+        hsts_min_max_age: s
+            .duration("hsts_min_max_age")?
+            .unwrap_or(Duration::from_secs(180 * 86_400)),
+        allowed_tls_policies: s.strings("allowed_tls_policies")?.unwrap_or_else(|| {
+            vec![
+                "ELBSecurityPolicy-TLS13-1-2-2021-06".into(),
+                "ELBSecurityPolicy-TLS13-1-2-Res-2021-06".into(),
+                "ELBSecurityPolicy-TLS13-1-2-FIPS-2023-04".into(),
+                "ELBSecurityPolicy-TLS13-1-3-2021-06".into(),
+            ]
+        }),
+        resolve,
+        ca_file: s.string("ca_file")?.map(PathBuf::from),
+        cloudflare,
+    };
+    s.finish()?;
+    Ok(spec)
+}
+
+fn scheduled_task(doc: &Doc, name: String, block: &Block) -> Result<ScheduledTaskSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let trigger = match (s.string("rule")?, s.string("schedule")?) {
+        (Some(rule), None) => ScheduleTrigger::Rule(rule),
+        (None, Some(schedule)) => ScheduleTrigger::Schedule(schedule),
+        (Some(_), Some(_)) => {
+            return Err(s.invalid_value("schedule", "either `rule` or `schedule`, not both"));
+        }
+        (None, None) => {
+            return Err(s.missing("rule", "a string: the EventBridge rule name (or set `schedule`)"));
+        }
+    };
+    let spec = ScheduledTaskSpec {
+        name,
+        trigger,
+        expression: s.required_string("expression")?,
+        cluster: s.required_string("cluster")?,
+        task_family: s.required_string("task_family")?,
+        max_age: s.required_duration("max_age")?,
+        log_group: s.string("log_group")?,
+        success_marker: s.string("success_marker")?,
+    };
+    s.finish()?;
+    Ok(spec)
+}
+
+fn alarms(doc: &Doc, block: &Block) -> Result<AlarmsSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let topic = s.required_string("topic")?;
+    let required = s.required_strings("required")?;
+    let route = match s.string("route")?.as_deref() {
+        None | Some("slack") => AlarmRoute::Slack,
+        Some("chatbot") => AlarmRoute::Chatbot,
+        Some("lambda") => AlarmRoute::Lambda,
+        Some(_) => return Err(s.invalid_value("route", "one of \"slack\", \"chatbot\", \"lambda\"")),
+    };
+    s.finish()?;
+    Ok(AlarmsSpec { topic, required, route })
+}
+
+fn budget(doc: &Doc, label: String, block: &Block) -> Result<BudgetSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let name = s.required_string("name")?;
+    let limit_usd = s.required_number("limit_usd")?;
+    if limit_usd <= 0.0 {
+        return Err(s.invalid_value("limit_usd", "a positive amount in USD"));
+    }
+    let thresholds = s.numbers("thresholds")?.unwrap_or_else(|| vec![50.0, 80.0, 100.0]);
+    if thresholds.is_empty() || thresholds.iter().any(|t| *t <= 0.0 || *t > 1000.0) {
+        return Err(s.invalid_value("thresholds", "a non-empty list of percentages in (0, 1000]"));
+    }
+    s.finish()?;
+    Ok(BudgetSpec { label, name, limit_usd, thresholds })
+}
+
+fn ses(doc: &Doc, block: &Block) -> Result<SesSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let spec = SesSpec {
+        domain: s.required_string("domain")?,
+        mail_from: s.required_string("mail_from")?,
+        configuration_set: s.required_string("configuration_set")?,
+        feedback_topic: s.required_string("feedback_topic")?,
+        feedback_endpoint: s.required_string("feedback_endpoint")?,
+        nameserver: s.string("nameserver")?,
+    };
+    s.finish()?;
+    Ok(spec)
+}
+
+fn network(doc: &Doc, block: &Block) -> Result<NetworkSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let spec = NetworkSpec {
+        vpc: s.required_string("vpc")?,
+        min_azs: s.count("min_azs", 1)?.unwrap_or(3),
+    };
+    s.finish()?;
+    Ok(spec)
+}
+
+// ---------------------------------------------------------------------------
+// The reader: typed access to one body, remembering which keys were asked for
+// so that `finish` can name every key nobody asked for.
+
+struct Doc<'a> {
+    file: &'a Path,
+    source: &'a str,
+}
+
+impl Doc<'_> {
+    fn error(&self, span: Option<Range<usize>>, message: String) -> SpecError {
+        let offset = span.map(|s| s.start).unwrap_or(0).min(self.source.len());
+        let before = &self.source[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        SpecError::Invalid {
+            file: self.file.to_path_buf(),
+            line,
+            column,
+            message,
+        }
+    }
+}
+
+struct Section<'a> {
+    doc: &'a Doc<'a>,
+    what: String,
+    span: Option<Range<usize>>,
+    attributes: Vec<&'a Attribute>,
+    blocks: Vec<&'a Block>,
+    known: BTreeSet<&'static str>,
+}
+
+impl<'a> Section<'a> {
+    fn new(doc: &'a Doc<'a>, body: &'a Body, what: String, span: Option<Range<usize>>) -> Result<Self, SpecError> {
+        let mut attributes: Vec<&Attribute> = Vec::new();
+        let mut blocks = Vec::new();
+        for structure in body.iter() {
+            match structure {
+                Structure::Attribute(a) => {
+                    if attributes.iter().any(|seen| seen.key.as_str() == a.key.as_str()) {
+                        return Err(doc.error(
+                            a.key.span(),
+                            format!("{what}: attribute `{}` is set twice", a.key.as_str()),
+                        ));
+                    }
+                    attributes.push(a);
+                }
+                Structure::Block(b) => blocks.push(b),
+            }
+        }
+        Ok(Section { doc, what, span, attributes, blocks, known: BTreeSet::new() })
+    }
+
+    fn of_block(doc: &'a Doc<'a>, block: &'a Block) -> Result<Self, SpecError> {
+        let mut what = format!("block `{}", block.ident.as_str());
+        for label in &block.labels {
+            what.push_str(&format!(" \"{}\"", label_str(label)));
+        }
+        what.push('`');
+        Section::new(doc, &block.body, what, block.ident.span())
+    }
+
+    fn attribute(&mut self, key: &'static str) -> Option<&'a Attribute> {
+        self.known.insert(key);
+        self.attributes.iter().copied().find(|a| a.key.as_str() == key)
+    }
+
+    fn wrong_type(&self, attr: &Attribute, expected: &str) -> SpecError {
+        self.doc.error(
+            attr.value.span(),
+            format!(
+                "{}: `{}` must be {expected}, found {}",
+                self.what,
+                attr.key.as_str(),
+                describe(&attr.value)
+            ),
+        )
+    }
+
+    fn invalid_value(&self, key: &str, expected: &str) -> SpecError {
+        let attr = self.attributes.iter().find(|a| a.key.as_str() == key);
+        let span = attr.and_then(|a| a.value.span()).or(self.span.clone());
+        self.doc.error(span, format!("{}: `{key}` must be {expected}", self.what))
+    }
+
+    fn missing(&self, key: &str, expected: &str) -> SpecError {
+        self.doc.error(
+            self.span.clone(),
+            format!("{}: missing required attribute `{key}` ({expected})", self.what),
+        )
+    }
+
+    fn string(&mut self, key: &'static str) -> Result<Option<String>, SpecError> {
+        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        match &attr.value {
+            Expression::String(s) => Ok(Some(s.value().to_string())),
+            _ => Err(self.wrong_type(attr, "a string")),
+        }
+    }
+
+    fn required_string(&mut self, key: &'static str) -> Result<String, SpecError> {
+        let value = self.string(key)?;
+        let value = value.ok_or_else(|| self.missing(key, "a string"))?;
+        if value.trim().is_empty() {
+            return Err(self.invalid_value(key, "a non-empty string"));
+        }
+        Ok(value)
+    }
+
+    fn bool(&mut self, key: &'static str) -> Result<Option<bool>, SpecError> {
+        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        match &attr.value {
+            Expression::Bool(b) => Ok(Some(*b.value())),
+            _ => Err(self.wrong_type(attr, "true or false")),
+        }
+    }
+
+    fn number(&mut self, key: &'static str) -> Result<Option<f64>, SpecError> {
+        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        number_of(&attr.value).map(Some).ok_or_else(|| self.wrong_type(attr, "a number"))
+    }
+
+    fn required_number(&mut self, key: &'static str) -> Result<f64, SpecError> {
+        let value = self.number(key)?;
+        value.ok_or_else(|| self.missing(key, "a number"))
+    }
+
+    /// A whole number ≥ `min`.
+    fn count(&mut self, key: &'static str, min: u32) -> Result<Option<u32>, SpecError> {
+        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let expected = format!("a whole number ≥ {min}");
+        let n = number_of(&attr.value).ok_or_else(|| self.wrong_type(attr, &expected))?;
+        if n.fract() != 0.0 || n < f64::from(min) || n > f64::from(u32::MAX) {
+            return Err(self.invalid_value(key, &expected));
+        }
+        Ok(Some(n as u32))
+    }
+
+    fn duration(&mut self, key: &'static str) -> Result<Option<Duration>, SpecError> {
+        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        const EXPECTED: &str = "a duration string such as \"90s\", \"15m\", \"12h\" or \"35d\"";
+        let Expression::String(text) = &attr.value else {
+            return Err(self.wrong_type(attr, EXPECTED));
+        };
+        humantime::parse_duration(text.value().trim()).map(Some).map_err(|e| {
+            self.doc.error(
+                attr.value.span(),
+                format!(
+                    "{}: `{key}` = \"{}\" is not a valid duration ({e}); expected {EXPECTED}",
+                    self.what,
+                    text.value()
+                ),
+            )
+        })
+    }
+
+    fn required_duration(&mut self, key: &'static str) -> Result<Duration, SpecError> {
+        let value = self.duration(key)?;
+        value.ok_or_else(|| self.missing(key, "a duration such as \"35d\""))
+    }
+
+    fn strings(&mut self, key: &'static str) -> Result<Option<Vec<String>>, SpecError> {
+        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Expression::Array(items) = &attr.value else {
+            return Err(self.wrong_type(attr, "a list of strings"));
+        };
+        items
+            .iter()
+            .map(|item| match item {
+                Expression::String(s) => Ok(s.value().to_string()),
+                other => Err(self.doc.error(
+                    other.span(),
+                    format!(
+                        "{}: `{key}` must be a list of strings, found {} in it",
+                        self.what,
+                        describe(other)
+                    ),
+                )),
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    fn required_strings(&mut self, key: &'static str) -> Result<Vec<String>, SpecError> {
+        let value = self.strings(key)?;
+        let value = value.ok_or_else(|| self.missing(key, "a list of strings"))?;
+        if value.is_empty() {
+            return Err(self.invalid_value(key, "a non-empty list of strings"));
+        }
+        Ok(value)
+    }
+
+    fn numbers(&mut self, key: &'static str) -> Result<Option<Vec<f64>>, SpecError> {
+        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Expression::Array(items) = &attr.value else {
+            return Err(self.wrong_type(attr, "a list of numbers"));
+        };
+        items
+            .iter()
+            .map(|item| {
+                number_of(item).ok_or_else(|| {
+                    self.doc.error(
+                        item.span(),
+                        format!(
+                            "{}: `{key}` must be a list of numbers, found {} in it",
+                            self.what,
+                            describe(item)
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// Every attribute of a map-like block (`resolve { "api.example.com" = "127.0.0.1" }`).
+    fn all_string_attributes(&mut self) -> Result<Vec<(String, String)>, SpecError> {
+        let attributes = std::mem::take(&mut self.attributes);
+        attributes
+            .iter()
+            .map(|attr| match &attr.value {
+                Expression::String(s) => Ok((attr.key.as_str().to_string(), s.value().to_string())),
+                _ => Err(self.wrong_type(attr, "a string (an IP address)")),
+            })
+            .collect()
+    }
+
+    fn take_blocks(&mut self, name: &'static str) -> Vec<&'a Block> {
+        self.known.insert(name);
+        let (taken, rest) = self.blocks.iter().partition(|b| b.ident.as_str() == name);
+        self.blocks = rest;
+        taken
+    }
+
+    fn single_block(&mut self, name: &'static str) -> Result<Option<&'a Block>, SpecError> {
+        let blocks = self.take_blocks(name);
+        if let Some(second) = blocks.get(1) {
+            return Err(self.doc.error(
+                second.ident.span(),
+                format!("{}: block `{name}` may appear only once", self.what),
+            ));
+        }
+        if let Some(block) = blocks.first()
+            && let Some(label) = block.labels.first()
+        {
+            return Err(self.doc.error(
+                label.span(),
+                format!("{}: block `{name}` takes no label", self.what),
+            ));
+        }
+        Ok(blocks.first().copied())
+    }
+
+    fn labelled_blocks(&mut self, name: &'static str) -> Result<Vec<(String, &'a Block)>, SpecError> {
+        let mut out: Vec<(String, &Block)> = Vec::new();
+        for block in self.take_blocks(name) {
+            if block.labels.len() != 1 {
+                return Err(self.doc.error(
+                    block.ident.span(),
+                    format!("{}: block `{name}` needs exactly one label, e.g. `{name} \"core\" {{ … }}`", self.what),
+                ));
+            }
+            let label = label_str(&block.labels[0]).to_string();
+            if out.iter().any(|(seen, _)| *seen == label) {
+                return Err(self.doc.error(
+                    block.labels[0].span(),
+                    format!("{}: block `{name} \"{label}\"` is declared twice", self.what),
+                ));
+            }
+            out.push((label, block));
+        }
+        Ok(out)
+    }
+
+    /// Fails on the first attribute or block that no reader asked for.
+    fn finish(self) -> Result<(), SpecError> {
+        let expected = self.known.iter().copied().collect::<Vec<_>>().join(", ");
+        if let Some(attr) = self.attributes.iter().find(|a| !self.known.contains(a.key.as_str())) {
+            return Err(self.doc.error(
+                attr.key.span(),
+                format!(
+                    "{}: unknown attribute `{}`; expected one of: {expected}",
+                    self.what,
+                    attr.key.as_str()
+                ),
+            ));
+        }
+        if let Some(block) = self.blocks.first() {
+            return Err(self.doc.error(
+                block.ident.span(),
+                format!(
+                    "{}: unknown block `{}`; expected one of: {expected}",
+                    self.what,
+                    block.ident.as_str()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn label_str(label: &BlockLabel) -> &str {
+    match label {
+        BlockLabel::Ident(i) => i.as_str(),
+        BlockLabel::String(s) => s.value().as_str(),
+    }
+}
+
+fn number_of(expr: &Expression) -> Option<f64> {
+    match expr {
+        Expression::Number(n) => n.value().as_f64(),
+        _ => None,
+    }
+}
+
+fn describe(expr: &Expression) -> String {
+    match expr {
+        Expression::Null(_) => "null".into(),
+        Expression::Bool(b) => format!("the bool {}", b.value()),
+        Expression::Number(n) => format!("the number {}", n.value()),
+        Expression::String(s) => format!("the string {:?}", s.value().as_str()),
+        Expression::Array(_) => "a list".into(),
+        Expression::Object(_) => "an object".into(),
+        Expression::StringTemplate(_) | Expression::HeredocTemplate(_) => {
+            "a string template (interpolation is not supported here)".into()
+        }
+        Expression::Variable(v) => format!("the reference `{}`", v.value().as_str()),
+        _ => "an expression (only literal values are supported)".into(),
+    }
+}
+
