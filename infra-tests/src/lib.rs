@@ -1,1 +1,148 @@
+//! What the suites share: finding and loading an environment spec, turning
+//! it into a connection (filling in the sandbox's endpoint and credentials),
+//! writing outcomes for `cargo xtask verify`, and fresh sandbox accounts for
+//! tests that break things.
 
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use anyhow::{Context, Result};
+use fixtures::{SandboxState, SeedTarget};
+use serde::Serialize;
+use verify::aws::Connection;
+use verify::{Environment, Gate, Outcome, SpecError};
+
+/// The environment a suite runs against: `VERIFY_ENV`, default `sandbox`.
+pub fn environment_name() -> String {
+    std::env::var("VERIFY_ENV").unwrap_or_else(|_| "sandbox".into())
+}
+
+/// `infra-tests/environments`.
+pub fn environments_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("environments")
+}
+
+/// Loads `environments/<name>.hcl`.
+pub fn load_environment(name: &str) -> Result<Environment, SpecError> {
+    verify::spec::load(&environments_dir().join(format!("{name}.hcl")))
+}
+
+/// The connection for `env`; a sandbox environment gets the running sandbox's
+/// endpoint and static test credentials.
+pub fn connection(env: &Environment) -> Result<Connection> {
+    let mut connection = Connection::for_environment(env);
+    if env.aws.sandbox {
+        let state = SandboxState::load()?.context("the sandbox is not running: run `cargo xtask sandbox up`")?;
+        connection.access.endpoint = Some(state.aws_endpoint_url.clone());
+        connection.static_credentials = Some((state.access_key_id.clone(), state.secret_access_key.clone()));
+    }
+    Ok(connection)
+}
+
+/// Where `cargo xtask verify` collects outcomes: `VERIFY_RESULTS_DIR`, if set.
+pub struct ResultsSink {
+    file: Option<Mutex<std::fs::File>>,
+    dir: Option<PathBuf>,
+}
+
+/// The record of one run, written after the last outcome.
+#[derive(Serialize)]
+pub struct RunRecord<'a> {
+    pub environment: &'a str,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub aws_calls: verify::aws::CallCounts,
+}
+
+impl ResultsSink {
+    pub fn from_env() -> Result<ResultsSink> {
+        let Some(dir) = std::env::var_os("VERIFY_RESULTS_DIR").map(PathBuf::from) else {
+            return Ok(ResultsSink { file: None, dir: None });
+        };
+        std::fs::create_dir_all(&dir)?;
+        let file = std::fs::File::create(dir.join("outcomes.jsonl"))?;
+        Ok(ResultsSink { file: Some(Mutex::new(file)), dir: Some(dir) })
+    }
+
+    /// Appends one outcome as a JSON line, at once, so progress can be followed.
+    pub fn outcome(&self, outcome: &Outcome) {
+        if let Some(file) = &self.file {
+            let mut file = file.lock().expect("results file poisoned");
+            let line = serde_json::to_string(outcome).expect("outcome serialises");
+            // A results directory that cannot be written is the harness's problem to report.
+            if let Err(e) = writeln!(file, "{line}").and_then(|_| file.flush()) {
+                eprintln!("cannot write outcome: {e}");
+            }
+        }
+    }
+
+    pub fn finish(&self, record: &RunRecord) {
+        if let Some(dir) = &self.dir {
+            let text = serde_json::to_string_pretty(record).expect("run record serialises");
+            if let Err(e) = std::fs::write(dir.join("run.json"), text) {
+                eprintln!("cannot write run record: {e}");
+            }
+        }
+    }
+
+    /// Records why the run could not start (exit 2 in `cargo xtask verify`).
+    pub fn setup_error(&self, message: &str) {
+        if let Some(dir) = &self.dir
+            && let Err(e) = std::fs::write(dir.join("setup-error.txt"), message)
+        {
+            eprintln!("cannot write setup error: {e}");
+        }
+    }
+}
+
+// --- fresh sandbox accounts ----------------------------------------------------
+
+/// A fresh 12-digit moto account id, unique per process and call.
+pub fn fresh_account() -> String {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let n = NEXT.fetch_add(1, Ordering::SeqCst);
+    format!("9{:06}{:05}", std::process::id() % 1_000_000, n % 100_000)
+}
+
+/// A seeded sandbox account of its own, and the sandbox environment spec
+/// pointed at it (through an assumed role, as in production).
+pub struct Account {
+    pub target: SeedTarget,
+    pub env: Environment,
+    pub connection: Connection,
+}
+
+impl Account {
+    /// Seeds the good environment into a fresh account, then applies `breaks`.
+    pub async fn seeded(breaks: &[&str]) -> Result<Account> {
+        let state = SandboxState::load()?.context("the sandbox is not running: run `cargo xtask sandbox up`")?;
+        let account = fresh_account();
+        let target = SeedTarget { endpoint: state.aws_endpoint_url.clone(), account: account.clone() };
+        fixtures::seed::seed(&target).await.context("seeding a fresh account")?;
+        for b in breaks {
+            fixtures::breaks::apply(&target, b).await.with_context(|| format!("applying break {b}"))?;
+        }
+        let mut env = load_environment("sandbox")?;
+        env.account_id = account.clone();
+        env.aws.assume_role = target.role_arn();
+        let connection = connection(&env)?;
+        Ok(Account { target, env, connection })
+    }
+
+    /// A read-only gate over this account.
+    pub async fn gate(&self) -> Gate {
+        Gate::connect(self.env.clone(), self.connection.clone()).await
+    }
+
+    /// Runs one check by id.
+    pub async fn check(&self, id: &str) -> Outcome {
+        self.gate().await.run_id(id).await.unwrap_or_else(|| panic!("no check {id} in the catalogue"))
+    }
+}
+
+/// A multi-thread runtime for a test (each test owns its clients).
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+}

@@ -162,21 +162,28 @@ impl Intercept for ReadOnlyGuard {
         "verify::ReadOnlyGuard"
     }
 
-    fn read_before_execution(
+    // The operation's metadata is in the bag from this hook on (not yet in
+    // `read_before_execution`); nothing has been serialised or sent.
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let (service, operation) = match cfg.load::<Metadata>() {
-            Some(m) => (m.service().to_string(), m.name().to_string()),
-            // Unknown operation: refuse rather than guess.
-            None => ("unknown".to_string(), "unknown".to_string()),
-        };
+        let (service, operation) = operation_of(cfg);
         if is_read_only(&operation) || self.mode.writes_allowed() {
             Ok(())
         } else {
             Err(Box::new(WriteRefused { service, operation }))
         }
+    }
+}
+
+/// `(service, operation)` of the call in flight; unknown is refused rather than guessed.
+fn operation_of(cfg: &ConfigBag) -> (String, String) {
+    match cfg.load::<Metadata>() {
+        Some(m) => (m.service().to_lowercase(), m.name().to_string()),
+        None => ("unknown".to_string(), "unknown".to_string()),
     }
 }
 
@@ -216,15 +223,14 @@ impl Intercept for CallCounter {
         "verify::CallCounter"
     }
 
-    fn read_before_execution(
+    fn read_before_serialization(
         &self,
         _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        let key = cfg
-            .load::<Metadata>()
-            .map(|m| format!("{}:{}", m.service(), m.name()))
-            .unwrap_or_else(|| "unknown".into());
+        let (service, operation) = operation_of(cfg);
+        let key = format!("{service}:{operation}");
         *self.inner.lock().expect("call counter poisoned").operations.entry(key).or_default() += 1;
         Ok(())
     }

@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -101,7 +100,7 @@ impl CheckError {
     pub fn from_sdk<E, R>(operation: &str, resource: &str, err: SdkError<E, R>) -> Self
     where
         E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: Debug,
+        R: Debug + 'static,
     {
         let code = err.code().map(str::to_string);
         if code.as_deref().is_some_and(|c| c.contains("NotFound")) {
@@ -110,7 +109,7 @@ impl CheckError {
         let message = match (&code, err.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.clone(),
-            _ => DisplayErrorContext(&err).to_string(),
+            _ => error_chain(&err),
         };
         CheckError::Aws { operation: operation.into(), resource: resource.into(), code, message }
     }
@@ -122,6 +121,21 @@ impl CheckError {
             CheckError::Timeout(_) => None,
         }
     }
+}
+
+/// An error and its sources, `: `-joined, without repeats (the SDK's
+/// `Display` is terse and its `Debug` is noisy).
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        next = e.source();
+    }
+    parts.join(": ")
 }
 
 /// What a check function returns.

@@ -1,0 +1,26 @@
+# The sandbox: the sample environment that `cargo xtask sandbox up` provisions
+# into local stand-ins (fixtures/). Same shape as production, smaller.
+environment = "sandbox"
+region      = "eu-central-1"
+account_id  = "123456789012"
+
+aws {
+  # Endpoint and test credentials come from target/sandbox/state.json.
+  sandbox         = true
+  connect_timeout = "2s"
+  read_timeout    = "5s"
+}
+
+rds "core" {
+  identifier         = "restartix-sandbox"
+  multi_az           = true
+  backup_retention   = 7
+  max_restorable_lag = "15m"
+  failover_budget    = "120s"
+}
+
+budget "monthly" {
+  name       = "restartix-sandbox-monthly"
+  limit_usd  = 3000
+  thresholds = [50, 80, 100]
+}

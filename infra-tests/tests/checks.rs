@@ -1,0 +1,89 @@
+//! Every check, both ways, against the real SDK over HTTP to the sandbox:
+//! it passes on a freshly seeded good account with evidence, and it fails on
+//! an account broken the way production breaks, with a message naming the
+//! resource, the expected and the observed value.
+//!
+//! Each case seeds an account of its own, so cases run in parallel without
+//! touching the good sandbox or each other.
+
+use infra_tests::{Account, runtime};
+use rstest::rstest;
+use serde_json::{Value, json};
+use verify::Status;
+
+#[rstest]
+#[case("rds.available", "/restartix-sandbox/DBInstanceStatus", json!("available"))]
+#[case("rds.multi_az", "/restartix-sandbox/SecondaryAvailabilityZone", json!("eu-central-1b"))]
+#[case("rds.encrypted", "/restartix-sandbox/StorageEncrypted", json!(true))]
+#[case("rds.not_public", "/restartix-sandbox/open_to_world", json!([]))]
+#[case("rds.deletion_protection", "/restartix-sandbox/DeletionProtection", json!(true))]
+#[case("rds.backups", "/restartix-sandbox/BackupRetentionPeriod", json!(7))]
+#[case("budgets.monthly", "/restartix-sandbox-monthly/BudgetLimit/Amount", json!("3000"))]
+#[case("budgets.thresholds", "/restartix-sandbox-monthly/declared_thresholds", json!([50.0, 80.0, 100.0]))]
+fn passes_on_the_good_sandbox_with_evidence(#[case] id: &str, #[case] pointer: &str, #[case] expected: Value) {
+    let outcome = runtime().block_on(async {
+        let account = Account::seeded(&[]).await.expect("seeded account");
+        account.check(id).await
+    });
+    assert_eq!(outcome.status, Status::Pass, "{id}: {}", outcome.message);
+    assert_eq!(outcome.evidence.pointer(pointer), Some(&expected), "{id} evidence: {}", outcome.evidence);
+    let operations = outcome.evidence.pointer(&format!("/{}/operations", pointer.split('/').nth(1).unwrap()));
+    assert!(operations.is_some_and(|o| o.as_array().is_some_and(|a| !a.is_empty())), "{id}: evidence names the AWS operations: {}", outcome.evidence);
+}
+
+#[rstest]
+#[case("rds-stopped", "rds.available", &["rds instance 'restartix-sandbox'", "expected available", "observed stopped"])]
+#[case("rds-single-az", "rds.multi_az", &["rds instance 'restartix-sandbox'", "MultiAZ expected true, observed false"])]
+#[case("rds-unencrypted", "rds.encrypted", &["rds instance 'restartix-sandbox'", "StorageEncrypted expected true, observed false"])]
+#[case("rds-public", "rds.not_public", &["rds instance 'restartix-sandbox'", "PubliclyAccessible expected false, observed true"])]
+#[case("rds-sg-open", "rds.not_public", &["rds instance 'restartix-sandbox'", "expected closed to the internet", "admits 0.0.0.0/0 on 5432"])]
+#[case("rds-sg-open-v6", "rds.not_public", &["rds instance 'restartix-sandbox'", "admits ::/0 on 5432"])]
+#[case("rds-no-deletion-protection", "rds.deletion_protection", &["rds instance 'restartix-sandbox'", "DeletionProtection expected true, observed false"])]
+#[case("rds-retention-1", "rds.backups", &["rds instance 'restartix-sandbox'", "BackupRetentionPeriod expected ≥ 7 days, observed 1"])]
+#[case("budget-80-deleted", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected", "observed [ACTUAL GREATER_THAN 50%, ACTUAL GREATER_THAN 100%]"])]
+#[case("budget-threshold-90", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected", "ACTUAL GREATER_THAN 90%"])]
+#[case("budget-no-subscribers", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected ≥ 1 subscriber, observed 0"])]
+#[case("budget-limit", "budgets.monthly", &["budget 'restartix-sandbox-monthly'", "limit expected 3000 USD, observed 5000 USD"])]
+fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
+    #[case] broken: &str,
+    #[case] id: &str,
+    #[case] message_parts: &[&str],
+) {
+    let outcome = runtime().block_on(async {
+        let account = Account::seeded(&[broken]).await.expect("seeded, broken account");
+        account.check(id).await
+    });
+    assert_eq!(outcome.status, Status::Fail, "{id} after {broken}: {}", outcome.message);
+    for part in message_parts {
+        assert!(outcome.message.contains(part), "{id} after {broken}: message {:?} lacks {part:?}", outcome.message);
+    }
+}
+
+/// A deleted budget cannot be judged: `error` naming the operation, never `pass`.
+#[test]
+fn a_missing_budget_is_an_error_not_a_pass() {
+    let outcome = runtime().block_on(async {
+        let account = Account::seeded(&["budget-deleted"]).await.expect("account");
+        account.check("budgets.monthly").await
+    });
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(outcome.message.contains("budgets:DescribeBudget"), "{}", outcome.message);
+    assert!(outcome.message.contains("restartix-sandbox-monthly"), "{}", outcome.message);
+}
+
+/// Six checks on one instance cost one DescribeDBInstances; two budgets checks one read each.
+#[test]
+fn checks_on_one_resource_share_one_describe() {
+    let calls = runtime().block_on(async {
+        let account = Account::seeded(&[]).await.expect("account");
+        let gate = account.gate().await;
+        let only_rds = verify::Selection::new(&["rds.*".into()], &[]).unwrap();
+        let outcomes = gate.run(&only_rds, |_| {}).await;
+        assert_eq!(outcomes.len(), 6);
+        assert!(outcomes.iter().all(|o| o.status == Status::Pass), "{outcomes:#?}");
+        gate.aws().calls.snapshot()
+    });
+    assert_eq!(calls.operations.get("rds:DescribeDBInstances"), Some(&1), "{calls:?}");
+    assert_eq!(calls.operations.get("ec2:DescribeSecurityGroups"), Some(&1), "{calls:?}");
+    assert_eq!(calls.total_operations(), 2, "{calls:?}");
+}
