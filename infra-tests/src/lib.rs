@@ -24,9 +24,13 @@ pub fn environments_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("environments")
 }
 
-/// Loads `environments/<name>.hcl`.
+/// Loads `environments/<name>.hcl`, or the file `name` itself when it ends in `.hcl`.
 pub fn load_environment(name: &str) -> Result<Environment, SpecError> {
-    verify::spec::load(&environments_dir().join(format!("{name}.hcl")))
+    if name.ends_with(".hcl") {
+        verify::spec::load(name.as_ref())
+    } else {
+        verify::spec::load(&environments_dir().join(format!("{name}.hcl")))
+    }
 }
 
 /// The connection for `env`; a sandbox environment gets the running sandbox's
@@ -74,6 +78,16 @@ impl ResultsSink {
             // A results directory that cannot be written is the harness's problem to report.
             if let Err(e) = writeln!(file, "{line}").and_then(|_| file.flush()) {
                 eprintln!("cannot write outcome: {e}");
+            }
+        }
+    }
+
+    /// The ids about to run, so progress has a total.
+    pub fn plan<'a>(&self, ids: impl Iterator<Item = &'a str>) {
+        if let Some(dir) = &self.dir {
+            let ids: Vec<&str> = ids.collect();
+            if let Err(e) = std::fs::write(dir.join("plan.json"), serde_json::to_string(&ids).expect("ids serialise")) {
+                eprintln!("cannot write plan: {e}");
             }
         }
     }

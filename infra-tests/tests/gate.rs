@@ -33,9 +33,13 @@ fn suite() -> Suite {
         let env = load_environment(&name)?;
         let connection = connection(&env)?;
         let selection = Selection::new(&csv_env("VERIFY_ONLY"), &csv_env("VERIFY_SKIP"))?;
-        Ok((env, connection, selection))
+        let waivers = match std::env::var_os("VERIFY_WAIVERS") {
+            Some(path) => verify::waivers::load(path.as_ref())?,
+            None => Vec::new(),
+        };
+        Ok((env, connection, selection, waivers))
     };
-    let (env, connection, selection) = match setup() {
+    let (env, connection, selection, waivers) = match setup() {
         Ok(parts) => parts,
         Err(e) => {
             sink.setup_error(&format!("{e:#}"));
@@ -44,9 +48,15 @@ fn suite() -> Suite {
     };
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();
+    let waive = |outcome: &Outcome| {
+        let mut outcome = outcome.clone();
+        verify::waivers::apply(std::slice::from_mut(&mut outcome), &waivers, SystemTime::now());
+        outcome
+    };
     let (outcomes, calls) = runtime().block_on(async {
         let gate = Gate::connect(env, connection).await;
-        let outcomes = gate.run(&selection, |o| sink.outcome(o)).await;
+        sink.plan(gate.checks().iter().map(|c| c.id.as_str()).filter(|id| selection.selects(id)));
+        let outcomes = gate.run(&selection, |o| sink.outcome(&waive(o))).await;
         (outcomes, gate.aws().calls.snapshot())
     });
     sink.finish(&RunRecord {
@@ -55,7 +65,7 @@ fn suite() -> Suite {
         duration_ms: started.elapsed().as_millis() as u64,
         aws_calls: calls,
     });
-    Suite { outcomes: outcomes.into_iter().map(|o| (o.id.clone(), o)).collect() }
+    Suite { outcomes: outcomes.iter().map(|o| (o.id.clone(), waive(o))).collect() }
 }
 
 /// Passes on pass/skip/waived; fails with the check's message otherwise.

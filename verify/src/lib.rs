@@ -13,6 +13,7 @@ pub mod check;
 pub mod checks;
 pub mod gate;
 pub mod spec;
+pub mod waivers;
 
 pub use check::{Check, CheckError, Finding, Outcome, Status};
 pub use gate::{Gate, Selection};

@@ -1,0 +1,138 @@
+//! Every command and flag of `cargo xtask`, in one place.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "cargo xtask", about = "Verify that an AWS environment is really ready.", version)]
+pub struct Xtask {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gate against an environment and report go / no-go (exit 0 / 1; 2 = could not run).
+    Verify(Verify),
+    /// Run a chaos drill (changes state; needs --yes).
+    Drill(Drill),
+    /// Start, reset, stop or inspect the local sandbox.
+    Sandbox(Sandbox),
+    /// Install and start what the tests need, then run every test.
+    Test(Test),
+    /// Run the gate on a warm sandbox several times; print median wall time and AWS calls.
+    Bench(Bench),
+}
+
+#[derive(Debug, Parser)]
+pub struct Verify {
+    /// Environment name (`infra-tests/environments/<env>.hcl`) or a path to a `.hcl` spec.
+    pub env: String,
+    /// Only checks whose id matches this glob (repeatable), e.g. 'rds.*'.
+    #[arg(long, value_name = "GLOB")]
+    pub only: Vec<String>,
+    /// Skip checks whose id matches this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub skip: Vec<String>,
+    /// Write a report: json=PATH, junit=PATH or markdown=PATH (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub report: Vec<ReportTarget>,
+    /// Waivers file (HCL `waiver "<glob>" { justification, expires }` blocks).
+    #[arg(long, value_name = "FILE")]
+    pub waivers: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    Json,
+    Junit,
+    Markdown,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReportTarget {
+    pub format: ReportFormat,
+    pub path: PathBuf,
+}
+
+fn parse_report(value: &str) -> Result<ReportTarget, String> {
+    let (format, path) = value.split_once('=').ok_or("expected FORMAT=PATH, e.g. json=report.json")?;
+    let format = ReportFormat::from_str(format, true).map_err(|_| format!("unknown report format {format:?}; expected json, junit or markdown"))?;
+    if path.is_empty() {
+        return Err("the report path is empty".into());
+    }
+    Ok(ReportTarget { format, path: PathBuf::from(path) })
+}
+
+#[derive(Debug, Parser)]
+pub struct Drill {
+    #[arg(value_enum)]
+    pub drill: DrillKind,
+    pub env: String,
+    /// Consent: the drill changes state in <env>.
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DrillKind {
+    RdsFailover,
+    PgbouncerDrain,
+    PitrRestore,
+}
+
+#[derive(Debug, Parser)]
+pub struct Sandbox {
+    #[command(subcommand)]
+    pub action: SandboxAction,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum SandboxAction {
+    /// Start every sandbox service in the background and seed the good state.
+    Up,
+    /// Restore the good state without a restart.
+    Reset,
+    /// Stop what `up` started, by pid.
+    Down,
+    /// Say what runs.
+    Status,
+    /// Break the sandbox the way production breaks (see `breaks`), to see a red run.
+    Break { name: String },
+    /// List the named breaks.
+    Breaks,
+}
+
+#[derive(Debug, Parser)]
+pub struct Test {
+    /// Extra arguments for `cargo test` (after `--`).
+    #[arg(last = true)]
+    pub cargo_test_args: Vec<String>,
+}
+
+#[derive(Debug, Parser)]
+pub struct Bench {
+    /// Measured runs (after one warm-up run).
+    #[arg(long, default_value_t = 10)]
+    pub runs: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn flags_are_consistent() {
+        Xtask::command().debug_assert();
+    }
+
+    #[test]
+    fn report_targets_parse() {
+        let t = parse_report("junit=out/junit.xml").unwrap();
+        assert_eq!(t.format, ReportFormat::Junit);
+        assert!(parse_report("xml=a").unwrap_err().contains("unknown report format"));
+        assert!(parse_report("json").is_err());
+    }
+}

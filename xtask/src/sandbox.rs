@@ -1,0 +1,50 @@
+//! `cargo xtask sandbox up|reset|down|status|break|breaks` and `cargo xtask bench`.
+
+use std::process::{Command, ExitCode};
+
+use anyhow::{Context, Result, bail};
+
+use crate::cargo::{build_workspace, root, sandbox as sandbox_bin, workspace_bin};
+use crate::flags::{Bench, Sandbox, SandboxAction};
+
+pub fn run(flags: &Sandbox) -> Result<ExitCode> {
+    build_workspace()?;
+    let status = match &flags.action {
+        SandboxAction::Up => sandbox_bin(&["up"])?,
+        SandboxAction::Reset => sandbox_bin(&["reset"])?,
+        SandboxAction::Down => sandbox_bin(&["down"])?,
+        SandboxAction::Status => sandbox_bin(&["status"])?,
+        SandboxAction::Break { name } => sandbox_bin(&["break", name])?,
+        SandboxAction::Breaks => sandbox_bin(&["breaks"])?,
+    };
+    Ok(ExitCode::from(status.code().unwrap_or(2).clamp(0, 255) as u8))
+}
+
+/// Starts the sandbox unless it runs; returns whether this call started it.
+pub fn ensure_up() -> Result<bool> {
+    let running = Command::new(workspace_bin("sandbox"))
+        .arg("status")
+        .current_dir(root())
+        .output()
+        .context("running sandbox status")?
+        .status
+        .success();
+    if running {
+        return Ok(false);
+    }
+    if !sandbox_bin(&["up"])?.success() {
+        bail!("the sandbox did not start (see target/sandbox/*.log)");
+    }
+    Ok(true)
+}
+
+pub fn bench(flags: &Bench) -> Result<ExitCode> {
+    build_workspace()?;
+    ensure_up()?;
+    let status = Command::new(workspace_bin("bench"))
+        .args(["--runs", &flags.runs.to_string()])
+        .current_dir(root())
+        .status()
+        .context("running the bench")?;
+    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

@@ -1,0 +1,145 @@
+//! `cargo xtask verify <env>`: runs the gate suite (`infra-tests/tests/gate.rs`)
+//! as `cargo test` against `<env>`, follows its progress, and builds every
+//! report from the outcomes it writes to a results directory.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::CouldNotRun;
+use crate::cargo::{build_workspace, cargo, root, target_dir, workspace_bin};
+use crate::flags::{ReportFormat, Verify};
+use crate::report::{self, CheckOutcome, Report, RunRecord};
+
+pub fn run(flags: &Verify) -> Result<ExitCode> {
+    for glob in flags.only.iter().chain(&flags.skip) {
+        globset::Glob::new(glob).map_err(|e| CouldNotRun(format!("invalid glob {glob:?}: {e}")))?;
+    }
+    let waivers = flags.waivers.as_ref().map(|w| absolute(w)).transpose()?;
+    if let Some(w) = &waivers
+        && !w.is_file()
+    {
+        bail!(CouldNotRun(format!("waivers file {} not found", w.display())));
+    }
+    build_workspace()?;
+
+    // Validate the spec before anything runs: exit 2 with file:line:column.
+    let spec = Command::new(workspace_bin("envspec")).arg(&flags.env).current_dir(root()).output().context("running envspec")?;
+    if !spec.status.success() {
+        eprint!("{}", String::from_utf8_lossy(&spec.stderr));
+        return Ok(ExitCode::from(2));
+    }
+    let info: serde_json::Value = serde_json::from_slice(&spec.stdout).context("reading envspec output")?;
+    let spec_file = info["source"].as_str().unwrap_or(&flags.env).to_string();
+    if info["sandbox"] == serde_json::Value::Bool(true) {
+        crate::sandbox::ensure_up()?;
+    }
+
+    let results = target_dir().join("verify").join(sanitize(&flags.env));
+    if results.exists() {
+        std::fs::remove_dir_all(&results).with_context(|| format!("clearing {}", results.display()))?;
+    }
+    std::fs::create_dir_all(&results)?;
+    let log_path = results.join("cargo-test.log");
+    let log = std::fs::File::create(&log_path)?;
+
+    let env_arg = if flags.env.ends_with(".hcl") { absolute(Path::new(&flags.env))?.display().to_string() } else { flags.env.clone() };
+    let mut command = cargo();
+    command
+        .args(["test", "--workspace", "--quiet", "--test", "gate", "--", "--test-threads=4"])
+        .env("VERIFY_ENV", env_arg)
+        .env("VERIFY_RESULTS_DIR", &results)
+        .env("VERIFY_ONLY", flags.only.join(","))
+        .env("VERIFY_SKIP", flags.skip.join(","))
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    if let Some(w) = &waivers {
+        command.env("VERIFY_WAIVERS", w);
+    } else {
+        command.env_remove("VERIFY_WAIVERS");
+    }
+    let mut child = command.spawn().context("starting cargo test")?;
+
+    let progress = ProgressBar::new_spinner();
+    progress.set_style(
+        ProgressStyle::with_template("{spinner} {pos}/{len} checks  {wide_msg}").expect("progress template"),
+    );
+    progress.enable_steady_tick(Duration::from_millis(120));
+    let outcomes_path = results.join("outcomes.jsonl");
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if let Ok(plan) = std::fs::read_to_string(results.join("plan.json"))
+            && let Ok(ids) = serde_json::from_str::<Vec<String>>(&plan)
+        {
+            progress.set_length(ids.len() as u64);
+        }
+        let done = report::read_outcomes(&outcomes_path)?;
+        progress.set_position(done.len() as u64);
+        if let Some(last) = done.last() {
+            progress.set_message(format!("{} {}", last.id, last.status.as_str()));
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    progress.finish_and_clear();
+
+    if let Ok(setup_error) = std::fs::read_to_string(results.join("setup-error.txt")) {
+        eprintln!("error: {setup_error}");
+        return Ok(ExitCode::from(2));
+    }
+    let record: RunRecord = match std::fs::read_to_string(results.join("run.json")) {
+        Ok(text) => serde_json::from_str(&text).context("reading run.json")?,
+        Err(_) => {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            eprintln!("{}", tail.into_iter().rev().collect::<Vec<_>>().join("\n"));
+            bail!(CouldNotRun(format!(
+                "the gate suite ended ({status}) without a result; full log: {}",
+                log_path.display()
+            )));
+        }
+    };
+    let report = Report::new(record, in_plan_order(&results, report::read_outcomes(&outcomes_path)?));
+    if !status.success() && report.is_go() {
+        bail!(CouldNotRun(format!(
+            "cargo test failed ({status}) although every check passed; see {}",
+            log_path.display()
+        )));
+    }
+
+    report::terminal::print(&report, &spec_file);
+    for target in &flags.report {
+        let text = match target.format {
+            ReportFormat::Json => report::json::render(&report),
+            ReportFormat::Junit => report::junit::render(&report),
+            ReportFormat::Markdown => report::markdown::render(&report),
+        };
+        report::write(&absolute(&target.path)?, &text)?;
+    }
+    Ok(if report.is_go() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+/// Outcomes in catalogue order (as planned), whatever order they finished in.
+fn in_plan_order(results: &Path, mut outcomes: Vec<CheckOutcome>) -> Vec<CheckOutcome> {
+    let plan: Vec<String> = std::fs::read_to_string(results.join("plan.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    outcomes.sort_by_key(|o| plan.iter().position(|id| *id == o.id).unwrap_or(usize::MAX));
+    outcomes
+}
+
+fn sanitize(env: &str) -> String {
+    env.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+}
+
+/// Paths given by the user are relative to where they ran the command
+/// (`cargo xtask` runs from the workspace root, so relative paths are kept as given there).
+fn absolute(path: &Path) -> Result<PathBuf> {
+    Ok(if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) })
+}
