@@ -38,9 +38,11 @@ pub fn load_environment(name: &str) -> Result<Environment, SpecError> {
 pub fn connection(env: &Environment) -> Result<Connection> {
     let mut connection = Connection::for_environment(env);
     if env.aws.sandbox {
-        let state = SandboxState::load()?.context("the sandbox is not running: run `cargo xtask sandbox up`")?;
+        let state = SandboxState::load()?
+            .context("the sandbox is not running: run `cargo xtask sandbox up`")?;
         connection.access.endpoint = Some(state.aws_endpoint_url.clone());
-        connection.static_credentials = Some((state.access_key_id.clone(), state.secret_access_key.clone()));
+        connection.static_credentials =
+            Some((state.access_key_id.clone(), state.secret_access_key.clone()));
     }
     Ok(connection)
 }
@@ -63,11 +65,17 @@ pub struct RunRecord<'a> {
 impl ResultsSink {
     pub fn from_env() -> Result<ResultsSink> {
         let Some(dir) = std::env::var_os("VERIFY_RESULTS_DIR").map(PathBuf::from) else {
-            return Ok(ResultsSink { file: None, dir: None });
+            return Ok(ResultsSink {
+                file: None,
+                dir: None,
+            });
         };
         std::fs::create_dir_all(&dir)?;
         let file = std::fs::File::create(dir.join("outcomes.jsonl"))?;
-        Ok(ResultsSink { file: Some(Mutex::new(file)), dir: Some(dir) })
+        Ok(ResultsSink {
+            file: Some(Mutex::new(file)),
+            dir: Some(dir),
+        })
     }
 
     /// Appends one outcome as a JSON line, at once, so progress can be followed.
@@ -86,7 +94,10 @@ impl ResultsSink {
     pub fn plan<'a>(&self, ids: impl Iterator<Item = &'a str>) {
         if let Some(dir) = &self.dir {
             let ids: Vec<&str> = ids.collect();
-            if let Err(e) = std::fs::write(dir.join("plan.json"), serde_json::to_string(&ids).expect("ids serialise")) {
+            if let Err(e) = std::fs::write(
+                dir.join("plan.json"),
+                serde_json::to_string(&ids).expect("ids serialise"),
+            ) {
                 eprintln!("cannot write plan: {e}");
             }
         }
@@ -131,18 +142,30 @@ pub struct Account {
 impl Account {
     /// Seeds the good environment into a fresh account, then applies `breaks`.
     pub async fn seeded(breaks: &[&str]) -> Result<Account> {
-        let state = SandboxState::load()?.context("the sandbox is not running: run `cargo xtask sandbox up`")?;
+        let state = SandboxState::load()?
+            .context("the sandbox is not running: run `cargo xtask sandbox up`")?;
         let account = fresh_account();
-        let target = SeedTarget { endpoint: state.aws_endpoint_url.clone(), account: account.clone() };
-        fixtures::seed::seed(&target).await.context("seeding a fresh account")?;
+        let target = SeedTarget {
+            endpoint: state.aws_endpoint_url.clone(),
+            account: account.clone(),
+        };
+        fixtures::seed::seed(&target)
+            .await
+            .context("seeding a fresh account")?;
         for b in breaks {
-            fixtures::breaks::apply(&target, b).await.with_context(|| format!("applying break {b}"))?;
+            fixtures::breaks::apply(&target, b)
+                .await
+                .with_context(|| format!("applying break {b}"))?;
         }
         let mut env = load_environment("sandbox")?;
         env.account_id = account.clone();
         env.aws.assume_role = target.role_arn();
         let connection = connection(&env)?;
-        Ok(Account { target, env, connection })
+        Ok(Account {
+            target,
+            env,
+            connection,
+        })
     }
 
     /// A read-only gate over this account.
@@ -152,11 +175,19 @@ impl Account {
 
     /// Runs one check by id.
     pub async fn check(&self, id: &str) -> Outcome {
-        self.gate().await.run_id(id).await.unwrap_or_else(|| panic!("no check {id} in the catalogue"))
+        self.gate()
+            .await
+            .run_id(id)
+            .await
+            .unwrap_or_else(|| panic!("no check {id} in the catalogue"))
     }
 }
 
 /// A multi-thread runtime for a test (each test owns its clients).
 pub fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("tokio runtime")
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("tokio runtime")
 }

@@ -20,15 +20,31 @@ use verify::Status;
 #[case("rds.backups", "/restartix-sandbox/BackupRetentionPeriod", json!(7))]
 #[case("budgets.monthly", "/restartix-sandbox-monthly/BudgetLimit/Amount", json!("3000"))]
 #[case("budgets.thresholds", "/restartix-sandbox-monthly/declared_thresholds", json!([50.0, 80.0, 100.0]))]
-fn passes_on_the_good_sandbox_with_evidence(#[case] id: &str, #[case] pointer: &str, #[case] expected: Value) {
+fn passes_on_the_good_sandbox_with_evidence(
+    #[case] id: &str,
+    #[case] pointer: &str,
+    #[case] expected: Value,
+) {
     let outcome = runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("seeded account");
         account.check(id).await
     });
     assert_eq!(outcome.status, Status::Pass, "{id}: {}", outcome.message);
-    assert_eq!(outcome.evidence.pointer(pointer), Some(&expected), "{id} evidence: {}", outcome.evidence);
-    let operations = outcome.evidence.pointer(&format!("/{}/operations", pointer.split('/').nth(1).unwrap()));
-    assert!(operations.is_some_and(|o| o.as_array().is_some_and(|a| !a.is_empty())), "{id}: evidence names the AWS operations: {}", outcome.evidence);
+    assert_eq!(
+        outcome.evidence.pointer(pointer),
+        Some(&expected),
+        "{id} evidence: {}",
+        outcome.evidence
+    );
+    let operations = outcome.evidence.pointer(&format!(
+        "/{}/operations",
+        pointer.split('/').nth(1).unwrap()
+    ));
+    assert!(
+        operations.is_some_and(|o| o.as_array().is_some_and(|a| !a.is_empty())),
+        "{id}: evidence names the AWS operations: {}",
+        outcome.evidence
+    );
 }
 
 #[rstest]
@@ -50,12 +66,23 @@ fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] message_parts: &[&str],
 ) {
     let outcome = runtime().block_on(async {
-        let account = Account::seeded(&[broken]).await.expect("seeded, broken account");
+        let account = Account::seeded(&[broken])
+            .await
+            .expect("seeded, broken account");
         account.check(id).await
     });
-    assert_eq!(outcome.status, Status::Fail, "{id} after {broken}: {}", outcome.message);
+    assert_eq!(
+        outcome.status,
+        Status::Fail,
+        "{id} after {broken}: {}",
+        outcome.message
+    );
     for part in message_parts {
-        assert!(outcome.message.contains(part), "{id} after {broken}: message {:?} lacks {part:?}", outcome.message);
+        assert!(
+            outcome.message.contains(part),
+            "{id} after {broken}: message {:?} lacks {part:?}",
+            outcome.message
+        );
     }
 }
 
@@ -67,8 +94,16 @@ fn a_missing_budget_is_an_error_not_a_pass() {
         account.check("budgets.monthly").await
     });
     assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
-    assert!(outcome.message.contains("budgets:DescribeBudget"), "{}", outcome.message);
-    assert!(outcome.message.contains("restartix-sandbox-monthly"), "{}", outcome.message);
+    assert!(
+        outcome.message.contains("budgets:DescribeBudget"),
+        "{}",
+        outcome.message
+    );
+    assert!(
+        outcome.message.contains("restartix-sandbox-monthly"),
+        "{}",
+        outcome.message
+    );
 }
 
 /// Six checks on one instance cost one DescribeDBInstances; two budgets checks one read each.
@@ -80,10 +115,21 @@ fn checks_on_one_resource_share_one_describe() {
         let only_rds = verify::Selection::new(&["rds.*".into()], &[]).unwrap();
         let outcomes = gate.run(&only_rds, |_| {}).await;
         assert_eq!(outcomes.len(), 6);
-        assert!(outcomes.iter().all(|o| o.status == Status::Pass), "{outcomes:#?}");
+        assert!(
+            outcomes.iter().all(|o| o.status == Status::Pass),
+            "{outcomes:#?}"
+        );
         gate.aws().calls.snapshot()
     });
-    assert_eq!(calls.operations.get("rds:DescribeDBInstances"), Some(&1), "{calls:?}");
-    assert_eq!(calls.operations.get("ec2:DescribeSecurityGroups"), Some(&1), "{calls:?}");
+    assert_eq!(
+        calls.operations.get("rds:DescribeDBInstances"),
+        Some(&1),
+        "{calls:?}"
+    );
+    assert_eq!(
+        calls.operations.get("ec2:DescribeSecurityGroups"),
+        Some(&1),
+        "{calls:?}"
+    );
     assert_eq!(calls.total_operations(), 2, "{calls:?}");
 }

@@ -22,7 +22,11 @@ fn sandbox_env() -> verify::Environment {
 
 #[test]
 fn an_unreachable_endpoint_is_an_error_in_bounded_time() {
-    let closed_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut env = sandbox_env();
     env.aws.max_attempts = 2;
     env.aws.operation_timeout = Duration::from_secs(8);
@@ -30,12 +34,31 @@ fn an_unreachable_endpoint_is_an_error_in_bounded_time() {
     conn.access.endpoint = Some(format!("http://127.0.0.1:{closed_port}"));
     conn.static_credentials = Some(("testing".into(), "testing".into()));
     let started = Instant::now();
-    let outcomes = runtime().block_on(async { Gate::connect(env, conn).await.run(&Selection::all(), |_| {}).await });
-    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
-    for outcome in outcomes.iter().filter(|o| o.id.starts_with("rds.") || o.id.starts_with("budgets.")) {
-        assert_eq!(outcome.status, Status::Error, "{}: {}", outcome.id, outcome.message);
+    let outcomes = runtime().block_on(async {
+        Gate::connect(env, conn)
+            .await
+            .run(&Selection::all(), |_| {})
+            .await
+    });
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "took {:?}",
+        started.elapsed()
+    );
+    for outcome in outcomes
+        .iter()
+        .filter(|o| o.id.starts_with("rds.") || o.id.starts_with("budgets."))
+    {
+        assert_eq!(
+            outcome.status,
+            Status::Error,
+            "{}: {}",
+            outcome.id,
+            outcome.message
+        );
         assert!(
-            outcome.message.contains("rds:DescribeDBInstances") || outcome.message.contains("budgets:Describe"),
+            outcome.message.contains("rds:DescribeDBInstances")
+                || outcome.message.contains("budgets:Describe"),
             "{}: {}",
             outcome.id,
             outcome.message
@@ -51,8 +74,18 @@ fn an_unknown_instance_is_an_error_naming_it() {
         account.check("rds.multi_az").await
     });
     assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
-    assert!(outcome.message.contains("rds:DescribeDBInstances"), "{}", outcome.message);
-    assert!(outcome.message.contains("'restartix-sandbox-typo' not found"), "{}", outcome.message);
+    assert!(
+        outcome.message.contains("rds:DescribeDBInstances"),
+        "{}",
+        outcome.message
+    );
+    assert!(
+        outcome
+            .message
+            .contains("'restartix-sandbox-typo' not found"),
+        "{}",
+        outcome.message
+    );
 }
 
 fn denied(code: &str, message: &str) -> ErrorMetadata {
@@ -60,37 +93,73 @@ fn denied(code: &str, message: &str) -> ErrorMetadata {
 }
 
 fn gate_over_mocks(rds: aws_sdk_rds::Client, budgets: aws_sdk_budgets::Client) -> Gate {
-    let ec2 = mock_client!(aws_sdk_ec2, RuleMode::MatchAny, Vec::<&aws_smithy_mocks::Rule>::new());
+    let ec2 = mock_client!(
+        aws_sdk_ec2,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
     Gate::with_clients(sandbox_env(), AwsClients::from_parts(rds, ec2, budgets))
 }
 
 #[test]
 fn access_denied_is_an_error_naming_the_operation() {
     let rds_rule = mock!(aws_sdk_rds::Client::describe_db_instances).then_error(|| {
-        DescribeDBInstancesError::generic(denied("AccessDenied", "User is not authorized to perform rds:DescribeDBInstances"))
+        DescribeDBInstancesError::generic(denied(
+            "AccessDenied",
+            "User is not authorized to perform rds:DescribeDBInstances",
+        ))
     });
-    let budget_rule = mock!(aws_sdk_budgets::Client::describe_budget)
-        .then_error(|| DescribeBudgetError::generic(denied("AccessDeniedException", "not authorized")));
-    let notifications_rule = mock!(aws_sdk_budgets::Client::describe_notifications_for_budget).then_error(|| {
-        DescribeNotificationsForBudgetError::generic(denied("AccessDeniedException", "not authorized"))
+    let budget_rule = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| {
+        DescribeBudgetError::generic(denied("AccessDeniedException", "not authorized"))
     });
+    let notifications_rule = mock!(aws_sdk_budgets::Client::describe_notifications_for_budget)
+        .then_error(|| {
+            DescribeNotificationsForBudgetError::generic(denied(
+                "AccessDeniedException",
+                "not authorized",
+            ))
+        });
     let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rds_rule]);
-    let budgets = mock_client!(aws_sdk_budgets, RuleMode::MatchAny, [&budget_rule, &notifications_rule]);
+    let budgets = mock_client!(
+        aws_sdk_budgets,
+        RuleMode::MatchAny,
+        [&budget_rule, &notifications_rule]
+    );
     let outcomes = runtime().block_on(gate_over_mocks(rds, budgets).run(&Selection::all(), |_| {}));
-    let relevant: Vec<_> = outcomes.iter().filter(|o| o.id.starts_with("rds.") || o.id.starts_with("budgets.")).collect();
+    let relevant: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.id.starts_with("rds.") || o.id.starts_with("budgets."))
+        .collect();
     assert_eq!(relevant.len(), 8);
     for outcome in relevant {
-        assert_eq!(outcome.status, Status::Error, "{}: {}", outcome.id, outcome.message);
-        assert!(outcome.message.contains("AccessDenied"), "{}: {}", outcome.id, outcome.message);
         assert_eq!(
-            outcome.evidence["operation"].as_str().map(|op| op.starts_with("rds:") || op.starts_with("budgets:")),
+            outcome.status,
+            Status::Error,
+            "{}: {}",
+            outcome.id,
+            outcome.message
+        );
+        assert!(
+            outcome.message.contains("AccessDenied"),
+            "{}: {}",
+            outcome.id,
+            outcome.message
+        );
+        assert_eq!(
+            outcome.evidence["operation"]
+                .as_str()
+                .map(|op| op.starts_with("rds:") || op.starts_with("budgets:")),
             Some(true),
             "{}: {}",
             outcome.id,
             outcome.evidence
         );
     }
-    assert_eq!(rds_rule.num_calls(), 1, "six rds checks share one (failed) describe");
+    assert_eq!(
+        rds_rule.num_calls(),
+        1,
+        "six rds checks share one (failed) describe"
+    );
 }
 
 #[test]
@@ -101,12 +170,26 @@ fn throttling_is_retried_with_backoff_then_an_error() {
         .then_error(|| DescribeDBInstancesError::generic(denied("Throttling", "Rate exceeded")));
     let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&throttled], |b| b
         .retry_config(verify::aws::retry_config(&access)));
-    let budgets = mock_client!(aws_sdk_budgets, RuleMode::MatchAny, Vec::<&aws_smithy_mocks::Rule>::new());
+    let budgets = mock_client!(
+        aws_sdk_budgets,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
     let gate = gate_over_mocks(rds, budgets);
-    let outcome = runtime().block_on(gate.run_id("rds.available")).expect("check exists");
+    let outcome = runtime()
+        .block_on(gate.run_id("rds.available"))
+        .expect("check exists");
     assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
-    assert!(outcome.message.contains("Throttling"), "{}", outcome.message);
-    assert_eq!(throttled.num_calls(), 3, "every attempt was made before giving up");
+    assert!(
+        outcome.message.contains("Throttling"),
+        "{}",
+        outcome.message
+    );
+    assert_eq!(
+        throttled.num_calls(),
+        3,
+        "every attempt was made before giving up"
+    );
 }
 
 /// The suite's own harness fails loudly, not green, when the sandbox spec cannot reach AWS.
@@ -114,7 +197,11 @@ fn throttling_is_retried_with_backoff_then_an_error() {
 fn the_sandbox_connection_needs_a_running_sandbox_or_says_so() {
     let env = sandbox_env();
     match connection(&env) {
-        Ok(conn) => assert!(conn.access.endpoint.is_some_and(|e| e.starts_with("http://127.0.0.1:"))),
+        Ok(conn) => assert!(
+            conn.access
+                .endpoint
+                .is_some_and(|e| e.starts_with("http://127.0.0.1:"))
+        ),
         Err(e) => assert!(e.to_string().contains("cargo xtask sandbox up"), "{e}"),
     }
 }

@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
-use infra_tests::{ResultsSink, RunRecord, connection, environment_name, load_environment, runtime};
+use infra_tests::{
+    ResultsSink, RunRecord, connection, environment_name, load_environment, runtime,
+};
 use rstest::{fixture, rstest};
 use verify::{Gate, Outcome, Selection, Status};
 
@@ -20,7 +22,13 @@ struct Suite {
 
 fn csv_env(name: &str) -> Vec<String> {
     std::env::var(name)
-        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -50,12 +58,21 @@ fn suite() -> Suite {
     let started = Instant::now();
     let waive = |outcome: &Outcome| {
         let mut outcome = outcome.clone();
-        verify::waivers::apply(std::slice::from_mut(&mut outcome), &waivers, SystemTime::now());
+        verify::waivers::apply(
+            std::slice::from_mut(&mut outcome),
+            &waivers,
+            SystemTime::now(),
+        );
         outcome
     };
     let (outcomes, calls) = runtime().block_on(async {
         let gate = Gate::connect(env, connection).await;
-        sink.plan(gate.checks().iter().map(|c| c.id.as_str()).filter(|id| selection.selects(id)));
+        sink.plan(
+            gate.checks()
+                .iter()
+                .map(|c| c.id.as_str())
+                .filter(|id| selection.selects(id)),
+        );
         let outcomes = gate.run(&selection, |o| sink.outcome(&waive(o))).await;
         (outcomes, gate.aws().calls.snapshot())
     });
@@ -65,16 +82,22 @@ fn suite() -> Suite {
         duration_ms: started.elapsed().as_millis() as u64,
         aws_calls: calls,
     });
-    Suite { outcomes: outcomes.iter().map(|o| (o.id.clone(), waive(o))).collect() }
+    Suite {
+        outcomes: outcomes.iter().map(|o| (o.id.clone(), waive(o))).collect(),
+    }
 }
 
 /// Passes on pass/skip/waived; fails with the check's message otherwise.
 /// A check not selected by `VERIFY_ONLY`/`VERIFY_SKIP` passes vacuously.
 fn expect(suite: &Suite, id: &str) {
-    let Some(outcome) = suite.outcomes.get(id) else { return };
+    let Some(outcome) = suite.outcomes.get(id) else {
+        return;
+    };
     match outcome.status {
         Status::Pass | Status::Skip | Status::Waived => {}
-        Status::Fail | Status::Error => panic!("{id}: {}: {}", outcome.status.as_str(), outcome.message),
+        Status::Fail | Status::Error => {
+            panic!("{id}: {}: {}", outcome.status.as_str(), outcome.message)
+        }
     }
 }
 

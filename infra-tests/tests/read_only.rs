@@ -10,7 +10,10 @@ use verify::{Selection, Status};
 fn the_guard_refuses_a_mutating_call_and_nothing_changes() {
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
-        let clients = AwsClients::new(&sdk_config(&account.connection).await, AccessMode::read_only());
+        let clients = AwsClients::new(
+            &sdk_config(&account.connection).await,
+            AccessMode::read_only(),
+        );
         let refused = clients
             .rds
             .modify_db_instance()
@@ -22,7 +25,11 @@ fn the_guard_refuses_a_mutating_call_and_nothing_changes() {
         let err = refused.expect_err("a write in verify mode must be refused");
         let text = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
         assert!(text.contains("refused rds:ModifyDBInstance"), "{text}");
-        assert_eq!(clients.calls.snapshot().requests, 0, "the refused call never reached the network");
+        assert_eq!(
+            clients.calls.snapshot().requests,
+            0,
+            "the refused call never reached the network"
+        );
 
         // The instance is untouched.
         let outcome = account.check("rds.multi_az").await;
@@ -55,7 +62,10 @@ fn a_drill_guard_lets_writes_through_only_while_held() {
             .backup_retention_period(7)
             .send()
             .await;
-        assert!(again.is_err(), "writes are refused again once the drill guard is dropped");
+        assert!(
+            again.is_err(),
+            "writes are refused again once the drill guard is dropped"
+        );
     });
 }
 
@@ -65,7 +75,10 @@ fn a_whole_gate_run_makes_only_read_calls() {
         let account = Account::seeded(&[]).await.expect("account");
         let gate = account.gate().await;
         let outcomes = gate.run(&Selection::all(), |_| {}).await;
-        assert!(outcomes.iter().all(|o| !o.status.blocks_go()), "{outcomes:#?}");
+        assert!(
+            outcomes.iter().all(|o| !o.status.blocks_go()),
+            "{outcomes:#?}"
+        );
         gate.aws().calls.snapshot()
     });
     assert!(calls.total_operations() > 0);

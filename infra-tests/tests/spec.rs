@@ -6,7 +6,8 @@ use std::path::Path;
 use rstest::rstest;
 use verify::SpecError;
 
-const GOOD_HEAD: &str = "environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n";
+const GOOD_HEAD: &str =
+    "environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n";
 
 fn parse(text: &str) -> Result<verify::Environment, SpecError> {
     verify::spec::parse(text, Path::new("environments/bad.hcl"))
@@ -14,8 +15,16 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 
 #[rstest]
 #[case::syntax("environment = \"x\n", 1, "HCL syntax error")]
-#[case::missing_required("region = \"eu-central-1\"\naccount_id = \"123456789012\"\n", 1, "missing required attribute `environment`")]
-#[case::unknown_top_level_key("environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\nregoin = \"x\"\n", 4, "unknown attribute `regoin`")]
+#[case::missing_required(
+    "region = \"eu-central-1\"\naccount_id = \"123456789012\"\n",
+    1,
+    "missing required attribute `environment`"
+)]
+#[case::unknown_top_level_key(
+    "environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\nregoin = \"x\"\n",
+    4,
+    "unknown attribute `regoin`"
+)]
 #[case::unknown_block(&format!("{GOOD_HEAD}databases {{\n}}\n"), 4, "unknown block `databases`")]
 #[case::unknown_key_in_block(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n  multiaz = true\n}}\n"), 6, "block `rds \"core\"`: unknown attribute `multiaz`; expected one of:")]
 #[case::wrong_type_bool(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n  multi_az = \"yes\"\n}}\n"), 6, "`multi_az` must be true or false, found the string \"yes\"")]
@@ -25,8 +34,16 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::bad_duration(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n  max_restorable_lag = \"15 minutes please\"\n}}\n"), 6, "is not a valid duration")]
 #[case::duration_not_string(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n  max_restorable_lag = 15\n}}\n"), 6, "must be a duration string")]
 #[case::negative_count(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n  backup_retention = -1\n}}\n"), 6, "`backup_retention` must be a whole number ≥ 1")]
-#[case::bad_account("environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = \"1234\"\n", 3, "12-digit AWS account id")]
-#[case::account_as_number("environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = 123456789012\n", 3, "`account_id` must be a string")]
+#[case::bad_account(
+    "environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = \"1234\"\n",
+    3,
+    "12-digit AWS account id"
+)]
+#[case::account_as_number(
+    "environment = \"x\"\nregion = \"eu-central-1\"\naccount_id = 123456789012\n",
+    3,
+    "`account_id` must be a string"
+)]
 #[case::duplicate_attribute("environment = \"x\"\nenvironment = \"y\"\n", 2, "redefined attribute")]
 #[case::duplicate_label(&format!("{GOOD_HEAD}rds \"a\" {{\n  identifier = \"a\"\n}}\nrds \"a\" {{\n  identifier = \"b\"\n}}\n"), 7, "declared twice")]
 #[case::missing_label(&format!("{GOOD_HEAD}rds {{\n  identifier = \"a\"\n}}\n"), 4, "needs exactly one label")]
@@ -38,10 +55,19 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::bad_route(&format!("{GOOD_HEAD}alarms {{\n  topic = \"t\"\n  required = [\"a\"]\n  route = \"pager\"\n}}\n"), 7, "one of \"slack\", \"chatbot\", \"lambda\"")]
 #[case::rule_and_schedule(&format!("{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  schedule = \"s\"\n  expression = \"rate(5 minutes)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"1h\"\n}}\n"), 6, "either `rule` or `schedule`, not both")]
 #[case::bad_role(&format!("{GOOD_HEAD}aws {{\n  assume_role = \"verify-readonly\"\n}}\n"), 5, "a role ARN")]
-fn an_invalid_spec_is_refused_with_its_position(#[case] text: &str, #[case] line: usize, #[case] says: &str) {
+fn an_invalid_spec_is_refused_with_its_position(
+    #[case] text: &str,
+    #[case] line: usize,
+    #[case] says: &str,
+) {
     match parse(text) {
         Ok(env) => panic!("accepted an invalid spec: {env:?}"),
-        Err(SpecError::Invalid { file, line: l, column, message }) => {
+        Err(SpecError::Invalid {
+            file,
+            line: l,
+            column,
+            message,
+        }) => {
             assert_eq!(file, Path::new("environments/bad.hcl"));
             assert_eq!(l, line, "line of {message:?}");
             assert!(column >= 1, "column of {message:?}");
@@ -53,8 +79,14 @@ fn an_invalid_spec_is_refused_with_its_position(#[case] text: &str, #[case] line
 
 #[test]
 fn the_error_displays_as_file_line_column() {
-    let err = parse(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n    multiaz = true\n}}\n")).unwrap_err();
-    assert!(err.to_string().starts_with("environments/bad.hcl:6:5: "), "{err}");
+    let err = parse(&format!(
+        "{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n    multiaz = true\n}}\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with("environments/bad.hcl:6:5: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -79,20 +111,31 @@ fn production_refuses_drills_and_declares_every_area() {
     let env = infra_tests::load_environment("production").unwrap();
     assert!(!env.drills.allowed);
     assert_eq!(env.scheduled_tasks.len(), 4);
-    assert!(env.pgbouncer.is_some() && env.edge.is_some() && env.alarms.is_some() && env.ses.is_some() && env.network.is_some());
+    assert!(
+        env.pgbouncer.is_some()
+            && env.edge.is_some()
+            && env.alarms.is_some()
+            && env.ses.is_some()
+            && env.network.is_some()
+    );
     assert_eq!(env.budgets[0].thresholds, vec![50.0, 80.0, 100.0]);
 }
 
 /// No input panics: truncations and byte flips of a real spec only ever give `Ok` or `Err`.
 #[test]
 fn no_input_panics() {
-    let text = std::fs::read_to_string(infra_tests::environments_dir().join("production.hcl")).unwrap();
+    let text =
+        std::fs::read_to_string(infra_tests::environments_dir().join("production.hcl")).unwrap();
     let bytes = text.as_bytes();
     for cut in (0..bytes.len()).step_by(7) {
         let truncated = String::from_utf8_lossy(&bytes[..cut]);
         let _ = parse(&truncated);
     }
-    for (i, replacement) in (0..bytes.len()).step_by(13).zip([b'{', b'}', b'"', b'=', b'[', b'\n', b'#', b'$'].iter().cycle()) {
+    for (i, replacement) in (0..bytes.len()).step_by(13).zip(
+        [b'{', b'}', b'"', b'=', b'[', b'\n', b'#', b'$']
+            .iter()
+            .cycle(),
+    ) {
         let mut mutated = bytes.to_vec();
         mutated[i] = *replacement;
         let _ = parse(&String::from_utf8_lossy(&mutated));

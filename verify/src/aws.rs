@@ -53,7 +53,8 @@ pub async fn sdk_config(connection: &Connection) -> SdkConfig {
         loader = loader.endpoint_url(endpoint);
     }
     if let Some((key, secret)) = &connection.static_credentials {
-        loader = loader.credentials_provider(Credentials::new(key, secret, None, None, "verify-static"));
+        loader =
+            loader.credentials_provider(Credentials::new(key, secret, None, None, "verify-static"));
     }
     let base = loader.load().await;
     match &access.assume_role {
@@ -65,7 +66,9 @@ pub async fn sdk_config(connection: &Connection) -> SdkConfig {
                 .build()
                 .await;
             base.into_builder()
-                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
                 .build()
         }
     }
@@ -104,7 +107,9 @@ impl AccessMode {
     /// Allows mutating calls while the returned guard lives (drills only).
     pub fn allow_writes(&self) -> WriteGuard {
         self.drill.store(true, Ordering::SeqCst);
-        WriteGuard { drill: self.drill.clone() }
+        WriteGuard {
+            drill: self.drill.clone(),
+        }
     }
 
     pub fn writes_allowed(&self) -> bool {
@@ -124,7 +129,9 @@ impl Drop for WriteGuard {
 }
 
 /// Operation-name prefixes that only read. Anything else is a write.
-const READ_PREFIXES: &[&str] = &["Describe", "Get", "List", "Head", "Lookup", "BatchGet", "Search"];
+const READ_PREFIXES: &[&str] = &[
+    "Describe", "Get", "List", "Head", "Lookup", "BatchGet", "Search",
+];
 
 /// True when `operation` (an AWS operation name such as `DescribeDBInstances`) only reads.
 pub fn is_read_only(operation: &str) -> bool {
@@ -231,7 +238,13 @@ impl Intercept for CallCounter {
     ) -> Result<(), BoxError> {
         let (service, operation) = operation_of(cfg);
         let key = format!("{service}:{operation}");
-        *self.inner.lock().expect("call counter poisoned").operations.entry(key).or_default() += 1;
+        *self
+            .inner
+            .lock()
+            .expect("call counter poisoned")
+            .operations
+            .entry(key)
+            .or_default() += 1;
         Ok(())
     }
 
@@ -298,6 +311,12 @@ impl AwsClients {
         ec2: aws_sdk_ec2::Client,
         budgets: aws_sdk_budgets::Client,
     ) -> Self {
-        AwsClients { rds, ec2, budgets, mode: AccessMode::read_only(), calls: CallCounter::default() }
+        AwsClients {
+            rds,
+            ec2,
+            budgets,
+            mode: AccessMode::read_only(),
+            calls: CallCounter::default(),
+        }
     }
 }

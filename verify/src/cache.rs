@@ -42,7 +42,11 @@ impl DescribeCache {
             cells.entry(key.to_string()).or_default().clone()
         };
         let entry = cell
-            .get_or_init(|| async { fetch().await.map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>) })
+            .get_or_init(|| async {
+                fetch()
+                    .await
+                    .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
+            })
             .await;
         match entry {
             Ok(value) => Ok(value

@@ -62,15 +62,27 @@ pub struct Finding {
 
 impl Finding {
     pub fn pass(message: impl Into<String>, evidence: Value) -> Self {
-        Finding { status: Status::Pass, message: message.into(), evidence }
+        Finding {
+            status: Status::Pass,
+            message: message.into(),
+            evidence,
+        }
     }
 
     pub fn fail(message: impl Into<String>, evidence: Value) -> Self {
-        Finding { status: Status::Fail, message: message.into(), evidence }
+        Finding {
+            status: Status::Fail,
+            message: message.into(),
+            evidence,
+        }
     }
 
     pub fn skip(message: impl Into<String>) -> Self {
-        Finding { status: Status::Skip, message: message.into(), evidence: Value::Null }
+        Finding {
+            status: Status::Skip,
+            message: message.into(),
+            evidence: Value::Null,
+        }
     }
 }
 
@@ -104,20 +116,30 @@ impl CheckError {
     {
         let code = err.code().map(str::to_string);
         if code.as_deref().is_some_and(|c| c.contains("NotFound")) {
-            return CheckError::NotFound { operation: operation.into(), resource: resource.into() };
+            return CheckError::NotFound {
+                operation: operation.into(),
+                resource: resource.into(),
+            };
         }
         let message = match (&code, err.message()) {
             (Some(code), Some(message)) => format!("{code}: {message}"),
             (Some(code), None) => code.clone(),
             _ => error_chain(&err),
         };
-        CheckError::Aws { operation: operation.into(), resource: resource.into(), code, message }
+        CheckError::Aws {
+            operation: operation.into(),
+            resource: resource.into(),
+            code,
+            message,
+        }
     }
 
     /// The AWS operation that failed, if any.
     pub fn operation(&self) -> Option<&str> {
         match self {
-            CheckError::Aws { operation, .. } | CheckError::NotFound { operation, .. } => Some(operation),
+            CheckError::Aws { operation, .. } | CheckError::NotFound { operation, .. } => {
+                Some(operation)
+            }
             CheckError::Timeout(_) => None,
         }
     }
@@ -165,7 +187,10 @@ impl Check {
     where
         F: for<'a> Fn(&'a Gate) -> CheckFuture<'a> + Send + Sync + 'static,
     {
-        Check { id: id.into(), run: Arc::new(run) }
+        Check {
+            id: id.into(),
+            run: Arc::new(run),
+        }
     }
 
     /// The area is the id up to the first dot (`rds.multi_az` → `rds`).
@@ -213,7 +238,11 @@ pub(crate) fn combine(items: Vec<(String, CheckResult)>, none_declared: &str) ->
     if !failures.is_empty() {
         Ok(Finding::fail(failures.join("; "), evidence))
     } else if passes.is_empty() && skips > 0 {
-        Ok(Finding { status: Status::Skip, message: none_declared.into(), evidence })
+        Ok(Finding {
+            status: Status::Skip,
+            message: none_declared.into(),
+            evidence,
+        })
     } else {
         Ok(Finding::pass(passes.join("; "), evidence))
     }

@@ -85,7 +85,11 @@ impl Gate {
 
     /// Runs the selected checks concurrently; `on_outcome` sees each as it ends.
     /// Outcomes come back in catalogue order.
-    pub async fn run(&self, selection: &Selection, mut on_outcome: impl FnMut(&Outcome)) -> Vec<Outcome> {
+    pub async fn run(
+        &self,
+        selection: &Selection,
+        mut on_outcome: impl FnMut(&Outcome),
+    ) -> Vec<Outcome> {
         let selected: Vec<(usize, Check)> = self
             .checks()
             .into_iter()
@@ -143,7 +147,10 @@ pub struct Selection {
 
 impl Selection {
     pub fn all() -> Selection {
-        Selection { only: None, skip: GlobSet::empty() }
+        Selection {
+            only: None,
+            skip: GlobSet::empty(),
+        }
     }
 
     /// ```
@@ -161,7 +168,11 @@ impl Selection {
             builder.build()
         }
         Ok(Selection {
-            only: if only.is_empty() { None } else { Some(set(only)?) },
+            only: if only.is_empty() {
+                None
+            } else {
+                Some(set(only)?)
+            },
             skip: set(skip)?,
         })
     }
@@ -174,6 +185,10 @@ impl Selection {
 impl Connection {
     /// The connection the spec describes, before any harness overrides.
     pub fn for_environment(env: &Environment) -> Connection {
-        Connection { region: env.region.clone(), access: env.aws.clone(), static_credentials: None }
+        Connection {
+            region: env.region.clone(),
+            access: env.aws.clone(),
+            static_credentials: None,
+        }
     }
 }

@@ -42,7 +42,10 @@ impl Waiver {
 
 /// Reads a waivers file.
 pub fn load(path: &Path) -> Result<Vec<Waiver>, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read { file: path.into(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+        file: path.into(),
+        source,
+    })?;
     parse(&text, path)
 }
 
@@ -53,7 +56,12 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
         SpecError::Invalid {
             file: file.into(),
             line: before.matches('\n').count() + 1,
-            column: before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1,
+            column: before
+                .rsplit('\n')
+                .next()
+                .map(|l| l.chars().count())
+                .unwrap_or(0)
+                + 1,
             message,
         }
     };
@@ -69,29 +77,62 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
         let block = match structure {
             Structure::Block(b) if b.ident.as_str() == "waiver" => b,
             Structure::Block(b) => {
-                return Err(at(start(b.ident.span()), format!("unknown block `{}`; expected `waiver \"<check id or glob>\" {{ … }}`", b.ident.as_str())));
+                return Err(at(
+                    start(b.ident.span()),
+                    format!(
+                        "unknown block `{}`; expected `waiver \"<check id or glob>\" {{ … }}`",
+                        b.ident.as_str()
+                    ),
+                ));
             }
             Structure::Attribute(a) => {
-                return Err(at(start(a.key.span()), format!("unknown attribute `{}`; expected `waiver` blocks", a.key.as_str())));
+                return Err(at(
+                    start(a.key.span()),
+                    format!(
+                        "unknown attribute `{}`; expected `waiver` blocks",
+                        a.key.as_str()
+                    ),
+                ));
             }
         };
         let pattern = match block.labels.as_slice() {
             [BlockLabel::String(s)] => s.value().to_string(),
             [BlockLabel::Ident(i)] => i.as_str().to_string(),
-            _ => return Err(at(start(block.ident.span()), "block `waiver` needs exactly one label: the check id or glob".into())),
+            _ => {
+                return Err(at(
+                    start(block.ident.span()),
+                    "block `waiver` needs exactly one label: the check id or glob".into(),
+                ));
+            }
         };
         let matcher = Glob::new(&pattern)
-            .map_err(|e| at(start(block.ident.span()), format!("waiver \"{pattern}\": invalid glob: {e}")))?
+            .map_err(|e| {
+                at(
+                    start(block.ident.span()),
+                    format!("waiver \"{pattern}\": invalid glob: {e}"),
+                )
+            })?
             .compile_matcher();
         let mut justification = None;
         let mut expires = None;
         for s in block.body.iter() {
             let Structure::Attribute(a) = s else {
-                return Err(at(start(s.as_block().and_then(|b| b.ident.span())), format!("waiver \"{pattern}\": unexpected block")));
+                return Err(at(
+                    start(s.as_block().and_then(|b| b.ident.span())),
+                    format!("waiver \"{pattern}\": unexpected block"),
+                ));
             };
             let value = match &a.value {
                 Expression::String(v) => v.value().to_string(),
-                _ => return Err(at(start(a.value.span()), format!("waiver \"{pattern}\": `{}` must be a string", a.key.as_str()))),
+                _ => {
+                    return Err(at(
+                        start(a.value.span()),
+                        format!(
+                            "waiver \"{pattern}\": `{}` must be a string",
+                            a.key.as_str()
+                        ),
+                    ));
+                }
             };
             match a.key.as_str() {
                 "justification" => justification = Some(value),
@@ -102,7 +143,12 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
                     expires = Some((value, when));
                 }
                 other => {
-                    return Err(at(start(a.key.span()), format!("waiver \"{pattern}\": unknown attribute `{other}`; expected justification, expires")));
+                    return Err(at(
+                        start(a.key.span()),
+                        format!(
+                            "waiver \"{pattern}\": unknown attribute `{other}`; expected justification, expires"
+                        ),
+                    ));
                 }
             }
         }
@@ -110,9 +156,19 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
         let justification = justification
             .filter(|j| !j.trim().is_empty())
             .ok_or_else(|| at(block_at, format!("waiver \"{pattern}\": missing required attribute `justification` (who accepted what, and why)")))?;
-        let (expires, expires_at) =
-            expires.ok_or_else(|| at(block_at, format!("waiver \"{pattern}\": missing required attribute `expires` (YYYY-MM-DD)")))?;
-        waivers.push(Waiver { pattern, justification, expires, expires_at, matcher });
+        let (expires, expires_at) = expires.ok_or_else(|| {
+            at(
+                block_at,
+                format!("waiver \"{pattern}\": missing required attribute `expires` (YYYY-MM-DD)"),
+            )
+        })?;
+        waivers.push(Waiver {
+            pattern,
+            justification,
+            expires,
+            expires_at,
+            matcher,
+        });
     }
     Ok(waivers)
 }
@@ -121,9 +177,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
 /// leaves the outcome as it was and says so in its message.
 pub fn apply(outcomes: &mut [Outcome], waivers: &[Waiver], now: SystemTime) {
     for outcome in outcomes.iter_mut().filter(|o| o.status.blocks_go()) {
-        let Some(waiver) = waivers.iter().find(|w| w.covers(&outcome.id)) else { continue };
+        let Some(waiver) = waivers.iter().find(|w| w.covers(&outcome.id)) else {
+            continue;
+        };
         if waiver.expired(now) {
-            outcome.message = format!("{} (waiver \"{}\" expired on {})", outcome.message, waiver.pattern, waiver.expires);
+            outcome.message = format!(
+                "{} (waiver \"{}\" expired on {})",
+                outcome.message, waiver.pattern, waiver.expires
+            );
         } else {
             outcome.message = format!(
                 "waived until {} ({}): was {}: {}",
@@ -149,7 +210,13 @@ mod tests {
     use std::time::Duration;
 
     fn outcome(id: &str, status: Status) -> Outcome {
-        Outcome { id: id.into(), status, message: "m".into(), duration_ms: 0, evidence: serde_json::json!({}) }
+        Outcome {
+            id: id.into(),
+            status,
+            message: "m".into(),
+            duration_ms: 0,
+            evidence: serde_json::json!({}),
+        }
     }
 
     #[test]
@@ -160,10 +227,18 @@ mod tests {
         )
         .unwrap();
         let now = humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap();
-        let mut outcomes = vec![outcome("rds.multi_az", Status::Fail), outcome("budgets.monthly", Status::Error), outcome("rds.backups", Status::Pass)];
+        let mut outcomes = vec![
+            outcome("rds.multi_az", Status::Fail),
+            outcome("budgets.monthly", Status::Error),
+            outcome("rds.backups", Status::Pass),
+        ];
         apply(&mut outcomes, &waivers, now);
         assert_eq!(outcomes[0].status, Status::Waived);
-        assert!(outcomes[0].message.contains("waived until 2026-12-31 (OPS-1)"));
+        assert!(
+            outcomes[0]
+                .message
+                .contains("waived until 2026-12-31 (OPS-1)")
+        );
         assert_eq!(outcomes[1].status, Status::Error);
         assert!(outcomes[1].message.contains("expired on 2020-01-01"));
         assert_eq!(outcomes[2].status, Status::Pass);
@@ -172,10 +247,18 @@ mod tests {
 
     #[test]
     fn a_waiver_without_justification_is_refused_with_position() {
-        let err = parse("\nwaiver \"rds.*\" {\n  expires = \"2026-12-31\"\n}\n", Path::new("w.hcl")).unwrap_err();
+        let err = parse(
+            "\nwaiver \"rds.*\" {\n  expires = \"2026-12-31\"\n}\n",
+            Path::new("w.hcl"),
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("w.hcl:2:1: "), "{err}");
         assert!(err.to_string().contains("justification"), "{err}");
-        let err = parse("waiver \"rds.*\" {\n  justification = \"x\"\n  expires = \"soon\"\n}\n", Path::new("w.hcl")).unwrap_err();
+        let err = parse(
+            "waiver \"rds.*\" {\n  justification = \"x\"\n  expires = \"soon\"\n}\n",
+            Path::new("w.hcl"),
+        )
+        .unwrap_err();
         assert!(err.to_string().starts_with("w.hcl:3:13: "), "{err}");
     }
 }

@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "cargo xtask", about = "Verify that an AWS environment is really ready.", version)]
+#[command(
+    name = "cargo xtask",
+    about = "Verify that an AWS environment is really ready.",
+    version
+)]
 pub struct Xtask {
     #[command(subcommand)]
     pub command: Command,
@@ -57,12 +61,19 @@ pub struct ReportTarget {
 }
 
 fn parse_report(value: &str) -> Result<ReportTarget, String> {
-    let (format, path) = value.split_once('=').ok_or("expected FORMAT=PATH, e.g. json=report.json")?;
-    let format = ReportFormat::from_str(format, true).map_err(|_| format!("unknown report format {format:?}; expected json, junit or markdown"))?;
+    let (format, path) = value
+        .split_once('=')
+        .ok_or("expected FORMAT=PATH, e.g. json=report.json")?;
+    let format = ReportFormat::from_str(format, true).map_err(|_| {
+        format!("unknown report format {format:?}; expected json, junit or markdown")
+    })?;
     if path.is_empty() {
         return Err("the report path is empty".into());
     }
-    Ok(ReportTarget { format, path: PathBuf::from(path) })
+    Ok(ReportTarget {
+        format,
+        path: PathBuf::from(path),
+    })
 }
 
 #[derive(Debug, Parser)]
@@ -132,7 +143,11 @@ mod tests {
     fn report_targets_parse() {
         let t = parse_report("junit=out/junit.xml").unwrap();
         assert_eq!(t.format, ReportFormat::Junit);
-        assert!(parse_report("xml=a").unwrap_err().contains("unknown report format"));
+        assert!(
+            parse_report("xml=a")
+                .unwrap_err()
+                .contains("unknown report format")
+        );
         assert!(parse_report("json").is_err());
     }
 }

@@ -17,7 +17,9 @@ pub fn run(flags: &Sandbox) -> Result<ExitCode> {
         SandboxAction::Break { name } => sandbox_bin(&["break", name])?,
         SandboxAction::Breaks => sandbox_bin(&["breaks"])?,
     };
-    Ok(ExitCode::from(status.code().unwrap_or(2).clamp(0, 255) as u8))
+    Ok(ExitCode::from(
+        status.code().unwrap_or(2).clamp(0, 255) as u8
+    ))
 }
 
 /// Starts the sandbox unless it runs; returns whether this call started it.
@@ -46,5 +48,9 @@ pub fn bench(flags: &Bench) -> Result<ExitCode> {
         .current_dir(root())
         .status()
         .context("running the bench")?;
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if status.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

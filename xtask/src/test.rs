@@ -8,7 +8,7 @@ use std::process::{Command, ExitCode, Output};
 
 use anyhow::{Context, Result, bail};
 
-use crate::cargo::{build_workspace, cargo, root, target_dir};
+use crate::cargo::{WORKSPACE, build_workspace, cargo, root, sandbox_quiet, target_dir};
 use crate::flags::Test;
 use crate::report::{Report, Status};
 
@@ -18,28 +18,44 @@ pub fn run(flags: &Test) -> Result<ExitCode> {
     let started_sandbox = crate::sandbox::ensure_up()?;
 
     let cargo_ok = cargo()
-        .args(["test", "--workspace", "--no-fail-fast"])
+        .arg("test")
+        .args(WORKSPACE)
+        .arg("--no-fail-fast")
         .args(&flags.cargo_test_args)
         .status()
         .context("running cargo test")?
         .success();
+    // xtask's own unit tests, with the feature set `cargo xtask` already built.
+    let xtask_ok = cargo()
+        .args(["test", "--package", "xtask"])
+        .status()
+        .context("running cargo test -p xtask")?
+        .success();
+    let cargo_ok = cargo_ok && xtask_ok;
 
     println!("\nend to end: the harness as a user runs it");
     let mut e2e = Scenarios::default();
     e2e.run_all();
 
     if started_sandbox {
-        let _ = crate::cargo::sandbox(&["down"]);
+        let _ = sandbox_quiet(&["down"]);
     }
     println!("\ncargo test: {}", if cargo_ok { "ok" } else { "FAILED" });
     println!("e2e: {} passed, {} failed", e2e.passed, e2e.failed);
-    Ok(if cargo_ok && e2e.failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if cargo_ok && e2e.failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// The machine packages the sandbox needs, installed with apt when missing (CI runs as root).
 fn install_system_packages() -> Result<()> {
     let have_postgres = fixtures_postgres_present();
-    let have_python = Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success());
+    let have_python = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if have_postgres && have_python {
         return Ok(());
     }
@@ -51,7 +67,10 @@ fn install_system_packages() -> Result<()> {
         packages.extend(["python3", "python3-venv"]);
     }
     eprintln!("installing {} with apt-get", packages.join(" "));
-    let ok = Command::new("apt-get").arg("update").status().is_ok_and(|s| s.success())
+    let ok = Command::new("apt-get")
+        .arg("update")
+        .status()
+        .is_ok_and(|s| s.success())
         && Command::new("apt-get")
             .args(["install", "-y", "--no-install-recommends"])
             .args(&packages)
@@ -59,14 +78,20 @@ fn install_system_packages() -> Result<()> {
             .status()
             .is_ok_and(|s| s.success());
     if !ok {
-        bail!("could not install {} (apt-get failed; run as root or install them by hand)", packages.join(" "));
+        bail!(
+            "could not install {} (apt-get failed; run as root or install them by hand)",
+            packages.join(" ")
+        );
     }
     Ok(())
 }
 
 fn fixtures_postgres_present() -> bool {
     std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dirs| dirs.filter_map(|d| d.ok()).any(|d| d.path().join("bin/initdb").exists()))
+        .map(|dirs| {
+            dirs.filter_map(|d| d.ok())
+                .any(|d| d.path().join("bin/initdb").exists())
+        })
         .unwrap_or(false)
 }
 
@@ -95,20 +120,43 @@ impl Scenarios {
         let _ = std::fs::remove_dir_all(&dir);
         let _ = std::fs::create_dir_all(&dir);
 
-        self.check("verify sandbox: go, exit 0, JSON/JUnit/Markdown reports", verify_go(&dir));
-        self.check("verify --only 'budgets.*': only those checks", only_filter(&dir));
-        self.check("a broken sandbox: no-go, exit 1, the failing check named", broken_sandbox(&dir));
-        self.check("an invalid spec: exit 2 with file:line:column", invalid_spec(&dir));
+        self.check(
+            "verify sandbox: go, exit 0, JSON/JUnit/Markdown reports",
+            verify_go(&dir),
+        );
+        self.check(
+            "verify --only 'budgets.*': only those checks",
+            only_filter(&dir),
+        );
+        self.check(
+            "a broken sandbox: no-go, exit 1, the failing check named",
+            broken_sandbox(&dir),
+        );
+        self.check(
+            "an invalid spec: exit 2 with file:line:column",
+            invalid_spec(&dir),
+        );
         self.check("an unknown environment: exit 2", unknown_env());
-        self.check("an invalid waivers file: exit 2 with position", invalid_waivers(&dir));
-        self.check("drills refuse without --yes and where not allowed", drills_refuse());
-        let _ = crate::cargo::sandbox(&["reset"]);
+        self.check(
+            "an invalid waivers file: exit 2 with position",
+            invalid_waivers(&dir),
+        );
+        self.check(
+            "drills refuse without --yes and where not allowed",
+            drills_refuse(),
+        );
+        let _ = sandbox_quiet(&["reset"]);
     }
 }
 
 fn xtask(args: &[&str]) -> Result<Output> {
     let exe = std::env::current_exe().context("locating the xtask binary")?;
-    Command::new(exe).args(args).current_dir(root()).env("NO_COLOR", "1").output().context("running xtask")
+    Command::new(exe)
+        .args(args)
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .output()
+        .context("running xtask")
 }
 
 fn expect_exit(out: &Output, code: i32) -> Result<()> {
@@ -124,9 +172,17 @@ fn expect_exit(out: &Output, code: i32) -> Result<()> {
 }
 
 fn read_report(path: &Path) -> Result<Report> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let value: serde_json::Value = serde_json::from_str(&text)?;
-    for key in ["environment", "started_at", "duration_ms", "verdict", "summary", "checks"] {
+    for key in [
+        "environment",
+        "started_at",
+        "duration_ms",
+        "verdict",
+        "summary",
+        "checks",
+    ] {
         if value.get(key).is_none() {
             bail!("JSON report lacks `{key}`");
         }
@@ -160,8 +216,21 @@ fn verify_go(dir: &Path) -> Result<()> {
     if report.verdict != "go" || report.environment != "sandbox" {
         bail!("verdict {} for {}", report.verdict, report.environment);
     }
-    for id in ["rds.available", "rds.multi_az", "rds.encrypted", "rds.not_public", "rds.deletion_protection", "rds.backups", "budgets.monthly", "budgets.thresholds"] {
-        let check = report.checks.iter().find(|c| c.id == id).with_context(|| format!("{id} missing from the report"))?;
+    for id in [
+        "rds.available",
+        "rds.multi_az",
+        "rds.encrypted",
+        "rds.not_public",
+        "rds.deletion_protection",
+        "rds.backups",
+        "budgets.monthly",
+        "budgets.thresholds",
+    ] {
+        let check = report
+            .checks
+            .iter()
+            .find(|c| c.id == id)
+            .with_context(|| format!("{id} missing from the report"))?;
         if check.status != Status::Pass {
             bail!("{id}: {} {}", check.status.as_str(), check.message);
         }
@@ -183,9 +252,20 @@ fn verify_go(dir: &Path) -> Result<()> {
 
 fn only_filter(dir: &Path) -> Result<()> {
     let json = dir.join("only.json");
-    let out = xtask(&["verify", "sandbox", "--only", "budgets.*", "--report", &format!("json={}", json.display())])?;
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--only",
+        "budgets.*",
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
     expect_exit(&out, 0)?;
-    let ids: Vec<String> = read_report(&json)?.checks.into_iter().map(|c| c.id).collect();
+    let ids: Vec<String> = read_report(&json)?
+        .checks
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     if ids != ["budgets.monthly", "budgets.thresholds"] {
         bail!("--only budgets.* ran {ids:?}");
     }
@@ -193,16 +273,29 @@ fn only_filter(dir: &Path) -> Result<()> {
 }
 
 fn broken_sandbox(dir: &Path) -> Result<()> {
-    if !crate::cargo::sandbox(&["break", "rds-single-az"])?.success() {
+    if !sandbox_quiet(&["break", "rds-single-az"])? {
         bail!("could not break the sandbox");
     }
     let result = (|| {
         let json = dir.join("broken.json");
-        let out = xtask(&["verify", "sandbox", "--report", &format!("json={}", json.display())])?;
+        let out = xtask(&[
+            "verify",
+            "sandbox",
+            "--report",
+            &format!("json={}", json.display()),
+        ])?;
         expect_exit(&out, 1)?;
         let report = read_report(&json)?;
-        let check = report.checks.iter().find(|c| c.id == "rds.multi_az").context("rds.multi_az missing")?;
-        if check.status != Status::Fail || !check.message.contains("MultiAZ expected true, observed false") {
+        let check = report
+            .checks
+            .iter()
+            .find(|c| c.id == "rds.multi_az")
+            .context("rds.multi_az missing")?;
+        if check.status != Status::Fail
+            || !check
+                .message
+                .contains("MultiAZ expected true, observed false")
+        {
             bail!("rds.multi_az: {} {}", check.status.as_str(), check.message);
         }
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -211,9 +304,19 @@ fn broken_sandbox(dir: &Path) -> Result<()> {
         }
         // A live waiver turns it into `waived` and the run into go.
         let waivers = dir.join("waivers.hcl");
-        std::fs::write(&waivers, "waiver \"rds.multi_az\" {\n  justification = \"standby rebuilt tonight (OPS-7)\"\n  expires = \"2999-12-31\"\n}\n")?;
+        std::fs::write(
+            &waivers,
+            "waiver \"rds.multi_az\" {\n  justification = \"standby rebuilt tonight (OPS-7)\"\n  expires = \"2999-12-31\"\n}\n",
+        )?;
         let waived_json = dir.join("waived.json");
-        let out = xtask(&["verify", "sandbox", "--waivers", &waivers.display().to_string(), "--report", &format!("json={}", waived_json.display())])?;
+        let out = xtask(&[
+            "verify",
+            "sandbox",
+            "--waivers",
+            &waivers.display().to_string(),
+            "--report",
+            &format!("json={}", waived_json.display()),
+        ])?;
         expect_exit(&out, 0)?;
         let waived = read_report(&waived_json)?;
         if waived.summary.waived != 1 {
@@ -221,7 +324,7 @@ fn broken_sandbox(dir: &Path) -> Result<()> {
         }
         Ok(())
     })();
-    if !crate::cargo::sandbox(&["reset"])?.success() {
+    if !sandbox_quiet(&["reset"])? {
         bail!("could not reset the sandbox");
     }
     result
@@ -229,7 +332,10 @@ fn broken_sandbox(dir: &Path) -> Result<()> {
 
 fn invalid_spec(dir: &Path) -> Result<()> {
     let spec = dir.join("bad.hcl");
-    std::fs::write(&spec, "environment = \"bad\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n\nrds \"core\" {\n  identifier = \"x\"\n  multiaz = true\n}\n")?;
+    std::fs::write(
+        &spec,
+        "environment = \"bad\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n\nrds \"core\" {\n  identifier = \"x\"\n  multiaz = true\n}\n",
+    )?;
     let out = xtask(&["verify", &spec.display().to_string()])?;
     expect_exit(&out, 2)?;
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -251,8 +357,16 @@ fn unknown_env() -> Result<()> {
 
 fn invalid_waivers(dir: &Path) -> Result<()> {
     let waivers = dir.join("bad-waivers.hcl");
-    std::fs::write(&waivers, "waiver \"rds.*\" {\n  justification = \"x\"\n  expires = \"next week\"\n}\n")?;
-    let out = xtask(&["verify", "sandbox", "--waivers", &waivers.display().to_string()])?;
+    std::fs::write(
+        &waivers,
+        "waiver \"rds.*\" {\n  justification = \"x\"\n  expires = \"next week\"\n}\n",
+    )?;
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--waivers",
+        &waivers.display().to_string(),
+    ])?;
     expect_exit(&out, 2)?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !stderr.contains("bad-waivers.hcl:3:13:") {
@@ -270,7 +384,10 @@ fn drills_refuse() -> Result<()> {
     let out = xtask(&["drill", "rds-failover", "production", "--yes"])?;
     expect_exit(&out, 2)?;
     if !String::from_utf8_lossy(&out.stderr).contains("does not allow drills") {
-        bail!("production drill not refused: {}", String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "production drill not refused: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }

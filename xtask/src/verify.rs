@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::CouldNotRun;
-use crate::cargo::{build_workspace, cargo, root, target_dir, workspace_bin};
+use crate::cargo::{WORKSPACE, build_workspace, cargo, root, target_dir, workspace_bin};
 use crate::flags::{ReportFormat, Verify};
 use crate::report::{self, CheckOutcome, Report, RunRecord};
 
@@ -22,17 +22,25 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
     if let Some(w) = &waivers
         && !w.is_file()
     {
-        bail!(CouldNotRun(format!("waivers file {} not found", w.display())));
+        bail!(CouldNotRun(format!(
+            "waivers file {} not found",
+            w.display()
+        )));
     }
     build_workspace()?;
 
     // Validate the spec before anything runs: exit 2 with file:line:column.
-    let spec = Command::new(workspace_bin("envspec")).arg(&flags.env).current_dir(root()).output().context("running envspec")?;
+    let spec = Command::new(workspace_bin("envspec"))
+        .arg(&flags.env)
+        .current_dir(root())
+        .output()
+        .context("running envspec")?;
     if !spec.status.success() {
         eprint!("{}", String::from_utf8_lossy(&spec.stderr));
         return Ok(ExitCode::from(2));
     }
-    let info: serde_json::Value = serde_json::from_slice(&spec.stdout).context("reading envspec output")?;
+    let info: serde_json::Value =
+        serde_json::from_slice(&spec.stdout).context("reading envspec output")?;
     let spec_file = info["source"].as_str().unwrap_or(&flags.env).to_string();
     if info["sandbox"] == serde_json::Value::Bool(true) {
         crate::sandbox::ensure_up()?;
@@ -40,16 +48,23 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
 
     let results = target_dir().join("verify").join(sanitize(&flags.env));
     if results.exists() {
-        std::fs::remove_dir_all(&results).with_context(|| format!("clearing {}", results.display()))?;
+        std::fs::remove_dir_all(&results)
+            .with_context(|| format!("clearing {}", results.display()))?;
     }
     std::fs::create_dir_all(&results)?;
     let log_path = results.join("cargo-test.log");
     let log = std::fs::File::create(&log_path)?;
 
-    let env_arg = if flags.env.ends_with(".hcl") { absolute(Path::new(&flags.env))?.display().to_string() } else { flags.env.clone() };
+    let env_arg = if flags.env.ends_with(".hcl") {
+        absolute(Path::new(&flags.env))?.display().to_string()
+    } else {
+        flags.env.clone()
+    };
     let mut command = cargo();
     command
-        .args(["test", "--workspace", "--quiet", "--test", "gate", "--", "--test-threads=4"])
+        .arg("test")
+        .args(WORKSPACE)
+        .args(["--quiet", "--test", "gate", "--", "--test-threads=4"])
         .env("VERIFY_ENV", env_arg)
         .env("VERIFY_RESULTS_DIR", &results)
         .env("VERIFY_ONLY", flags.only.join(","))
@@ -66,7 +81,8 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
 
     let progress = ProgressBar::new_spinner();
     progress.set_style(
-        ProgressStyle::with_template("{spinner} {pos}/{len} checks  {wide_msg}").expect("progress template"),
+        ProgressStyle::with_template("{spinner} {pos}/{len} checks  {wide_msg}")
+            .expect("progress template"),
     );
     progress.enable_steady_tick(Duration::from_millis(120));
     let outcomes_path = results.join("outcomes.jsonl");
@@ -104,7 +120,10 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             )));
         }
     };
-    let report = Report::new(record, in_plan_order(&results, report::read_outcomes(&outcomes_path)?));
+    let report = Report::new(
+        record,
+        in_plan_order(&results, report::read_outcomes(&outcomes_path)?),
+    );
     if !status.success() && report.is_go() {
         bail!(CouldNotRun(format!(
             "cargo test failed ({status}) although every check passed; see {}",
@@ -121,7 +140,11 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
         };
         report::write(&absolute(&target.path)?, &text)?;
     }
-    Ok(if report.is_go() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.is_go() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Outcomes in catalogue order (as planned), whatever order they finished in.
@@ -135,11 +158,23 @@ fn in_plan_order(results: &Path, mut outcomes: Vec<CheckOutcome>) -> Vec<CheckOu
 }
 
 fn sanitize(env: &str) -> String {
-    env.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect()
+    env.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Paths given by the user are relative to where they ran the command
 /// (`cargo xtask` runs from the workspace root, so relative paths are kept as given there).
 fn absolute(path: &Path) -> Result<PathBuf> {
-    Ok(if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) })
+    Ok(if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    })
 }

@@ -31,28 +31,59 @@ fn main() -> anyhow::Result<()> {
             let outcomes = gate.run(&all, |_| {}).await;
             times.push(started.elapsed());
             let snapshot = gate.aws().calls.snapshot();
-            anyhow::ensure!(outcomes.iter().all(|o| !o.status.blocks_go()), "the sandbox is not green: {outcomes:#?}");
+            anyhow::ensure!(
+                outcomes.iter().all(|o| !o.status.blocks_go()),
+                "the sandbox is not green: {outcomes:#?}"
+            );
             calls.push(snapshot);
         }
         times.sort();
         let median = times[times.len() / 2];
         let checks = gate.checks().len();
-        println!("gate on the warm sandbox: {checks} checks, {} runs", times.len());
-        println!("  wall time  median {}  min {}  max {}", ms(median), ms(times[0]), ms(*times.last().unwrap()));
+        println!(
+            "gate on the warm sandbox: {checks} checks, {} runs",
+            times.len()
+        );
+        println!(
+            "  wall time  median {}  min {}  max {}",
+            ms(median),
+            ms(times[0]),
+            ms(*times.last().unwrap())
+        );
         let last = calls.last().expect("at least one run");
-        println!("  AWS calls per run: {} operations, {} HTTP requests", last.total_operations(), last.requests);
+        println!(
+            "  AWS calls per run: {} operations, {} HTTP requests",
+            last.total_operations(),
+            last.requests
+        );
         for (op, n) in &last.operations {
             println!("    {op:<45} {n}");
         }
 
         println!("\nadding checks on an already-described resource:");
-        for only in [vec!["rds.available"], vec!["rds.available", "rds.multi_az"], vec!["rds.available", "rds.multi_az", "rds.encrypted", "rds.deletion_protection", "rds.backups"]] {
+        for only in [
+            vec!["rds.available"],
+            vec!["rds.available", "rds.multi_az"],
+            vec![
+                "rds.available",
+                "rds.multi_az",
+                "rds.encrypted",
+                "rds.deletion_protection",
+                "rds.backups",
+            ],
+        ] {
             gate.cache().clear();
             gate.aws().calls.reset();
-            let selection = Selection::new(&only.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &[])?;
+            let selection =
+                Selection::new(&only.iter().map(|s| s.to_string()).collect::<Vec<_>>(), &[])?;
             gate.run(&selection, |_| {}).await;
             let c = gate.aws().calls.snapshot();
-            println!("  {} check(s) on rds instance '{}': {} AWS call(s)", only.len(), env.rds[0].identifier, c.total_operations());
+            println!(
+                "  {} check(s) on rds instance '{}': {} AWS call(s)",
+                only.len(),
+                env.rds[0].identifier,
+                c.total_operations()
+            );
         }
         Ok(())
     })

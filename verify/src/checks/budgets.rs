@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use aws_sdk_budgets::types::{
-    Budget, BudgetType, ComparisonOperator, Notification, NotificationType, Subscriber, ThresholdType, TimeUnit,
+    Budget, BudgetType, ComparisonOperator, Notification, NotificationType, Subscriber,
+    ThresholdType, TimeUnit,
 };
 use serde_json::json;
 
@@ -29,7 +30,9 @@ pub fn checks() -> Vec<Check> {
 async fn monthly(gate: &Gate) -> CheckResult {
     let mut items = Vec::new();
     for spec in &gate.env().budgets {
-        let result = budget(gate, &spec.name).await.map(|b| judge_monthly(spec, &b));
+        let result = budget(gate, &spec.name)
+            .await
+            .map(|b| judge_monthly(spec, &b));
         items.push((spec.name.clone(), result));
     }
     combine(items, NONE_DECLARED)
@@ -57,14 +60,25 @@ fn judge_monthly(spec: &BudgetSpec, budget: &Budget) -> Finding {
     if *budget.time_unit() != TimeUnit::Monthly {
         problems.push(format!("TimeUnit expected MONTHLY, observed {unit}"));
     }
-    let amount_matches = amount.parse::<f64>().is_ok_and(|a| (a - spec.limit_usd).abs() < 0.005);
+    let amount_matches = amount
+        .parse::<f64>()
+        .is_ok_and(|a| (a - spec.limit_usd).abs() < 0.005);
     if !amount_matches || currency != "USD" {
-        problems.push(format!("limit expected {} USD, observed {amount} {currency}", spec.limit_usd));
+        problems.push(format!(
+            "limit expected {} USD, observed {amount} {currency}",
+            spec.limit_usd
+        ));
     }
     if problems.is_empty() {
-        Finding::pass(format!("budget '{name}': COST, MONTHLY, {amount} USD"), evidence)
+        Finding::pass(
+            format!("budget '{name}': COST, MONTHLY, {amount} USD"),
+            evidence,
+        )
     } else {
-        Finding::fail(format!("budget '{name}': {}", problems.join("; ")), evidence)
+        Finding::fail(
+            format!("budget '{name}': {}", problems.join("; ")),
+            evidence,
+        )
     }
 }
 
@@ -99,7 +113,9 @@ async fn judge_thresholds(gate: &Gate, spec: &BudgetSpec) -> CheckResult {
             Some(n) => {
                 let subscribers = subscribers(gate, name, n).await?;
                 if subscribers.is_empty() {
-                    problems.push(format!("ACTUAL > {threshold}% notification expected ≥ 1 subscriber, observed 0"));
+                    problems.push(format!(
+                        "ACTUAL > {threshold}% notification expected ≥ 1 subscriber, observed 0"
+                    ));
                 }
                 let addresses: Vec<&str> = subscribers.iter().map(|s| s.address()).collect();
                 matched.push(json!({ "threshold": threshold, "subscribers": addresses }));
@@ -115,9 +131,18 @@ async fn judge_thresholds(gate: &Gate, spec: &BudgetSpec) -> CheckResult {
     });
     Ok(if problems.is_empty() {
         let list: Vec<String> = spec.thresholds.iter().map(|t| format!("{t}%")).collect();
-        Finding::pass(format!("budget '{name}': alerts at {} of actual spend, each subscribed", list.join("/")), evidence)
+        Finding::pass(
+            format!(
+                "budget '{name}': alerts at {} of actual spend, each subscribed",
+                list.join("/")
+            ),
+            evidence,
+        )
     } else {
-        Finding::fail(format!("budget '{name}': {}", problems.join("; ")), evidence)
+        Finding::fail(
+            format!("budget '{name}': {}", problems.join("; ")),
+            evidence,
+        )
     })
 }
 
@@ -127,7 +152,11 @@ fn describe_notification(n: &Notification) -> String {
         n.notification_type().as_str(),
         n.comparison_operator().as_str(),
         n.threshold(),
-        if n.threshold_type() == Some(&ThresholdType::AbsoluteValue) { " USD" } else { "%" }
+        if n.threshold_type() == Some(&ThresholdType::AbsoluteValue) {
+            " USD"
+        } else {
+            "%"
+        }
     )
 }
 
@@ -147,7 +176,10 @@ async fn budget(gate: &Gate, name: &str) -> Result<Arc<Budget>, CheckError> {
                 .send()
                 .await
                 .map_err(|e| CheckError::from_sdk(DESCRIBE_BUDGET, &resource, e))?;
-            out.budget.ok_or(CheckError::NotFound { operation: DESCRIBE_BUDGET.into(), resource })
+            out.budget.ok_or(CheckError::NotFound {
+                operation: DESCRIBE_BUDGET.into(),
+                resource,
+            })
         })
         .await
 }
@@ -155,35 +187,45 @@ async fn budget(gate: &Gate, name: &str) -> Result<Arc<Budget>, CheckError> {
 async fn notifications(gate: &Gate, name: &str) -> Result<Arc<Vec<Notification>>, CheckError> {
     let account = &gate.env().account_id;
     gate.cache()
-        .get(&format!("{DESCRIBE_NOTIFICATIONS}:{account}:{name}"), || async {
-            let resource = format!("budget '{name}' in account {account}");
-            let mut all = Vec::new();
-            let mut token = None;
-            loop {
-                let out = gate
-                    .aws()
-                    .budgets
-                    .describe_notifications_for_budget()
-                    .account_id(account)
-                    .budget_name(name)
-                    .set_next_token(token)
-                    .send()
-                    .await
-                    .map_err(|e| CheckError::from_sdk(DESCRIBE_NOTIFICATIONS, &resource, e))?;
-                all.extend(out.notifications.unwrap_or_default());
-                token = out.next_token.filter(|t| !t.is_empty());
-                if token.is_none() {
-                    break;
+        .get(
+            &format!("{DESCRIBE_NOTIFICATIONS}:{account}:{name}"),
+            || async {
+                let resource = format!("budget '{name}' in account {account}");
+                let mut all = Vec::new();
+                let mut token = None;
+                loop {
+                    let out = gate
+                        .aws()
+                        .budgets
+                        .describe_notifications_for_budget()
+                        .account_id(account)
+                        .budget_name(name)
+                        .set_next_token(token)
+                        .send()
+                        .await
+                        .map_err(|e| CheckError::from_sdk(DESCRIBE_NOTIFICATIONS, &resource, e))?;
+                    all.extend(out.notifications.unwrap_or_default());
+                    token = out.next_token.filter(|t| !t.is_empty());
+                    if token.is_none() {
+                        break;
+                    }
                 }
-            }
-            Ok(all)
-        })
+                Ok(all)
+            },
+        )
         .await
 }
 
-async fn subscribers(gate: &Gate, name: &str, n: &Notification) -> Result<Arc<Vec<Subscriber>>, CheckError> {
+async fn subscribers(
+    gate: &Gate,
+    name: &str,
+    n: &Notification,
+) -> Result<Arc<Vec<Subscriber>>, CheckError> {
     let account = &gate.env().account_id;
-    let key = format!("{DESCRIBE_SUBSCRIBERS}:{account}:{name}:{}", describe_notification(n));
+    let key = format!(
+        "{DESCRIBE_SUBSCRIBERS}:{account}:{name}:{}",
+        describe_notification(n)
+    );
     gate.cache()
         .get(&key, || async {
             let resource = format!("budget '{name}' notification {}", describe_notification(n));

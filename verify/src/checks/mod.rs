@@ -22,7 +22,15 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 fn not_yet_implemented(env: &Environment) -> Vec<Check> {
     let mut ids: Vec<String> = Vec::new();
     if env.pgbouncer.is_some() {
-        ids.extend(["pgbouncer.service", "pgbouncer.multi_az", "pgbouncer.targets", "pgbouncer.drain_ready"].map(String::from));
+        ids.extend(
+            [
+                "pgbouncer.service",
+                "pgbouncer.multi_az",
+                "pgbouncer.targets",
+                "pgbouncer.drain_ready",
+            ]
+            .map(String::from),
+        );
     }
     if let Some(edge) = &env.edge {
         ids.extend(
@@ -39,7 +47,14 @@ fn not_yet_implemented(env: &Environment) -> Vec<Check> {
             .map(String::from),
         );
         if edge.cloudflare.is_some() {
-            ids.extend(["cloudflare.ssl_strict", "cloudflare.waf", "cloudflare.custom_hostnames"].map(String::from));
+            ids.extend(
+                [
+                    "cloudflare.ssl_strict",
+                    "cloudflare.waf",
+                    "cloudflare.custom_hostnames",
+                ]
+                .map(String::from),
+            );
         }
     }
     for task in &env.scheduled_tasks {
@@ -51,7 +66,14 @@ fn not_yet_implemented(env: &Environment) -> Vec<Check> {
     }
     if env.ses.is_some() {
         ids.extend(
-            ["ses.production_access", "ses.identity", "ses.dns", "ses.suppression", "ses.feedback"].map(String::from),
+            [
+                "ses.production_access",
+                "ses.identity",
+                "ses.dns",
+                "ses.suppression",
+                "ses.feedback",
+            ]
+            .map(String::from),
         );
     }
     if env.network.is_some() {
@@ -65,7 +87,9 @@ fn not_yet_implemented(env: &Environment) -> Vec<Check> {
                         operation: "verify".into(),
                         resource: "this check".into(),
                         code: None,
-                        message: "declared in the spec but not implemented by this version of verify".into(),
+                        message:
+                            "declared in the spec but not implemented by this version of verify"
+                                .into(),
                     })
                 })
             })

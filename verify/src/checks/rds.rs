@@ -25,7 +25,9 @@ pub fn checks() -> Vec<Check> {
         Check::new("rds.multi_az", |g| Box::pin(each(g, multi_az))),
         Check::new("rds.encrypted", |g| Box::pin(each(g, encrypted))),
         Check::new("rds.not_public", |g| Box::pin(each_async(g, not_public))),
-        Check::new("rds.deletion_protection", |g| Box::pin(each(g, deletion_protection))),
+        Check::new("rds.deletion_protection", |g| {
+            Box::pin(each(g, deletion_protection))
+        }),
         Check::new("rds.backups", |g| Box::pin(each(g, backups))),
     ]
 }
@@ -35,10 +37,16 @@ fn available(spec: &RdsSpec, db: &DbInstance) -> Finding {
     let status = db.db_instance_status().unwrap_or("unknown");
     let evidence = json!({ "identifier": spec.identifier, "DBInstanceStatus": status, "operations": [DESCRIBE] });
     if status == "available" {
-        Finding::pass(format!("rds instance '{}': status available", spec.identifier), evidence)
+        Finding::pass(
+            format!("rds instance '{}': status available", spec.identifier),
+            evidence,
+        )
     } else {
         Finding::fail(
-            format!("rds instance '{}': status expected available, observed {status}", spec.identifier),
+            format!(
+                "rds instance '{}': status expected available, observed {status}",
+                spec.identifier
+            ),
             evidence,
         )
     }
@@ -61,12 +69,16 @@ fn multi_az(spec: &RdsSpec, db: &DbInstance) -> Finding {
         return Finding::skip(format!("rds instance '{id}': multi_az = false declared"));
     }
     if !multi {
-        return Finding::fail(format!("rds instance '{id}': MultiAZ expected true, observed false"), evidence);
+        return Finding::fail(
+            format!("rds instance '{id}': MultiAZ expected true, observed false"),
+            evidence,
+        );
     }
     match (primary, secondary) {
-        (Some(p), Some(s)) if p != s => {
-            Finding::pass(format!("rds instance '{id}': Multi-AZ, primary {p}, standby {s}"), evidence)
-        }
+        (Some(p), Some(s)) if p != s => Finding::pass(
+            format!("rds instance '{id}': Multi-AZ, primary {p}, standby {s}"),
+            evidence,
+        ),
         (p, s) => Finding::fail(
             format!(
                 "rds instance '{id}': standby AZ expected distinct from primary, observed primary {} and standby {}",
@@ -85,11 +97,17 @@ fn encrypted(spec: &RdsSpec, db: &DbInstance) -> Finding {
     let evidence = json!({ "identifier": id, "StorageEncrypted": encrypted, "KmsKeyId": db.kms_key_id(), "operations": [DESCRIBE] });
     if encrypted {
         Finding::pass(
-            format!("rds instance '{id}': storage encrypted with {}", db.kms_key_id().unwrap_or("an unnamed key")),
+            format!(
+                "rds instance '{id}': storage encrypted with {}",
+                db.kms_key_id().unwrap_or("an unnamed key")
+            ),
             evidence,
         )
     } else {
-        Finding::fail(format!("rds instance '{id}': StorageEncrypted expected true, observed false"), evidence)
+        Finding::fail(
+            format!("rds instance '{id}': StorageEncrypted expected true, observed false"),
+            evidence,
+        )
     }
 }
 
@@ -97,7 +115,11 @@ fn encrypted(spec: &RdsSpec, db: &DbInstance) -> Finding {
 /// instance admits 0.0.0.0/0 or ::/0 on the DB port.
 async fn not_public(gate: &Gate, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckResult {
     let id = &spec.identifier;
-    let port = db.endpoint().and_then(|e| e.port()).or(db.db_instance_port()).unwrap_or(5432);
+    let port = db
+        .endpoint()
+        .and_then(|e| e.port())
+        .or(db.db_instance_port())
+        .unwrap_or(5432);
     let group_ids: Vec<String> = db
         .vpc_security_groups()
         .iter()
@@ -129,15 +151,24 @@ async fn not_public(gate: &Gate, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckRe
         problems.push("PubliclyAccessible expected false, observed true".to_string());
     }
     if !open.is_empty() {
-        problems.push(format!("security groups expected closed to the internet, observed {}", open.join(", ")));
+        problems.push(format!(
+            "security groups expected closed to the internet, observed {}",
+            open.join(", ")
+        ));
     }
     Ok(if problems.is_empty() {
         Finding::pass(
-            format!("rds instance '{id}': not public; {} security group(s) closed to 0.0.0.0/0 and ::/0 on {port}", group_ids.len()),
+            format!(
+                "rds instance '{id}': not public; {} security group(s) closed to 0.0.0.0/0 and ::/0 on {port}",
+                group_ids.len()
+            ),
             evidence,
         )
     } else {
-        Finding::fail(format!("rds instance '{id}': {}", problems.join("; ")), evidence)
+        Finding::fail(
+            format!("rds instance '{id}': {}", problems.join("; ")),
+            evidence,
+        )
     })
 }
 
@@ -147,9 +178,15 @@ fn deletion_protection(spec: &RdsSpec, db: &DbInstance) -> Finding {
     let on = db.deletion_protection().unwrap_or(false);
     let evidence = json!({ "identifier": id, "DeletionProtection": on, "operations": [DESCRIBE] });
     if on {
-        Finding::pass(format!("rds instance '{id}': deletion protection on"), evidence)
+        Finding::pass(
+            format!("rds instance '{id}': deletion protection on"),
+            evidence,
+        )
     } else {
-        Finding::fail(format!("rds instance '{id}': DeletionProtection expected true, observed false"), evidence)
+        Finding::fail(
+            format!("rds instance '{id}': DeletionProtection expected true, observed false"),
+            evidence,
+        )
     }
 }
 
@@ -161,7 +198,9 @@ fn backups(spec: &RdsSpec, db: &DbInstance) -> Finding {
 fn backups_at(spec: &RdsSpec, db: &DbInstance, now: SystemTime) -> Finding {
     let id = &spec.identifier;
     let retention = db.backup_retention_period().unwrap_or(0);
-    let restorable = db.latest_restorable_time().and_then(|t| SystemTime::try_from(*t).ok());
+    let restorable = db
+        .latest_restorable_time()
+        .and_then(|t| SystemTime::try_from(*t).ok());
     let lag = restorable.map(|t| now.duration_since(t).unwrap_or(Duration::ZERO));
     let evidence = json!({
         "identifier": id,
@@ -180,7 +219,8 @@ fn backups_at(spec: &RdsSpec, db: &DbInstance, now: SystemTime) -> Finding {
         ));
     }
     match lag {
-        None => problems.push("LatestRestorableTime expected, observed none (automated backups off?)".into()),
+        None => problems
+            .push("LatestRestorableTime expected, observed none (automated backups off?)".into()),
         Some(lag) if lag > spec.max_restorable_lag => problems.push(format!(
             "latest restorable time expected within {}, observed {} ago",
             humantime::format_duration(spec.max_restorable_lag),
@@ -197,7 +237,10 @@ fn backups_at(spec: &RdsSpec, db: &DbInstance, now: SystemTime) -> Finding {
             evidence,
         )
     } else {
-        Finding::fail(format!("rds instance '{id}': {}", problems.join("; ")), evidence)
+        Finding::fail(
+            format!("rds instance '{id}': {}", problems.join("; ")),
+            evidence,
+        )
     }
 }
 
@@ -220,12 +263,18 @@ pub async fn instance(gate: &Gate, identifier: &str) -> Result<Arc<DbInstance>, 
                 .unwrap_or_default()
                 .into_iter()
                 .find(|db| db.db_instance_identifier() == Some(identifier))
-                .ok_or(CheckError::NotFound { operation: DESCRIBE.into(), resource })
+                .ok_or(CheckError::NotFound {
+                    operation: DESCRIBE.into(),
+                    resource,
+                })
         })
         .await
 }
 
-async fn security_groups(gate: &Gate, ids: &[String]) -> Result<Arc<Vec<SecurityGroup>>, CheckError> {
+async fn security_groups(
+    gate: &Gate,
+    ids: &[String],
+) -> Result<Arc<Vec<SecurityGroup>>, CheckError> {
     if ids.is_empty() {
         return Ok(Arc::new(Vec::new()));
     }
@@ -240,7 +289,13 @@ async fn security_groups(gate: &Gate, ids: &[String]) -> Result<Arc<Vec<Security
                 .set_group_ids(Some(sorted.clone()))
                 .send()
                 .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_SGS, &format!("security groups {}", sorted.join(", ")), e))?;
+                .map_err(|e| {
+                    CheckError::from_sdk(
+                        DESCRIBE_SGS,
+                        &format!("security groups {}", sorted.join(", ")),
+                        e,
+                    )
+                })?;
             Ok(out.security_groups.unwrap_or_default())
         })
         .await
@@ -259,15 +314,25 @@ fn covers_port(p: &IpPermission, port: i32) -> bool {
 }
 
 fn world_sources(p: &IpPermission) -> Vec<String> {
-    let v4 = p.ip_ranges().iter().filter_map(|r| r.cidr_ip()).filter(|c| *c == "0.0.0.0/0");
-    let v6 = p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()).filter(|c| *c == "::/0");
+    let v4 = p
+        .ip_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ip())
+        .filter(|c| *c == "0.0.0.0/0");
+    let v6 = p
+        .ipv6_ranges()
+        .iter()
+        .filter_map(|r| r.cidr_ipv6())
+        .filter(|c| *c == "::/0");
     v4.chain(v6).map(str::to_string).collect()
 }
 
 async fn each(gate: &Gate, judge: fn(&RdsSpec, &DbInstance) -> Finding) -> CheckResult {
     let mut items = Vec::new();
     for spec in &gate.env().rds {
-        let result = instance(gate, &spec.identifier).await.map(|db| judge(spec, &db));
+        let result = instance(gate, &spec.identifier)
+            .await
+            .map(|db| judge(spec, &db));
         items.push((spec.identifier.clone(), result));
     }
     combine(items, NONE_DECLARED)
@@ -315,7 +380,11 @@ mod tests {
             .build();
         let f = backups_at(&spec(), &db, now);
         assert_eq!(f.status, crate::Status::Fail, "{}", f.message);
-        assert!(f.message.contains("expected within 15m, observed 1h ago"), "{}", f.message);
+        assert!(
+            f.message.contains("expected within 15m, observed 1h ago"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

@@ -8,9 +8,9 @@ use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use hcl_edit::Span;
 use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
-use hcl_edit::Span;
 
 use super::*;
 
@@ -48,21 +48,33 @@ pub fn parse(source: &str, file: &Path) -> Result<Environment, SpecError> {
         .into_iter()
         .map(|(label, b)| rds(&doc, label, b))
         .collect::<Result<_, _>>()?;
-    let pgbouncer = top.single_block("pgbouncer")?.map(|b| pgbouncer(&doc, b)).transpose()?;
-    let edge = top.single_block("edge")?.map(|b| edge(&doc, b)).transpose()?;
+    let pgbouncer = top
+        .single_block("pgbouncer")?
+        .map(|b| pgbouncer(&doc, b))
+        .transpose()?;
+    let edge = top
+        .single_block("edge")?
+        .map(|b| edge(&doc, b))
+        .transpose()?;
     let scheduled_tasks = top
         .labelled_blocks("scheduled_task")?
         .into_iter()
         .map(|(label, b)| scheduled_task(&doc, label, b))
         .collect::<Result<_, _>>()?;
-    let alarms = top.single_block("alarms")?.map(|b| alarms(&doc, b)).transpose()?;
+    let alarms = top
+        .single_block("alarms")?
+        .map(|b| alarms(&doc, b))
+        .transpose()?;
     let budgets = top
         .labelled_blocks("budget")?
         .into_iter()
         .map(|(label, b)| budget(&doc, label, b))
         .collect::<Result<_, _>>()?;
     let ses = top.single_block("ses")?.map(|b| ses(&doc, b)).transpose()?;
-    let network = top.single_block("network")?.map(|b| network(&doc, b)).transpose()?;
+    let network = top
+        .single_block("network")?
+        .map(|b| network(&doc, b))
+        .transpose()?;
     let drills = match top.single_block("drills")? {
         Some(block) => {
             let mut s = Section::of_block(&doc, block)?;
@@ -101,13 +113,18 @@ fn aws_access(doc: &Doc, block: &Block) -> Result<AwsAccess, SpecError> {
         sandbox: s.bool("sandbox")?.unwrap_or(false),
         connect_timeout: s.duration("connect_timeout")?.unwrap_or(d.connect_timeout),
         read_timeout: s.duration("read_timeout")?.unwrap_or(d.read_timeout),
-        operation_timeout: s.duration("operation_timeout")?.unwrap_or(d.operation_timeout),
+        operation_timeout: s
+            .duration("operation_timeout")?
+            .unwrap_or(d.operation_timeout),
         max_attempts: s.count("max_attempts", 1)?.unwrap_or(d.max_attempts),
     };
     if let Some(role) = &access.assume_role
         && !role.starts_with("arn:")
     {
-        return Err(s.invalid_value("assume_role", "a role ARN (arn:aws:iam::<account>:role/<name>)"));
+        return Err(s.invalid_value(
+            "assume_role",
+            "a role ARN (arn:aws:iam::<account>:role/<name>)",
+        ));
     }
     s.finish()?;
     Ok(access)
@@ -120,8 +137,12 @@ fn rds(doc: &Doc, label: String, block: &Block) -> Result<RdsSpec, SpecError> {
         identifier: s.required_string("identifier")?,
         multi_az: s.bool("multi_az")?.unwrap_or(true),
         backup_retention_days: s.count("backup_retention", 1)?.unwrap_or(7),
-        max_restorable_lag: s.duration("max_restorable_lag")?.unwrap_or(Duration::from_secs(15 * 60)),
-        failover_budget: s.duration("failover_budget")?.unwrap_or(Duration::from_secs(120)),
+        max_restorable_lag: s
+            .duration("max_restorable_lag")?
+            .unwrap_or(Duration::from_secs(15 * 60)),
+        failover_budget: s
+            .duration("failover_budget")?
+            .unwrap_or(Duration::from_secs(120)),
     };
     s.finish()?;
     Ok(spec)
@@ -139,7 +160,9 @@ fn pgbouncer(doc: &Doc, block: &Block) -> Result<PgbouncerSpec, SpecError> {
         max_deregistration_delay: s
             .duration("max_deregistration_delay")?
             .unwrap_or(Duration::from_secs(300)),
-        max_stop_timeout: s.duration("max_stop_timeout")?.unwrap_or(Duration::from_secs(120)),
+        max_stop_timeout: s
+            .duration("max_stop_timeout")?
+            .unwrap_or(Duration::from_secs(120)),
     };
     s.finish()?;
     Ok(spec)
@@ -152,7 +175,9 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
             let mut c = Section::of_block(doc, b)?;
             let spec = CloudflareSpec {
                 zone: c.required_string("zone")?,
-                token_env: c.string("token_env")?.unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".into()),
+                token_env: c
+                    .string("token_env")?
+                    .unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".into()),
                 api_url: c.string("api_url")?,
                 custom_hostnames: c.strings("custom_hostnames")?.unwrap_or_default(),
             };
@@ -203,7 +228,10 @@ fn scheduled_task(doc: &Doc, name: String, block: &Block) -> Result<ScheduledTas
             return Err(s.invalid_value("schedule", "either `rule` or `schedule`, not both"));
         }
         (None, None) => {
-            return Err(s.missing("rule", "a string: the EventBridge rule name (or set `schedule`)"));
+            return Err(s.missing(
+                "rule",
+                "a string: the EventBridge rule name (or set `schedule`)",
+            ));
         }
     };
     let spec = ScheduledTaskSpec {
@@ -228,10 +256,16 @@ fn alarms(doc: &Doc, block: &Block) -> Result<AlarmsSpec, SpecError> {
         None | Some("slack") => AlarmRoute::Slack,
         Some("chatbot") => AlarmRoute::Chatbot,
         Some("lambda") => AlarmRoute::Lambda,
-        Some(_) => return Err(s.invalid_value("route", "one of \"slack\", \"chatbot\", \"lambda\"")),
+        Some(_) => {
+            return Err(s.invalid_value("route", "one of \"slack\", \"chatbot\", \"lambda\""));
+        }
     };
     s.finish()?;
-    Ok(AlarmsSpec { topic, required, route })
+    Ok(AlarmsSpec {
+        topic,
+        required,
+        route,
+    })
 }
 
 fn budget(doc: &Doc, label: String, block: &Block) -> Result<BudgetSpec, SpecError> {
@@ -241,12 +275,19 @@ fn budget(doc: &Doc, label: String, block: &Block) -> Result<BudgetSpec, SpecErr
     if limit_usd <= 0.0 {
         return Err(s.invalid_value("limit_usd", "a positive amount in USD"));
     }
-    let thresholds = s.numbers("thresholds")?.unwrap_or_else(|| vec![50.0, 80.0, 100.0]);
+    let thresholds = s
+        .numbers("thresholds")?
+        .unwrap_or_else(|| vec![50.0, 80.0, 100.0]);
     if thresholds.is_empty() || thresholds.iter().any(|t| *t <= 0.0 || *t > 1000.0) {
         return Err(s.invalid_value("thresholds", "a non-empty list of percentages in (0, 1000]"));
     }
     s.finish()?;
-    Ok(BudgetSpec { label, name, limit_usd, thresholds })
+    Ok(BudgetSpec {
+        label,
+        name,
+        limit_usd,
+        thresholds,
+    })
 }
 
 fn ses(doc: &Doc, block: &Block) -> Result<SesSpec, SpecError> {
@@ -287,7 +328,12 @@ impl Doc<'_> {
         let offset = span.map(|s| s.start).unwrap_or(0).min(self.source.len());
         let before = &self.source[..offset];
         let line = before.matches('\n').count() + 1;
-        let column = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
         SpecError::Invalid {
             file: self.file.to_path_buf(),
             line,
@@ -307,13 +353,21 @@ struct Section<'a> {
 }
 
 impl<'a> Section<'a> {
-    fn new(doc: &'a Doc<'a>, body: &'a Body, what: String, span: Option<Range<usize>>) -> Result<Self, SpecError> {
+    fn new(
+        doc: &'a Doc<'a>,
+        body: &'a Body,
+        what: String,
+        span: Option<Range<usize>>,
+    ) -> Result<Self, SpecError> {
         let mut attributes: Vec<&Attribute> = Vec::new();
         let mut blocks = Vec::new();
         for structure in body.iter() {
             match structure {
                 Structure::Attribute(a) => {
-                    if attributes.iter().any(|seen| seen.key.as_str() == a.key.as_str()) {
+                    if attributes
+                        .iter()
+                        .any(|seen| seen.key.as_str() == a.key.as_str())
+                    {
                         return Err(doc.error(
                             a.key.span(),
                             format!("{what}: attribute `{}` is set twice", a.key.as_str()),
@@ -324,7 +378,14 @@ impl<'a> Section<'a> {
                 Structure::Block(b) => blocks.push(b),
             }
         }
-        Ok(Section { doc, what, span, attributes, blocks, known: BTreeSet::new() })
+        Ok(Section {
+            doc,
+            what,
+            span,
+            attributes,
+            blocks,
+            known: BTreeSet::new(),
+        })
     }
 
     fn of_block(doc: &'a Doc<'a>, block: &'a Block) -> Result<Self, SpecError> {
@@ -338,7 +399,10 @@ impl<'a> Section<'a> {
 
     fn attribute(&mut self, key: &'static str) -> Option<&'a Attribute> {
         self.known.insert(key);
-        self.attributes.iter().copied().find(|a| a.key.as_str() == key)
+        self.attributes
+            .iter()
+            .copied()
+            .find(|a| a.key.as_str() == key)
     }
 
     fn wrong_type(&self, attr: &Attribute, expected: &str) -> SpecError {
@@ -356,18 +420,24 @@ impl<'a> Section<'a> {
     fn invalid_value(&self, key: &str, expected: &str) -> SpecError {
         let attr = self.attributes.iter().find(|a| a.key.as_str() == key);
         let span = attr.and_then(|a| a.value.span()).or(self.span.clone());
-        self.doc.error(span, format!("{}: `{key}` must be {expected}", self.what))
+        self.doc
+            .error(span, format!("{}: `{key}` must be {expected}", self.what))
     }
 
     fn missing(&self, key: &str, expected: &str) -> SpecError {
         self.doc.error(
             self.span.clone(),
-            format!("{}: missing required attribute `{key}` ({expected})", self.what),
+            format!(
+                "{}: missing required attribute `{key}` ({expected})",
+                self.what
+            ),
         )
     }
 
     fn string(&mut self, key: &'static str) -> Result<Option<String>, SpecError> {
-        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
         match &attr.value {
             Expression::String(s) => Ok(Some(s.value().to_string())),
             _ => Err(self.wrong_type(attr, "a string")),
@@ -384,7 +454,9 @@ impl<'a> Section<'a> {
     }
 
     fn bool(&mut self, key: &'static str) -> Result<Option<bool>, SpecError> {
-        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
         match &attr.value {
             Expression::Bool(b) => Ok(Some(*b.value())),
             _ => Err(self.wrong_type(attr, "true or false")),
@@ -392,8 +464,12 @@ impl<'a> Section<'a> {
     }
 
     fn number(&mut self, key: &'static str) -> Result<Option<f64>, SpecError> {
-        let Some(attr) = self.attribute(key) else { return Ok(None) };
-        number_of(&attr.value).map(Some).ok_or_else(|| self.wrong_type(attr, "a number"))
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
+        number_of(&attr.value)
+            .map(Some)
+            .ok_or_else(|| self.wrong_type(attr, "a number"))
     }
 
     fn required_number(&mut self, key: &'static str) -> Result<f64, SpecError> {
@@ -403,7 +479,9 @@ impl<'a> Section<'a> {
 
     /// A whole number ≥ `min`.
     fn count(&mut self, key: &'static str, min: u32) -> Result<Option<u32>, SpecError> {
-        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
         let expected = format!("a whole number ≥ {min}");
         let n = number_of(&attr.value).ok_or_else(|| self.wrong_type(attr, &expected))?;
         if n.fract() != 0.0 || n < f64::from(min) || n > f64::from(u32::MAX) {
@@ -413,21 +491,25 @@ impl<'a> Section<'a> {
     }
 
     fn duration(&mut self, key: &'static str) -> Result<Option<Duration>, SpecError> {
-        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
         const EXPECTED: &str = "a duration string such as \"90s\", \"15m\", \"12h\" or \"35d\"";
         let Expression::String(text) = &attr.value else {
             return Err(self.wrong_type(attr, EXPECTED));
         };
-        humantime::parse_duration(text.value().trim()).map(Some).map_err(|e| {
-            self.doc.error(
-                attr.value.span(),
-                format!(
-                    "{}: `{key}` = \"{}\" is not a valid duration ({e}); expected {EXPECTED}",
-                    self.what,
-                    text.value()
-                ),
-            )
-        })
+        humantime::parse_duration(text.value().trim())
+            .map(Some)
+            .map_err(|e| {
+                self.doc.error(
+                    attr.value.span(),
+                    format!(
+                        "{}: `{key}` = \"{}\" is not a valid duration ({e}); expected {EXPECTED}",
+                        self.what,
+                        text.value()
+                    ),
+                )
+            })
     }
 
     fn required_duration(&mut self, key: &'static str) -> Result<Duration, SpecError> {
@@ -436,7 +518,9 @@ impl<'a> Section<'a> {
     }
 
     fn strings(&mut self, key: &'static str) -> Result<Option<Vec<String>>, SpecError> {
-        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
         let Expression::Array(items) = &attr.value else {
             return Err(self.wrong_type(attr, "a list of strings"));
         };
@@ -467,7 +551,9 @@ impl<'a> Section<'a> {
     }
 
     fn numbers(&mut self, key: &'static str) -> Result<Option<Vec<f64>>, SpecError> {
-        let Some(attr) = self.attribute(key) else { return Ok(None) };
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
         let Expression::Array(items) = &attr.value else {
             return Err(self.wrong_type(attr, "a list of numbers"));
         };
@@ -527,7 +613,10 @@ impl<'a> Section<'a> {
         Ok(blocks.first().copied())
     }
 
-    fn labelled_blocks(&mut self, name: &'static str) -> Result<Vec<(String, &'a Block)>, SpecError> {
+    fn labelled_blocks(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Vec<(String, &'a Block)>, SpecError> {
         let mut out: Vec<(String, &Block)> = Vec::new();
         for block in self.take_blocks(name) {
             if block.labels.len() != 1 {
@@ -540,7 +629,10 @@ impl<'a> Section<'a> {
             if out.iter().any(|(seen, _)| *seen == label) {
                 return Err(self.doc.error(
                     block.labels[0].span(),
-                    format!("{}: block `{name} \"{label}\"` is declared twice", self.what),
+                    format!(
+                        "{}: block `{name} \"{label}\"` is declared twice",
+                        self.what
+                    ),
                 ));
             }
             out.push((label, block));
@@ -551,7 +643,11 @@ impl<'a> Section<'a> {
     /// Fails on the first attribute or block that no reader asked for.
     fn finish(self) -> Result<(), SpecError> {
         let expected = self.known.iter().copied().collect::<Vec<_>>().join(", ");
-        if let Some(attr) = self.attributes.iter().find(|a| !self.known.contains(a.key.as_str())) {
+        if let Some(attr) = self
+            .attributes
+            .iter()
+            .find(|a| !self.known.contains(a.key.as_str()))
+        {
             return Err(self.doc.error(
                 attr.key.span(),
                 format!(
@@ -604,4 +700,3 @@ fn describe(expr: &Expression) -> String {
         _ => "an expression (only literal values are supported)".into(),
     }
 }
-

@@ -10,12 +10,23 @@ pub fn render(report: &Report) -> String {
 mod tests {
     #[test]
     fn has_the_documented_shape() {
-        let v: serde_json::Value = serde_json::from_str(&super::render(&super::super::sample())).unwrap();
-        for key in ["environment", "started_at", "duration_ms", "verdict", "summary", "checks"] {
+        let v: serde_json::Value =
+            serde_json::from_str(&super::render(&super::super::sample())).unwrap();
+        for key in [
+            "environment",
+            "started_at",
+            "duration_ms",
+            "verdict",
+            "summary",
+            "checks",
+        ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["verdict"], "no-go");
-        assert_eq!(v["summary"], serde_json::json!({"pass": 1, "fail": 1, "error": 1, "skip": 1, "waived": 1}));
+        assert_eq!(
+            v["summary"],
+            serde_json::json!({"pass": 1, "fail": 1, "error": 1, "skip": 1, "waived": 1})
+        );
         assert_eq!(v["checks"][0]["id"], "rds.multi_az");
         assert_eq!(v["checks"][0]["status"], "fail");
     }

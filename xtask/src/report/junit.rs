@@ -40,9 +40,15 @@ mod tests {
     #[test]
     fn maps_checks_to_testcases() {
         let xml = super::render(&super::super::sample());
-        assert!(xml.contains(r#"<testcase name="rds.multi_az" classname="rds""#), "{xml}");
+        assert!(
+            xml.contains(r#"<testcase name="rds.multi_az" classname="rds""#),
+            "{xml}"
+        );
         assert!(xml.contains("<failure message=\"rds instance &apos;core&apos;: MultiAZ expected true, observed false\""), "{xml}");
-        assert!(xml.contains("<error message=\"budgets:DescribeBudget failed: AccessDenied\""), "{xml}");
+        assert!(
+            xml.contains("<error message=\"budgets:DescribeBudget failed: AccessDenied\""),
+            "{xml}"
+        );
         assert!(xml.contains("encrypted"), "{xml}");
         assert!(xml.contains("tests=\"5\""), "{xml}");
     }

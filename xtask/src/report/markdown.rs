@@ -7,7 +7,11 @@ use super::{Report, Status};
 pub fn render(report: &Report) -> String {
     let s = &report.summary;
     let mut md = String::new();
-    let verdict = if report.is_go() { "✅ **GO**" } else { "❌ **NO-GO**" };
+    let verdict = if report.is_go() {
+        "✅ **GO**"
+    } else {
+        "❌ **NO-GO**"
+    };
     let _ = writeln!(md, "# verify {} — {verdict}\n", report.environment);
     let _ = writeln!(
         md,
@@ -25,7 +29,12 @@ pub fn render(report: &Report) -> String {
                 Status::Waived => "🟡",
             };
             let message = c.message.replace('|', "\\|").replace('\n', " ");
-            let _ = writeln!(md, "| {icon} {} | `{}` | {message} |", c.status.as_str(), c.id);
+            let _ = writeln!(
+                md,
+                "| {icon} {} | `{}` | {message} |",
+                c.status.as_str(),
+                c.id
+            );
         }
         md.push('\n');
     }

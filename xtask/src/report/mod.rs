@@ -129,12 +129,16 @@ pub fn read_outcomes(path: &Path) -> Result<Vec<CheckOutcome>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    Ok(text.lines().filter_map(|l| serde_json::from_str(l).ok()).collect())
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
 }
 
 pub fn write(path: &Path, text: &str) -> Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
     }
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
@@ -156,11 +160,23 @@ pub(crate) fn sample() -> Report {
             aws_calls: serde_json::json!({ "operations": { "rds:DescribeDBInstances": 1 }, "requests": 1 }),
         },
         vec![
-            check("rds.multi_az", Status::Fail, "rds instance 'core': MultiAZ expected true, observed false"),
+            check(
+                "rds.multi_az",
+                Status::Fail,
+                "rds instance 'core': MultiAZ expected true, observed false",
+            ),
             check("rds.encrypted", Status::Pass, "encrypted <&>"),
-            check("budgets.monthly", Status::Error, "budgets:DescribeBudget failed: AccessDenied"),
+            check(
+                "budgets.monthly",
+                Status::Error,
+                "budgets:DescribeBudget failed: AccessDenied",
+            ),
             check("ses.identity", Status::Skip, "no ses declared"),
-            check("budgets.thresholds", Status::Waived, "waived until 2026-12-31 (OPS-1): was fail: x | y"),
+            check(
+                "budgets.thresholds",
+                Status::Waived,
+                "waived until 2026-12-31 (OPS-1): was fail: x | y",
+            ),
         ],
     )
 }

@@ -8,10 +8,20 @@ use super::{Report, Status};
 pub fn print(report: &Report, spec_file: &str) {
     let term = Term::stdout();
     let colour = term.features().colors_supported() && std::env::var_os("NO_COLOR").is_none();
-    let paint = |style: Style, text: &str| if colour { style.apply_to(text).to_string() } else { text.to_string() };
+    let paint = |style: Style, text: &str| {
+        if colour {
+            style.apply_to(text).to_string()
+        } else {
+            text.to_string()
+        }
+    };
     let width = report.checks.iter().map(|c| c.id.len()).max().unwrap_or(10);
     println!();
-    println!("{} {}  ({spec_file})", paint(Style::new().bold(), "verify"), paint(Style::new().bold(), &report.environment));
+    println!(
+        "{} {}  ({spec_file})",
+        paint(Style::new().bold(), "verify"),
+        paint(Style::new().bold(), &report.environment)
+    );
     for (area, checks) in report.by_area() {
         println!("\n{}", paint(Style::new().bold().underlined(), area));
         let mut checks = checks;
@@ -33,7 +43,11 @@ pub fn print(report: &Report, spec_file: &str) {
         }
     }
     let s = &report.summary;
-    let calls = report.aws_calls.get("operations").and_then(|o| o.as_object()).map(|o| o.values().filter_map(|v| v.as_u64()).sum::<u64>());
+    let calls = report
+        .aws_calls
+        .get("operations")
+        .and_then(|o| o.as_object())
+        .map(|o| o.values().filter_map(|v| v.as_u64()).sum::<u64>());
     println!(
         "\n{} checks: {} pass, {} fail, {} error, {} skip, {} waived — {} ms{}",
         report.checks.len(),
@@ -43,7 +57,9 @@ pub fn print(report: &Report, spec_file: &str) {
         s.skip,
         s.waived,
         report.duration_ms,
-        calls.map(|n| format!(", {n} AWS calls")).unwrap_or_default()
+        calls
+            .map(|n| format!(", {n} AWS calls"))
+            .unwrap_or_default()
     );
     let verdict = if report.is_go() {
         paint(Style::new().green().bold(), "GO")
