@@ -1,0 +1,152 @@
+//! `network.multi_az`: the VPC's private subnets span at least the declared
+//! number of AZs, and each has a default route to a NAT gateway.
+//!
+//! A subnet is private when its route table (explicit association, else the
+//! VPC's main table) has no default route to an internet gateway.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use aws_sdk_ec2::types::{Filter, NatGateway, RouteTable, Subnet};
+use serde_json::json;
+
+use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::gate::Gate;
+
+const DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
+const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
+const DESCRIBE_ROUTE_TABLES: &str = "ec2:DescribeRouteTables";
+const DESCRIBE_NAT_GATEWAYS: &str = "ec2:DescribeNatGateways";
+
+pub fn checks() -> Vec<Check> {
+    vec![Check::new("network.multi_az", |g| Box::pin(multi_az(g)))]
+}
+
+async fn multi_az(gate: &Gate) -> CheckResult {
+    let Some(spec) = &gate.env().network else {
+        return Ok(Finding::skip("no network declared for this environment"));
+    };
+    let vpc_id = vpc_id(gate, &spec.vpc).await?;
+    let ec2 = &gate.aws().ec2;
+    let by_vpc = || Filter::builder().name("vpc-id").values(&vpc_id).build();
+    let resource = format!("vpc '{}' ({vpc_id})", spec.vpc);
+    let subnets: Vec<Subnet> = ec2
+        .describe_subnets()
+        .filters(by_vpc())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &resource, e))?;
+    let tables: Vec<RouteTable> = ec2
+        .describe_route_tables()
+        .filters(by_vpc())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_ROUTE_TABLES, &resource, e))?;
+    let nats: Vec<NatGateway> = ec2
+        .describe_nat_gateways()
+        .filter(by_vpc())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &resource, e))?;
+    let available_nats: BTreeSet<&str> = nats
+        .iter()
+        .filter(|n| n.state().is_some_and(|s| s.as_str() == "available"))
+        .filter_map(|n| n.nat_gateway_id())
+        .collect();
+
+    let main_table = tables.iter().find(|t| t.associations().iter().any(|a| a.main() == Some(true)));
+    let table_of = |subnet_id: &str| {
+        tables
+            .iter()
+            .find(|t| t.associations().iter().any(|a| a.subnet_id() == Some(subnet_id)))
+            .or(main_table)
+    };
+    let mut private_azs_with_nat: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut without_nat = Vec::new();
+    let mut public = Vec::new();
+    for subnet in &subnets {
+        let (Some(id), Some(az)) = (subnet.subnet_id(), subnet.availability_zone()) else { continue };
+        let routes = table_of(id).map(|t| t.routes()).unwrap_or_default();
+        let default_route = routes.iter().find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"));
+        if default_route.and_then(|r| r.gateway_id()).is_some_and(|g| g.starts_with("igw-")) {
+            public.push(id.to_string());
+            continue;
+        }
+        match default_route.and_then(|r| r.nat_gateway_id()) {
+            Some(nat) if available_nats.contains(nat) => {
+                private_azs_with_nat.entry(az.to_string()).or_default().push(id.to_string())
+            }
+            Some(nat) => without_nat.push(format!("{id} ({az}) routes to {nat}, which is not available")),
+            None => without_nat.push(format!("{id} ({az}) has no default route to a NAT gateway")),
+        }
+    }
+    let evidence = json!({
+        "vpc": spec.vpc,
+        "vpc_id": vpc_id,
+        "private_subnets_by_az": private_azs_with_nat,
+        "private_subnets_without_nat": without_nat,
+        "public_subnets": public,
+        "nat_gateways_available": available_nats,
+        "declared_min_azs": spec.min_azs,
+        "operations": [DESCRIBE_VPCS, DESCRIBE_SUBNETS, DESCRIBE_ROUTE_TABLES, DESCRIBE_NAT_GATEWAYS],
+    });
+    let azs = private_azs_with_nat.len();
+    let mut problems = Vec::new();
+    if !without_nat.is_empty() {
+        problems.push(format!("every private subnet expected to route 0.0.0.0/0 to a NAT gateway, observed {}", without_nat.join("; ")));
+    }
+    if azs < spec.min_azs as usize {
+        problems.push(format!(
+            "private subnets with NAT expected in ≥ {} AZs, observed {azs} ({})",
+            spec.min_azs,
+            private_azs_with_nat.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(if problems.is_empty() {
+        Finding::pass(
+            format!(
+                "{resource}: private subnets with NAT routes in {azs} AZs ({})",
+                private_azs_with_nat.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+            evidence,
+        )
+    } else {
+        Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
+    })
+}
+
+/// A VPC by id (`vpc-…`) or by its `Name` tag, described once per run.
+pub async fn vpc_id(gate: &Gate, name_or_id: &str) -> Result<String, CheckError> {
+    let value = gate
+        .cache()
+        .get(&format!("{DESCRIBE_VPCS}:{name_or_id}"), || async {
+            let resource = format!("vpc '{name_or_id}'");
+            let mut request = gate.aws().ec2.describe_vpcs();
+            request = if name_or_id.starts_with("vpc-") {
+                request.vpc_ids(name_or_id)
+            } else {
+                request.filters(Filter::builder().name("tag:Name").values(name_or_id).build())
+            };
+            let out = request.send().await.map_err(|e| CheckError::from_sdk(DESCRIBE_VPCS, &resource, e))?;
+            match out.vpcs() {
+                [vpc] => vpc.vpc_id().map(str::to_string).ok_or(CheckError::NotFound { operation: DESCRIBE_VPCS.into(), resource }),
+                [] => Err(CheckError::NotFound { operation: DESCRIBE_VPCS.into(), resource }),
+                many => Err(CheckError::Aws {
+                    operation: DESCRIBE_VPCS.into(),
+                    resource,
+                    code: None,
+                    message: format!("{} VPCs match; name the VPC by id", many.len()),
+                }),
+            }
+        })
+        .await?;
+    Ok((*value).clone())
+}
