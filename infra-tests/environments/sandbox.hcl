@@ -24,3 +24,8 @@ budget "monthly" {
   limit_usd  = 3000
   thresholds = [50, 80, 100]
 }
+
+network {
+  vpc     = "restartix-sandbox"
+  min_azs = 3
+}

@@ -20,6 +20,7 @@ use verify::Status;
 #[case("rds.backups", "/restartix-sandbox/BackupRetentionPeriod", json!(7))]
 #[case("budgets.monthly", "/restartix-sandbox-monthly/BudgetLimit/Amount", json!("3000"))]
 #[case("budgets.thresholds", "/restartix-sandbox-monthly/declared_thresholds", json!([50.0, 80.0, 100.0]))]
+#[case("network.multi_az", "/private_subnets_without_nat", json!([]))]
 fn passes_on_the_good_sandbox_with_evidence(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -36,14 +37,15 @@ fn passes_on_the_good_sandbox_with_evidence(
         "{id} evidence: {}",
         outcome.evidence
     );
-    let operations = outcome.evidence.pointer(&format!(
-        "/{}/operations",
-        pointer.split('/').nth(1).unwrap()
-    ));
+    let evidence = &outcome.evidence;
+    let operations = evidence.get("operations").or_else(|| {
+        evidence
+            .as_object()
+            .and_then(|items| items.values().find_map(|item| item.get("operations")))
+    });
     assert!(
         operations.is_some_and(|o| o.as_array().is_some_and(|a| !a.is_empty())),
-        "{id}: evidence names the AWS operations: {}",
-        outcome.evidence
+        "{id}: evidence names the AWS operations: {evidence}"
     );
 }
 
@@ -60,6 +62,7 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("budget-threshold-90", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected", "ACTUAL GREATER_THAN 90%"])]
 #[case("budget-no-subscribers", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected ≥ 1 subscriber, observed 0"])]
 #[case("budget-limit", "budgets.monthly", &["budget 'restartix-sandbox-monthly'", "limit expected 3000 USD, observed 5000 USD"])]
+#[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to a NAT gateway", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,
     #[case] id: &str,

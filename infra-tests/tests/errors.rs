@@ -92,13 +92,21 @@ fn denied(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
 }
 
+/// Clients for a closed local port, with the rds and budgets clients replaced by mocks.
 fn gate_over_mocks(rds: aws_sdk_rds::Client, budgets: aws_sdk_budgets::Client) -> Gate {
-    let ec2 = mock_client!(
-        aws_sdk_ec2,
-        RuleMode::MatchAny,
-        Vec::<&aws_smithy_mocks::Rule>::new()
-    );
-    Gate::with_clients(sandbox_env(), AwsClients::from_parts(rds, ec2, budgets))
+    let closed = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-central-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .build();
+    let mut clients = AwsClients::new(&closed, verify::aws::AccessMode::read_only());
+    clients.rds = rds;
+    clients.budgets = budgets;
+    Gate::with_clients(sandbox_env(), clients)
+}
+
+fn rds_and_budgets() -> Selection {
+    Selection::new(&["rds.*".into(), "budgets.*".into()], &[]).unwrap()
 }
 
 #[test]
@@ -125,7 +133,7 @@ fn access_denied_is_an_error_naming_the_operation() {
         RuleMode::MatchAny,
         [&budget_rule, &notifications_rule]
     );
-    let outcomes = runtime().block_on(gate_over_mocks(rds, budgets).run(&Selection::all(), |_| {}));
+    let outcomes = runtime().block_on(gate_over_mocks(rds, budgets).run(&rds_and_budgets(), |_| {}));
     let relevant: Vec<_> = outcomes
         .iter()
         .filter(|o| o.id.starts_with("rds.") || o.id.starts_with("budgets."))

@@ -265,6 +265,15 @@ pub struct AwsClients {
     pub rds: aws_sdk_rds::Client,
     pub ec2: aws_sdk_ec2::Client,
     pub budgets: aws_sdk_budgets::Client,
+    pub ecs: aws_sdk_ecs::Client,
+    pub elb: aws_sdk_elasticloadbalancingv2::Client,
+    pub acm: aws_sdk_acm::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub events: aws_sdk_eventbridge::Client,
+    pub scheduler: aws_sdk_scheduler::Client,
+    pub logs: aws_sdk_cloudwatchlogs::Client,
+    pub ses: aws_sdk_sesv2::Client,
     pub mode: AccessMode,
     pub calls: CallCounter,
 }
@@ -299,24 +308,17 @@ impl AwsClients {
             rds: client!(aws_sdk_rds),
             ec2: client!(aws_sdk_ec2),
             budgets: client!(aws_sdk_budgets),
+            ecs: client!(aws_sdk_ecs),
+            elb: client!(aws_sdk_elasticloadbalancingv2),
+            acm: client!(aws_sdk_acm),
+            cloudwatch: client!(aws_sdk_cloudwatch),
+            sns: client!(aws_sdk_sns),
+            events: client!(aws_sdk_eventbridge),
+            scheduler: client!(aws_sdk_scheduler),
+            logs: client!(aws_sdk_cloudwatchlogs),
+            ses: client!(aws_sdk_sesv2),
             mode,
             calls,
-        }
-    }
-
-    /// Wraps clients built elsewhere (tests with `aws-smithy-mocks`); the caller
-    /// is responsible for their interceptors.
-    pub fn from_parts(
-        rds: aws_sdk_rds::Client,
-        ec2: aws_sdk_ec2::Client,
-        budgets: aws_sdk_budgets::Client,
-    ) -> Self {
-        AwsClients {
-            rds,
-            ec2,
-            budgets,
-            mode: AccessMode::read_only(),
-            calls: CallCounter::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! named as the id prefix. Ids are public interface.
 
 pub mod budgets;
+pub mod network;
 pub mod rds;
 
 use crate::check::{Check, CheckError};
@@ -13,6 +14,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(rds::checks());
     checks.extend(budgets::checks());
+    checks.extend(network::checks());
     checks.extend(not_yet_implemented(env));
     checks
 }
@@ -75,9 +77,6 @@ fn not_yet_implemented(env: &Environment) -> Vec<Check> {
             ]
             .map(String::from),
         );
-    }
-    if env.network.is_some() {
-        ids.push("network.multi_az".into());
     }
     ids.into_iter()
         .map(|id| {
