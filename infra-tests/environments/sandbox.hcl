@@ -19,6 +19,14 @@ rds "core" {
   failover_budget    = "120s"
 }
 
+pgbouncer {
+  cluster      = "restartix-sandbox"
+  service      = "pgbouncer"
+  target_group = "restartix-sandbox-pgbouncer"
+  min_tasks    = 2
+  min_azs      = 2
+}
+
 budget "monthly" {
   name       = "restartix-sandbox-monthly"
   limit_usd  = 3000

@@ -21,6 +21,10 @@ use verify::Status;
 #[case("budgets.monthly", "/restartix-sandbox-monthly/BudgetLimit/Amount", json!("3000"))]
 #[case("budgets.thresholds", "/restartix-sandbox-monthly/declared_thresholds", json!([50.0, 80.0, 100.0]))]
 #[case("network.multi_az", "/private_subnets_without_nat", json!([]))]
+#[case("pgbouncer.service", "/runningCount", json!(2))]
+#[case("pgbouncer.multi_az", "/azs", json!(["eu-central-1a", "eu-central-1b"]))]
+#[case("pgbouncer.targets", "/healthy_azs", json!(["eu-central-1a", "eu-central-1b"]))]
+#[case("pgbouncer.drain_ready", "/deregistration_delay_s", json!(30))]
 fn passes_on_the_good_sandbox_with_evidence(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -62,6 +66,11 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("budget-threshold-90", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected", "ACTUAL GREATER_THAN 90%"])]
 #[case("budget-no-subscribers", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected ≥ 1 subscriber, observed 0"])]
 #[case("budget-limit", "budgets.monthly", &["budget 'restartix-sandbox-monthly'", "limit expected 3000 USD, observed 5000 USD"])]
+#[case("pgbouncer-task-stopped", "pgbouncer.service", &["ecs service 'restartix-sandbox/pgbouncer'", "running tasks expected = desired (2), observed 1"])]
+#[case("pgbouncer-task-stopped", "pgbouncer.multi_az", &["ecs service 'restartix-sandbox/pgbouncer'", "running tasks expected in ≥ 2 AZs, observed 1"])]
+#[case("pgbouncer-one-az", "pgbouncer.multi_az", &["ecs service 'restartix-sandbox/pgbouncer'", "expected in ≥ 2 AZs, observed 1", "in eu-central-1a"])]
+#[case("pgbouncer-target-deregistered", "pgbouncer.targets", &["target group 'restartix-sandbox-pgbouncer'", "≥ 2 healthy targets across ≥ 2 AZs expected, observed 1 healthy across 1 AZs"])]
+#[case("pgbouncer-slow-drain", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "deregistration delay expected ≤ 300s, observed 900s"])]
 #[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to a NAT gateway", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,

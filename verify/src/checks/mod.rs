@@ -3,6 +3,7 @@
 
 pub mod budgets;
 pub mod network;
+pub mod pgbouncer;
 pub mod rds;
 
 use crate::check::{Check, CheckError};
@@ -15,6 +16,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(rds::checks());
     checks.extend(budgets::checks());
     checks.extend(network::checks());
+    checks.extend(pgbouncer::checks());
     checks.extend(not_yet_implemented(env));
     checks
 }
@@ -23,17 +25,6 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 /// yet. Declared, they end in `error`: the gate never passes what it did not look at.
 fn not_yet_implemented(env: &Environment) -> Vec<Check> {
     let mut ids: Vec<String> = Vec::new();
-    if env.pgbouncer.is_some() {
-        ids.extend(
-            [
-                "pgbouncer.service",
-                "pgbouncer.multi_az",
-                "pgbouncer.targets",
-                "pgbouncer.drain_ready",
-            ]
-            .map(String::from),
-        );
-    }
     if let Some(edge) = &env.edge {
         ids.extend(
             [

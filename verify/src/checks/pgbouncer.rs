@@ -1,0 +1,402 @@
+//! `pgbouncer.*`: the pgbouncer service on ECS runs its declared tasks across
+//! AZs, sits behind a load-balancer target group with healthy targets in
+//! several AZs, and can drain a task without cutting transactions.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_sdk_ecs::types::{DesiredStatus, Service, Task};
+use aws_sdk_elasticloadbalancingv2::types::{TargetGroup, TargetHealthDescription, TargetHealthStateEnum};
+use serde_json::json;
+
+use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::gate::Gate;
+use crate::spec::PgbouncerSpec;
+
+const DESCRIBE_SERVICES: &str = "ecs:DescribeServices";
+const LIST_TASKS: &str = "ecs:ListTasks";
+const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
+const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
+const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
+const DESCRIBE_TARGET_GROUPS: &str = "elasticloadbalancing:DescribeTargetGroups";
+const DESCRIBE_TARGET_HEALTH: &str = "elasticloadbalancing:DescribeTargetHealth";
+const DESCRIBE_TG_ATTRIBUTES: &str = "elasticloadbalancing:DescribeTargetGroupAttributes";
+/// Below this, ECS kills pgbouncer before it can finish a transaction.
+const MIN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+pub fn checks() -> Vec<Check> {
+    vec![
+        Check::new("pgbouncer.service", |g| Box::pin(with_spec(g, service_check))),
+        Check::new("pgbouncer.multi_az", |g| Box::pin(with_spec(g, multi_az))),
+        Check::new("pgbouncer.targets", |g| Box::pin(with_spec(g, targets))),
+        Check::new("pgbouncer.drain_ready", |g| Box::pin(with_spec(g, drain_ready))),
+    ]
+}
+
+async fn with_spec<'a, F, Fut>(gate: &'a Gate, check: F) -> CheckResult
+where
+    F: FnOnce(&'a Gate, &'a PgbouncerSpec) -> Fut,
+    Fut: std::future::Future<Output = CheckResult>,
+{
+    match &gate.env().pgbouncer {
+        Some(spec) => check(gate, spec).await,
+        None => Ok(Finding::skip("no pgbouncer declared for this environment")),
+    }
+}
+
+/// `pgbouncer.service`: ACTIVE, one PRIMARY deployment, running = desired ≥ declared minimum.
+async fn service_check(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
+    let svc = service(gate, spec).await?;
+    let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
+    let status = svc.status().unwrap_or("unknown");
+    let deployments: Vec<String> = svc
+        .deployments()
+        .iter()
+        .map(|d| format!("{}:{}", d.status().unwrap_or("?"), d.rollout_state().map(|r| r.as_str()).unwrap_or("-")))
+        .collect();
+    let (running, desired) = (svc.running_count(), svc.desired_count());
+    let evidence = json!({
+        "service": name, "status": status, "deployments": deployments,
+        "runningCount": running, "desiredCount": desired, "declared_min_tasks": spec.min_tasks,
+        "operations": [DESCRIBE_SERVICES],
+    });
+    let mut problems = Vec::new();
+    if status != "ACTIVE" {
+        problems.push(format!("status expected ACTIVE, observed {status}"));
+    }
+    let primary_done = svc.deployments().len() == 1
+        && svc.deployments()[0].status() == Some("PRIMARY")
+        && svc.deployments()[0].rollout_state().is_none_or(|r| r.as_str() == "COMPLETED");
+    if !primary_done {
+        problems.push(format!("one completed PRIMARY deployment expected, observed [{}]", deployments.join(", ")));
+    }
+    if running != desired {
+        problems.push(format!("running tasks expected = desired ({desired}), observed {running}"));
+    }
+    if desired < spec.min_tasks as i32 {
+        problems.push(format!("desired tasks expected ≥ {}, observed {desired}", spec.min_tasks));
+    }
+    Ok(if problems.is_empty() {
+        Finding::pass(format!("{name}: ACTIVE, {running}/{desired} tasks running, not mid-rollout"), evidence)
+    } else {
+        Finding::fail(format!("{name}: {}", problems.join("; ")), evidence)
+    })
+}
+
+/// `pgbouncer.multi_az`: running tasks in ≥ declared AZs (task AZ, or its ENI's subnet).
+async fn multi_az(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
+    let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
+    let tasks = running_tasks(gate, spec).await?;
+    let subnet_ids: Vec<String> = tasks.iter().filter_map(|t| eni_subnet(t).map(str::to_string)).collect();
+    let subnet_azs = subnet_azs(gate, &subnet_ids).await?;
+    let placed: Vec<(String, String)> = tasks
+        .iter()
+        .map(|t| {
+            let az = t
+                .availability_zone()
+                .map(str::to_string)
+                .or_else(|| eni_subnet(t).and_then(|s| subnet_azs.iter().find(|(id, _)| id == s)).map(|(_, az)| az.clone()))
+                .unwrap_or_else(|| "unknown".into());
+            (short_arn(t.task_arn().unwrap_or("?")), az)
+        })
+        .collect();
+    let azs: BTreeSet<&str> = placed.iter().map(|(_, az)| az.as_str()).filter(|az| *az != "unknown").collect();
+    let evidence = json!({
+        "service": name, "tasks": placed.iter().map(|(t, az)| json!({"task": t, "az": az})).collect::<Vec<_>>(),
+        "azs": azs, "declared_min_azs": spec.min_azs,
+        "operations": [LIST_TASKS, DESCRIBE_TASKS, DESCRIBE_SUBNETS],
+    });
+    let listing = placed.iter().map(|(t, az)| format!("{t} in {az}")).collect::<Vec<_>>().join(", ");
+    Ok(if azs.len() >= spec.min_azs as usize {
+        Finding::pass(format!("{name}: {} running tasks across {} AZs ({listing})", placed.len(), azs.len()), evidence)
+    } else {
+        Finding::fail(
+            format!("{name}: running tasks expected in ≥ {} AZs, observed {} ({listing})", spec.min_azs, azs.len()),
+            evidence,
+        )
+    })
+}
+
+/// `pgbouncer.targets`: ≥ 2 healthy targets spanning ≥ declared AZs.
+async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
+    let group = target_group(gate, &spec.target_group).await?;
+    let name = format!("target group '{}'", spec.target_group);
+    let arn = group.target_group_arn().unwrap_or_default();
+    let health: Vec<TargetHealthDescription> = gate
+        .aws()
+        .elb
+        .describe_target_health()
+        .target_group_arn(arn)
+        .send()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_TARGET_HEALTH, &name, e))?
+        .target_health_descriptions
+        .unwrap_or_default();
+    // IP targets: DescribeTargetHealth may omit the AZ; the VPC subnet holding the IP tells it.
+    let vpc_subnets = match group.vpc_id() {
+        Some(vpc) => vpc_subnet_cidrs(gate, vpc).await?,
+        None => Vec::new(),
+    };
+    let described: Vec<(String, String, String)> = health
+        .iter()
+        .map(|h| {
+            let target = h.target();
+            let id = target.and_then(|t| t.id()).unwrap_or_default();
+            let az = target
+                .and_then(|t| t.availability_zone())
+                .map(str::to_string)
+                .or_else(|| az_of_ip(&vpc_subnets, id))
+                .unwrap_or_else(|| "unknown".into());
+            (
+                id.to_string(),
+                az,
+                h.target_health().and_then(|t| t.state()).map(|s| s.as_str().to_string()).unwrap_or_else(|| "unknown".into()),
+            )
+        })
+        .collect();
+    let healthy: Vec<&(String, String, String)> =
+        described.iter().filter(|(_, _, state)| state == TargetHealthStateEnum::Healthy.as_str()).collect();
+    let azs: BTreeSet<&str> = healthy.iter().map(|(_, az, _)| az.as_str()).filter(|az| *az != "unknown").collect();
+    let evidence = json!({
+        "target_group": spec.target_group,
+        "targets": described.iter().map(|(id, az, state)| json!({"id": id, "az": az, "state": state})).collect::<Vec<_>>(),
+        "healthy_azs": azs,
+        "operations": [DESCRIBE_TARGET_GROUPS, DESCRIBE_TARGET_HEALTH, DESCRIBE_SUBNETS],
+    });
+    let listing = described.iter().map(|(id, az, state)| format!("{id} {state} in {az}")).collect::<Vec<_>>().join(", ");
+    let min_azs = spec.min_azs.max(2) as usize;
+    Ok(if healthy.len() >= 2 && azs.len() >= min_azs {
+        Finding::pass(format!("{name}: {} healthy targets across {} AZs", healthy.len(), azs.len()), evidence)
+    } else {
+        Finding::fail(
+            format!(
+                "{name}: ≥ 2 healthy targets across ≥ {min_azs} AZs expected, observed {} healthy across {} AZs ([{listing}])",
+                healthy.len(),
+                azs.len()
+            ),
+            evidence,
+        )
+    })
+}
+
+/// `pgbouncer.drain_ready`: deregistration delay and container stop timeout within bounds.
+async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
+    let group = target_group(gate, &spec.target_group).await?;
+    let tg_name = format!("target group '{}'", spec.target_group);
+    let attributes = gate
+        .aws()
+        .elb
+        .describe_target_group_attributes()
+        .target_group_arn(group.target_group_arn().unwrap_or_default())
+        .send()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_TG_ATTRIBUTES, &tg_name, e))?;
+    let delay_s: u64 = attributes
+        .attributes()
+        .iter()
+        .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
+        .and_then(|a| a.value())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300); // the AWS default
+    let svc = service(gate, spec).await?;
+    let td_name = svc.task_definition().unwrap_or_default().to_string();
+    let resource = format!("task definition '{}'", short_arn(&td_name));
+    let td = gate
+        .aws()
+        .ecs
+        .describe_task_definition()
+        .task_definition(&td_name)
+        .send()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_TASK_DEFINITION, &resource, e))?
+        .task_definition
+        .ok_or(CheckError::NotFound { operation: DESCRIBE_TASK_DEFINITION.into(), resource: resource.clone() })?;
+    let stop_timeouts: Vec<(String, u64)> = td
+        .container_definitions()
+        .iter()
+        .filter(|c| c.essential().unwrap_or(true))
+        .map(|c| (c.name().unwrap_or("?").to_string(), c.stop_timeout().map(|s| s as u64).unwrap_or(30)))
+        .collect();
+    let evidence = json!({
+        "target_group": spec.target_group,
+        "deregistration_delay_s": delay_s,
+        "declared_max_deregistration_delay_s": spec.max_deregistration_delay.as_secs(),
+        "task_definition": td_name,
+        "stop_timeouts_s": stop_timeouts.iter().map(|(n, s)| json!({"container": n, "stopTimeout": s})).collect::<Vec<_>>(),
+        "bounds_stop_timeout_s": [MIN_STOP_TIMEOUT.as_secs(), spec.max_stop_timeout.as_secs()],
+        "operations": [DESCRIBE_TARGET_GROUPS, DESCRIBE_TG_ATTRIBUTES, DESCRIBE_SERVICES, DESCRIBE_TASK_DEFINITION],
+    });
+    let mut problems = Vec::new();
+    if delay_s > spec.max_deregistration_delay.as_secs() {
+        problems.push(format!(
+            "{tg_name}: deregistration delay expected ≤ {}s, observed {delay_s}s",
+            spec.max_deregistration_delay.as_secs()
+        ));
+    }
+    for (container, timeout) in &stop_timeouts {
+        if *timeout < MIN_STOP_TIMEOUT.as_secs() || *timeout > spec.max_stop_timeout.as_secs() {
+            problems.push(format!(
+                "{resource}: container '{container}' stopTimeout expected {}–{}s, observed {timeout}s",
+                MIN_STOP_TIMEOUT.as_secs(),
+                spec.max_stop_timeout.as_secs()
+            ));
+        }
+    }
+    Ok(if problems.is_empty() {
+        Finding::pass(
+            format!("{tg_name}: deregistration delay {delay_s}s; {resource}: stop timeouts within bounds"),
+            evidence,
+        )
+    } else {
+        Finding::fail(problems.join("; "), evidence)
+    })
+}
+
+// --- how: shared reads -------------------------------------------------------
+
+async fn service(gate: &Gate, spec: &PgbouncerSpec) -> Result<Arc<Service>, CheckError> {
+    gate.cache()
+        .get(&format!("{DESCRIBE_SERVICES}:{}:{}", spec.cluster, spec.service), || async {
+            let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
+            let out = gate
+                .aws()
+                .ecs
+                .describe_services()
+                .cluster(&spec.cluster)
+                .services(&spec.service)
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(DESCRIBE_SERVICES, &resource, e))?;
+            out.services
+                .unwrap_or_default()
+                .into_iter()
+                .find(|s| s.service_name() == Some(spec.service.as_str()))
+                .ok_or(CheckError::NotFound { operation: DESCRIBE_SERVICES.into(), resource })
+        })
+        .await
+}
+
+/// The service's RUNNING tasks (`group = service:<name>`, which real ECS sets
+/// and which keeps a listing that ignores the service filter honest).
+async fn running_tasks(gate: &Gate, spec: &PgbouncerSpec) -> Result<Vec<Task>, CheckError> {
+    let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
+    let arns: Vec<String> = gate
+        .aws()
+        .ecs
+        .list_tasks()
+        .cluster(&spec.cluster)
+        .service_name(&spec.service)
+        .desired_status(DesiredStatus::Running)
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(LIST_TASKS, &resource, e))?;
+    let mut tasks = Vec::new();
+    for chunk in arns.chunks(100) {
+        let out = gate
+            .aws()
+            .ecs
+            .describe_tasks()
+            .cluster(&spec.cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| CheckError::from_sdk(DESCRIBE_TASKS, &resource, e))?;
+        tasks.extend(out.tasks.unwrap_or_default());
+    }
+    let group = format!("service:{}", spec.service);
+    Ok(tasks
+        .into_iter()
+        .filter(|t| t.group() == Some(group.as_str()) && t.last_status() == Some("RUNNING"))
+        .collect())
+}
+
+fn eni_subnet(task: &Task) -> Option<&str> {
+    task.attachments()
+        .iter()
+        .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
+        .flat_map(|a| a.details())
+        .find(|d| d.name() == Some("subnetId"))
+        .and_then(|d| d.value())
+}
+
+async fn subnet_azs(gate: &Gate, ids: &[String]) -> Result<Vec<(String, String)>, CheckError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let out = gate
+        .aws()
+        .ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(ids.clone()))
+        .send()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("subnets {}", ids.join(", ")), e))?;
+    Ok(out
+        .subnets()
+        .iter()
+        .filter_map(|s| Some((s.subnet_id()?.to_string(), s.availability_zone()?.to_string())))
+        .collect())
+}
+
+/// `(cidr, az)` of every subnet in the VPC.
+async fn vpc_subnet_cidrs(gate: &Gate, vpc_id: &str) -> Result<Vec<(String, String)>, CheckError> {
+    let subnets: Vec<aws_sdk_ec2::types::Subnet> = gate
+        .aws()
+        .ec2
+        .describe_subnets()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc_id).build())
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("vpc {vpc_id}"), e))?;
+    Ok(subnets
+        .iter()
+        .filter_map(|s| Some((s.cidr_block()?.to_string(), s.availability_zone()?.to_string())))
+        .collect())
+}
+
+/// The AZ of the subnet whose IPv4 CIDR contains `ip`.
+fn az_of_ip(subnets: &[(String, String)], ip: &str) -> Option<String> {
+    let ip: std::net::Ipv4Addr = ip.parse().ok()?;
+    subnets.iter().find_map(|(cidr, az)| {
+        let (net, bits) = cidr.split_once('/')?;
+        let net: std::net::Ipv4Addr = net.parse().ok()?;
+        let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        (u32::from(ip) & mask == u32::from(net) & mask).then(|| az.clone())
+    })
+}
+
+async fn target_group(gate: &Gate, name: &str) -> Result<Arc<TargetGroup>, CheckError> {
+    gate.cache()
+        .get(&format!("{DESCRIBE_TARGET_GROUPS}:{name}"), || async {
+            let resource = format!("target group '{name}'");
+            let out = gate
+                .aws()
+                .elb
+                .describe_target_groups()
+                .names(name)
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(DESCRIBE_TARGET_GROUPS, &resource, e))?;
+            out.target_groups
+                .unwrap_or_default()
+                .into_iter()
+                .next()
+                .ok_or(CheckError::NotFound { operation: DESCRIBE_TARGET_GROUPS.into(), resource })
+        })
+        .await
+}
+
+fn short_arn(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
+}
