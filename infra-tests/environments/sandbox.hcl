@@ -27,6 +27,10 @@ pgbouncer {
   min_azs      = 2
 }
 
+edge {
+  load_balancer = "restartix-sandbox-core-api"
+}
+
 budget "monthly" {
   name       = "restartix-sandbox-monthly"
   limit_usd  = 3000

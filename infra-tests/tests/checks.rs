@@ -25,6 +25,10 @@ use verify::Status;
 #[case("pgbouncer.multi_az", "/azs", json!(["eu-central-1a", "eu-central-1b"]))]
 #[case("pgbouncer.targets", "/healthy_azs", json!(["eu-central-1a", "eu-central-1b"]))]
 #[case("pgbouncer.drain_ready", "/deregistration_delay_s", json!(30))]
+#[case("edge.alb.https_listener", "/SslPolicy", json!("ELBSecurityPolicy-TLS13-1-2-2021-06"))]
+#[case("edge.alb.http_redirect", "/port_80_actions", json!(["redirect to HTTPS:443"]))]
+#[case("edge.alb.origin_locked", "/not_cloudflare", json!([]))]
+#[case("edge.alb.access_logs", "/access_logs.s3.enabled", json!("true"))]
 fn passes_on_the_good_sandbox_with_evidence(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -71,6 +75,10 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("pgbouncer-one-az", "pgbouncer.multi_az", &["ecs service 'restartix-sandbox/pgbouncer'", "expected in ≥ 2 AZs, observed 1", "in eu-central-1a"])]
 #[case("pgbouncer-target-deregistered", "pgbouncer.targets", &["target group 'restartix-sandbox-pgbouncer'", "≥ 2 healthy targets across ≥ 2 AZs expected, observed 1 healthy across 1 AZs"])]
 #[case("pgbouncer-slow-drain", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "deregistration delay expected ≤ 300s, observed 900s"])]
+#[case("alb-weak-policy", "edge.alb.https_listener", &["load balancer 'restartix-sandbox-core-api'", "443 listener policy expected one of [ELBSecurityPolicy-TLS13-1-2-2021-06", "observed ELBSecurityPolicy-2016-08"])]
+#[case("alb-http-forward", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed [forward]"])]
+#[case("alb-open-to-world", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "443 expected only from Cloudflare's ranges, observed also 0.0.0.0/0"])]
+#[case("alb-access-logs-off", "edge.alb.access_logs", &["load balancer 'restartix-sandbox-core-api'", "access_logs.s3.enabled expected true, observed false"])]
 #[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to a NAT gateway", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,

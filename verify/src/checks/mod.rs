@@ -2,6 +2,7 @@
 //! named as the id prefix. Ids are public interface.
 
 pub mod budgets;
+pub mod edge;
 pub mod network;
 pub mod pgbouncer;
 pub mod rds;
@@ -17,6 +18,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(budgets::checks());
     checks.extend(network::checks());
     checks.extend(pgbouncer::checks());
+    checks.extend(edge::checks());
     checks.extend(not_yet_implemented(env));
     checks
 }
@@ -26,19 +28,17 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 fn not_yet_implemented(env: &Environment) -> Vec<Check> {
     let mut ids: Vec<String> = Vec::new();
     if let Some(edge) = &env.edge {
-        ids.extend(
-            [
-                "edge.alb.https_listener",
-                "edge.alb.http_redirect",
-                "edge.alb.origin_locked",
-                "edge.alb.access_logs",
-                "edge.tls.certificate",
-                "edge.tls.legacy_rejected",
-                "edge.https.headers",
-                "edge.http.redirect",
-            ]
-            .map(String::from),
-        );
+        if !edge.hostnames.is_empty() {
+            ids.extend(
+                [
+                    "edge.tls.certificate",
+                    "edge.tls.legacy_rejected",
+                    "edge.https.headers",
+                    "edge.http.redirect",
+                ]
+                .map(String::from),
+            );
+        }
         if edge.cloudflare.is_some() {
             ids.extend(
                 [

@@ -197,7 +197,7 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
     };
     let spec = EdgeSpec {
         load_balancer: s.required_string("load_balancer")?,
-        hostnames: s.required_strings("hostnames")?,
+        hostnames: s.strings("hostnames")?.unwrap_or_default(),
         health_path: s.string("health_path")?.unwrap_or_else(|| "/health".into()),
         min_cert_days: s.count("min_cert_days", 0)?.unwrap_or(21),
         hsts_min_max_age: s
