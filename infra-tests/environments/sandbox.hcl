@@ -31,6 +31,57 @@ edge {
   load_balancer = "restartix-sandbox-core-api"
 }
 
+scheduled_task "audit-partition-roll" {
+  rule           = "restartix-sandbox-audit-partition-roll"
+  expression     = "cron(0 2 25 * ? *)"
+  cluster        = "restartix-sandbox"
+  task_family    = "audit-partition-roll"
+  max_age        = "35d"
+  log_group      = "/ecs/audit-partition-roll"
+  success_marker = "task completed successfully"
+}
+
+scheduled_task "usage-quota-reset" {
+  rule           = "restartix-sandbox-usage-quota-reset"
+  expression     = "cron(0 0 1 * ? *)"
+  cluster        = "restartix-sandbox"
+  task_family    = "usage-quota-reset"
+  max_age        = "35d"
+  log_group      = "/ecs/usage-quota-reset"
+  success_marker = "task completed successfully"
+}
+
+scheduled_task "usage-summary-rollup" {
+  rule           = "restartix-sandbox-usage-summary-rollup"
+  expression     = "cron(15 * * * ? *)"
+  cluster        = "restartix-sandbox"
+  task_family    = "usage-summary-rollup"
+  max_age        = "2h"
+  log_group      = "/ecs/usage-summary-rollup"
+  success_marker = "task completed successfully"
+}
+
+scheduled_task "check-providers" {
+  rule           = "restartix-sandbox-check-providers"
+  expression     = "rate(5 minutes)"
+  cluster        = "restartix-sandbox"
+  task_family    = "check-providers"
+  max_age        = "30m"
+  log_group      = "/ecs/check-providers"
+  success_marker = "task completed successfully"
+}
+
+alarms {
+  topic = "restartix-sandbox-alerts"
+  required = [
+    "restartix-sandbox-core-api-5xx",
+    "restartix-sandbox-core-api-p99",
+    "restartix-sandbox-rds-connections",
+    "restartix-sandbox-audit-partition-roll-failed",
+  ]
+  route = "slack"
+}
+
 budget "monthly" {
   name       = "restartix-sandbox-monthly"
   limit_usd  = 3000

@@ -29,6 +29,12 @@ use verify::Status;
 #[case("edge.alb.http_redirect", "/port_80_actions", json!(["redirect to HTTPS:443"]))]
 #[case("edge.alb.origin_locked", "/not_cloudflare", json!([]))]
 #[case("edge.alb.access_logs", "/access_logs.s3.enabled", json!("true"))]
+#[case("alarms.present", "/alarms/0/ActionsEnabled", json!(true))]
+#[case("alarms.routed", "/subscriptions/0/Endpoint", json!("https://hooks.slack.com/services/…"))]
+#[case("scheduled.audit-partition-roll.configured", "/ScheduleExpression", json!("cron(0 2 25 * ? *)"))]
+#[case("scheduled.check-providers.configured", "/ScheduleExpression", json!("rate(5 minutes)"))]
+#[case("scheduled.usage-quota-reset.succeeded", "/finished_runs/0/exit_codes/0/1", json!(0))]
+#[case("scheduled.usage-summary-rollup.succeeded", "/finished_runs/0/exit_codes/0/1", json!(0))]
 fn passes_on_the_good_sandbox_with_evidence(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -79,6 +85,11 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("alb-http-forward", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed [forward]"])]
 #[case("alb-open-to-world", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "443 expected only from Cloudflare's ranges, observed also 0.0.0.0/0"])]
 #[case("alb-access-logs-off", "edge.alb.access_logs", &["load balancer 'restartix-sandbox-core-api'", "access_logs.s3.enabled expected true, observed false"])]
+#[case("alarm-no-actions", "alarms.present", &["alarm 'restartix-sandbox-core-api-5xx': ActionsEnabled expected true, observed false", "AlarmActions expected to include arn:aws:sns:eu-central-1:", "observed []"])]
+#[case("slack-unsubscribed", "alarms.routed", &["topic 'restartix-sandbox-alerts': a confirmed Slack (https to hooks.slack.com) subscription expected, observed 0 subscription(s)"])]
+#[case("scheduled-rule-disabled", "scheduled.audit-partition-roll.configured", &["EventBridge rule 'restartix-sandbox-audit-partition-roll'", "state expected ENABLED, observed DISABLED"])]
+#[case("scheduled-schedule-changed", "scheduled.audit-partition-roll.configured", &["EventBridge rule 'restartix-sandbox-audit-partition-roll'", "schedule expected cron(0 2 25 * ? *), observed cron(0 3 25 * ? *)"])]
+#[case("scheduled-exit-1", "scheduled.audit-partition-roll.succeeded", &["scheduled task 'audit-partition-roll'", "last run expected to exit 0, observed task arn:aws:ecs:", "container 'audit-partition-roll' exit code 1"])]
 #[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to a NAT gateway", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,
@@ -152,4 +163,46 @@ fn checks_on_one_resource_share_one_describe() {
         "{calls:?}"
     );
     assert_eq!(calls.total_operations(), 2, "{calls:?}");
+}
+
+/// When ECS no longer shows a run (it keeps stopped tasks about an hour),
+/// the declared success marker in the task's log group is the evidence.
+#[test]
+fn a_scheduled_task_passes_on_its_log_marker_and_fails_without_it() {
+    let (with_marker, without) = runtime().block_on(async {
+        let mut account = Account::seeded(&[]).await.expect("account");
+        let task = account
+            .env
+            .scheduled_tasks
+            .iter_mut()
+            .find(|t| t.name == "usage-quota-reset")
+            .unwrap();
+        task.task_family = "usage-quota-reset-archived".into(); // no ECS runs under this family
+        let with_marker = account.check("scheduled.usage-quota-reset.succeeded").await;
+        let task = account
+            .env
+            .scheduled_tasks
+            .iter_mut()
+            .find(|t| t.name == "usage-quota-reset")
+            .unwrap();
+        task.success_marker = Some("a line nobody wrote".into());
+        let without = account.check("scheduled.usage-quota-reset.succeeded").await;
+        (with_marker, without)
+    });
+    assert_eq!(with_marker.status, Status::Pass, "{}", with_marker.message);
+    assert!(
+        with_marker
+            .message
+            .contains("success marker in /ecs/usage-quota-reset"),
+        "{}",
+        with_marker.message
+    );
+    assert_eq!(without.status, Status::Fail, "{}", without.message);
+    assert!(
+        without.message.contains(
+            "the marker \"a line nobody wrote\" in /ecs/usage-quota-reset expected within"
+        ),
+        "{}",
+        without.message
+    );
 }

@@ -133,7 +133,8 @@ fn access_denied_is_an_error_naming_the_operation() {
         RuleMode::MatchAny,
         [&budget_rule, &notifications_rule]
     );
-    let outcomes = runtime().block_on(gate_over_mocks(rds, budgets).run(&rds_and_budgets(), |_| {}));
+    let outcomes =
+        runtime().block_on(gate_over_mocks(rds, budgets).run(&rds_and_budgets(), |_| {}));
     let relevant: Vec<_> = outcomes
         .iter()
         .filter(|o| o.id.starts_with("rds.") || o.id.starts_with("budgets."))
@@ -212,4 +213,57 @@ fn the_sandbox_connection_needs_a_running_sandbox_or_says_so() {
         ),
         Err(e) => assert!(e.to_string().contains("cargo xtask sandbox up"), "{e}"),
     }
+}
+
+/// moto confirms every SNS subscription at once; AWS leaves an https
+/// subscription `PendingConfirmation` until the endpoint confirms it. Only a
+/// mock can show that state, and it must not count as routed.
+#[test]
+fn a_pending_slack_subscription_is_not_routed() {
+    use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
+    use aws_sdk_sns::types::Subscription;
+    let pending = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(|| {
+        ListSubscriptionsByTopicOutput::builder()
+            .subscriptions(
+                Subscription::builder()
+                    .subscription_arn("PendingConfirmation")
+                    .protocol("https")
+                    .endpoint("https://hooks.slack.com/services/T0/B0/secret")
+                    .topic_arn("arn:aws:sns:eu-central-1:123456789012:restartix-sandbox-alerts")
+                    .build(),
+            )
+            .build()
+    });
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pending]);
+    let rds = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
+    let budgets = mock_client!(
+        aws_sdk_budgets,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
+    let mut gate = gate_over_mocks(rds, budgets);
+    gate = {
+        let env = gate.env().clone();
+        let mut clients = gate.aws().clone();
+        clients.sns = sns;
+        Gate::with_clients(env, clients)
+    };
+    let outcome = runtime()
+        .block_on(gate.run_id("alarms.routed"))
+        .expect("check exists");
+    assert_eq!(outcome.status, Status::Fail, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("observed 1 PendingConfirmation"),
+        "{}",
+        outcome.message
+    );
+    assert!(
+        !outcome.evidence.to_string().contains("secret"),
+        "webhook secrets stay out of reports: {}",
+        outcome.evidence
+    );
 }

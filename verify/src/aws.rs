@@ -130,7 +130,7 @@ impl Drop for WriteGuard {
 
 /// Operation-name prefixes that only read. Anything else is a write.
 const READ_PREFIXES: &[&str] = &[
-    "Describe", "Get", "List", "Head", "Lookup", "BatchGet", "Search",
+    "Describe", "Get", "List", "Head", "Lookup", "BatchGet", "Search", "Filter",
 ];
 
 /// True when `operation` (an AWS operation name such as `DescribeDBInstances`) only reads.

@@ -48,10 +48,18 @@ pub const CLOUDFLARE_RANGES_2026_11: &[&str] = &[
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("edge.alb.https_listener", |g| Box::pin(with_spec(g, https_listener))),
-        Check::new("edge.alb.http_redirect", |g| Box::pin(with_spec(g, http_redirect))),
-        Check::new("edge.alb.origin_locked", |g| Box::pin(with_spec(g, origin_locked))),
-        Check::new("edge.alb.access_logs", |g| Box::pin(with_spec(g, access_logs))),
+        Check::new("edge.alb.https_listener", |g| {
+            Box::pin(with_spec(g, https_listener))
+        }),
+        Check::new("edge.alb.http_redirect", |g| {
+            Box::pin(with_spec(g, http_redirect))
+        }),
+        Check::new("edge.alb.origin_locked", |g| {
+            Box::pin(with_spec(g, origin_locked))
+        }),
+        Check::new("edge.alb.access_logs", |g| {
+            Box::pin(with_spec(g, access_logs))
+        }),
     ]
 }
 
@@ -70,19 +78,34 @@ where
 async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
     let listeners = listeners(gate, &spec.load_balancer).await?;
-    let https = listeners.iter().find(|l| l.port() == Some(443) && l.protocol() == Some(&ProtocolEnum::Https));
+    let https = listeners
+        .iter()
+        .find(|l| l.port() == Some(443) && l.protocol() == Some(&ProtocolEnum::Https));
     let observed: Vec<String> = listeners
         .iter()
-        .map(|l| format!("{}:{}", l.protocol().map(|p| p.as_str()).unwrap_or("?"), l.port().unwrap_or(0)))
+        .map(|l| {
+            format!(
+                "{}:{}",
+                l.protocol().map(|p| p.as_str()).unwrap_or("?"),
+                l.port().unwrap_or(0)
+            )
+        })
         .collect();
     let Some(https) = https else {
         return Ok(Finding::fail(
-            format!("{name}: a 443 HTTPS listener expected, observed [{}]", observed.join(", ")),
+            format!(
+                "{name}: a 443 HTTPS listener expected, observed [{}]",
+                observed.join(", ")
+            ),
             json!({ "load_balancer": spec.load_balancer, "listeners": observed, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS] }),
         ));
     };
     let policy = https.ssl_policy().unwrap_or("none");
-    let certificates: Vec<&str> = https.certificates().iter().filter_map(|c| c.certificate_arn()).collect();
+    let certificates: Vec<&str> = https
+        .certificates()
+        .iter()
+        .filter_map(|c| c.certificate_arn())
+        .collect();
     let evidence = json!({
         "load_balancer": spec.load_balancer,
         "SslPolicy": policy,
@@ -122,9 +145,15 @@ async fn http_redirect(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         .iter()
         .map(|a| match (a.r#type(), a.redirect_config()) {
             (Some(ActionTypeEnum::Redirect), Some(r)) => {
-                format!("redirect to {}:{}", r.protocol().unwrap_or("#{protocol}"), r.port().unwrap_or("#{port}"))
+                format!(
+                    "redirect to {}:{}",
+                    r.protocol().unwrap_or("#{protocol}"),
+                    r.port().unwrap_or("#{port}")
+                )
             }
-            (t, _) => t.map(|t| t.as_str().to_string()).unwrap_or_else(|| "unknown".into()),
+            (t, _) => t
+                .map(|t| t.as_str().to_string())
+                .unwrap_or_else(|| "unknown".into()),
         })
         .collect();
     let redirects_to_https = !http.default_actions().is_empty()
@@ -137,7 +166,10 @@ async fn http_redirect(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         Finding::pass(format!("{name}: port 80 redirects to HTTPS"), evidence)
     } else {
         Finding::fail(
-            format!("{name}: port 80 expected to only redirect to HTTPS, observed [{}]", actions.join(", ")),
+            format!(
+                "{name}: port 80 expected to only redirect to HTTPS, observed [{}]",
+                actions.join(", ")
+            ),
             evidence,
         )
     })
@@ -157,7 +189,9 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
             .set_group_ids(Some(group_ids.clone()))
             .send()
             .await
-            .map_err(|e| CheckError::from_sdk(DESCRIBE_SGS, &format!("security groups of {name}"), e))?
+            .map_err(|e| {
+                CheckError::from_sdk(DESCRIBE_SGS, &format!("security groups of {name}"), e)
+            })?
             .security_groups
             .unwrap_or_default()
     };
@@ -167,7 +201,8 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
     for group in &groups {
         for p in group.ip_permissions() {
             let all = matches!(p.ip_protocol(), Some("-1"));
-            let covers_443 = all || (p.from_port().unwrap_or(0) <= 443 && 443 <= p.to_port().unwrap_or(65535));
+            let covers_443 =
+                all || (p.from_port().unwrap_or(0) <= 443 && 443 <= p.to_port().unwrap_or(65535));
             if !covers_443 {
                 continue;
             }
@@ -183,7 +218,11 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
                 }
             }
             for pair in p.user_id_group_pairs() {
-                foreign.push(format!("security group {} (in {})", pair.group_id().unwrap_or("?"), group.group_id().unwrap_or("?")));
+                foreign.push(format!(
+                    "security group {} (in {})",
+                    pair.group_id().unwrap_or("?"),
+                    group.group_id().unwrap_or("?")
+                ));
             }
         }
     }
@@ -196,12 +235,26 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_SGS],
     });
     Ok(if admitted.is_empty() {
-        Finding::fail(format!("{name}: 443 expected open to Cloudflare's ranges, observed no source admitted"), evidence)
+        Finding::fail(
+            format!(
+                "{name}: 443 expected open to Cloudflare's ranges, observed no source admitted"
+            ),
+            evidence,
+        )
     } else if foreign.is_empty() {
-        Finding::pass(format!("{name}: 443 admitted only from {} Cloudflare ranges", admitted.len()), evidence)
+        Finding::pass(
+            format!(
+                "{name}: 443 admitted only from {} Cloudflare ranges",
+                admitted.len()
+            ),
+            evidence,
+        )
     } else {
         Finding::fail(
-            format!("{name}: 443 expected only from Cloudflare's ranges, observed also {}", foreign.join(", ")),
+            format!(
+                "{name}: 443 expected only from Cloudflare's ranges, observed also {}",
+                foreign.join(", ")
+            ),
             evidence,
         )
     })
@@ -219,14 +272,26 @@ async fn access_logs(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         .send()
         .await
         .map_err(|e| CheckError::from_sdk(DESCRIBE_LB_ATTRIBUTES, &name, e))?;
-    let get = |key: &str| attributes.attributes().iter().find(|a| a.key() == Some(key)).and_then(|a| a.value());
+    let get = |key: &str| {
+        attributes
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(key))
+            .and_then(|a| a.value())
+    };
     let enabled = get("access_logs.s3.enabled").unwrap_or("false (absent)");
     let bucket = get("access_logs.s3.bucket");
     let evidence = json!({ "load_balancer": spec.load_balancer, "access_logs.s3.enabled": enabled, "access_logs.s3.bucket": bucket, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LB_ATTRIBUTES] });
     Ok(if enabled == "true" {
-        Finding::pass(format!("{name}: access logs to s3://{}", bucket.unwrap_or("?")), evidence)
+        Finding::pass(
+            format!("{name}: access logs to s3://{}", bucket.unwrap_or("?")),
+            evidence,
+        )
     } else {
-        Finding::fail(format!("{name}: access_logs.s3.enabled expected true, observed {enabled}"), evidence)
+        Finding::fail(
+            format!("{name}: access_logs.s3.enabled expected true, observed {enabled}"),
+            evidence,
+        )
     })
 }
 
@@ -248,7 +313,10 @@ async fn load_balancer(gate: &Gate, name: &str) -> Result<Arc<LoadBalancer>, Che
                 .unwrap_or_default()
                 .into_iter()
                 .next()
-                .ok_or(CheckError::NotFound { operation: DESCRIBE_LOAD_BALANCERS.into(), resource })
+                .ok_or(CheckError::NotFound {
+                    operation: DESCRIBE_LOAD_BALANCERS.into(),
+                    resource,
+                })
         })
         .await
 }
@@ -264,7 +332,9 @@ async fn listeners(gate: &Gate, name: &str) -> Result<Arc<Vec<Listener>>, CheckE
                 .load_balancer_arn(lb.load_balancer_arn().unwrap_or_default())
                 .send()
                 .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_LISTENERS, &format!("load balancer '{name}'"), e))?;
+                .map_err(|e| {
+                    CheckError::from_sdk(DESCRIBE_LISTENERS, &format!("load balancer '{name}'"), e)
+                })?;
             Ok(out.listeners.unwrap_or_default())
         })
         .await

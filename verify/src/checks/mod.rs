@@ -1,11 +1,13 @@
 //! The check catalogue (`../shared/spec/checks.md`): one module per area,
 //! named as the id prefix. Ids are public interface.
 
+pub mod alarms;
 pub mod budgets;
 pub mod edge;
 pub mod network;
 pub mod pgbouncer;
 pub mod rds;
+pub mod scheduled;
 
 use crate::check::{Check, CheckError};
 use crate::spec::Environment;
@@ -15,10 +17,12 @@ use crate::spec::Environment;
 pub fn catalogue(env: &Environment) -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(rds::checks());
-    checks.extend(budgets::checks());
-    checks.extend(network::checks());
     checks.extend(pgbouncer::checks());
     checks.extend(edge::checks());
+    checks.extend(scheduled::checks(&env.scheduled_tasks));
+    checks.extend(alarms::checks());
+    checks.extend(budgets::checks());
+    checks.extend(network::checks());
     checks.extend(not_yet_implemented(env));
     checks
 }
@@ -49,25 +53,6 @@ fn not_yet_implemented(env: &Environment) -> Vec<Check> {
                 .map(String::from),
             );
         }
-    }
-    for task in &env.scheduled_tasks {
-        ids.push(format!("scheduled.{}.configured", task.name));
-        ids.push(format!("scheduled.{}.succeeded", task.name));
-    }
-    if env.alarms.is_some() {
-        ids.extend(["alarms.present", "alarms.routed"].map(String::from));
-    }
-    if env.ses.is_some() {
-        ids.extend(
-            [
-                "ses.production_access",
-                "ses.identity",
-                "ses.dns",
-                "ses.suppression",
-                "ses.feedback",
-            ]
-            .map(String::from),
-        );
     }
     ids.into_iter()
         .map(|id| {

@@ -62,29 +62,45 @@ async fn multi_az(gate: &Gate) -> CheckResult {
         .filter_map(|n| n.nat_gateway_id())
         .collect();
 
-    let main_table = tables.iter().find(|t| t.associations().iter().any(|a| a.main() == Some(true)));
+    let main_table = tables
+        .iter()
+        .find(|t| t.associations().iter().any(|a| a.main() == Some(true)));
     let table_of = |subnet_id: &str| {
         tables
             .iter()
-            .find(|t| t.associations().iter().any(|a| a.subnet_id() == Some(subnet_id)))
+            .find(|t| {
+                t.associations()
+                    .iter()
+                    .any(|a| a.subnet_id() == Some(subnet_id))
+            })
             .or(main_table)
     };
     let mut private_azs_with_nat: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut without_nat = Vec::new();
     let mut public = Vec::new();
     for subnet in &subnets {
-        let (Some(id), Some(az)) = (subnet.subnet_id(), subnet.availability_zone()) else { continue };
+        let (Some(id), Some(az)) = (subnet.subnet_id(), subnet.availability_zone()) else {
+            continue;
+        };
         let routes = table_of(id).map(|t| t.routes()).unwrap_or_default();
-        let default_route = routes.iter().find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"));
-        if default_route.and_then(|r| r.gateway_id()).is_some_and(|g| g.starts_with("igw-")) {
+        let default_route = routes
+            .iter()
+            .find(|r| r.destination_cidr_block() == Some("0.0.0.0/0"));
+        if default_route
+            .and_then(|r| r.gateway_id())
+            .is_some_and(|g| g.starts_with("igw-"))
+        {
             public.push(id.to_string());
             continue;
         }
         match default_route.and_then(|r| r.nat_gateway_id()) {
-            Some(nat) if available_nats.contains(nat) => {
-                private_azs_with_nat.entry(az.to_string()).or_default().push(id.to_string())
-            }
-            Some(nat) => without_nat.push(format!("{id} ({az}) routes to {nat}, which is not available")),
+            Some(nat) if available_nats.contains(nat) => private_azs_with_nat
+                .entry(az.to_string())
+                .or_default()
+                .push(id.to_string()),
+            Some(nat) => without_nat.push(format!(
+                "{id} ({az}) routes to {nat}, which is not available"
+            )),
             None => without_nat.push(format!("{id} ({az}) has no default route to a NAT gateway")),
         }
     }
@@ -101,20 +117,31 @@ async fn multi_az(gate: &Gate) -> CheckResult {
     let azs = private_azs_with_nat.len();
     let mut problems = Vec::new();
     if !without_nat.is_empty() {
-        problems.push(format!("every private subnet expected to route 0.0.0.0/0 to a NAT gateway, observed {}", without_nat.join("; ")));
+        problems.push(format!(
+            "every private subnet expected to route 0.0.0.0/0 to a NAT gateway, observed {}",
+            without_nat.join("; ")
+        ));
     }
     if azs < spec.min_azs as usize {
         problems.push(format!(
             "private subnets with NAT expected in ≥ {} AZs, observed {azs} ({})",
             spec.min_azs,
-            private_azs_with_nat.keys().cloned().collect::<Vec<_>>().join(", ")
+            private_azs_with_nat
+                .keys()
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
                 "{resource}: private subnets with NAT routes in {azs} AZs ({})",
-                private_azs_with_nat.keys().cloned().collect::<Vec<_>>().join(", ")
+                private_azs_with_nat
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             evidence,
         )
@@ -133,12 +160,29 @@ pub async fn vpc_id(gate: &Gate, name_or_id: &str) -> Result<String, CheckError>
             request = if name_or_id.starts_with("vpc-") {
                 request.vpc_ids(name_or_id)
             } else {
-                request.filters(Filter::builder().name("tag:Name").values(name_or_id).build())
+                request.filters(
+                    Filter::builder()
+                        .name("tag:Name")
+                        .values(name_or_id)
+                        .build(),
+                )
             };
-            let out = request.send().await.map_err(|e| CheckError::from_sdk(DESCRIBE_VPCS, &resource, e))?;
+            let out = request
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(DESCRIBE_VPCS, &resource, e))?;
             match out.vpcs() {
-                [vpc] => vpc.vpc_id().map(str::to_string).ok_or(CheckError::NotFound { operation: DESCRIBE_VPCS.into(), resource }),
-                [] => Err(CheckError::NotFound { operation: DESCRIBE_VPCS.into(), resource }),
+                [vpc] => vpc
+                    .vpc_id()
+                    .map(str::to_string)
+                    .ok_or(CheckError::NotFound {
+                        operation: DESCRIBE_VPCS.into(),
+                        resource,
+                    }),
+                [] => Err(CheckError::NotFound {
+                    operation: DESCRIBE_VPCS.into(),
+                    resource,
+                }),
                 many => Err(CheckError::Aws {
                     operation: DESCRIBE_VPCS.into(),
                     resource,

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_sdk_ecs::types::{DesiredStatus, Service, Task};
-use aws_sdk_elasticloadbalancingv2::types::{TargetGroup, TargetHealthDescription, TargetHealthStateEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    TargetGroup, TargetHealthDescription, TargetHealthStateEnum,
+};
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding};
@@ -27,10 +29,14 @@ const MIN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("pgbouncer.service", |g| Box::pin(with_spec(g, service_check))),
+        Check::new("pgbouncer.service", |g| {
+            Box::pin(with_spec(g, service_check))
+        }),
         Check::new("pgbouncer.multi_az", |g| Box::pin(with_spec(g, multi_az))),
         Check::new("pgbouncer.targets", |g| Box::pin(with_spec(g, targets))),
-        Check::new("pgbouncer.drain_ready", |g| Box::pin(with_spec(g, drain_ready))),
+        Check::new("pgbouncer.drain_ready", |g| {
+            Box::pin(with_spec(g, drain_ready))
+        }),
     ]
 }
 
@@ -53,7 +59,13 @@ async fn service_check(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     let deployments: Vec<String> = svc
         .deployments()
         .iter()
-        .map(|d| format!("{}:{}", d.status().unwrap_or("?"), d.rollout_state().map(|r| r.as_str()).unwrap_or("-")))
+        .map(|d| {
+            format!(
+                "{}:{}",
+                d.status().unwrap_or("?"),
+                d.rollout_state().map(|r| r.as_str()).unwrap_or("-")
+            )
+        })
         .collect();
     let (running, desired) = (svc.running_count(), svc.desired_count());
     let evidence = json!({
@@ -67,18 +79,31 @@ async fn service_check(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     }
     let primary_done = svc.deployments().len() == 1
         && svc.deployments()[0].status() == Some("PRIMARY")
-        && svc.deployments()[0].rollout_state().is_none_or(|r| r.as_str() == "COMPLETED");
+        && svc.deployments()[0]
+            .rollout_state()
+            .is_none_or(|r| r.as_str() == "COMPLETED");
     if !primary_done {
-        problems.push(format!("one completed PRIMARY deployment expected, observed [{}]", deployments.join(", ")));
+        problems.push(format!(
+            "one completed PRIMARY deployment expected, observed [{}]",
+            deployments.join(", ")
+        ));
     }
     if running != desired {
-        problems.push(format!("running tasks expected = desired ({desired}), observed {running}"));
+        problems.push(format!(
+            "running tasks expected = desired ({desired}), observed {running}"
+        ));
     }
     if desired < spec.min_tasks as i32 {
-        problems.push(format!("desired tasks expected ≥ {}, observed {desired}", spec.min_tasks));
+        problems.push(format!(
+            "desired tasks expected ≥ {}, observed {desired}",
+            spec.min_tasks
+        ));
     }
     Ok(if problems.is_empty() {
-        Finding::pass(format!("{name}: ACTIVE, {running}/{desired} tasks running, not mid-rollout"), evidence)
+        Finding::pass(
+            format!("{name}: ACTIVE, {running}/{desired} tasks running, not mid-rollout"),
+            evidence,
+        )
     } else {
         Finding::fail(format!("{name}: {}", problems.join("; ")), evidence)
     })
@@ -88,7 +113,10 @@ async fn service_check(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
 async fn multi_az(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
     let tasks = running_tasks(gate, spec).await?;
-    let subnet_ids: Vec<String> = tasks.iter().filter_map(|t| eni_subnet(t).map(str::to_string)).collect();
+    let subnet_ids: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| eni_subnet(t).map(str::to_string))
+        .collect();
     let subnet_azs = subnet_azs(gate, &subnet_ids).await?;
     let placed: Vec<(String, String)> = tasks
         .iter()
@@ -96,23 +124,46 @@ async fn multi_az(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
             let az = t
                 .availability_zone()
                 .map(str::to_string)
-                .or_else(|| eni_subnet(t).and_then(|s| subnet_azs.iter().find(|(id, _)| id == s)).map(|(_, az)| az.clone()))
+                .or_else(|| {
+                    eni_subnet(t)
+                        .and_then(|s| subnet_azs.iter().find(|(id, _)| id == s))
+                        .map(|(_, az)| az.clone())
+                })
                 .unwrap_or_else(|| "unknown".into());
             (short_arn(t.task_arn().unwrap_or("?")), az)
         })
         .collect();
-    let azs: BTreeSet<&str> = placed.iter().map(|(_, az)| az.as_str()).filter(|az| *az != "unknown").collect();
+    let azs: BTreeSet<&str> = placed
+        .iter()
+        .map(|(_, az)| az.as_str())
+        .filter(|az| *az != "unknown")
+        .collect();
     let evidence = json!({
         "service": name, "tasks": placed.iter().map(|(t, az)| json!({"task": t, "az": az})).collect::<Vec<_>>(),
         "azs": azs, "declared_min_azs": spec.min_azs,
         "operations": [LIST_TASKS, DESCRIBE_TASKS, DESCRIBE_SUBNETS],
     });
-    let listing = placed.iter().map(|(t, az)| format!("{t} in {az}")).collect::<Vec<_>>().join(", ");
+    let listing = placed
+        .iter()
+        .map(|(t, az)| format!("{t} in {az}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     Ok(if azs.len() >= spec.min_azs as usize {
-        Finding::pass(format!("{name}: {} running tasks across {} AZs ({listing})", placed.len(), azs.len()), evidence)
+        Finding::pass(
+            format!(
+                "{name}: {} running tasks across {} AZs ({listing})",
+                placed.len(),
+                azs.len()
+            ),
+            evidence,
+        )
     } else {
         Finding::fail(
-            format!("{name}: running tasks expected in ≥ {} AZs, observed {} ({listing})", spec.min_azs, azs.len()),
+            format!(
+                "{name}: running tasks expected in ≥ {} AZs, observed {} ({listing})",
+                spec.min_azs,
+                azs.len()
+            ),
             evidence,
         )
     })
@@ -151,23 +202,43 @@ async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
             (
                 id.to_string(),
                 az,
-                h.target_health().and_then(|t| t.state()).map(|s| s.as_str().to_string()).unwrap_or_else(|| "unknown".into()),
+                h.target_health()
+                    .and_then(|t| t.state())
+                    .map(|s| s.as_str().to_string())
+                    .unwrap_or_else(|| "unknown".into()),
             )
         })
         .collect();
-    let healthy: Vec<&(String, String, String)> =
-        described.iter().filter(|(_, _, state)| state == TargetHealthStateEnum::Healthy.as_str()).collect();
-    let azs: BTreeSet<&str> = healthy.iter().map(|(_, az, _)| az.as_str()).filter(|az| *az != "unknown").collect();
+    let healthy: Vec<&(String, String, String)> = described
+        .iter()
+        .filter(|(_, _, state)| state == TargetHealthStateEnum::Healthy.as_str())
+        .collect();
+    let azs: BTreeSet<&str> = healthy
+        .iter()
+        .map(|(_, az, _)| az.as_str())
+        .filter(|az| *az != "unknown")
+        .collect();
     let evidence = json!({
         "target_group": spec.target_group,
         "targets": described.iter().map(|(id, az, state)| json!({"id": id, "az": az, "state": state})).collect::<Vec<_>>(),
         "healthy_azs": azs,
         "operations": [DESCRIBE_TARGET_GROUPS, DESCRIBE_TARGET_HEALTH, DESCRIBE_SUBNETS],
     });
-    let listing = described.iter().map(|(id, az, state)| format!("{id} {state} in {az}")).collect::<Vec<_>>().join(", ");
+    let listing = described
+        .iter()
+        .map(|(id, az, state)| format!("{id} {state} in {az}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let min_azs = spec.min_azs.max(2) as usize;
     Ok(if healthy.len() >= 2 && azs.len() >= min_azs {
-        Finding::pass(format!("{name}: {} healthy targets across {} AZs", healthy.len(), azs.len()), evidence)
+        Finding::pass(
+            format!(
+                "{name}: {} healthy targets across {} AZs",
+                healthy.len(),
+                azs.len()
+            ),
+            evidence,
+        )
     } else {
         Finding::fail(
             format!(
@@ -211,12 +282,20 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         .await
         .map_err(|e| CheckError::from_sdk(DESCRIBE_TASK_DEFINITION, &resource, e))?
         .task_definition
-        .ok_or(CheckError::NotFound { operation: DESCRIBE_TASK_DEFINITION.into(), resource: resource.clone() })?;
+        .ok_or(CheckError::NotFound {
+            operation: DESCRIBE_TASK_DEFINITION.into(),
+            resource: resource.clone(),
+        })?;
     let stop_timeouts: Vec<(String, u64)> = td
         .container_definitions()
         .iter()
         .filter(|c| c.essential().unwrap_or(true))
-        .map(|c| (c.name().unwrap_or("?").to_string(), c.stop_timeout().map(|s| s as u64).unwrap_or(30)))
+        .map(|c| {
+            (
+                c.name().unwrap_or("?").to_string(),
+                c.stop_timeout().map(|s| s as u64).unwrap_or(30),
+            )
+        })
         .collect();
     let evidence = json!({
         "target_group": spec.target_group,
@@ -245,7 +324,9 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     }
     Ok(if problems.is_empty() {
         Finding::pass(
-            format!("{tg_name}: deregistration delay {delay_s}s; {resource}: stop timeouts within bounds"),
+            format!(
+                "{tg_name}: deregistration delay {delay_s}s; {resource}: stop timeouts within bounds"
+            ),
             evidence,
         )
     } else {
@@ -257,23 +338,29 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
 
 async fn service(gate: &Gate, spec: &PgbouncerSpec) -> Result<Arc<Service>, CheckError> {
     gate.cache()
-        .get(&format!("{DESCRIBE_SERVICES}:{}:{}", spec.cluster, spec.service), || async {
-            let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-            let out = gate
-                .aws()
-                .ecs
-                .describe_services()
-                .cluster(&spec.cluster)
-                .services(&spec.service)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_SERVICES, &resource, e))?;
-            out.services
-                .unwrap_or_default()
-                .into_iter()
-                .find(|s| s.service_name() == Some(spec.service.as_str()))
-                .ok_or(CheckError::NotFound { operation: DESCRIBE_SERVICES.into(), resource })
-        })
+        .get(
+            &format!("{DESCRIBE_SERVICES}:{}:{}", spec.cluster, spec.service),
+            || async {
+                let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
+                let out = gate
+                    .aws()
+                    .ecs
+                    .describe_services()
+                    .cluster(&spec.cluster)
+                    .services(&spec.service)
+                    .send()
+                    .await
+                    .map_err(|e| CheckError::from_sdk(DESCRIBE_SERVICES, &resource, e))?;
+                out.services
+                    .unwrap_or_default()
+                    .into_iter()
+                    .find(|s| s.service_name() == Some(spec.service.as_str()))
+                    .ok_or(CheckError::NotFound {
+                        operation: DESCRIBE_SERVICES.into(),
+                        resource,
+                    })
+            },
+        )
         .await
 }
 
@@ -337,11 +424,18 @@ async fn subnet_azs(gate: &Gate, ids: &[String]) -> Result<Vec<(String, String)>
         .set_subnet_ids(Some(ids.clone()))
         .send()
         .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("subnets {}", ids.join(", ")), e))?;
+        .map_err(|e| {
+            CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("subnets {}", ids.join(", ")), e)
+        })?;
     Ok(out
         .subnets()
         .iter()
-        .filter_map(|s| Some((s.subnet_id()?.to_string(), s.availability_zone()?.to_string())))
+        .filter_map(|s| {
+            Some((
+                s.subnet_id()?.to_string(),
+                s.availability_zone()?.to_string(),
+            ))
+        })
         .collect())
 }
 
@@ -351,7 +445,12 @@ async fn vpc_subnet_cidrs(gate: &Gate, vpc_id: &str) -> Result<Vec<(String, Stri
         .aws()
         .ec2
         .describe_subnets()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("vpc-id").values(vpc_id).build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
         .into_paginator()
         .items()
         .send()
@@ -360,7 +459,12 @@ async fn vpc_subnet_cidrs(gate: &Gate, vpc_id: &str) -> Result<Vec<(String, Stri
         .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("vpc {vpc_id}"), e))?;
     Ok(subnets
         .iter()
-        .filter_map(|s| Some((s.cidr_block()?.to_string(), s.availability_zone()?.to_string())))
+        .filter_map(|s| {
+            Some((
+                s.cidr_block()?.to_string(),
+                s.availability_zone()?.to_string(),
+            ))
+        })
         .collect())
 }
 
@@ -371,7 +475,11 @@ fn az_of_ip(subnets: &[(String, String)], ip: &str) -> Option<String> {
         let (net, bits) = cidr.split_once('/')?;
         let net: std::net::Ipv4Addr = net.parse().ok()?;
         let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
-        let mask = if bits == 0 { 0 } else { u32::MAX << (32 - bits) };
+        let mask = if bits == 0 {
+            0
+        } else {
+            u32::MAX << (32 - bits)
+        };
         (u32::from(ip) & mask == u32::from(net) & mask).then(|| az.clone())
     })
 }
@@ -392,7 +500,10 @@ async fn target_group(gate: &Gate, name: &str) -> Result<Arc<TargetGroup>, Check
                 .unwrap_or_default()
                 .into_iter()
                 .next()
-                .ok_or(CheckError::NotFound { operation: DESCRIBE_TARGET_GROUPS.into(), resource })
+                .ok_or(CheckError::NotFound {
+                    operation: DESCRIBE_TARGET_GROUPS.into(),
+                    resource,
+                })
         })
         .await
 }
