@@ -57,7 +57,10 @@ async fn zone_lookup_finds_the_seeded_zone_and_not_another() {
         matches!(&err, CloudflareError::ZoneNotFound { name, .. } if name == "elsewhere.test"),
         "{err:?}"
     );
-    assert!(err.to_string().contains("GET /zones?name=elsewhere.test"), "{err}");
+    assert!(
+        err.to_string().contains("GET /zones?name=elsewhere.test"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -67,13 +70,24 @@ async fn settings_are_read_and_a_change_is_seen() {
     let zone = cf.zone_id(ZONE).await.unwrap();
 
     assert_eq!(cf.setting(&zone, "ssl").await.unwrap(), json!("strict"));
-    assert_eq!(cf.setting(&zone, "min_tls_version").await.unwrap(), json!("1.2"));
-    assert_eq!(cf.setting(&zone, "always_use_https").await.unwrap(), json!("on"));
+    assert_eq!(
+        cf.setting(&zone, "min_tls_version").await.unwrap(),
+        json!("1.2")
+    );
+    assert_eq!(
+        cf.setting(&zone, "always_use_https").await.unwrap(),
+        json!("on")
+    );
 
     api.set_setting("ssl", json!("full")).await.unwrap();
-    api.set_setting("always_use_https", json!("off")).await.unwrap();
+    api.set_setting("always_use_https", json!("off"))
+        .await
+        .unwrap();
     assert_eq!(cf.setting(&zone, "ssl").await.unwrap(), json!("full"));
-    assert_eq!(cf.setting(&zone, "always_use_https").await.unwrap(), json!("off"));
+    assert_eq!(
+        cf.setting(&zone, "always_use_https").await.unwrap(),
+        json!("off")
+    );
 }
 
 #[tokio::test]
@@ -83,7 +97,10 @@ async fn unknown_setting_or_zone_is_an_error_naming_the_endpoint() {
     let zone = api.zone_id().to_owned();
 
     let err = cf.setting(&zone, "no_such_setting").await.unwrap_err();
-    assert!(matches!(err, CloudflareError::Api { status: 404, .. }), "{err:?}");
+    assert!(
+        matches!(err, CloudflareError::Api { status: 404, .. }),
+        "{err:?}"
+    );
     assert_eq!(
         err.endpoint(),
         Some(format!("GET /zones/{zone}/settings/no_such_setting").as_str())
@@ -94,7 +111,10 @@ async fn unknown_setting_or_zone_is_an_error_naming_the_endpoint() {
         .firewall_managed_entrypoint("0123456789abcdef0123456789abcdef")
         .await
         .unwrap_err();
-    assert!(matches!(&err, CloudflareError::Api { status: 404, errors, .. } if errors[0].code == 7003), "{err:?}");
+    assert!(
+        matches!(&err, CloudflareError::Api { status: 404, errors, .. } if errors[0].code == 7003),
+        "{err:?}"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +128,10 @@ async fn firewall_entrypoint_executes_the_managed_ruleset() {
         .await
         .unwrap()
         .expect("seeded entrypoint");
-    assert_eq!(ruleset.phase.as_deref(), Some("http_request_firewall_managed"));
+    assert_eq!(
+        ruleset.phase.as_deref(),
+        Some("http_request_firewall_managed")
+    );
     let executing: Vec<_> = ruleset.executing(CLOUDFLARE_MANAGED_RULESET_ID).collect();
     assert_eq!(executing.len(), 1, "{ruleset:?}");
     assert!(executing[0].enabled);
@@ -129,7 +152,11 @@ async fn firewall_entrypoint_disabled_or_deleted_is_seen() {
     }]))
     .await
     .unwrap();
-    let ruleset = cf.firewall_managed_entrypoint(&zone).await.unwrap().unwrap();
+    let ruleset = cf
+        .firewall_managed_entrypoint(&zone)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(ruleset.rules.len(), 1);
     assert_eq!(ruleset.executing(CLOUDFLARE_MANAGED_RULESET_ID).count(), 0);
 
@@ -162,7 +189,11 @@ async fn custom_hostnames_are_read_across_every_page(
 
     let hostnames = cf.custom_hostnames(&zone).await.unwrap();
     let names: BTreeSet<String> = hostnames.iter().map(|h| h.hostname.clone()).collect();
-    assert_eq!(hostnames.len(), expected.len(), "no duplicates, none missing");
+    assert_eq!(
+        hostnames.len(),
+        expected.len(),
+        "no duplicates, none missing"
+    );
     assert_eq!(names, expected);
     let ids: BTreeSet<&str> = hostnames.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(ids.len(), hostnames.len());
@@ -180,7 +211,11 @@ async fn a_pending_custom_hostname_is_seen_as_pending_and_a_deleted_one_is_gone(
     let zone = cf.zone_id(ZONE).await.unwrap();
 
     let pending = api
-        .create_custom_hostname("new.clinic.test", Some("pending"), Some("pending_validation"))
+        .create_custom_hostname(
+            "new.clinic.test",
+            Some("pending"),
+            Some("pending_validation"),
+        )
         .await
         .unwrap();
     // Without the sandbox extension, Cloudflare's own defaults.
@@ -191,12 +226,21 @@ async fn a_pending_custom_hostname_is_seen_as_pending_and_a_deleted_one_is_gone(
     let hostnames = cf.custom_hostnames(&zone).await.unwrap();
     let find = |name: &str| hostnames.iter().find(|h| h.hostname == name).cloned();
     let seeded = find("app.physio-bucharest.test").unwrap();
-    assert_eq!((seeded.status.as_str(), seeded.ssl_status.as_deref()), ("active", Some("active")));
+    assert_eq!(
+        (seeded.status.as_str(), seeded.ssl_status.as_deref()),
+        ("active", Some("active"))
+    );
     let new = find("new.clinic.test").unwrap();
     assert_eq!(new.id, pending);
-    assert_eq!((new.status.as_str(), new.ssl_status.as_deref()), ("pending", Some("pending_validation")));
+    assert_eq!(
+        (new.status.as_str(), new.ssl_status.as_deref()),
+        ("pending", Some("pending_validation"))
+    );
     let default = find("default.clinic.test").unwrap();
-    assert_eq!((default.status.as_str(), default.ssl_status.as_deref()), ("pending", Some("initializing")));
+    assert_eq!(
+        (default.status.as_str(), default.ssl_status.as_deref()),
+        ("pending", Some("initializing"))
+    );
 
     api.delete_custom_hostname(&pending).await.unwrap();
     let hostnames = cf.custom_hostnames(&zone).await.unwrap();
@@ -235,7 +279,11 @@ async fn a_bad_token_is_unauthorized_never_data(#[case] token: &str) {
     ];
     for err in errors {
         match &err {
-            CloudflareError::Unauthorized { status, errors, endpoint } => {
+            CloudflareError::Unauthorized {
+                status,
+                errors,
+                endpoint,
+            } => {
                 assert_eq!(*status, 403);
                 assert_eq!(errors[0].code, 9109, "{errors:?}");
                 assert!(endpoint.starts_with("GET /zones"), "{endpoint}");
@@ -257,10 +305,17 @@ async fn a_closed_port_fails_fast() {
 
     let started = Instant::now();
     let err = cf.zone_id(ZONE).await.unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(matches!(err, CloudflareError::Transport { .. }), "{err:?}");
     assert!(err.to_string().starts_with("GET /zones?name="), "{err}");
-    assert!(matches!(cf.ips().await, Err(CloudflareError::Transport { .. })));
+    assert!(matches!(
+        cf.ips().await,
+        Err(CloudflareError::Transport { .. })
+    ));
 }
 
 #[tokio::test]
@@ -275,9 +330,12 @@ async fn a_silent_server_times_out() {
         }
     });
     let timeout = Duration::from_millis(400);
-    let cf =
-        CloudflareClient::new(Some(&format!("http://127.0.0.1:{port}/client/v4")), TOKEN, timeout)
-            .unwrap();
+    let cf = CloudflareClient::new(
+        Some(&format!("http://127.0.0.1:{port}/client/v4")),
+        TOKEN,
+        timeout,
+    )
+    .unwrap();
 
     let started = Instant::now();
     let err = cf.setting("z", "ssl").await.unwrap_err();
@@ -313,7 +371,10 @@ async fn canned(status: &'static str, body: &'static str) -> u16 {
     "200 OK",
     r#"{"success":false,"errors":[{"code":1000,"message":"boom"}],"messages":[],"result":{"value":"strict"}}"#
 )]
-#[case::server_error("500 Internal Server Error", r#"{"success":false,"errors":[],"result":null}"#)]
+#[case::server_error(
+    "500 Internal Server Error",
+    r#"{"success":false,"errors":[],"result":null}"#
+)]
 #[case::not_json("200 OK", "<html>maintenance</html>")]
 #[tokio::test]
 async fn an_unsuccessful_or_garbled_answer_is_an_error_never_data(
@@ -321,11 +382,18 @@ async fn an_unsuccessful_or_garbled_answer_is_an_error_never_data(
     #[case] body: &'static str,
 ) {
     let port = canned(status, body).await;
-    let cf = CloudflareClient::new(Some(&format!("http://127.0.0.1:{port}/client/v4")), TOKEN, TIMEOUT)
-        .unwrap();
+    let cf = CloudflareClient::new(
+        Some(&format!("http://127.0.0.1:{port}/client/v4")),
+        TOKEN,
+        TIMEOUT,
+    )
+    .unwrap();
     let err = cf.setting("z", "ssl").await.unwrap_err();
     assert!(
-        matches!(err, CloudflareError::Api { .. } | CloudflareError::Decode { .. }),
+        matches!(
+            err,
+            CloudflareError::Api { .. } | CloudflareError::Decode { .. }
+        ),
         "{err:?}"
     );
     assert_eq!(err.endpoint(), Some("GET /zones/z/settings/ssl"));
@@ -353,8 +421,13 @@ async fn spf_and_dmarc_are_read() {
 
     let spf = txt(&spf_name(), Some(server.addr), TIMEOUT).await.unwrap();
     assert_eq!(spf, ["v=spf1 include:amazonses.com ~all"]);
-    let dmarc = txt(&dmarc_name(), Some(server.addr), TIMEOUT).await.unwrap();
-    assert_eq!(dmarc, [format!("v=DMARC1; p=quarantine; rua=mailto:dmarc@{ZONE}")]);
+    let dmarc = txt(&dmarc_name(), Some(server.addr), TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        dmarc,
+        [format!("v=DMARC1; p=quarantine; rua=mailto:dmarc@{ZONE}")]
+    );
 }
 
 #[tokio::test]
@@ -362,7 +435,10 @@ async fn a_change_at_run_time_is_seen_by_the_next_query() {
     let server = dns().await;
 
     server
-        .set_txt(&spf_name(), vec!["v=spf1 include:_spf.google.com ~all".into()])
+        .set_txt(
+            &spf_name(),
+            vec!["v=spf1 include:_spf.google.com ~all".into()],
+        )
         .await
         .unwrap();
     server
@@ -373,7 +449,9 @@ async fn a_change_at_run_time_is_seen_by_the_next_query() {
     let spf = txt(&spf_name(), Some(server.addr), TIMEOUT).await.unwrap();
     assert_eq!(spf, ["v=spf1 include:_spf.google.com ~all"]);
     assert!(!spf[0].contains("amazonses.com"));
-    let dmarc = txt(&dmarc_name(), Some(server.addr), TIMEOUT).await.unwrap();
+    let dmarc = txt(&dmarc_name(), Some(server.addr), TIMEOUT)
+        .await
+        .unwrap();
     assert_eq!(dmarc, ["v=DMARC1; p=none"]);
 }
 
@@ -392,15 +470,26 @@ async fn several_records_are_all_returned_and_multi_string_ones_joined() {
         .await
         .unwrap();
     let long = format!("v=DMARC1; p=reject; rua=mailto:{}@{ZONE}", "a".repeat(300));
-    server.set_txt(&dmarc_name(), vec![long.clone()]).await.unwrap();
+    server
+        .set_txt(&dmarc_name(), vec![long.clone()])
+        .await
+        .unwrap();
 
     let mut spf = txt(&spf_name(), Some(server.addr), TIMEOUT).await.unwrap();
     spf.sort();
     assert_eq!(
         spf,
-        ["google-site-verification=abc", "v=spf1 include:amazonses.com ~all"]
+        [
+            "google-site-verification=abc",
+            "v=spf1 include:amazonses.com ~all"
+        ]
     );
-    assert_eq!(txt(&dmarc_name(), Some(server.addr), TIMEOUT).await.unwrap(), [long]);
+    assert_eq!(
+        txt(&dmarc_name(), Some(server.addr), TIMEOUT)
+            .await
+            .unwrap(),
+        [long]
+    );
 }
 
 #[tokio::test]
@@ -411,14 +500,30 @@ async fn absent_records_read_as_empty() {
     let unknown = txt(&format!("nothing-here.{ZONE}"), Some(server.addr), TIMEOUT).await;
     assert_eq!(unknown.unwrap(), Vec::<String>::new());
     // The apex exists (SOA) but has no TXT: NODATA.
-    assert_eq!(txt(ZONE, Some(server.addr), TIMEOUT).await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        txt(ZONE, Some(server.addr), TIMEOUT).await.unwrap(),
+        Vec::<String>::new()
+    );
 
     // Removing DMARC and emptying SPF: both read empty afterwards.
-    assert!(!txt(&dmarc_name(), Some(server.addr), TIMEOUT).await.unwrap().is_empty());
+    assert!(
+        !txt(&dmarc_name(), Some(server.addr), TIMEOUT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     server.remove(&dmarc_name()).await.unwrap();
     server.set_txt(&spf_name(), vec![]).await.unwrap();
-    assert_eq!(txt(&dmarc_name(), Some(server.addr), TIMEOUT).await.unwrap(), Vec::<String>::new());
-    assert_eq!(txt(&spf_name(), Some(server.addr), TIMEOUT).await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        txt(&dmarc_name(), Some(server.addr), TIMEOUT)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        txt(&spf_name(), Some(server.addr), TIMEOUT).await.unwrap(),
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test]
@@ -445,9 +550,16 @@ async fn a_closed_nameserver_port_is_an_error_within_the_timeout() {
 
     let started = Instant::now();
     let err = txt(&spf_name(), Some(addr), timeout).await.unwrap_err();
-    assert!(started.elapsed() < timeout + Duration::from_millis(500), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < timeout + Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
     let message = err.to_string();
-    assert!(message.contains(&spf_name()) && message.contains(&addr.to_string()), "{message}");
+    assert!(
+        message.contains(&spf_name()) && message.contains(&addr.to_string()),
+        "{message}"
+    );
 }
 
 #[tokio::test]
@@ -460,7 +572,10 @@ async fn a_silent_nameserver_times_out() {
     let started = Instant::now();
     let err = txt(&dmarc_name(), Some(addr), timeout).await.unwrap_err();
     let elapsed = started.elapsed();
-    assert!(elapsed < timeout + Duration::from_millis(500), "{elapsed:?}");
+    assert!(
+        elapsed < timeout + Duration::from_millis(500),
+        "{elapsed:?}"
+    );
     assert!(
         matches!(&err, DnsError::Timeout { .. } | DnsError::Lookup { .. }),
         "{err:?}"
@@ -473,7 +588,12 @@ async fn a_silent_nameserver_times_out() {
 async fn a_stopped_server_is_an_error_not_an_empty_answer() {
     let server = dns().await;
     let addr = server.addr;
-    assert!(!txt(&spf_name(), Some(addr), TIMEOUT).await.unwrap().is_empty());
+    assert!(
+        !txt(&spf_name(), Some(addr), TIMEOUT)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     server.shutdown();
     tokio::time::sleep(Duration::from_millis(100)).await;

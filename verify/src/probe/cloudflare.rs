@@ -462,15 +462,16 @@ impl CloudflareClient {
         &self,
         zone_id: &str,
     ) -> Result<Option<Ruleset>, CloudflareError> {
-        let path = format!("/zones/{zone_id}/rulesets/phases/http_request_firewall_managed/entrypoint");
+        let path =
+            format!("/zones/{zone_id}/rulesets/phases/http_request_firewall_managed/entrypoint");
         let endpoint = format!("GET {path}");
         match self.get(&path, true).await {
             Ok(envelope) => decode(&endpoint, envelope.result).map(Some),
-            Err(CloudflareError::Api { status: 404, errors, .. })
-                if !errors.iter().any(|e| matches!(e.code, 7000 | 7003)) =>
-            {
-                Ok(None)
-            }
+            Err(CloudflareError::Api {
+                status: 404,
+                errors,
+                ..
+            }) if !errors.iter().any(|e| matches!(e.code, 7000 | 7003)) => Ok(None),
             Err(e) => Err(e),
         }
     }
@@ -534,12 +535,14 @@ impl CloudflareClient {
             .map_err(|e| CloudflareError::Config(format!("{endpoint}: {e}")))?;
 
         let exchange = async {
-            let response = self.http.request(request).await.map_err(|e| {
-                CloudflareError::Transport {
-                    endpoint: endpoint.clone(),
-                    message: error_chain(&e),
-                }
-            })?;
+            let response =
+                self.http
+                    .request(request)
+                    .await
+                    .map_err(|e| CloudflareError::Transport {
+                        endpoint: endpoint.clone(),
+                        message: error_chain(&e),
+                    })?;
             let status = response.status();
             let body = response
                 .into_body()

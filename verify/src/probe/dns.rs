@@ -154,8 +154,8 @@ pub async fn txt(
 /// The `nameserver` lines of `/etc/resolv.conf`, on port 53; `127.0.0.1:53`
 /// when the file names none (as the C library does).
 fn system_nameservers() -> Result<Vec<SocketAddr>, String> {
-    let text = std::fs::read_to_string(RESOLV_CONF)
-        .map_err(|e| format!("reading {RESOLV_CONF}: {e}"))?;
+    let text =
+        std::fs::read_to_string(RESOLV_CONF).map_err(|e| format!("reading {RESOLV_CONF}: {e}"))?;
     Ok(parse_resolv_conf(&text))
 }
 
