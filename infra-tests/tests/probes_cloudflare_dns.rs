@@ -399,6 +399,28 @@ async fn an_unsuccessful_or_garbled_answer_is_an_error_never_data(
     assert_eq!(err.endpoint(), Some("GET /zones/z/settings/ssl"));
 }
 
+#[tokio::test]
+async fn a_server_that_ignores_pages_is_an_error_not_a_loop() {
+    // Every page is the same full page, and there is no `result_info`.
+    let port = canned(
+        "200 OK",
+        r#"{"success":true,"errors":[],"messages":[],"result":[{"id":"a","hostname":"a.test","status":"active","ssl":{"status":"active"}}]}"#,
+    )
+    .await;
+    let cf = CloudflareClient::new(
+        Some(&format!("http://127.0.0.1:{port}/client/v4")),
+        TOKEN,
+        TIMEOUT,
+    )
+    .unwrap()
+    .with_per_page(1);
+    let err = cf.custom_hostnames("z").await.unwrap_err();
+    assert!(
+        matches!(&err, CloudflareError::Decode { endpoint, .. } if endpoint.contains("page=2")),
+        "{err:?}"
+    );
+}
+
 // ------------------------------------------------------------ DNS
 
 async fn dns() -> DnsHandle {
@@ -490,6 +512,27 @@ async fn several_records_are_all_returned_and_multi_string_ones_joined() {
             .unwrap(),
         [long]
     );
+}
+
+#[tokio::test]
+async fn a_record_too_large_for_udp_is_read_over_tcp() {
+    let server = dns().await;
+    // ~4 KB: beyond any UDP payload the resolver advertises, so the server
+    // truncates and the probe must retry over TCP to read it whole.
+    let large = format!(
+        "v=spf1 {} include:amazonses.com ~all",
+        "ip4:192.0.2.1 ".repeat(300)
+    );
+    assert!(large.len() > 4000);
+    server
+        .set_txt(&spf_name(), vec![large.clone()])
+        .await
+        .unwrap();
+
+    let spf = txt(&spf_name(), Some(server.addr), TIMEOUT).await.unwrap();
+    assert_eq!(spf.len(), 1);
+    assert_eq!(spf[0].len(), large.len());
+    assert_eq!(spf[0], large);
 }
 
 #[tokio::test]

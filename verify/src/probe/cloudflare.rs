@@ -10,6 +10,7 @@
 //! HTTPS goes through hyper-rustls with the aws-lc-rs provider and the
 //! webpki roots; plain `http://` base URLs are accepted for the sandbox.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -483,6 +484,7 @@ impl CloudflareClient {
         zone_id: &str,
     ) -> Result<Vec<CustomHostname>, CloudflareError> {
         let mut all = Vec::new();
+        let mut seen = HashSet::new();
         let mut page = 1u32;
         loop {
             let path = format!(
@@ -493,17 +495,40 @@ impl CloudflareClient {
             let envelope = self.get(&path, true).await?;
             let total_pages = envelope.result_info.as_ref().and_then(|i| i.total_pages);
             let items: Vec<RawCustomHostname> = decode(&endpoint, envelope.result)?;
-            let empty = items.is_empty();
-            all.extend(items.into_iter().map(|h| CustomHostname {
-                id: h.id,
-                hostname: h.hostname,
-                status: h.status.unwrap_or_default(),
-                ssl_status: h.ssl.and_then(|s| s.status),
-            }));
-            match total_pages {
-                Some(total) if page < total && !empty => page += 1,
-                _ => break,
+            let count = items.len();
+            // Offset pagination over a list that changes may repeat an item:
+            // keep the first. A page made only of repeats means the server
+            // ignores `page`: an error rather than a loop.
+            let mut fresh = 0;
+            for h in items {
+                if seen.insert(h.id.clone()) {
+                    fresh += 1;
+                    all.push(CustomHostname {
+                        id: h.id,
+                        hostname: h.hostname,
+                        status: h.status.unwrap_or_default(),
+                        ssl_status: h.ssl.and_then(|s| s.status),
+                    });
+                }
             }
+            if count > 0 && fresh == 0 {
+                return Err(CloudflareError::Decode {
+                    endpoint,
+                    status: 200,
+                    message: format!("page {page} only repeats hostnames of earlier pages"),
+                });
+            }
+            // Follow `result_info.total_pages`; without it, keep going while
+            // pages come back full, so a missing `result_info` never hides
+            // hostnames.
+            let more = match total_pages {
+                Some(total) => page < total && count > 0,
+                None => count >= self.per_page as usize,
+            };
+            if !more {
+                break;
+            }
+            page += 1;
             if page > MAX_PAGES {
                 return Err(CloudflareError::Decode {
                     endpoint,
