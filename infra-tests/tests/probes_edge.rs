@@ -463,3 +463,79 @@ async fn shutdown_releases_both_ports() {
         );
     }
 }
+
+/// A loopback server that answers every connection with `answer` and closes.
+async fn babbler(answer: &'static [u8]) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .await
+        .expect("bind");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 512];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(answer).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    address
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_answering_nonsense_is_an_error_never_a_pass() {
+    let plain_http = babbler(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+    // Not TLS at all: neither "legacy refused" nor a certificate problem.
+    let legacy = legacy_version_accepted(HOST, plain_http, LegacyTls::Tls10, TIMEOUT).await;
+    assert!(matches!(legacy, Err(ProbeError::Tls { .. })), "{legacy:?}");
+    let tls = handshake(&TlsTarget::new(HOST, plain_http), TIMEOUT).await;
+    assert!(matches!(tls, Err(ProbeError::Tls { .. })), "{tls:?}");
+    let options = HttpOptions {
+        resolve: vec![(HOST.to_owned(), plain_http)],
+        timeout: TIMEOUT,
+        ..HttpOptions::default()
+    };
+    let https = get(&format!("https://{HOST}/health"), &options).await;
+    assert!(matches!(https, Err(ProbeError::Tls { .. })), "{https:?}");
+    // Over plain HTTP the same bytes are a real (failing) answer.
+    let http = get(&format!("http://{HOST}/health"), &options).await;
+    assert_eq!(http.expect("an HTTP answer").status, 400);
+
+    let garbage = babbler(b"\x00\x01\x02 not http\r\n\r\n").await;
+    let options = HttpOptions {
+        resolve: vec![(HOST.to_owned(), garbage)],
+        timeout: TIMEOUT,
+        ..HttpOptions::default()
+    };
+    let http = get(&format!("http://{HOST}/health"), &options).await;
+    assert!(matches!(http, Err(ProbeError::Http { .. })), "{http:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn invalid_input_is_an_error_not_a_panic() {
+    let address = closed_port();
+    for url in ["", "ftp://x/", "https://", "http://h:70000/", "not a url"] {
+        let result = get(url, &HttpOptions::default()).await;
+        assert!(
+            matches!(result, Err(ProbeError::Invalid { .. })),
+            "{url:?}: {result:?}"
+        );
+    }
+    for hostname in ["", "bad host", "-.-"] {
+        let tls = handshake(&TlsTarget::new(hostname, address), TIMEOUT).await;
+        assert!(
+            matches!(tls, Err(ProbeError::Invalid { .. })),
+            "{hostname:?}: {tls:?}"
+        );
+        let legacy = legacy_version_accepted(hostname, address, LegacyTls::Tls10, TIMEOUT).await;
+        assert!(
+            matches!(legacy, Err(ProbeError::Invalid { .. })),
+            "{hostname:?}: {legacy:?}"
+        );
+    }
+    let bad_root = TlsTarget::new(HOST, address).with_roots([vec![1u8, 2, 3].into()]);
+    let tls = handshake(&bad_root, TIMEOUT).await;
+    assert!(matches!(tls, Err(ProbeError::Invalid { .. })), "{tls:?}");
+}
