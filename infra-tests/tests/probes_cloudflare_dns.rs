@@ -79,6 +79,10 @@ async fn settings_are_read_and_a_change_is_seen() {
         json!("on")
     );
 
+    // The stand-in refuses a value Cloudflare would refuse, and keeps the old one.
+    assert!(api.set_setting("ssl", json!("bogus")).await.is_err());
+    assert_eq!(cf.setting(&zone, "ssl").await.unwrap(), json!("strict"));
+
     api.set_setting("ssl", json!("full")).await.unwrap();
     api.set_setting("always_use_https", json!("off"))
         .await
