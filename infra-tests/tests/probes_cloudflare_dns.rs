@@ -310,7 +310,7 @@ async fn a_closed_port_fails_fast() {
     let started = Instant::now();
     let err = cf.zone_id(ZONE).await.unwrap_err();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(3),
         "{:?}",
         started.elapsed()
     );
@@ -344,7 +344,10 @@ async fn a_silent_server_times_out() {
     let started = Instant::now();
     let err = cf.setting("z", "ssl").await.unwrap_err();
     let elapsed = started.elapsed();
-    assert!(elapsed >= timeout && elapsed < timeout * 4, "{elapsed:?}");
+    assert!(
+        elapsed >= timeout && elapsed < timeout + Duration::from_secs(2),
+        "{elapsed:?}"
+    );
     assert!(
         matches!(&err, CloudflareError::Timeout { endpoint, .. } if endpoint == "GET /zones/z/settings/ssl"),
         "{err:?}"
@@ -598,7 +601,7 @@ async fn a_closed_nameserver_port_is_an_error_within_the_timeout() {
     let started = Instant::now();
     let err = txt(&spf_name(), Some(addr), timeout).await.unwrap_err();
     assert!(
-        started.elapsed() < timeout + Duration::from_millis(500),
+        started.elapsed() < timeout + Duration::from_millis(1500),
         "{:?}",
         started.elapsed()
     );
@@ -620,7 +623,7 @@ async fn a_silent_nameserver_times_out() {
     let err = txt(&dmarc_name(), Some(addr), timeout).await.unwrap_err();
     let elapsed = started.elapsed();
     assert!(
-        elapsed < timeout + Duration::from_millis(500),
+        elapsed < timeout + Duration::from_millis(1500),
         "{elapsed:?}"
     );
     assert!(
