@@ -12,6 +12,7 @@ pub mod cache;
 pub mod check;
 pub mod checks;
 pub mod gate;
+pub mod probe;
 pub mod spec;
 pub mod waivers;
 
