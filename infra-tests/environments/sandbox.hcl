@@ -28,7 +28,18 @@ pgbouncer {
 }
 
 edge {
-  load_balancer = "restartix-sandbox-core-api"
+  load_balancer    = "restartix-sandbox-core-api"
+  hostnames        = ["api.restartix.test"]
+  health_path      = "/health"
+  min_cert_days    = 21
+  hsts_min_max_age = "180d"
+  # The harness points these hostnames at the sandbox edge and trusts its CA.
+
+  cloudflare {
+    zone             = "restartix.test"
+    token_env        = "CLOUDFLARE_API_TOKEN"
+    custom_hostnames = ["app.physio-bucharest.test", "portal.kinetic-cluj.test"]
+  }
 }
 
 scheduled_task "audit-partition-roll" {

@@ -47,6 +47,54 @@ pub fn connection(env: &Environment) -> Result<Connection> {
     Ok(connection)
 }
 
+/// Points a sandbox environment's edge, Cloudflare and SES blocks at the
+/// stand-ins in `standins` (hostnames resolve to loopback, the sandbox CA is
+/// trusted, the Cloudflare API URL and token and the DNS server are filled in).
+pub fn point_at_standins(env: &mut Environment, standins: &fixtures::standins::StandinsState) {
+    if let Some(edge) = env.edge.as_mut() {
+        let mut names: Vec<String> = edge.hostnames.clone();
+        if let Some(cf) = &edge.cloudflare {
+            names.extend(cf.custom_hostnames.iter().cloned());
+        }
+        edge.resolve = names
+            .iter()
+            .flat_map(|h| {
+                [
+                    (
+                        format!("{h}:443"),
+                        format!("127.0.0.1:{}", standins.edge_https_port),
+                    ),
+                    (
+                        format!("{h}:80"),
+                        format!("127.0.0.1:{}", standins.edge_http_port),
+                    ),
+                ]
+            })
+            .collect();
+        edge.ca_file = Some(standins.ca_file.clone());
+        if let Some(cf) = edge.cloudflare.as_mut() {
+            cf.api_url = Some(standins.cloudflare_api_url.clone());
+            cf.token = Some(standins.cloudflare_token.clone());
+        }
+    }
+    if let Some(ses) = env.ses.as_mut() {
+        ses.nameserver = Some(standins.dns.to_string());
+    }
+}
+
+/// Loads the named environment; a sandbox one is pointed at the running sandbox's stand-ins.
+pub fn load_for_run(name: &str) -> Result<Environment> {
+    let mut env = load_environment(name)?;
+    if env.aws.sandbox {
+        let state = SandboxState::load()?
+            .context("the sandbox is not running: run `cargo xtask sandbox up`")?;
+        if let Some(standins) = &state.standins {
+            point_at_standins(&mut env, standins);
+        }
+    }
+    Ok(env)
+}
+
 /// Where `cargo xtask verify` collects outcomes: `VERIFY_RESULTS_DIR`, if set.
 pub struct ResultsSink {
     file: Option<Mutex<std::fs::File>>,
@@ -157,7 +205,7 @@ impl Account {
                 .await
                 .with_context(|| format!("applying break {b}"))?;
         }
-        let mut env = load_environment("sandbox")?;
+        let mut env = load_for_run("sandbox")?;
         env.account_id = account.clone();
         env.aws.assume_role = target.role_arn();
         let connection = connection(&env)?;

@@ -10,9 +10,7 @@
 use std::collections::BTreeMap;
 use std::time::{Instant, SystemTime};
 
-use infra_tests::{
-    ResultsSink, RunRecord, connection, environment_name, load_environment, runtime,
-};
+use infra_tests::{ResultsSink, RunRecord, connection, environment_name, load_for_run, runtime};
 use rstest::{fixture, rstest};
 use verify::{Gate, Outcome, Selection, Status};
 
@@ -38,7 +36,7 @@ fn suite() -> Suite {
     let sink = ResultsSink::from_env().expect("results directory");
     let name = environment_name();
     let setup = || -> anyhow::Result<_> {
-        let env = load_environment(&name)?;
+        let env = load_for_run(&name)?;
         let connection = connection(&env)?;
         let selection = Selection::new(&csv_env("VERIFY_ONLY"), &csv_env("VERIFY_SKIP"))?;
         let waivers = match std::env::var_os("VERIFY_WAIVERS") {

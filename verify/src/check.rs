@@ -103,6 +103,13 @@ pub enum CheckError {
     /// The check did not finish within its bound.
     #[error("check did not finish within {0:?}")]
     Timeout(Duration),
+    /// A probe outside AWS (TLS, HTTP, DNS, the Cloudflare API) could not look.
+    #[error("{probe} failed for {target}: {message}")]
+    Probe {
+        probe: String,
+        target: String,
+        message: String,
+    },
 }
 
 impl CheckError {
@@ -140,6 +147,7 @@ impl CheckError {
             CheckError::Aws { operation, .. } | CheckError::NotFound { operation, .. } => {
                 Some(operation)
             }
+            CheckError::Probe { probe, .. } => Some(probe),
             CheckError::Timeout(_) => None,
         }
     }

@@ -3,7 +3,7 @@
 //! admits 443 only from Cloudflare, and writes access logs.
 //!
 //! (`edge.tls.*`, `edge.https.headers` and `edge.http.redirect` probe the
-//! public hostnames over the network; they live with the probes.)
+//! public hostnames over the network: `edge_public.rs`.)
 
 use std::sync::Arc;
 
@@ -18,33 +18,6 @@ const DESCRIBE_LOAD_BALANCERS: &str = "elasticloadbalancing:DescribeLoadBalancer
 const DESCRIBE_LISTENERS: &str = "elasticloadbalancing:DescribeListeners";
 const DESCRIBE_LB_ATTRIBUTES: &str = "elasticloadbalancing:DescribeLoadBalancerAttributes";
 const DESCRIBE_SGS: &str = "ec2:DescribeSecurityGroups";
-
-/// Cloudflare's published IP ranges (https://www.cloudflare.com/ips/), as of
-/// 2026-11-01. Used when the Cloudflare API's `/ips` cannot be read.
-pub const CLOUDFLARE_RANGES_2026_11: &[&str] = &[
-    "173.245.48.0/20",
-    "103.21.244.0/22",
-    "103.22.200.0/22",
-    "103.31.4.0/22",
-    "141.101.64.0/18",
-    "108.162.192.0/18",
-    "190.93.240.0/20",
-    "188.114.96.0/20",
-    "197.234.240.0/22",
-    "198.41.128.0/17",
-    "162.158.0.0/15",
-    "104.16.0.0/13",
-    "104.24.0.0/14",
-    "172.64.0.0/13",
-    "131.0.72.0/22",
-    "2400:cb00::/32",
-    "2606:4700::/32",
-    "2803:f800::/32",
-    "2405:b500::/32",
-    "2405:8100::/32",
-    "2a06:98c0::/29",
-    "2c0f:f248::/32",
-];
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -195,7 +168,13 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
             .security_groups
             .unwrap_or_default()
     };
-    let cloudflare = CLOUDFLARE_RANGES_2026_11;
+    let (ranges, source) = crate::checks::cloudflare::cloudflare_ranges(gate).await;
+    let cloudflare: Vec<&str> = ranges
+        .ipv4_cidrs
+        .iter()
+        .chain(&ranges.ipv6_cidrs)
+        .map(String::as_str)
+        .collect();
     let mut admitted = Vec::new();
     let mut foreign = Vec::new();
     for group in &groups {
@@ -231,7 +210,7 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         "security_groups": group_ids,
         "admitted_on_443": admitted,
         "not_cloudflare": foreign,
-        "cloudflare_ranges": "bundled list of 2026-11-01",
+        "cloudflare_ranges": source,
         "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_SGS],
     });
     Ok(if admitted.is_empty() {

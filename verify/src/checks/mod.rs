@@ -3,7 +3,9 @@
 
 pub mod alarms;
 pub mod budgets;
+pub mod cloudflare;
 pub mod edge;
+pub mod edge_public;
 pub mod network;
 pub mod pgbouncer;
 pub mod rds;
@@ -19,6 +21,8 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(rds::checks());
     checks.extend(pgbouncer::checks());
     checks.extend(edge::checks());
+    checks.extend(edge_public::checks());
+    checks.extend(cloudflare::checks());
     checks.extend(scheduled::checks(&env.scheduled_tasks));
     checks.extend(alarms::checks());
     checks.extend(budgets::checks());
@@ -31,28 +35,17 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 /// yet. Declared, they end in `error`: the gate never passes what it did not look at.
 fn not_yet_implemented(env: &Environment) -> Vec<Check> {
     let mut ids: Vec<String> = Vec::new();
-    if let Some(edge) = &env.edge {
-        if !edge.hostnames.is_empty() {
-            ids.extend(
-                [
-                    "edge.tls.certificate",
-                    "edge.tls.legacy_rejected",
-                    "edge.https.headers",
-                    "edge.http.redirect",
-                ]
-                .map(String::from),
-            );
-        }
-        if edge.cloudflare.is_some() {
-            ids.extend(
-                [
-                    "cloudflare.ssl_strict",
-                    "cloudflare.waf",
-                    "cloudflare.custom_hostnames",
-                ]
-                .map(String::from),
-            );
-        }
+    if env.ses.is_some() {
+        ids.extend(
+            [
+                "ses.production_access",
+                "ses.identity",
+                "ses.dns",
+                "ses.suppression",
+                "ses.feedback",
+            ]
+            .map(String::from),
+        );
     }
     ids.into_iter()
         .map(|id| {

@@ -129,6 +129,8 @@ pub struct CloudflareSpec {
     pub token_env: String,
     pub api_url: Option<String>,
     pub custom_hostnames: Vec<String>,
+    /// The token itself, set by a harness (the sandbox); specs name `token_env` instead.
+    pub token: Option<String>,
 }
 
 /// `scheduled_task "<name>" { … }`: an EventBridge rule or Scheduler schedule running an ECS task.

@@ -180,6 +180,7 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
                     .unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".into()),
                 api_url: c.string("api_url")?,
                 custom_hostnames: c.strings("custom_hostnames")?.unwrap_or_default(),
+                token: None,
             };
             c.finish()?;
             Some(spec)
