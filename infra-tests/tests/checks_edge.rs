@@ -1,0 +1,219 @@
+//! The edge and Cloudflare checks both ways, against real stand-ins over
+//! real TLS/HTTP on loopback. Each case starts stand-ins of its own (so it can
+//! break them) and a freshly seeded AWS account, and points the sandbox spec
+//! at both.
+
+use std::time::{Duration, SystemTime};
+
+use fixtures::edge::HttpMode;
+use fixtures::standins::{self, API_HOSTNAME, Standins};
+use infra_tests::{Account, point_at_standins, runtime};
+use rstest::rstest;
+use serde_json::json;
+use verify::{Outcome, Status};
+
+/// How a case breaks its own stand-ins before the check runs.
+#[derive(Debug, Clone, Copy)]
+enum Break {
+    None,
+    ExpiredCertificate,
+    WrongNameCertificate,
+    CertificateExpiringSoon,
+    LegacyTlsAccepted,
+    HstsMissing,
+    HstsShort,
+    NoCfRay,
+    HttpForwards,
+    SslFull,
+    MinTls10,
+    WafMissing,
+    WafDisabled,
+    CustomHostnamePending,
+}
+
+async fn run(id: &str, broken: Break) -> Outcome {
+    let dir = std::env::temp_dir().join(format!(
+        "verify-standins-{}-{}",
+        std::process::id(),
+        infra_tests::fresh_account()
+    ));
+    let standins = standins::start(&dir).await.expect("stand-ins");
+    apply(&standins, broken).await;
+    let mut account = Account::seeded(&[]).await.expect("account");
+    point_at_standins(&mut account.env, &standins.state);
+    if let Break::CustomHostnamePending = broken {
+        let cf = account
+            .env
+            .edge
+            .as_mut()
+            .unwrap()
+            .cloudflare
+            .as_mut()
+            .unwrap();
+        cf.custom_hostnames.push("clinic.pending.test".into());
+    }
+    let outcome = account.check(id).await;
+    standins.edge.shutdown().await;
+    standins.cloudflare.shutdown();
+    standins.dns.shutdown();
+    let _ = std::fs::remove_dir_all(dir);
+    outcome
+}
+
+async fn apply(s: &Standins, broken: Break) {
+    let now = SystemTime::now();
+    let day = Duration::from_secs(86_400);
+    let reissue = |names: &[&str], from: SystemTime, to: SystemTime| {
+        s.ca.issue(names, from, to).expect("certificate")
+    };
+    match broken {
+        Break::None => {}
+        Break::ExpiredCertificate => {
+            let cert = reissue(&[API_HOSTNAME], now - 30 * day, now - day);
+            s.edge.update(|c| c.certs.insert(API_HOSTNAME.into(), cert).map(drop).unwrap_or(())).unwrap();
+        }
+        Break::WrongNameCertificate => {
+            let cert = reissue(&["www.elsewhere.test"], now - day, now + 90 * day);
+            s.edge.update(|c| c.certs.insert(API_HOSTNAME.into(), cert).map(drop).unwrap_or(())).unwrap();
+        }
+        Break::CertificateExpiringSoon => {
+            let cert = reissue(&[API_HOSTNAME], now - day, now + 5 * day);
+            s.edge.update(|c| c.certs.insert(API_HOSTNAME.into(), cert).map(drop).unwrap_or(())).unwrap();
+        }
+        Break::LegacyTlsAccepted => s.edge.update(|c| c.accept_legacy_tls = true).unwrap(),
+        Break::HstsMissing => s.edge.update(|c| c.hsts_max_age = None).unwrap(),
+        Break::HstsShort => s.edge.update(|c| c.hsts_max_age = Some(300)).unwrap(),
+        Break::NoCfRay => s.edge.update(|c| c.cf_ray = false).unwrap(),
+        Break::HttpForwards => s.edge.update(|c| c.http_mode = HttpMode::Forward).unwrap(),
+        Break::SslFull => s.cloudflare.set_setting("ssl", json!("full")).await.unwrap(),
+        Break::MinTls10 => s.cloudflare.set_setting("min_tls_version", json!("1.0")).await.unwrap(),
+        Break::WafMissing => s.cloudflare.delete_firewall_managed_entrypoint().await.unwrap(),
+        Break::WafDisabled => s
+            .cloudflare
+            .put_firewall_managed_rules(json!([{
+                "action": "execute",
+                "action_parameters": { "id": fixtures::cloudflare_api::CLOUDFLARE_MANAGED_RULESET_ID },
+                "expression": "true",
+                "enabled": false
+            }]))
+            .await
+            .unwrap(),
+        Break::CustomHostnamePending => {
+            s.cloudflare.create_custom_hostname("clinic.pending.test", Some("pending"), Some("pending_validation")).await.unwrap();
+        }
+    }
+}
+
+#[rstest]
+#[case("edge.tls.certificate", "/api.restartix.test/protocol", json!("TLSv1.3"))]
+#[case("edge.tls.legacy_rejected", "/api.restartix.test/accepted", json!([]))]
+#[case("edge.https.headers", "/api.restartix.test/status", json!(200))]
+#[case("edge.http.redirect", "/api.restartix.test/location", json!("https://api.restartix.test/health"))]
+#[case("cloudflare.ssl_strict", "/settings/ssl", json!("strict"))]
+#[case("cloudflare.waf", "/rules/0/enabled", json!(true))]
+#[case("cloudflare.custom_hostnames", "/custom_hostnames/1/status", json!("active"))]
+#[case("edge.alb.origin_locked", "/cloudflare_ranges", json!("cloudflare api /ips"))]
+fn passes_against_good_stand_ins(
+    #[case] id: &str,
+    #[case] pointer: &str,
+    #[case] expected: serde_json::Value,
+) {
+    let outcome = runtime().block_on(run(id, Break::None));
+    assert_eq!(outcome.status, Status::Pass, "{id}: {}", outcome.message);
+    assert_eq!(
+        outcome.evidence.pointer(pointer),
+        Some(&expected),
+        "{id}: {}",
+        outcome.evidence
+    );
+}
+
+#[rstest]
+#[case(Break::ExpiredCertificate, "edge.tls.certificate", &["api.restartix.test", "a certificate valid for api.restartix.test from a trusted CA expected, observed", "xpired"])]
+#[case(Break::WrongNameCertificate, "edge.tls.certificate", &["api.restartix.test", "a certificate valid for api.restartix.test", "observed"])]
+#[case(Break::CertificateExpiringSoon, "edge.tls.certificate", &["api.restartix.test", "certificate valid ≥ 21 days expected, observed 4 days"])]
+#[case(Break::LegacyTlsAccepted, "edge.tls.legacy_rejected", &["api.restartix.test", "TLSv1.0 and TLSv1.1 handshake expected refused, observed accepted"])]
+#[case(Break::HstsMissing, "edge.https.headers", &["https://api.restartix.test/health", "Strict-Transport-Security expected, observed none"])]
+#[case(Break::HstsShort, "edge.https.headers", &["https://api.restartix.test/health", "HSTS max-age ≥ 15552000 expected, observed 300"])]
+#[case(Break::NoCfRay, "edge.https.headers", &["https://api.restartix.test/health", "cf-ray header expected (served through Cloudflare), observed none"])]
+#[case(Break::HttpForwards, "edge.http.redirect", &["http://api.restartix.test/health", "a redirect to https://api.restartix.test expected, observed 200"])]
+#[case(Break::SslFull, "cloudflare.ssl_strict", &["zone 'restartix.test'", "SSL mode expected strict, observed full"])]
+#[case(Break::MinTls10, "cloudflare.ssl_strict", &["zone 'restartix.test'", "min_tls_version expected ≥ 1.2, observed 1.0"])]
+#[case(Break::WafMissing, "cloudflare.waf", &["zone 'restartix.test'", "the http_request_firewall_managed entrypoint expected, observed none"])]
+#[case(Break::WafDisabled, "cloudflare.waf", &["zone 'restartix.test'", "an enabled rule executing the Cloudflare Managed Ruleset", "none enabled"])]
+#[case(Break::CustomHostnamePending, "cloudflare.custom_hostnames", &["zone 'restartix.test'", "clinic.pending.test: status/ssl.status expected active/active, observed pending/pending_validation"])]
+fn fails_against_broken_stand_ins(
+    #[case] broken: Break,
+    #[case] id: &str,
+    #[case] message_parts: &[&str],
+) {
+    let outcome = runtime().block_on(run(id, broken));
+    assert_eq!(
+        outcome.status,
+        Status::Fail,
+        "{id} after {broken:?}: {}",
+        outcome.message
+    );
+    for part in message_parts {
+        assert!(
+            outcome.message.contains(part),
+            "{id} after {broken:?}: {:?} lacks {part:?}",
+            outcome.message
+        );
+    }
+}
+
+/// A wrong Cloudflare token is an error naming the API, never a pass.
+#[test]
+fn a_wrong_cloudflare_token_is_an_error() {
+    let outcome = runtime().block_on(async {
+        let dir =
+            std::env::temp_dir().join(format!("verify-standins-token-{}", std::process::id()));
+        let standins = standins::start(&dir).await.expect("stand-ins");
+        let mut account = Account::seeded(&[]).await.expect("account");
+        point_at_standins(&mut account.env, &standins.state);
+        account
+            .env
+            .edge
+            .as_mut()
+            .unwrap()
+            .cloudflare
+            .as_mut()
+            .unwrap()
+            .token = Some("wrong-token".into());
+        let outcome = account.check("cloudflare.ssl_strict").await;
+        standins.edge.shutdown().await;
+        let _ = std::fs::remove_dir_all(dir);
+        outcome
+    });
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("cloudflare api"),
+        "{}",
+        outcome.message
+    );
+}
+
+/// An edge that does not answer is an error with the probe named, not a fail or a pass.
+#[test]
+fn an_unreachable_edge_is_an_error() {
+    let outcome = runtime().block_on(async {
+        let mut account = Account::seeded(&[]).await.expect("account");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        account.env.edge.as_mut().unwrap().resolve =
+            vec![("api.restartix.test".into(), format!("127.0.0.1:{closed}"))];
+        account.check("edge.tls.certificate").await
+    });
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome
+            .message
+            .contains("tls handshake failed for api.restartix.test"),
+        "{}",
+        outcome.message
+    );
+}
