@@ -99,6 +99,15 @@ budget "monthly" {
   thresholds = [50, 80, 100]
 }
 
+ses {
+  domain            = "restartix.test"
+  mail_from         = "mail.restartix.test"
+  configuration_set = "restartix-sandbox"
+  feedback_topic    = "restartix-sandbox-ses-feedback"
+  feedback_endpoint = "https://api.restartix.test/v1/internal/ses-feedback"
+  # The harness points DNS lookups at the sandbox nameserver.
+}
+
 network {
   vpc     = "restartix-sandbox"
   min_azs = 3

@@ -30,6 +30,10 @@ use verify::Status;
 #[case("edge.alb.origin_locked", "/not_cloudflare", json!([]))]
 #[case("edge.alb.access_logs", "/access_logs.s3.enabled", json!("true"))]
 #[case("alarms.present", "/alarms/0/ActionsEnabled", json!(true))]
+#[case("ses.production_access", "/EnforcementStatus", json!("HEALTHY"))]
+#[case("ses.identity", "/DkimStatus", json!("SUCCESS"))]
+#[case("ses.suppression", "/SuppressedReasons", json!(["BOUNCE", "COMPLAINT"]))]
+#[case("ses.feedback", "/endpoint_subscribed", json!(true))]
 #[case("alarms.routed", "/subscriptions/0/Endpoint", json!("https://hooks.slack.com/services/…"))]
 #[case("scheduled.audit-partition-roll.configured", "/ScheduleExpression", json!("cron(0 2 25 * ? *)"))]
 #[case("scheduled.check-providers.configured", "/ScheduleExpression", json!("rate(5 minutes)"))]
@@ -90,6 +94,10 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("scheduled-rule-disabled", "scheduled.audit-partition-roll.configured", &["EventBridge rule 'restartix-sandbox-audit-partition-roll'", "state expected ENABLED, observed DISABLED"])]
 #[case("scheduled-schedule-changed", "scheduled.audit-partition-roll.configured", &["EventBridge rule 'restartix-sandbox-audit-partition-roll'", "schedule expected cron(0 2 25 * ? *), observed cron(0 3 25 * ? *)"])]
 #[case("scheduled-exit-1", "scheduled.audit-partition-roll.succeeded", &["scheduled task 'audit-partition-roll'", "last run expected to exit 0, observed task arn:aws:ecs:", "container 'audit-partition-roll' exit code 1"])]
+#[case("ses-sandboxed", "ses.production_access", &["SES account in eu-central-1", "ProductionAccessEnabled expected true (out of the sandbox), observed false"])]
+#[case("ses-dkim-pending", "ses.identity", &["SES identity 'restartix.test'", "DKIM status expected SUCCESS, observed NOT_STARTED", "VerifiedForSendingStatus expected true, observed false"])]
+#[case("ses-suppression-bounce-only", "ses.suppression", &["SES account suppression list", "BOUNCE and COMPLAINT expected, observed [BOUNCE]"])]
+#[case("ses-event-destination-removed", "ses.feedback", &["SES configuration set 'restartix-sandbox'", "an enabled event destination for BOUNCE and COMPLAINT to restartix-sandbox-ses-feedback expected, observed none"])]
 #[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to a NAT gateway", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,

@@ -29,6 +29,8 @@ enum Break {
     WafMissing,
     WafDisabled,
     CustomHostnamePending,
+    SpfWithoutAmazonses,
+    DmarcNone,
 }
 
 async fn run(id: &str, broken: Break) -> Outcome {
@@ -98,6 +100,16 @@ async fn apply(s: &Standins, broken: Break) {
             }]))
             .await
             .unwrap(),
+        Break::SpfWithoutAmazonses => s
+            .dns
+            .set_txt("mail.restartix.test", vec!["v=spf1 include:_spf.google.com ~all".into()])
+            .await
+            .unwrap(),
+        Break::DmarcNone => s
+            .dns
+            .set_txt("_dmarc.restartix.test", vec!["v=DMARC1; p=none".into()])
+            .await
+            .unwrap(),
         Break::CustomHostnamePending => {
             s.cloudflare.create_custom_hostname("clinic.pending.test", Some("pending"), Some("pending_validation")).await.unwrap();
         }
@@ -113,6 +125,7 @@ async fn apply(s: &Standins, broken: Break) {
 #[case("cloudflare.waf", "/rules/0/enabled", json!(true))]
 #[case("cloudflare.custom_hostnames", "/custom_hostnames/1/status", json!("active"))]
 #[case("edge.alb.origin_locked", "/cloudflare_ranges", json!("cloudflare api /ips"))]
+#[case("ses.dns", "/dmarc/0", json!("v=DMARC1; p=quarantine; rua=mailto:dmarc@restartix.test"))]
 fn passes_against_good_stand_ins(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -142,6 +155,8 @@ fn passes_against_good_stand_ins(
 #[case(Break::WafMissing, "cloudflare.waf", &["zone 'restartix.test'", "the http_request_firewall_managed entrypoint expected, observed none"])]
 #[case(Break::WafDisabled, "cloudflare.waf", &["zone 'restartix.test'", "an enabled rule executing the Cloudflare Managed Ruleset", "none enabled"])]
 #[case(Break::CustomHostnamePending, "cloudflare.custom_hostnames", &["zone 'restartix.test'", "clinic.pending.test: status/ssl.status expected active/active, observed pending/pending_validation"])]
+#[case(Break::SpfWithoutAmazonses, "ses.dns", &["restartix.test", "SPF on mail.restartix.test expected to include amazonses.com, observed \"v=spf1 include:_spf.google.com ~all\""])]
+#[case(Break::DmarcNone, "ses.dns", &["restartix.test", "DMARC on _dmarc.restartix.test expected p=quarantine or p=reject, observed p=none"])]
 fn fails_against_broken_stand_ins(
     #[case] broken: Break,
     #[case] id: &str,
