@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use infra_tests::{connection, load_environment, runtime};
+use infra_tests::{connection, load_for_run, runtime};
 use verify::{Gate, Selection};
 
 fn main() -> anyhow::Result<()> {
@@ -15,7 +15,7 @@ fn main() -> anyhow::Result<()> {
         .map(|n| n.parse())
         .transpose()?
         .unwrap_or(10);
-    let env = load_environment("sandbox")?;
+    let env = load_for_run("sandbox")?;
     let connection = connection(&env)?;
     runtime().block_on(async {
         let gate = Gate::connect(env.clone(), connection.clone()).await;
