@@ -80,6 +80,10 @@ pub fn point_at_standins(env: &mut Environment, standins: &fixtures::standins::S
     if let Some(ses) = env.ses.as_mut() {
         ses.nameserver = Some(standins.dns.to_string());
     }
+    if let (Some(pgbouncer), Some(endpoint)) = (env.pgbouncer.as_mut(), standins.pgbouncer_endpoint)
+    {
+        pgbouncer.endpoint = Some(endpoint.to_string());
+    }
 }
 
 /// Loads the named environment; a sandbox one is pointed at the running sandbox's stand-ins.

@@ -31,3 +31,34 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(network::checks());
     checks
 }
+
+/// ECS tasks found by `list` (a prepared `ListTasks` request), described 100
+/// at a time (the `DescribeTasks` limit). Shared by `pgbouncer` and `scheduled`.
+pub(crate) async fn list_and_describe_tasks(
+    gate: &crate::Gate,
+    cluster: &str,
+    list: aws_sdk_ecs::operation::list_tasks::builders::ListTasksFluentBuilder,
+    resource: &str,
+) -> Result<Vec<aws_sdk_ecs::types::Task>, crate::CheckError> {
+    let arns: Vec<String> = list
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| crate::CheckError::from_sdk("ecs:ListTasks", resource, e))?;
+    let mut tasks = Vec::new();
+    for chunk in arns.chunks(100) {
+        let out = gate
+            .aws()
+            .ecs
+            .describe_tasks()
+            .cluster(cluster)
+            .set_tasks(Some(chunk.to_vec()))
+            .send()
+            .await
+            .map_err(|e| crate::CheckError::from_sdk("ecs:DescribeTasks", resource, e))?;
+        tasks.extend(out.tasks.unwrap_or_default());
+    }
+    Ok(tasks)
+}

@@ -368,32 +368,14 @@ async fn service(gate: &Gate, spec: &PgbouncerSpec) -> Result<Arc<Service>, Chec
 /// and which keeps a listing that ignores the service filter honest).
 async fn running_tasks(gate: &Gate, spec: &PgbouncerSpec) -> Result<Vec<Task>, CheckError> {
     let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-    let arns: Vec<String> = gate
+    let list = gate
         .aws()
         .ecs
         .list_tasks()
         .cluster(&spec.cluster)
         .service_name(&spec.service)
-        .desired_status(DesiredStatus::Running)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| CheckError::from_sdk(LIST_TASKS, &resource, e))?;
-    let mut tasks = Vec::new();
-    for chunk in arns.chunks(100) {
-        let out = gate
-            .aws()
-            .ecs
-            .describe_tasks()
-            .cluster(&spec.cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| CheckError::from_sdk(DESCRIBE_TASKS, &resource, e))?;
-        tasks.extend(out.tasks.unwrap_or_default());
-    }
+        .desired_status(DesiredStatus::Running);
+    let tasks = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource).await?;
     let group = format!("service:{}", spec.service);
     Ok(tasks
         .into_iter()

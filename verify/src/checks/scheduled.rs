@@ -299,47 +299,29 @@ async fn finished_runs(gate: &Gate, spec: &ScheduledTaskSpec) -> Result<Vec<Run>
         "task family '{}' on cluster '{}'",
         spec.task_family, spec.cluster
     );
-    let arns: Vec<String> = gate
+    let list = gate
         .aws()
         .ecs
         .list_tasks()
         .cluster(&spec.cluster)
         .family(&spec.task_family)
-        .desired_status(DesiredStatus::Stopped)
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| CheckError::from_sdk(LIST_TASKS, &resource, e))?;
-    let mut runs = Vec::new();
-    for chunk in arns.chunks(100) {
-        let out = gate
-            .aws()
-            .ecs
-            .describe_tasks()
-            .cluster(&spec.cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| CheckError::from_sdk(DESCRIBE_TASKS, &resource, e))?;
-        runs.extend(
-            out.tasks()
-                .iter()
-                .filter(|t| is_finished_run(t, &spec.task_family))
-                .filter_map(|t| {
-                    Some(Run {
-                        arn: t.task_arn()?.to_string(),
-                        stopped_at: t.stopped_at().and_then(|d| SystemTime::try_from(*d).ok())?,
-                        exit_codes: t
-                            .containers()
-                            .iter()
-                            .map(|c| (c.name().unwrap_or("?").to_string(), c.exit_code()))
-                            .collect(),
-                    })
-                }),
-        );
-    }
+        .desired_status(DesiredStatus::Stopped);
+    let tasks = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource).await?;
+    let runs = tasks
+        .iter()
+        .filter(|t| is_finished_run(t, &spec.task_family))
+        .filter_map(|t| {
+            Some(Run {
+                arn: t.task_arn()?.to_string(),
+                stopped_at: t.stopped_at().and_then(|d| SystemTime::try_from(*d).ok())?,
+                exit_codes: t
+                    .containers()
+                    .iter()
+                    .map(|c| (c.name().unwrap_or("?").to_string(), c.exit_code()))
+                    .collect(),
+            })
+        })
+        .collect();
     Ok(runs)
 }
 

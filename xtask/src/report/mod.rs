@@ -13,6 +13,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// One check's outcome, as the gate suite writes it (one JSON line each).
+/// It mirrors `verify::Outcome` on purpose: xtask does not depend on
+/// `verify`, so `cargo xtask` never compiles the AWS SDK with a second
+/// feature set (`build.md`, double compilation).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct CheckOutcome {
     pub id: String,
