@@ -151,24 +151,48 @@ async fn headers(gate: &Gate) -> CheckResult {
     combine(items, NONE_DECLARED)
 }
 
-/// `edge.http.redirect`: plain HTTP redirects to HTTPS on the same hostname.
+/// `edge.http.redirect`: plain HTTP redirects to HTTPS on the same hostname,
+/// and following the redirect (at most 3 hops) ends in a 2xx.
 async fn redirect(gate: &Gate) -> CheckResult {
     let mut items = Vec::new();
     for (host, spec) in hostnames(gate) {
         let result = async {
             let url = format!("http://{host}{}", spec.health_path);
-            let response = get(&url, &http_options(spec, 0)?).await.map_err(|e| probe_error("http get", &url, e))?;
-            let location = response.location.clone();
-            let evidence = json!({ "url": url, "status": response.status, "location": location, "probe": "http get" });
-            let to_https = location.as_deref().is_some_and(|l| l.starts_with(&format!("https://{host}")));
-            Ok(if response.is_redirect() && to_https {
-                Finding::pass(format!("{url}: {} to {}", response.status, location.unwrap_or_default()), evidence)
+            let first = get(&url, &http_options(spec, 0)?)
+                .await
+                .map_err(|e| probe_error("http get", &url, e))?;
+            let location = first.location.clone();
+            let to_https = location
+                .as_deref()
+                .is_some_and(|l| l.starts_with(&format!("https://{host}")));
+            if !(first.is_redirect() && to_https) {
+                return Ok(Finding::fail(
+                    format!(
+                        "{url}: a redirect to https://{host} expected, observed {}{}",
+                        first.status,
+                        location.as_deref().map(|l| format!(" to {l}")).unwrap_or_default()
+                    ),
+                    json!({ "url": url, "status": first.status, "location": location, "probe": "http get" }),
+                ));
+            }
+            let followed = get(&url, &http_options(spec, 3)?)
+                .await
+                .map_err(|e| probe_error("http get (following redirects)", &url, e))?;
+            let evidence = json!({
+                "url": url, "status": first.status, "location": location,
+                "final_url": followed.final_url, "final_status": followed.status,
+                "probe": "http get",
+            });
+            Ok(if (200..300).contains(&followed.status) {
+                Finding::pass(
+                    format!("{url}: {} to {}, which answers {}", first.status, location.unwrap_or_default(), followed.status),
+                    evidence,
+                )
             } else {
                 Finding::fail(
                     format!(
-                        "{url}: a redirect to https://{host} expected, observed {}{}",
-                        response.status,
-                        location.map(|l| format!(" to {l}")).unwrap_or_default()
+                        "{url}: the redirect expected to end in 2xx, observed {} at {}",
+                        followed.status, followed.final_url
                     ),
                     evidence,
                 )
