@@ -201,11 +201,12 @@ impl Account {
             endpoint: state.aws_endpoint_url.clone(),
             account: account.clone(),
         };
-        fixtures::seed::seed(&target)
+        // Boxed: these state machines are large, and a test thread's stack is 2 MiB.
+        Box::pin(fixtures::seed::seed(&target))
             .await
             .context("seeding a fresh account")?;
         for b in breaks {
-            fixtures::breaks::apply(&target, b)
+            Box::pin(fixtures::breaks::apply(&target, b))
                 .await
                 .with_context(|| format!("applying break {b}"))?;
         }

@@ -29,6 +29,8 @@ use verify::Status;
 #[case("edge.alb.http_redirect", "/port_80_actions", json!(["redirect to HTTPS:443"]))]
 #[case("edge.alb.origin_locked", "/not_cloudflare", json!([]))]
 #[case("edge.alb.access_logs", "/access_logs.s3.enabled", json!("true"))]
+#[case("edge.alb.https_listener", "/certificates/0/Status", json!("ISSUED"))]
+#[case("ses.identity", "/MailFromDomainStatus", json!("SUCCESS"))]
 #[case("alarms.present", "/alarms/0/ActionsEnabled", json!(true))]
 #[case("ses.production_access", "/EnforcementStatus", json!("HEALTHY"))]
 #[case("ses.identity", "/DkimStatus", json!("SUCCESS"))]
@@ -72,8 +74,8 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("rds-single-az", "rds.multi_az", &["rds instance 'restartix-sandbox'", "MultiAZ expected true, observed false"])]
 #[case("rds-unencrypted", "rds.encrypted", &["rds instance 'restartix-sandbox'", "StorageEncrypted expected true, observed false"])]
 #[case("rds-public", "rds.not_public", &["rds instance 'restartix-sandbox'", "PubliclyAccessible expected false, observed true"])]
-#[case("rds-sg-open", "rds.not_public", &["rds instance 'restartix-sandbox'", "expected closed to the internet", "admits 0.0.0.0/0 on 5432"])]
-#[case("rds-sg-open-v6", "rds.not_public", &["rds instance 'restartix-sandbox'", "admits ::/0 on 5432"])]
+#[case("rds-sg-open", "rds.not_public", &["rds instance 'restartix-sandbox'", "expected to admit only private sources on 5432", "observed 0.0.0.0/0 on 5432 (in sg-"])]
+#[case("rds-sg-open-v6", "rds.not_public", &["rds instance 'restartix-sandbox'", "observed ::/0 on 5432 (in sg-"])]
 #[case("rds-no-deletion-protection", "rds.deletion_protection", &["rds instance 'restartix-sandbox'", "DeletionProtection expected true, observed false"])]
 #[case("rds-retention-1", "rds.backups", &["rds instance 'restartix-sandbox'", "BackupRetentionPeriod expected ≥ 7 days, observed 1"])]
 #[case("budget-80-deleted", "budgets.thresholds", &["budget 'restartix-sandbox-monthly'", "ACTUAL > 80% notification expected", "observed [ACTUAL GREATER_THAN 50%, ACTUAL GREATER_THAN 100%]"])]
@@ -85,20 +87,31 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("pgbouncer-one-az", "pgbouncer.multi_az", &["ecs service 'restartix-sandbox/pgbouncer'", "expected in ≥ 2 AZs, observed 1", "in eu-central-1a"])]
 #[case("pgbouncer-target-deregistered", "pgbouncer.targets", &["target group 'restartix-sandbox-pgbouncer'", "≥ 2 healthy targets across ≥ 2 AZs expected, observed 1 healthy across 1 AZs"])]
 #[case("pgbouncer-slow-drain", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "deregistration delay expected ≤ 300s, observed 900s"])]
+#[case("pgbouncer-connection-termination", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "connection_termination.enabled expected false, observed true"])]
 #[case("alb-weak-policy", "edge.alb.https_listener", &["load balancer 'restartix-sandbox-core-api'", "443 listener policy expected one of [ELBSecurityPolicy-TLS13-1-2-2021-06", "observed ELBSecurityPolicy-2016-08"])]
-#[case("alb-http-forward", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed [forward]"])]
-#[case("alb-open-to-world", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "443 expected only from Cloudflare's ranges, observed also 0.0.0.0/0"])]
+#[case("alb-http-forward", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed default [forward]"])]
+#[case("alb-open-to-world", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "listener ports [80, 443] expected open only to Cloudflare's ranges, observed also 0.0.0.0/0 on 443"])]
+#[case("alb-open-split", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "observed also 0.0.0.0/1 on 443", "128.0.0.0/1 on 443"])]
+#[case("alb-80-open", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "observed also 0.0.0.0/0 on 80"])]
+#[case("alb-group-source", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "on 443", "not provably Cloudflare"])]
+#[case("alb-prefix-list", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "0.0.0.0/0 on 443 via prefix list pl-"])]
+#[case("alb-http-rule-forward", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed rule 10 [forward]"])]
+#[case("alb-cert-expiring", "edge.alb.https_listener", &["load balancer 'restartix-sandbox-core-api'", "certificate arn:aws:acm:", "valid for ≥ 21 days expected, observed 4 day(s) left"])]
+#[case("rds-sg-open-split", "rds.not_public", &["rds instance 'restartix-sandbox'", "expected to admit only private sources on 5432", "0.0.0.0/1 on 5432", "128.0.0.0/1 on 5432"])]
+#[case("ses-mail-from-unset", "ses.identity", &["SES identity 'restartix.test'", "MAIL FROM domain expected mail.restartix.test, observed none"])]
+#[case("ses-mail-from-other", "ses.identity", &["SES identity 'restartix.test'", "MAIL FROM domain expected mail.restartix.test, observed bounce.restartix.test"])]
+#[case("network-cross-az-nat", "network.multi_az", &["vpc 'restartix-sandbox'", "(eu-central-1c) routes to nat-", "in eu-central-1a, not a NAT gateway in its own AZ", "expected in ≥ 3 AZs, observed 2"])]
 #[case("alb-access-logs-off", "edge.alb.access_logs", &["load balancer 'restartix-sandbox-core-api'", "access_logs.s3.enabled expected true, observed false"])]
 #[case("alarm-no-actions", "alarms.present", &["alarm 'restartix-sandbox-core-api-5xx': ActionsEnabled expected true, observed false", "AlarmActions expected to include arn:aws:sns:eu-central-1:", "observed []"])]
 #[case("slack-unsubscribed", "alarms.routed", &["topic 'restartix-sandbox-alerts': a confirmed Slack (https to hooks.slack.com) subscription expected, observed 0 subscription(s)"])]
 #[case("scheduled-rule-disabled", "scheduled.audit-partition-roll.configured", &["EventBridge rule 'restartix-sandbox-audit-partition-roll'", "state expected ENABLED, observed DISABLED"])]
 #[case("scheduled-schedule-changed", "scheduled.audit-partition-roll.configured", &["EventBridge rule 'restartix-sandbox-audit-partition-roll'", "schedule expected cron(0 2 25 * ? *), observed cron(0 3 25 * ? *)"])]
-#[case("scheduled-exit-1", "scheduled.audit-partition-roll.succeeded", &["scheduled task 'audit-partition-roll'", "last run expected to exit 0, observed task arn:aws:ecs:", "container 'audit-partition-roll' exit code 1"])]
+#[case("scheduled-exit-1", "scheduled.audit-partition-roll.succeeded", &["scheduled task 'audit-partition-roll'", "a successful run or the marker \"task completed successfully\" in /ecs/audit-partition-roll expected within 35d, observed only failed runs [arn:aws:ecs:", "container 'audit-partition-roll' exit code 1"])]
 #[case("ses-sandboxed", "ses.production_access", &["SES account in eu-central-1", "ProductionAccessEnabled expected true (out of the sandbox), observed false"])]
 #[case("ses-dkim-pending", "ses.identity", &["SES identity 'restartix.test'", "DKIM status expected SUCCESS, observed NOT_STARTED", "VerifiedForSendingStatus expected true, observed false"])]
 #[case("ses-suppression-bounce-only", "ses.suppression", &["SES account suppression list", "BOUNCE and COMPLAINT expected, observed [BOUNCE]"])]
 #[case("ses-event-destination-removed", "ses.feedback", &["SES configuration set 'restartix-sandbox'", "an enabled event destination for BOUNCE and COMPLAINT to restartix-sandbox-ses-feedback expected, observed none"])]
-#[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to a NAT gateway", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
+#[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to an available NAT gateway in its own AZ", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,
     #[case] id: &str,
@@ -123,6 +136,29 @@ fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
             outcome.message
         );
     }
+}
+
+/// A failed run after a successful one within the max age does not hide the
+/// success (the catalogue: "at least one run finished successfully").
+#[test]
+fn a_later_failed_run_does_not_hide_a_success() {
+    let outcome = runtime().block_on(async {
+        let account = Account::seeded(&["scheduled-later-failure"])
+            .await
+            .expect("account");
+        account
+            .check("scheduled.audit-partition-roll.succeeded")
+            .await
+    });
+    assert_eq!(outcome.status, Status::Pass, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("(1 later run(s) failed)"),
+        "{}",
+        outcome.message
+    );
+    let runs = outcome.evidence["finished_runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{}", outcome.evidence);
+    assert_eq!(runs[0]["succeeded"], serde_json::json!(false));
 }
 
 /// A deleted budget cannot be judged: `error` naming the operation, never `pass`.

@@ -110,6 +110,14 @@ pub enum CheckError {
         target: String,
         message: String,
     },
+    /// The API answered but left out (or garbled) a value the judgement
+    /// depends on: "AWS did not say" is never read as "fine".
+    #[error("{operation} did not report {field} for {resource}")]
+    Missing {
+        operation: String,
+        resource: String,
+        field: String,
+    },
 }
 
 impl CheckError {
@@ -144,12 +152,55 @@ impl CheckError {
     /// The AWS operation that failed, if any.
     pub fn operation(&self) -> Option<&str> {
         match self {
-            CheckError::Aws { operation, .. } | CheckError::NotFound { operation, .. } => {
-                Some(operation)
-            }
+            CheckError::Aws { operation, .. }
+            | CheckError::NotFound { operation, .. }
+            | CheckError::Missing { operation, .. } => Some(operation),
             CheckError::Probe { probe, .. } => Some(probe),
             CheckError::Timeout(_) => None,
         }
+    }
+}
+
+/// A value the judgement needs, or [`CheckError::Missing`] naming the
+/// operation, the resource and the field that was not reported.
+///
+/// ```
+/// use verify::check::{CheckError, required};
+/// let public: Option<bool> = None;
+/// let err = required(public, "rds:DescribeDBInstances", "rds instance 'db'", "PubliclyAccessible");
+/// assert!(matches!(err, Err(CheckError::Missing { .. })));
+/// assert_eq!(required(Some(false), "op", "r", "f").unwrap(), false);
+/// ```
+pub fn required<T>(
+    value: Option<T>,
+    operation: &str,
+    resource: &str,
+    field: &str,
+) -> Result<T, CheckError> {
+    value.ok_or_else(|| CheckError::Missing {
+        operation: operation.into(),
+        resource: resource.into(),
+        field: field.into(),
+    })
+}
+
+/// A declared duration as a person wrote it: `35d`, `2h`, `15m`, else
+/// humantime's form (`1m 30s`). humantime alone turns 35 days into months.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(verify::check::human_duration(Duration::from_secs(35 * 86_400)), "35d");
+/// assert_eq!(verify::check::human_duration(Duration::from_secs(7200)), "2h");
+/// assert_eq!(verify::check::human_duration(Duration::from_secs(90)), "1m 30s");
+/// ```
+pub fn human_duration(d: Duration) -> String {
+    let s = d.as_secs();
+    match s {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        _ => humantime::format_duration(Duration::from_secs(s)).to_string(),
     }
 }
 

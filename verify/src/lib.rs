@@ -13,6 +13,7 @@ pub mod check;
 pub mod checks;
 pub mod gate;
 pub mod probe;
+pub mod reads;
 pub mod spec;
 pub mod waivers;
 

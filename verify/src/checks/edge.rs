@@ -1,23 +1,32 @@
 //! `edge.alb.*`: the Core API load balancer listens on 443 with a TLS 1.2+
-//! policy and a certificate, answers port 80 only with a redirect to HTTPS,
-//! admits 443 only from Cloudflare, and writes access logs.
+//! policy and certificates valid long enough, answers port 80 only with a
+//! redirect to HTTPS (default action and every rule), admits its listener
+//! ports only from Cloudflare's ranges, and writes access logs.
 //!
 //! (`edge.tls.*`, `edge.https.headers` and `edge.http.redirect` probe the
 //! public hostnames over the network: `edge_public.rs`.)
 
 use std::sync::Arc;
+use std::time::SystemTime;
 
-use aws_sdk_elasticloadbalancingv2::types::{ActionTypeEnum, Listener, LoadBalancer, ProtocolEnum};
+use aws_sdk_acm::types::CertificateDetail;
+
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, Listener, LoadBalancer, ProtocolEnum, Rule,
+};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::check::{Check, CheckError, CheckResult, Finding, required};
 use crate::gate::Gate;
+use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::EdgeSpec;
 
 const DESCRIBE_LOAD_BALANCERS: &str = "elasticloadbalancing:DescribeLoadBalancers";
 const DESCRIBE_LISTENERS: &str = "elasticloadbalancing:DescribeListeners";
 const DESCRIBE_LB_ATTRIBUTES: &str = "elasticloadbalancing:DescribeLoadBalancerAttributes";
-const DESCRIBE_SGS: &str = "ec2:DescribeSecurityGroups";
+const DESCRIBE_RULES: &str = "elasticloadbalancing:DescribeRules";
+const DESCRIBE_LISTENER_CERTIFICATES: &str = "elasticloadbalancing:DescribeListenerCertificates";
+const DESCRIBE_CERTIFICATE: &str = "acm:DescribeCertificate";
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -47,7 +56,10 @@ where
     }
 }
 
-/// `edge.alb.https_listener`: a 443 HTTPS listener with an allowed policy and a certificate.
+/// `edge.alb.https_listener`: a 443 HTTPS listener with an allowed policy
+/// and certificates (default and SNI) that ACM reports `ISSUED` and valid for
+/// at least `min_cert_days` more days: under Cloudflare's SSL strict an
+/// expired origin certificate is a 526 outage for every client.
 async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
     let listeners = listeners(gate, &spec.load_balancer).await?;
@@ -73,166 +85,310 @@ async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
             json!({ "load_balancer": spec.load_balancer, "listeners": observed, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS] }),
         ));
     };
-    let policy = https.ssl_policy().unwrap_or("none");
-    let certificates: Vec<&str> = https
+    let policy = required(https.ssl_policy(), DESCRIBE_LISTENERS, &name, "SslPolicy")?;
+    let listener_arn = required(
+        https.listener_arn(),
+        DESCRIBE_LISTENERS,
+        &name,
+        "ListenerArn",
+    )?;
+    let mut arns: Vec<String> = https
         .certificates()
         .iter()
-        .filter_map(|c| c.certificate_arn())
+        .filter_map(|c| c.certificate_arn().map(str::to_string))
         .collect();
+    for extra in listener_certificates(gate, listener_arn, &name).await? {
+        if !arns.contains(&extra) {
+            arns.push(extra);
+        }
+    }
+    let now = SystemTime::now();
+    let mut certificates = Vec::new();
+    let mut problems = Vec::new();
+    for arn in &arns {
+        let cert = certificate(gate, arn).await?;
+        let verdict = judge_certificate(arn, &cert, now, spec.min_cert_days);
+        certificates.push(verdict.evidence);
+        problems.extend(verdict.problem);
+    }
     let evidence = json!({
         "load_balancer": spec.load_balancer,
         "SslPolicy": policy,
         "allowed_policies": spec.allowed_tls_policies,
         "certificates": certificates,
-        "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS],
+        "declared_min_cert_days": spec.min_cert_days,
+        "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS, DESCRIBE_LISTENER_CERTIFICATES, DESCRIBE_CERTIFICATE],
     });
-    let mut problems = Vec::new();
     if !spec.allowed_tls_policies.iter().any(|p| p == policy) {
         problems.push(format!(
             "443 listener policy expected one of [{}], observed {policy}",
             spec.allowed_tls_policies.join(", ")
         ));
     }
-    if certificates.is_empty() {
+    if arns.is_empty() {
         problems.push("443 listener certificate expected, observed none".into());
     }
     Ok(if problems.is_empty() {
-        Finding::pass(format!("{name}: HTTPS on 443 with {policy}"), evidence)
+        Finding::pass(
+            format!(
+                "{name}: HTTPS on 443 with {policy}; {} certificate(s) valid ≥ {} days",
+                arns.len(),
+                spec.min_cert_days
+            ),
+            evidence,
+        )
     } else {
         Finding::fail(format!("{name}: {}", problems.join("; ")), evidence)
     })
 }
 
-/// `edge.alb.http_redirect`: port 80 only redirects to HTTPS (or has no listener).
+/// One listener certificate judged: its evidence, and what is wrong with it.
+struct CertificateVerdict {
+    evidence: serde_json::Value,
+    problem: Option<String>,
+}
+
+/// An ACM certificate must be `ISSUED` with a `NotAfter` at least
+/// `min_days` away. ACM leaves `NotAfter` out until a certificate is issued,
+/// so an issued certificate without one is an error the caller sees as such.
+fn judge_certificate(
+    arn: &str,
+    cert: &CertificateDetail,
+    now: SystemTime,
+    min_days: u32,
+) -> CertificateVerdict {
+    let status = cert.status().map(|s| s.as_str()).unwrap_or("none");
+    let not_after = cert.not_after().and_then(|t| SystemTime::try_from(*t).ok());
+    let days_left = not_after.map(|t| match t.duration_since(now) {
+        Ok(left) => (left.as_secs() / 86_400) as i64,
+        Err(past) => -((past.duration().as_secs() / 86_400) as i64) - 1,
+    });
+    let evidence = json!({
+        "CertificateArn": arn,
+        "DomainName": cert.domain_name(),
+        "Type": cert.r#type().map(|t| t.as_str()),
+        "Status": status,
+        "NotAfter": not_after.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+        "days_left": days_left,
+    });
+    let problem = if status != "ISSUED" {
+        Some(format!(
+            "certificate {arn}: status expected ISSUED, observed {status}"
+        ))
+    } else {
+        match days_left {
+            None => Some(format!(
+                "certificate {arn}: NotAfter expected, observed none (cannot tell when it expires)"
+            )),
+            Some(days) if days < min_days as i64 => Some(format!(
+                "certificate {arn}: valid for ≥ {min_days} days expected, observed {}",
+                if days < 0 {
+                    "expired".to_string()
+                } else {
+                    format!("{days} day(s) left")
+                }
+            )),
+            Some(_) => None,
+        }
+    };
+    CertificateVerdict { evidence, problem }
+}
+
+/// `edge.alb.http_redirect`: port 80 answers only with a redirect to HTTPS,
+/// in its default action and in every listener rule (or has no listener):
+/// a rule that forwards `/api/*` over plain HTTP is as bad as a forwarding
+/// default.
 async fn http_redirect(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
     let listeners = listeners(gate, &spec.load_balancer).await?;
     let Some(http) = listeners.iter().find(|l| l.port() == Some(80)) else {
         return Ok(Finding::pass(
             format!("{name}: no listener on port 80"),
-            json!({ "load_balancer": spec.load_balancer, "port_80": null, "operations": [DESCRIBE_LISTENERS] }),
+            json!({ "load_balancer": spec.load_balancer, "port_80": null, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS] }),
         ));
     };
-    let actions: Vec<String> = http
-        .default_actions()
+    let listener_arn = required(
+        http.listener_arn(),
+        DESCRIBE_LISTENERS,
+        &name,
+        "ListenerArn",
+    )?;
+    let rules = listener_rules(gate, listener_arn, &name).await?;
+    let default = ("default".to_string(), http.default_actions().to_vec());
+    let judged: Vec<(String, Vec<Action>)> = std::iter::once(default)
+        .chain(
+            rules
+                .iter()
+                .filter(|r| r.is_default() != Some(true))
+                .map(|r| {
+                    (
+                        format!("rule {}", r.priority().unwrap_or("?")),
+                        r.actions().to_vec(),
+                    )
+                }),
+        )
+        .collect();
+    let described: Vec<serde_json::Value> = judged
         .iter()
-        .map(|a| match (a.r#type(), a.redirect_config()) {
-            (Some(ActionTypeEnum::Redirect), Some(r)) => {
-                format!(
-                    "redirect to {}:{}",
-                    r.protocol().unwrap_or("#{protocol}"),
-                    r.port().unwrap_or("#{port}")
-                )
-            }
-            (t, _) => t
-                .map(|t| t.as_str().to_string())
-                .unwrap_or_else(|| "unknown".into()),
+        .map(|(rule, actions)| json!({ "rule": rule, "actions": actions.iter().map(describe_action).collect::<Vec<_>>() }))
+        .collect();
+    let not_redirecting: Vec<String> = judged
+        .iter()
+        .filter(|(_, actions)| !only_redirects_to_https(actions))
+        .map(|(rule, actions)| {
+            format!(
+                "{rule} [{}]",
+                actions
+                    .iter()
+                    .map(describe_action)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         })
         .collect();
-    let redirects_to_https = !http.default_actions().is_empty()
-        && http.default_actions().iter().all(|a| {
-            a.r#type() == Some(&ActionTypeEnum::Redirect)
-                && a.redirect_config().and_then(|r| r.protocol()) == Some("HTTPS")
-        });
-    let evidence = json!({ "load_balancer": spec.load_balancer, "port_80_actions": actions, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS] });
-    Ok(if redirects_to_https {
-        Finding::pass(format!("{name}: port 80 redirects to HTTPS"), evidence)
+    let evidence = json!({
+        "load_balancer": spec.load_balancer,
+        "port_80_actions": http.default_actions().iter().map(describe_action).collect::<Vec<_>>(),
+        "port_80_rules": described,
+        "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS, DESCRIBE_RULES],
+    });
+    Ok(if not_redirecting.is_empty() {
+        Finding::pass(
+            format!(
+                "{name}: port 80 redirects to HTTPS in its default action and {} rule(s)",
+                judged.len() - 1
+            ),
+            evidence,
+        )
     } else {
         Finding::fail(
             format!(
-                "{name}: port 80 expected to only redirect to HTTPS, observed [{}]",
-                actions.join(", ")
+                "{name}: port 80 expected to only redirect to HTTPS, observed {}",
+                not_redirecting.join("; ")
             ),
             evidence,
         )
     })
 }
 
-/// `edge.alb.origin_locked`: the ALB's security groups admit 443 only from Cloudflare's ranges.
+/// A non-empty action list whose terminal action is a redirect to HTTPS
+/// (authentication actions may precede it; nothing may forward or answer).
+fn only_redirects_to_https(actions: &[Action]) -> bool {
+    !actions.is_empty()
+        && actions.iter().all(|a| match a.r#type() {
+            Some(ActionTypeEnum::Redirect) => {
+                a.redirect_config().and_then(|r| r.protocol()) == Some("HTTPS")
+            }
+            Some(ActionTypeEnum::AuthenticateCognito) | Some(ActionTypeEnum::AuthenticateOidc) => {
+                true
+            }
+            _ => false,
+        })
+        && actions
+            .iter()
+            .any(|a| a.r#type() == Some(&ActionTypeEnum::Redirect))
+}
+
+fn describe_action(a: &Action) -> String {
+    match (a.r#type(), a.redirect_config()) {
+        (Some(ActionTypeEnum::Redirect), Some(r)) => format!(
+            "redirect to {}:{}",
+            r.protocol().unwrap_or("#{protocol}"),
+            r.port().unwrap_or("#{port}")
+        ),
+        (t, _) => t
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| "unknown".into()),
+    }
+}
+
+/// `edge.alb.origin_locked`: on every listener port, the ALB's security
+/// groups admit only sources inside Cloudflare's published ranges (by CIDR
+/// containment); a referenced security group, or a prefix list with an entry
+/// outside them, is not provably Cloudflare.
 async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
     let lb = load_balancer(gate, &spec.load_balancer).await?;
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let group_ids: Vec<String> = lb.security_groups().to_vec();
-    let groups = if group_ids.is_empty() {
-        Vec::new()
-    } else {
-        gate.aws()
-            .ec2
-            .describe_security_groups()
-            .set_group_ids(Some(group_ids.clone()))
-            .send()
-            .await
-            .map_err(|e| {
-                CheckError::from_sdk(DESCRIBE_SGS, &format!("security groups of {name}"), e)
-            })?
-            .security_groups
-            .unwrap_or_default()
-    };
-    let (ranges, source) = crate::checks::cloudflare::cloudflare_ranges(gate).await;
-    let cloudflare: Vec<&str> = ranges
-        .ipv4_cidrs
+    let listeners = listeners(gate, &spec.load_balancer).await?;
+    let mut ports: Vec<i32> = listeners
         .iter()
-        .chain(&ranges.ipv6_cidrs)
-        .map(String::as_str)
-        .collect();
-    let mut admitted = Vec::new();
-    let mut foreign = Vec::new();
-    for group in &groups {
-        for p in group.ip_permissions() {
-            let all = matches!(p.ip_protocol(), Some("-1"));
-            let covers_443 =
-                all || (p.from_port().unwrap_or(0) <= 443 && 443 <= p.to_port().unwrap_or(65535));
-            if !covers_443 {
-                continue;
-            }
-            let sources = p
-                .ip_ranges()
-                .iter()
-                .filter_map(|r| r.cidr_ip())
-                .chain(p.ipv6_ranges().iter().filter_map(|r| r.cidr_ipv6()));
-            for cidr in sources {
-                admitted.push(cidr.to_string());
-                if !cloudflare.contains(&cidr) {
-                    foreign.push(format!("{cidr} (in {})", group.group_id().unwrap_or("?")));
-                }
-            }
-            for pair in p.user_id_group_pairs() {
-                foreign.push(format!(
-                    "security group {} (in {})",
-                    pair.group_id().unwrap_or("?"),
-                    group.group_id().unwrap_or("?")
-                ));
-            }
+        .map(|l| required(l.port(), DESCRIBE_LISTENERS, &name, "Port"))
+        .collect::<Result<_, _>>()?;
+    ports.sort();
+    ports.dedup();
+    let group_ids: Vec<String> = lb.security_groups().to_vec();
+    let groups = reads::security_groups(gate, &group_ids).await?;
+    let prefix_lists = reads::referenced_prefix_lists(gate, &groups).await?;
+    let (ranges, source) = crate::checks::cloudflare::cloudflare_ranges(gate).await;
+    let unreadable = |message: String| CheckError::Probe {
+        probe: "cloudflare ranges".into(),
+        target: name.clone(),
+        message,
+    };
+    let cloudflare = reads::parse_ranges(
+        ranges
+            .ipv4_cidrs
+            .iter()
+            .chain(&ranges.ipv6_cidrs)
+            .map(String::as_str),
+    )
+    .map_err(unreadable)?;
+    let policy = SourcePolicy {
+        allowed: &cloudflare,
+        allowed_name: "Cloudflare",
+        group_references: false,
+    };
+    let seen = admitted_sources(&groups, &ports, &prefix_lists, policy).map_err(|message| {
+        CheckError::Aws {
+            operation: reads::DESCRIBE_SGS.into(),
+            resource: name.clone(),
+            code: None,
+            message,
         }
+    })?;
+    let mut operations = vec![
+        DESCRIBE_LOAD_BALANCERS,
+        DESCRIBE_LISTENERS,
+        reads::DESCRIBE_SGS,
+    ];
+    if !prefix_lists.is_empty() {
+        operations.push(reads::GET_PREFIX_LIST_ENTRIES);
     }
     let evidence = json!({
         "load_balancer": spec.load_balancer,
+        "listener_ports": ports,
         "security_groups": group_ids,
-        "admitted_on_443": admitted,
-        "not_cloudflare": foreign,
+        "admitted": seen.admitted,
+        "not_cloudflare": seen.not_allowed,
+        "prefix_lists": prefix_lists,
         "cloudflare_ranges": source,
-        "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_SGS],
+        "operations": operations,
     });
-    Ok(if admitted.is_empty() {
+    let ports_text = ports
+        .iter()
+        .map(i32::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(if seen.admitted.is_empty() {
         Finding::fail(
             format!(
-                "{name}: 443 expected open to Cloudflare's ranges, observed no source admitted"
+                "{name}: listener ports [{ports_text}] expected open to Cloudflare's ranges, observed no source admitted"
             ),
             evidence,
         )
-    } else if foreign.is_empty() {
+    } else if seen.not_allowed.is_empty() {
         Finding::pass(
             format!(
-                "{name}: 443 admitted only from {} Cloudflare ranges",
-                admitted.len()
+                "{name}: listener ports [{ports_text}] admitted only from Cloudflare's ranges ({} sources)",
+                seen.admitted.len()
             ),
             evidence,
         )
     } else {
         Finding::fail(
             format!(
-                "{name}: 443 expected only from Cloudflare's ranges, observed also {}",
-                foreign.join(", ")
+                "{name}: listener ports [{ports_text}] expected open only to Cloudflare's ranges, observed also {}",
+                seen.not_allowed.join(", ")
             ),
             evidence,
         )
@@ -247,7 +403,12 @@ async fn access_logs(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         .aws()
         .elb
         .describe_load_balancer_attributes()
-        .load_balancer_arn(lb.load_balancer_arn().unwrap_or_default())
+        .load_balancer_arn(required(
+            lb.load_balancer_arn(),
+            DESCRIBE_LOAD_BALANCERS,
+            &name,
+            "LoadBalancerArn",
+        )?)
         .send()
         .await
         .map_err(|e| CheckError::from_sdk(DESCRIBE_LB_ATTRIBUTES, &name, e))?;
@@ -258,7 +419,12 @@ async fn access_logs(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
             .find(|a| a.key() == Some(key))
             .and_then(|a| a.value())
     };
-    let enabled = get("access_logs.s3.enabled").unwrap_or("false (absent)");
+    let enabled = required(
+        get("access_logs.s3.enabled"),
+        DESCRIBE_LB_ATTRIBUTES,
+        &name,
+        "access_logs.s3.enabled",
+    )?;
     let bucket = get("access_logs.s3.bucket");
     let evidence = json!({ "load_balancer": spec.load_balancer, "access_logs.s3.enabled": enabled, "access_logs.s3.bucket": bucket, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LB_ATTRIBUTES] });
     Ok(if enabled == "true" {
@@ -302,19 +468,249 @@ async fn load_balancer(gate: &Gate, name: &str) -> Result<Arc<LoadBalancer>, Che
 
 async fn listeners(gate: &Gate, name: &str) -> Result<Arc<Vec<Listener>>, CheckError> {
     let lb = load_balancer(gate, name).await?;
+    let resource = format!("load balancer '{name}'");
+    let arn = required(
+        lb.load_balancer_arn(),
+        DESCRIBE_LOAD_BALANCERS,
+        &resource,
+        "LoadBalancerArn",
+    )?
+    .to_string();
     gate.cache()
         .get(&format!("{DESCRIBE_LISTENERS}:{name}"), || async {
-            let out = gate
-                .aws()
+            gate.aws()
                 .elb
                 .describe_listeners()
-                .load_balancer_arn(lb.load_balancer_arn().unwrap_or_default())
+                .load_balancer_arn(arn)
+                .into_paginator()
+                .items()
                 .send()
+                .collect::<Result<Vec<_>, _>>()
                 .await
-                .map_err(|e| {
-                    CheckError::from_sdk(DESCRIBE_LISTENERS, &format!("load balancer '{name}'"), e)
-                })?;
-            Ok(out.listeners.unwrap_or_default())
+                .map_err(|e| CheckError::from_sdk(DESCRIBE_LISTENERS, &resource, e))
         })
         .await
+}
+
+/// The listener's certificates beyond its default (SNI), by ARN (pages by marker).
+async fn listener_certificates(
+    gate: &Gate,
+    listener_arn: &str,
+    lb_name: &str,
+) -> Result<Vec<String>, CheckError> {
+    let mut arns = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = gate
+            .aws()
+            .elb
+            .describe_listener_certificates()
+            .listener_arn(listener_arn)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| {
+                CheckError::from_sdk(
+                    DESCRIBE_LISTENER_CERTIFICATES,
+                    &format!("{lb_name} 443 listener"),
+                    e,
+                )
+            })?;
+        arns.extend(
+            out.certificates()
+                .iter()
+                .filter_map(|c| c.certificate_arn().map(str::to_string)),
+        );
+        marker = out.next_marker.filter(|m| !m.is_empty());
+        if marker.is_none() {
+            return Ok(arns);
+        }
+    }
+}
+
+/// An ACM certificate, described once per run. IAM server certificates are
+/// not read (yet): they are an error, never a pass.
+async fn certificate(gate: &Gate, arn: &str) -> Result<Arc<CertificateDetail>, CheckError> {
+    let resource = format!("certificate {arn}");
+    if !arn.contains(":acm:") {
+        return Err(CheckError::Aws {
+            operation: DESCRIBE_CERTIFICATE.into(),
+            resource,
+            code: None,
+            message: "only ACM certificates are read; an IAM server certificate's expiry cannot be judged yet".into(),
+        });
+    }
+    gate.cache()
+        .get(&format!("{DESCRIBE_CERTIFICATE}:{arn}"), || async {
+            gate.aws()
+                .acm
+                .describe_certificate()
+                .certificate_arn(arn)
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(DESCRIBE_CERTIFICATE, &resource, e))?
+                .certificate
+                .ok_or(CheckError::Missing {
+                    operation: DESCRIBE_CERTIFICATE.into(),
+                    resource: resource.clone(),
+                    field: "Certificate".into(),
+                })
+        })
+        .await
+}
+
+/// Every rule of a listener, the default rule included (pages by marker).
+async fn listener_rules(
+    gate: &Gate,
+    listener_arn: &str,
+    lb_name: &str,
+) -> Result<Vec<Rule>, CheckError> {
+    let mut rules = Vec::new();
+    let mut marker: Option<String> = None;
+    loop {
+        let out = gate
+            .aws()
+            .elb
+            .describe_rules()
+            .listener_arn(listener_arn)
+            .set_marker(marker)
+            .send()
+            .await
+            .map_err(|e| {
+                CheckError::from_sdk(DESCRIBE_RULES, &format!("{lb_name} port 80 listener"), e)
+            })?;
+        rules.extend(out.rules.unwrap_or_default());
+        marker = out.next_marker.filter(|m| !m.is_empty());
+        if marker.is_none() {
+            return Ok(rules);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_acm::types::CertificateStatus;
+    use aws_sdk_elasticloadbalancingv2::types::RedirectActionConfig;
+    use aws_smithy_types::DateTime;
+    use std::time::Duration;
+
+    const DAY: u64 = 86_400;
+
+    fn cert(status: CertificateStatus, days: Option<i64>, now: SystemTime) -> CertificateDetail {
+        let mut b = CertificateDetail::builder().status(status);
+        if let Some(d) = days {
+            let t = if d >= 0 {
+                now + Duration::from_secs(d as u64 * DAY + 60)
+            } else {
+                now - Duration::from_secs((-d) as u64 * DAY)
+            };
+            b = b.not_after(DateTime::from(t));
+        }
+        b.build()
+    }
+
+    #[test]
+    fn certificates_must_be_issued_and_valid_long_enough() {
+        let now = SystemTime::now();
+        let cases = [
+            ("issued, 90 days", CertificateStatus::Issued, Some(90), None),
+            (
+                "issued, exactly 21 days",
+                CertificateStatus::Issued,
+                Some(21),
+                None,
+            ),
+            (
+                "issued, 5 days",
+                CertificateStatus::Issued,
+                Some(5),
+                Some("valid for ≥ 21 days expected, observed 5 day(s) left"),
+            ),
+            (
+                "expired",
+                CertificateStatus::Issued,
+                Some(-3),
+                Some("observed expired"),
+            ),
+            (
+                "issued without NotAfter",
+                CertificateStatus::Issued,
+                None,
+                Some("NotAfter expected, observed none"),
+            ),
+            (
+                "pending validation",
+                CertificateStatus::PendingValidation,
+                Some(90),
+                Some("status expected ISSUED, observed PENDING_VALIDATION"),
+            ),
+            (
+                "revoked",
+                CertificateStatus::Revoked,
+                Some(90),
+                Some("observed REVOKED"),
+            ),
+        ];
+        for (case, status, days, problem) in cases {
+            let v = judge_certificate("arn:aws:acm:x", &cert(status, days, now), now, 21);
+            match (problem, &v.problem) {
+                (None, None) => {}
+                (Some(want), Some(got)) => assert!(got.contains(want), "{case}: {got}"),
+                (want, got) => panic!("{case}: expected {want:?}, got {got:?}"),
+            }
+        }
+    }
+
+    fn redirect(protocol: &str) -> Action {
+        Action::builder()
+            .r#type(ActionTypeEnum::Redirect)
+            .redirect_config(RedirectActionConfig::builder().protocol(protocol).build())
+            .build()
+    }
+
+    fn of(t: ActionTypeEnum) -> Action {
+        Action::builder().r#type(t).build()
+    }
+
+    #[test]
+    fn only_a_redirect_to_https_is_a_redirect_to_https() {
+        let cases: Vec<(&str, Vec<Action>, bool)> = vec![
+            ("redirect to HTTPS", vec![redirect("HTTPS")], true),
+            (
+                "redirect keeping the protocol",
+                vec![redirect("#{protocol}")],
+                false,
+            ),
+            ("redirect to HTTP", vec![redirect("HTTP")], false),
+            ("forward", vec![of(ActionTypeEnum::Forward)], false),
+            (
+                "fixed response",
+                vec![of(ActionTypeEnum::FixedResponse)],
+                false,
+            ),
+            ("no action", vec![], false),
+            (
+                "authenticate then redirect",
+                vec![of(ActionTypeEnum::AuthenticateOidc), redirect("HTTPS")],
+                true,
+            ),
+            (
+                "authenticate then forward",
+                vec![
+                    of(ActionTypeEnum::AuthenticateOidc),
+                    of(ActionTypeEnum::Forward),
+                ],
+                false,
+            ),
+            (
+                "authenticate alone",
+                vec![of(ActionTypeEnum::AuthenticateCognito)],
+                false,
+            ),
+        ];
+        for (case, actions, expected) in cases {
+            assert_eq!(only_redirects_to_https(&actions), expected, "{case}");
+        }
+    }
 }

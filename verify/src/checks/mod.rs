@@ -34,12 +34,18 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 
 /// ECS tasks found by `list` (a prepared `ListTasks` request), described 100
 /// at a time (the `DescribeTasks` limit). Shared by `pgbouncer` and `scheduled`.
+///
+/// `DescribeTasks` reports tasks it could not describe in `failures[]`. A
+/// task that vanished between the list and the describe (`MISSING`) is
+/// returned by ARN so the caller can take it into account; any other failure
+/// is an error: never silently dropped.
 pub(crate) async fn list_and_describe_tasks(
     gate: &crate::Gate,
     cluster: &str,
     list: aws_sdk_ecs::operation::list_tasks::builders::ListTasksFluentBuilder,
     resource: &str,
-) -> Result<Vec<aws_sdk_ecs::types::Task>, crate::CheckError> {
+) -> Result<DescribedTasks, crate::CheckError> {
+    const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
     let arns: Vec<String> = list
         .into_paginator()
         .items()
@@ -47,7 +53,7 @@ pub(crate) async fn list_and_describe_tasks(
         .collect::<Result<_, _>>()
         .await
         .map_err(|e| crate::CheckError::from_sdk("ecs:ListTasks", resource, e))?;
-    let mut tasks = Vec::new();
+    let mut described = DescribedTasks::default();
     for chunk in arns.chunks(100) {
         let out = gate
             .aws()
@@ -57,8 +63,34 @@ pub(crate) async fn list_and_describe_tasks(
             .set_tasks(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(|e| crate::CheckError::from_sdk("ecs:DescribeTasks", resource, e))?;
-        tasks.extend(out.tasks.unwrap_or_default());
+            .map_err(|e| crate::CheckError::from_sdk(DESCRIBE_TASKS, resource, e))?;
+        for failure in out.failures() {
+            let arn = failure.arn().unwrap_or("?").to_string();
+            match failure.reason() {
+                Some("MISSING") => described.vanished.push(arn),
+                reason => {
+                    return Err(crate::CheckError::Aws {
+                        operation: DESCRIBE_TASKS.into(),
+                        resource: resource.into(),
+                        code: reason.map(str::to_string),
+                        message: format!(
+                            "task {arn} could not be described: {} {}",
+                            reason.unwrap_or("no reason"),
+                            failure.detail().unwrap_or("")
+                        ),
+                    });
+                }
+            }
+        }
+        described.tasks.extend(out.tasks.unwrap_or_default());
     }
-    Ok(tasks)
+    Ok(described)
+}
+
+/// What [`list_and_describe_tasks`] found.
+#[derive(Debug, Default)]
+pub(crate) struct DescribedTasks {
+    pub tasks: Vec<aws_sdk_ecs::types::Task>,
+    /// Listed, then gone before `DescribeTasks` (reported as `MISSING`).
+    pub vanished: Vec<String>,
 }

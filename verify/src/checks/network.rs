@@ -1,5 +1,7 @@
 //! `network.multi_az`: the VPC's private subnets span at least the declared
-//! number of AZs, and each has a default route to a NAT gateway.
+//! number of AZs, and each has an active default route to an available NAT
+//! gateway in its own AZ (several AZs behind one NAT gateway are one AZ of
+//! egress: lose that AZ and every private subnet loses the internet).
 //!
 //! A subnet is private when its route table (explicit association, else the
 //! VPC's main table) has no default route to an internet gateway.
@@ -9,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{Filter, NatGateway, RouteTable, Subnet};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::check::{Check, CheckError, CheckResult, Finding, required};
 use crate::gate::Gate;
 
 const DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
@@ -61,6 +63,15 @@ async fn multi_az(gate: &Gate) -> CheckResult {
         .filter(|n| n.state().is_some_and(|s| s.as_str() == "available"))
         .filter_map(|n| n.nat_gateway_id())
         .collect();
+    let az_of_subnet: BTreeMap<&str, &str> = subnets
+        .iter()
+        .filter_map(|s| Some((s.subnet_id()?, s.availability_zone()?)))
+        .collect();
+    // A NAT gateway lives in its subnet's AZ; its egress dies with that AZ.
+    let nat_az: BTreeMap<&str, &str> = nats
+        .iter()
+        .filter_map(|n| Some((n.nat_gateway_id()?, *az_of_subnet.get(n.subnet_id()?)?)))
+        .collect();
 
     let main_table = tables
         .iter()
@@ -79,9 +90,13 @@ async fn multi_az(gate: &Gate) -> CheckResult {
     let mut without_nat = Vec::new();
     let mut public = Vec::new();
     for subnet in &subnets {
-        let (Some(id), Some(az)) = (subnet.subnet_id(), subnet.availability_zone()) else {
-            continue;
-        };
+        let id = required(subnet.subnet_id(), DESCRIBE_SUBNETS, &resource, "SubnetId")?;
+        let az = required(
+            subnet.availability_zone(),
+            DESCRIBE_SUBNETS,
+            &resource,
+            &format!("AvailabilityZone of {id}"),
+        )?;
         let routes = table_of(id).map(|t| t.routes()).unwrap_or_default();
         let default_route = routes
             .iter()
@@ -93,14 +108,31 @@ async fn multi_az(gate: &Gate) -> CheckResult {
             public.push(id.to_string());
             continue;
         }
+        let route_state = default_route.and_then(|r| r.state()).map(|s| s.as_str());
         match default_route.and_then(|r| r.nat_gateway_id()) {
-            Some(nat) if available_nats.contains(nat) => private_azs_with_nat
-                .entry(az.to_string())
-                .or_default()
-                .push(id.to_string()),
-            Some(nat) => without_nat.push(format!(
+            Some(nat) if !available_nats.contains(nat) => without_nat.push(format!(
                 "{id} ({az}) routes to {nat}, which is not available"
             )),
+            Some(nat) if route_state.is_some_and(|s| s != "active") => without_nat.push(format!(
+                "{id} ({az}) route to {nat} is {}",
+                route_state.unwrap_or("?")
+            )),
+            Some(nat) => match nat_az.get(nat) {
+                Some(nat_zone) if *nat_zone == az => private_azs_with_nat
+                    .entry(az.to_string())
+                    .or_default()
+                    .push(id.to_string()),
+                Some(nat_zone) => without_nat.push(format!(
+                    "{id} ({az}) routes to {nat} in {nat_zone}, not a NAT gateway in its own AZ"
+                )),
+                None => {
+                    return Err(CheckError::Missing {
+                        operation: DESCRIBE_NAT_GATEWAYS.into(),
+                        resource,
+                        field: format!("the subnet (and so the AZ) of {nat}"),
+                    });
+                }
+            },
             None => without_nat.push(format!("{id} ({az}) has no default route to a NAT gateway")),
         }
     }
@@ -118,7 +150,7 @@ async fn multi_az(gate: &Gate) -> CheckResult {
     let mut problems = Vec::new();
     if !without_nat.is_empty() {
         problems.push(format!(
-            "every private subnet expected to route 0.0.0.0/0 to a NAT gateway, observed {}",
+            "every private subnet expected to route 0.0.0.0/0 to an available NAT gateway in its own AZ, observed {}",
             without_nat.join("; ")
         ));
     }

@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::check::{Check, CheckError, CheckResult, Finding, required};
 use crate::gate::Gate;
 use crate::spec::PgbouncerSpec;
 
@@ -173,7 +173,12 @@ async fn multi_az(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
 async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     let group = target_group(gate, &spec.target_group).await?;
     let name = format!("target group '{}'", spec.target_group);
-    let arn = group.target_group_arn().unwrap_or_default();
+    let arn = required(
+        group.target_group_arn(),
+        DESCRIBE_TARGET_GROUPS,
+        &name,
+        "TargetGroupArn",
+    )?;
     let health: Vec<TargetHealthDescription> = gate
         .aws()
         .elb
@@ -259,19 +264,45 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         .aws()
         .elb
         .describe_target_group_attributes()
-        .target_group_arn(group.target_group_arn().unwrap_or_default())
+        .target_group_arn(required(
+            group.target_group_arn(),
+            DESCRIBE_TARGET_GROUPS,
+            &tg_name,
+            "TargetGroupArn",
+        )?)
         .send()
         .await
         .map_err(|e| CheckError::from_sdk(DESCRIBE_TG_ATTRIBUTES, &tg_name, e))?;
-    let delay_s: u64 = attributes
-        .attributes()
-        .iter()
-        .find(|a| a.key() == Some("deregistration_delay.timeout_seconds"))
-        .and_then(|a| a.value())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(300); // the AWS default
+    let attribute = |key: &str| {
+        attributes
+            .attributes()
+            .iter()
+            .find(|a| a.key() == Some(key))
+            .and_then(|a| a.value())
+    };
+    let delay_text = required(
+        attribute("deregistration_delay.timeout_seconds"),
+        DESCRIBE_TG_ATTRIBUTES,
+        &tg_name,
+        "deregistration_delay.timeout_seconds",
+    )?;
+    let delay_s: u64 = delay_text.parse().map_err(|_| CheckError::Missing {
+        operation: DESCRIBE_TG_ATTRIBUTES.into(),
+        resource: tg_name.clone(),
+        field: format!("a numeric deregistration_delay.timeout_seconds (got {delay_text:?})"),
+    })?;
+    // NLB only: at the end of the delay it resets every connection still open,
+    // cutting whatever transaction is in flight on it. Absent (ALB) is off.
+    let terminates =
+        attribute("deregistration_delay.connection_termination.enabled") == Some("true");
     let svc = service(gate, spec).await?;
-    let td_name = svc.task_definition().unwrap_or_default().to_string();
+    let td_name = required(
+        svc.task_definition(),
+        DESCRIBE_SERVICES,
+        &format!("ecs service '{}/{}'", spec.cluster, spec.service),
+        "taskDefinition",
+    )?
+    .to_string();
     let resource = format!("task definition '{}'", short_arn(&td_name));
     let td = gate
         .aws()
@@ -286,6 +317,7 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
             operation: DESCRIBE_TASK_DEFINITION.into(),
             resource: resource.clone(),
         })?;
+    // ECS waits 30 s for a container without stopTimeout (Fargate's default).
     let stop_timeouts: Vec<(String, u64)> = td
         .container_definitions()
         .iter()
@@ -293,13 +325,14 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         .map(|c| {
             (
                 c.name().unwrap_or("?").to_string(),
-                c.stop_timeout().map(|s| s as u64).unwrap_or(30),
+                c.stop_timeout().map(|s| s.max(0) as u64).unwrap_or(30),
             )
         })
         .collect();
     let evidence = json!({
         "target_group": spec.target_group,
         "deregistration_delay_s": delay_s,
+        "connection_termination": terminates,
         "declared_max_deregistration_delay_s": spec.max_deregistration_delay.as_secs(),
         "task_definition": td_name,
         "stop_timeouts_s": stop_timeouts.iter().map(|(n, s)| json!({"container": n, "stopTimeout": s})).collect::<Vec<_>>(),
@@ -311,6 +344,16 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         problems.push(format!(
             "{tg_name}: deregistration delay expected ≤ {}s, observed {delay_s}s",
             spec.max_deregistration_delay.as_secs()
+        ));
+    }
+    if terminates {
+        problems.push(format!(
+            "{tg_name}: deregistration_delay.connection_termination.enabled expected false, observed true (the NLB resets open connections after {delay_s}s, cutting their transactions)"
+        ));
+    }
+    if stop_timeouts.is_empty() {
+        problems.push(format!(
+            "{resource}: an essential container expected, observed none"
         ));
     }
     for (container, timeout) in &stop_timeouts {
@@ -375,7 +418,10 @@ async fn running_tasks(gate: &Gate, spec: &PgbouncerSpec) -> Result<Vec<Task>, C
         .cluster(&spec.cluster)
         .service_name(&spec.service)
         .desired_status(DesiredStatus::Running);
-    let tasks = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource).await?;
+    // A task gone between list and describe is no longer running: not counted.
+    let tasks = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource)
+        .await?
+        .tasks;
     let group = format!("service:{}", spec.service);
     Ok(tasks
         .into_iter()

@@ -1,17 +1,17 @@
 //! `scheduled.<task>.*`, one pair per declared task: the EventBridge rule or
 //! Scheduler schedule is enabled with the declared expression and runs the
 //! declared task family on the declared cluster; and the task has really
-//! run: its most recent finished run within the declared max age exited 0 in
-//! every container, or (when ECS no longer shows stopped tasks, which it
-//! keeps for about an hour) the declared success marker is in its log group
-//! within the max age. An invocation alone is not success.
+//! run: at least one run finished within the declared max age with every
+//! essential container at exit code 0, or (when ECS no longer shows stopped
+//! tasks, which it keeps for about an hour) the declared success marker is
+//! in its log group within the max age. An invocation alone is not success.
 
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_ecs::types::{DesiredStatus, Task};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::check::{Check, CheckError, CheckResult, Finding, required};
 use crate::gate::Gate;
 use crate::spec::{ScheduleTrigger, ScheduledTaskSpec};
 
@@ -21,6 +21,7 @@ const GET_SCHEDULE: &str = "scheduler:GetSchedule";
 const LIST_TASKS: &str = "ecs:ListTasks";
 const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
 const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
+const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
 
 /// Two checks per declared task.
 pub fn checks(tasks: &[ScheduledTaskSpec]) -> Vec<Check> {
@@ -179,88 +180,69 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
     })
 }
 
-/// `scheduled.<task>.succeeded`.
+/// `scheduled.<task>.succeeded`: at least one run finished successfully
+/// within the max age — a stopped task whose every *essential* container
+/// exited 0 — or, when ECS no longer lists one (it forgets stopped tasks
+/// after about an hour), the success marker in the task's log group within
+/// the max age. A failed run does not hide an earlier success; an invocation
+/// alone is not success.
 async fn succeeded(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
     let now = SystemTime::now();
     let since = now
         .checked_sub(spec.max_age)
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut runs = finished_runs(gate, spec).await?;
+    let (mut runs, vanished) = finished_runs(gate, spec).await?;
     runs.retain(|r| r.stopped_at >= since);
     runs.sort_by_key(|r| std::cmp::Reverse(r.stopped_at));
-    let age = humantime::format_duration(spec.max_age).to_string();
+    let age = crate::check::human_duration(spec.max_age);
     let mut evidence = json!({
         "task": spec.name,
         "cluster": spec.cluster,
         "task_family": spec.task_family,
         "max_age": age,
         "finished_runs": runs.iter().map(|r| json!({
-            "task": r.arn, "stoppedAt": humantime::format_rfc3339_seconds(r.stopped_at).to_string(), "exit_codes": r.exit_codes,
+            "task": r.arn,
+            "stoppedAt": humantime::format_rfc3339_seconds(r.stopped_at).to_string(),
+            "exit_codes": r.exit_codes,
+            "essential_exit_codes": r.essential_exit_codes(),
+            "succeeded": r.succeeded(),
         })).collect::<Vec<_>>(),
-        "operations": [LIST_TASKS, DESCRIBE_TASKS],
+        "vanished_before_describe": vanished,
+        "operations": [LIST_TASKS, DESCRIBE_TASKS, DESCRIBE_TASK_DEFINITION],
     });
-    if let Some(latest) = runs.first() {
-        let failed: Vec<String> = latest
-            .exit_codes
-            .iter()
-            .filter(|(_, code)| *code != Some(0))
-            .map(|(c, code)| {
-                format!(
-                    "container '{c}' exit code {}",
-                    code.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
-                )
-            })
-            .collect();
-        return Ok(if failed.is_empty() && !latest.exit_codes.is_empty() {
-            Finding::pass(
-                format!(
-                    "scheduled task '{}': last run {} exited 0",
-                    spec.name, latest.arn
-                ),
-                evidence,
-            )
-        } else {
-            Finding::fail(
-                format!(
-                    "scheduled task '{}': last run expected to exit 0, observed task {} with {}",
-                    spec.name,
-                    latest.arn,
-                    if failed.is_empty() {
-                        "no container exit code".into()
-                    } else {
-                        failed.join(", ")
-                    }
-                ),
-                evidence,
-            )
-        });
+    if let Some(success) = runs.iter().find(|r| r.succeeded()) {
+        let later_failures = runs.iter().take_while(|r| r.arn != success.arn).count();
+        return Ok(Finding::pass(
+            format!(
+                "scheduled task '{}': run {} finished at {} with every essential container at exit code 0{}",
+                spec.name,
+                success.arn,
+                humantime::format_rfc3339_seconds(success.stopped_at),
+                if later_failures > 0 {
+                    format!(" ({later_failures} later run(s) failed)")
+                } else {
+                    String::new()
+                }
+            ),
+            evidence,
+        ));
     }
+    let failed_runs: Vec<String> = runs
+        .iter()
+        .map(|r| format!("{} ({})", r.arn, r.failure()))
+        .collect();
     // ECS keeps stopped tasks for about an hour; the log marker covers longer ages.
     if let (Some(group), Some(marker)) = (&spec.log_group, &spec.success_marker) {
-        let resource = format!("log group '{group}'");
-        let start = since
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .unwrap_or(Duration::ZERO)
-            .as_millis() as i64;
-        let out = gate
-            .aws()
-            .logs
-            .filter_log_events()
-            .log_group_name(group)
-            .start_time(start)
-            .filter_pattern(format!("\"{}\"", marker.replace('"', "")))
-            .limit(1)
-            .send()
-            .await
-            .map_err(|e| CheckError::from_sdk(FILTER_LOG_EVENTS, &resource, e))?;
-        let hit = out
-            .events()
-            .first()
-            .map(|e| e.message().unwrap_or("").to_string());
+        let hit = marker_line(gate, group, marker, since).await?;
         evidence["log_group"] = json!(group);
         evidence["success_marker"] = json!(marker);
         evidence["marker_line"] = json!(hit);
-        evidence["operations"] = json!([LIST_TASKS, DESCRIBE_TASKS, FILTER_LOG_EVENTS]);
+        evidence["operations"] = json!([
+            LIST_TASKS,
+            DESCRIBE_TASKS,
+            DESCRIBE_TASK_DEFINITION,
+            FILTER_LOG_EVENTS
+        ]);
         if hit.is_some() {
             return Ok(Finding::pass(
                 format!(
@@ -272,29 +254,133 @@ async fn succeeded(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
         }
         return Ok(Finding::fail(
             format!(
-                "scheduled task '{}': a finished run or the marker \"{marker}\" in {group} expected within {age}, observed neither",
-                spec.name
+                "scheduled task '{}': a successful run or the marker \"{marker}\" in {group} expected within {age}, observed {}",
+                spec.name,
+                if failed_runs.is_empty() {
+                    "neither".to_string()
+                } else {
+                    format!(
+                        "only failed runs [{}] and no marker",
+                        failed_runs.join(", ")
+                    )
+                }
             ),
             evidence,
         ));
     }
     Ok(Finding::fail(
         format!(
-            "scheduled task '{}': a finished run within {age} expected, observed none",
-            spec.name
+            "scheduled task '{}': a successful run within {age} expected, observed {}",
+            spec.name,
+            if failed_runs.is_empty() {
+                "none".to_string()
+            } else {
+                format!("only failed runs [{}]", failed_runs.join(", "))
+            }
         ),
         evidence,
     ))
 }
 
+/// The first log line holding `marker` in `group` since `since`. Pages until
+/// a hit or the end: an empty page with a next token is normal (CloudWatch
+/// Logs searches a slice of the group per call).
+async fn marker_line(
+    gate: &Gate,
+    group: &str,
+    marker: &str,
+    since: SystemTime,
+) -> Result<Option<String>, CheckError> {
+    /// A bound on pages, so a huge group cannot hold the check forever.
+    const MAX_PAGES: usize = 1000;
+    let resource = format!("log group '{group}'");
+    let start = since
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis() as i64;
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let out = gate
+            .aws()
+            .logs
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start)
+            .filter_pattern(format!("\"{}\"", marker.replace('"', "")))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| CheckError::from_sdk(FILTER_LOG_EVENTS, &resource, e))?;
+        if let Some(event) = out
+            .events()
+            .iter()
+            .find(|e| e.message().is_some_and(|m| m.contains(marker)))
+        {
+            return Ok(event.message().map(str::to_string));
+        }
+        token = out.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+    Err(CheckError::Aws {
+        operation: FILTER_LOG_EVENTS.into(),
+        resource,
+        code: None,
+        message: format!("no answer after {MAX_PAGES} pages; narrow the log group or max_age"),
+    })
+}
+
+/// One finished run: its containers' exit codes and which are essential.
 struct Run {
     arn: String,
     stopped_at: SystemTime,
-    exit_codes: Vec<(String, Option<i32>)>,
+    /// `(container, exit code, essential)`.
+    exit_codes: Vec<(String, Option<i32>, bool)>,
 }
 
-/// Stopped tasks of the family on the cluster.
-async fn finished_runs(gate: &Gate, spec: &ScheduledTaskSpec) -> Result<Vec<Run>, CheckError> {
+impl Run {
+    fn essential_exit_codes(&self) -> Vec<(&str, Option<i32>)> {
+        self.exit_codes
+            .iter()
+            .filter(|(_, _, essential)| *essential)
+            .map(|(name, code, _)| (name.as_str(), *code))
+            .collect()
+    }
+
+    /// Every essential container exited 0 (and there is at least one).
+    fn succeeded(&self) -> bool {
+        let essential = self.essential_exit_codes();
+        !essential.is_empty() && essential.iter().all(|(_, code)| *code == Some(0))
+    }
+
+    fn failure(&self) -> String {
+        let bad: Vec<String> = self
+            .essential_exit_codes()
+            .iter()
+            .filter(|(_, code)| *code != Some(0))
+            .map(|(c, code)| {
+                format!(
+                    "container '{c}' exit code {}",
+                    code.map(|c| c.to_string()).unwrap_or_else(|| "none".into())
+                )
+            })
+            .collect();
+        if bad.is_empty() {
+            "no essential container".into()
+        } else {
+            bad.join(", ")
+        }
+    }
+}
+
+/// Stopped tasks of the family on the cluster, with the essential flag of
+/// each container from its task definition (one describe per revision), and
+/// the ARNs of tasks that vanished between list and describe.
+async fn finished_runs(
+    gate: &Gate,
+    spec: &ScheduledTaskSpec,
+) -> Result<(Vec<Run>, Vec<String>), CheckError> {
     let resource = format!(
         "task family '{}' on cluster '{}'",
         spec.task_family, spec.cluster
@@ -306,23 +392,84 @@ async fn finished_runs(gate: &Gate, spec: &ScheduledTaskSpec) -> Result<Vec<Run>
         .cluster(&spec.cluster)
         .family(&spec.task_family)
         .desired_status(DesiredStatus::Stopped);
-    let tasks = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource).await?;
-    let runs = tasks
+    let described = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource).await?;
+    let mut runs = Vec::new();
+    for task in described
+        .tasks
         .iter()
         .filter(|t| is_finished_run(t, &spec.task_family))
-        .filter_map(|t| {
-            Some(Run {
-                arn: t.task_arn()?.to_string(),
-                stopped_at: t.stopped_at().and_then(|d| SystemTime::try_from(*d).ok())?,
-                exit_codes: t
-                    .containers()
-                    .iter()
-                    .map(|c| (c.name().unwrap_or("?").to_string(), c.exit_code()))
-                    .collect(),
+    {
+        let arn = required(task.task_arn(), DESCRIBE_TASKS, &resource, "taskArn")?;
+        let stopped_at = required(
+            task.stopped_at()
+                .and_then(|d| SystemTime::try_from(*d).ok()),
+            DESCRIBE_TASKS,
+            &format!("task {arn}"),
+            "stoppedAt",
+        )?;
+        let td = required(
+            task.task_definition_arn(),
+            DESCRIBE_TASKS,
+            arn,
+            "taskDefinitionArn",
+        )?;
+        let essential = essential_containers(gate, td).await?;
+        let exit_codes = task
+            .containers()
+            .iter()
+            .map(|c| {
+                let name = c.name().unwrap_or("?").to_string();
+                // A container the definition does not name cannot be judged inessential.
+                let is_essential = essential.get(&name).copied().unwrap_or(true);
+                (name, c.exit_code(), is_essential)
             })
-        })
-        .collect();
-    Ok(runs)
+            .collect();
+        runs.push(Run {
+            arn: arn.to_string(),
+            stopped_at,
+            exit_codes,
+        });
+    }
+    Ok((runs, described.vanished))
+}
+
+/// Container name → essential (ECS's default is true), per task definition
+/// revision, described once per run.
+async fn essential_containers(
+    gate: &Gate,
+    task_definition: &str,
+) -> Result<std::sync::Arc<std::collections::BTreeMap<String, bool>>, CheckError> {
+    gate.cache()
+        .get(
+            &format!("{DESCRIBE_TASK_DEFINITION}:{task_definition}"),
+            || async {
+                let resource = format!("task definition '{task_definition}'");
+                let td = gate
+                    .aws()
+                    .ecs
+                    .describe_task_definition()
+                    .task_definition(task_definition)
+                    .send()
+                    .await
+                    .map_err(|e| CheckError::from_sdk(DESCRIBE_TASK_DEFINITION, &resource, e))?
+                    .task_definition
+                    .ok_or(CheckError::NotFound {
+                        operation: DESCRIBE_TASK_DEFINITION.into(),
+                        resource: resource.clone(),
+                    })?;
+                Ok(td
+                    .container_definitions()
+                    .iter()
+                    .map(|c| {
+                        (
+                            c.name().unwrap_or("?").to_string(),
+                            c.essential().unwrap_or(true),
+                        )
+                    })
+                    .collect())
+            },
+        )
+        .await
 }
 
 fn is_finished_run(task: &Task, family: &str) -> bool {

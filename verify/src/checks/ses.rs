@@ -80,7 +80,10 @@ async fn production_access(gate: &Gate, _spec: &SesSpec) -> CheckResult {
     })
 }
 
-/// `ses.identity`: the domain is verified for sending and DKIM is SUCCESS.
+/// `ses.identity`: the domain is verified for sending, DKIM is SUCCESS, and
+/// the custom MAIL FROM domain is the declared one with status SUCCESS
+/// (otherwise SES falls back to amazonses.com, and SPF on `mail_from` is
+/// beside the point).
 async fn identity(gate: &Gate, spec: &SesSpec) -> CheckResult {
     let resource = format!("SES identity '{}'", spec.domain);
     let out = gate
@@ -97,8 +100,34 @@ async fn identity(gate: &Gate, spec: &SesSpec) -> CheckResult {
         .and_then(|d| d.status())
         .map(|s| s.as_str().to_string())
         .unwrap_or_else(|| "none".into());
-    let evidence = json!({ "identity": spec.domain, "VerifiedForSendingStatus": verified, "DkimStatus": dkim, "operations": [GET_IDENTITY] });
+    let mail_from = out.mail_from_attributes();
+    let mail_from_domain = mail_from.map(|m| m.mail_from_domain()).unwrap_or("");
+    let mail_from_status = mail_from
+        .map(|m| m.mail_from_domain_status().as_str())
+        .unwrap_or("none");
+    let evidence = json!({
+        "identity": spec.domain, "VerifiedForSendingStatus": verified, "DkimStatus": dkim,
+        "MailFromDomain": mail_from_domain, "MailFromDomainStatus": mail_from_status,
+        "declared_mail_from": spec.mail_from,
+        "operations": [GET_IDENTITY],
+    });
     let mut problems = Vec::new();
+    if !mail_from_domain.eq_ignore_ascii_case(&spec.mail_from) {
+        problems.push(format!(
+            "MAIL FROM domain expected {}, observed {}",
+            spec.mail_from,
+            if mail_from_domain.is_empty() {
+                "none (SES sends from amazonses.com)"
+            } else {
+                mail_from_domain
+            }
+        ));
+    } else if mail_from_status != "SUCCESS" {
+        problems.push(format!(
+            "MAIL FROM domain {} status expected SUCCESS, observed {mail_from_status}",
+            spec.mail_from
+        ));
+    }
     if !verified {
         problems.push("VerifiedForSendingStatus expected true, observed false".to_string());
     }
@@ -106,13 +135,18 @@ async fn identity(gate: &Gate, spec: &SesSpec) -> CheckResult {
         problems.push(format!("DKIM status expected SUCCESS, observed {dkim}"));
     }
     Ok(if problems.is_empty() {
-        Finding::pass(format!("{resource}: verified, DKIM SUCCESS"), evidence)
+        Finding::pass(
+            format!("{resource}: verified, DKIM SUCCESS, MAIL FROM {mail_from_domain} SUCCESS"),
+            evidence,
+        )
     } else {
         Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
     })
 }
 
-/// `ses.dns`: SPF on the MAIL FROM domain includes amazonses.com; DMARC p=quarantine|reject.
+/// `ses.dns`: exactly one SPF record on the MAIL FROM domain, including
+/// amazonses.com; exactly one DMARC record, with p=quarantine or p=reject
+/// (RFC 7208 and RFC 7489: with two records, no policy applies at all).
 async fn dns(_gate: &Gate, spec: &SesSpec) -> CheckResult {
     let nameserver: Option<SocketAddr> = match &spec.nameserver {
         Some(ns) => Some(ns.parse().map_err(|_| CheckError::Probe {
@@ -143,33 +177,7 @@ async fn dns(_gate: &Gate, spec: &SesSpec) -> CheckResult {
         .filter(|r| r.starts_with("v=DMARC1"))
         .collect();
     let evidence = json!({ "mail_from": spec.mail_from, "spf": spf_records, "dmarc_name": dmarc_name, "dmarc": dmarc_records, "nameserver": spec.nameserver, "probe": "dns txt" });
-    let mut problems = Vec::new();
-    match spf_records.as_slice() {
-        [spf] if spf.split_whitespace().any(|t| t == "include:amazonses.com") => {}
-        [spf] => problems.push(format!(
-            "SPF on {} expected to include amazonses.com, observed \"{spf}\"",
-            spec.mail_from
-        )),
-        [] => problems.push(format!("SPF on {} expected, observed none", spec.mail_from)),
-        many => problems.push(format!(
-            "one SPF record on {} expected, observed {}",
-            spec.mail_from,
-            many.len()
-        )),
-    }
-    let policy = dmarc_records.first().and_then(|r| {
-        r.split(';')
-            .map(str::trim)
-            .find_map(|t| t.strip_prefix("p="))
-            .map(str::to_string)
-    });
-    match policy.as_deref() {
-        Some("quarantine") | Some("reject") => {}
-        Some(p) => problems.push(format!(
-            "DMARC on {dmarc_name} expected p=quarantine or p=reject, observed p={p}"
-        )),
-        None => problems.push(format!("DMARC on {dmarc_name} expected, observed none")),
-    }
+    let (problems, policy) = judge_dns(&spec.mail_from, &spf_records, &dmarc_name, &dmarc_records);
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
@@ -185,6 +193,52 @@ async fn dns(_gate: &Gate, spec: &SesSpec) -> CheckResult {
             evidence,
         )
     })
+}
+
+/// What is wrong with the SPF records of `mail_from` and the DMARC records
+/// at `dmarc_name` (each already filtered to its `v=` tag), and the DMARC
+/// policy when there is exactly one record.
+fn judge_dns(
+    mail_from: &str,
+    spf_records: &[String],
+    dmarc_name: &str,
+    dmarc_records: &[String],
+) -> (Vec<String>, Option<String>) {
+    let mut problems = Vec::new();
+    match spf_records {
+        [spf] if spf.split_whitespace().any(|t| t.eq_ignore_ascii_case("include:amazonses.com")) => {}
+        [spf] => problems.push(format!(
+            "SPF on {mail_from} expected to include amazonses.com, observed \"{spf}\""
+        )),
+        [] => problems.push(format!("SPF on {mail_from} expected, observed none")),
+        many => problems.push(format!(
+            "exactly one SPF record on {mail_from} expected, observed {} (a PermError: no SPF applies)",
+            many.len()
+        )),
+    }
+    let policy = match dmarc_records {
+        [record] => record
+            .split(';')
+            .map(str::trim)
+            .find_map(|t| t.strip_prefix("p="))
+            .map(|p| p.trim().to_ascii_lowercase()),
+        _ => None,
+    };
+    match (dmarc_records.len(), policy.as_deref()) {
+        (1, Some("quarantine")) | (1, Some("reject")) => {}
+        (1, Some(p)) => problems.push(format!(
+            "DMARC on {dmarc_name} expected p=quarantine or p=reject, observed p={p}"
+        )),
+        (1, None) => problems.push(format!(
+            "DMARC on {dmarc_name} expected a p= tag, observed \"{}\"",
+            dmarc_records[0]
+        )),
+        (0, _) => problems.push(format!("DMARC on {dmarc_name} expected, observed none")),
+        (n, _) => problems.push(format!(
+            "exactly one DMARC record on {dmarc_name} expected, observed {n} (RFC 7489: no policy applies)"
+        )),
+    }
+    (problems, policy)
 }
 
 /// `ses.suppression`: the account-level suppression list covers BOUNCE and COMPLAINT.
@@ -327,4 +381,94 @@ async fn account(
                 .map_err(|e| CheckError::from_sdk(GET_ACCOUNT, "SES account", e))
         })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::judge_dns;
+
+    #[test]
+    fn spf_and_dmarc_must_each_be_exactly_one_strict_record() {
+        let spf_ok = "v=spf1 include:amazonses.com ~all";
+        let cases: Vec<(&str, Vec<&str>, Vec<&str>, Option<&str>)> = vec![
+            (
+                "good",
+                vec![spf_ok],
+                vec!["v=DMARC1; p=reject; rua=mailto:d@x"],
+                None,
+            ),
+            (
+                "quarantine",
+                vec![spf_ok],
+                vec!["v=DMARC1; p=quarantine"],
+                None,
+            ),
+            (
+                "two DMARC records",
+                vec![spf_ok],
+                vec!["v=DMARC1; p=reject", "v=DMARC1; p=none"],
+                Some("exactly one DMARC record on _dmarc.x expected, observed 2"),
+            ),
+            (
+                "no DMARC",
+                vec![spf_ok],
+                vec![],
+                Some("DMARC on _dmarc.x expected, observed none"),
+            ),
+            (
+                "p=none",
+                vec![spf_ok],
+                vec!["v=DMARC1; p=none"],
+                Some("observed p=none"),
+            ),
+            (
+                "no p tag",
+                vec![spf_ok],
+                vec!["v=DMARC1; rua=mailto:d@x"],
+                Some("expected a p= tag"),
+            ),
+            (
+                "sp= is not p=",
+                vec![spf_ok],
+                vec!["v=DMARC1; sp=reject"],
+                Some("expected a p= tag"),
+            ),
+            (
+                "two SPF records",
+                vec![spf_ok, "v=spf1 -all"],
+                vec!["v=DMARC1; p=reject"],
+                Some("exactly one SPF record on mail.x expected, observed 2"),
+            ),
+            (
+                "SPF without SES",
+                vec!["v=spf1 -all"],
+                vec!["v=DMARC1; p=reject"],
+                Some("expected to include amazonses.com"),
+            ),
+            (
+                "SPF with a lookalike",
+                vec!["v=spf1 include:amazonses.com.evil.net -all"],
+                vec!["v=DMARC1; p=reject"],
+                Some("expected to include amazonses.com"),
+            ),
+            (
+                "no SPF",
+                vec![],
+                vec!["v=DMARC1; p=reject"],
+                Some("SPF on mail.x expected, observed none"),
+            ),
+        ];
+        for (case, spf, dmarc, problem) in cases {
+            let spf: Vec<String> = spf.into_iter().map(String::from).collect();
+            let dmarc: Vec<String> = dmarc.into_iter().map(String::from).collect();
+            let (problems, _) = judge_dns("mail.x", &spf, "_dmarc.x", &dmarc);
+            match problem {
+                None => assert!(problems.is_empty(), "{case}: {problems:?}"),
+                Some(want) => assert!(
+                    problems.iter().any(|p| p.contains(want)),
+                    "{case}: expected {want:?} in {problems:?}"
+                ),
+            }
+        }
+    }
 }
