@@ -217,13 +217,22 @@ fn the_sandbox_connection_needs_a_running_sandbox_or_says_so() {
 
 /// moto confirms every SNS subscription at once; AWS leaves an https
 /// subscription `PendingConfirmation` until the endpoint confirms it. Only a
-/// mock can show that state, and it must not count as routed.
+/// mock can show that state, and it must not count as routed; nor does a
+/// direct Slack webhook, confirmed or not (it never confirms on AWS).
 #[test]
 fn a_pending_slack_subscription_is_not_routed() {
     use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
     use aws_sdk_sns::types::Subscription;
     let pending = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(|| {
         ListSubscriptionsByTopicOutput::builder()
+            .subscriptions(
+                Subscription::builder()
+                    .subscription_arn("PendingConfirmation")
+                    .protocol("https")
+                    .endpoint("https://global.sns-api.chatbot.amazonaws.com")
+                    .topic_arn("arn:aws:sns:eu-central-1:123456789012:restartix-sandbox-alerts")
+                    .build(),
+            )
             .subscriptions(
                 Subscription::builder()
                     .subscription_arn("PendingConfirmation")

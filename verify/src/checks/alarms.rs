@@ -1,19 +1,30 @@
-//! `alarms.*`: every declared CloudWatch alarm exists with actions on and
-//! notifies the declared SNS topic, and that topic reaches a human: at least
-//! one *confirmed* subscription of the declared kind.
+//! `alarms.*`: every declared CloudWatch alarm (metric or composite) exists
+//! with actions on and notifies the declared SNS topic, and that topic
+//! reaches a human: at least one *confirmed* subscription of the declared
+//! kind.
+//!
+//! Slack is reached through AWS Chatbot (an https subscription to
+//! `https://global.sns-api.chatbot.amazonaws.com`, which AWS confirms) or a
+//! Lambda forwarder (protocol `lambda`). An https subscription straight to a
+//! `hooks.slack.com` webhook never confirms on AWS (Slack cannot answer SNS's
+//! `SubscriptionConfirmation`), so it is never counted as routed.
 
 use std::sync::Arc;
 
-use aws_sdk_cloudwatch::types::MetricAlarm;
+use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm};
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
+use super::sns::{LIST_SUBSCRIPTIONS, confirmed, topic_arn, topic_subscriptions};
 use crate::check::{Check, CheckError, CheckResult, Finding};
 use crate::gate::Gate;
-use crate::spec::{AlarmRoute, AlarmsSpec};
+use crate::spec::AlarmRoute;
 
 const DESCRIBE_ALARMS: &str = "monitoring:DescribeAlarms";
-const LIST_SUBSCRIPTIONS: &str = "sns:ListSubscriptionsByTopic";
+
+/// AWS Chatbot's SNS endpoint (`global`; regional hosts share the suffix).
+pub const CHATBOT_ENDPOINT: &str = "https://global.sns-api.chatbot.amazonaws.com";
+const CHATBOT_HOST_SUFFIX: &str = ".sns-api.chatbot.amazonaws.com";
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -22,16 +33,74 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-fn topic_arn(gate: &Gate, spec: &AlarmsSpec) -> String {
-    if spec.topic.starts_with("arn:") {
-        spec.topic.clone()
-    } else {
-        let env = gate.env();
-        format!(
-            "arn:aws:sns:{}:{}:{}",
-            env.region, env.account_id, spec.topic
-        )
+/// What `alarms.present` judges of an alarm, metric or composite alike.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmView {
+    pub name: String,
+    /// `metric` or `composite`.
+    pub kind: &'static str,
+    /// `None` when DescribeAlarms did not report it (then nothing is judged).
+    pub actions_enabled: Option<bool>,
+    pub alarm_actions: Vec<String>,
+    pub state: Option<String>,
+}
+
+impl From<&MetricAlarm> for AlarmView {
+    fn from(a: &MetricAlarm) -> Self {
+        AlarmView {
+            name: a.alarm_name().unwrap_or_default().to_string(),
+            kind: "metric",
+            actions_enabled: a.actions_enabled(),
+            alarm_actions: a.alarm_actions().to_vec(),
+            state: a.state_value().map(|s| s.as_str().to_string()),
+        }
     }
+}
+
+impl From<&CompositeAlarm> for AlarmView {
+    fn from(a: &CompositeAlarm) -> Self {
+        AlarmView {
+            name: a.alarm_name().unwrap_or_default().to_string(),
+            kind: "composite",
+            actions_enabled: a.actions_enabled(),
+            alarm_actions: a.alarm_actions().to_vec(),
+            state: a.state_value().map(|s| s.as_str().to_string()),
+        }
+    }
+}
+
+/// The problems of the alarm declared as `name` (found as `alarm`, or not),
+/// judged against `topic`. An alarm whose ActionsEnabled is not reported
+/// cannot be judged: that is an error, not a pass nor a guess.
+pub fn judge_alarm(
+    name: &str,
+    alarm: Option<&AlarmView>,
+    topic: &str,
+) -> Result<Vec<String>, CheckError> {
+    let Some(alarm) = alarm else {
+        return Ok(vec![format!(
+            "alarm '{name}' expected, observed none by that name"
+        )]);
+    };
+    let enabled = alarm.actions_enabled.ok_or_else(|| CheckError::Aws {
+        operation: DESCRIBE_ALARMS.into(),
+        resource: format!("alarm '{name}'"),
+        code: None,
+        message: "ActionsEnabled not reported".into(),
+    })?;
+    let mut problems = Vec::new();
+    if !enabled {
+        problems.push(format!(
+            "alarm '{name}': ActionsEnabled expected true, observed false"
+        ));
+    }
+    if !alarm.alarm_actions.iter().any(|a| a == topic) {
+        problems.push(format!(
+            "alarm '{name}': AlarmActions expected to include {topic}, observed [{}]",
+            alarm.alarm_actions.join(", ")
+        ));
+    }
+    Ok(problems)
 }
 
 /// `alarms.present`: each declared alarm exists, actions enabled, alarm actions include the topic.
@@ -39,34 +108,16 @@ async fn present(gate: &Gate) -> CheckResult {
     let Some(spec) = &gate.env().alarms else {
         return Ok(Finding::skip("no alarms declared for this environment"));
     };
-    let topic = topic_arn(gate, spec);
+    let topic = topic_arn(gate, &spec.topic);
     let alarms = alarms(gate, &spec.required).await?;
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     for name in &spec.required {
-        let Some(alarm) = alarms
-            .iter()
-            .find(|a| a.alarm_name() == Some(name.as_str()))
-        else {
-            problems.push(format!(
-                "alarm '{name}' expected, observed none by that name"
-            ));
-            continue;
-        };
-        let enabled = alarm.actions_enabled().unwrap_or(false);
-        let actions = alarm.alarm_actions();
-        seen.push(json!({ "alarm": name, "ActionsEnabled": enabled, "AlarmActions": actions, "StateValue": alarm.state_value().map(|s| s.as_str()) }));
-        if !enabled {
-            problems.push(format!(
-                "alarm '{name}': ActionsEnabled expected true, observed false"
-            ));
+        let alarm = alarms.iter().find(|a| a.name == *name);
+        if let Some(a) = alarm {
+            seen.push(json!({ "alarm": name, "type": a.kind, "ActionsEnabled": a.actions_enabled, "AlarmActions": a.alarm_actions, "StateValue": a.state }));
         }
-        if !actions.contains(&topic) {
-            problems.push(format!(
-                "alarm '{name}': AlarmActions expected to include {topic}, observed [{}]",
-                actions.join(", ")
-            ));
-        }
+        problems.extend(judge_alarm(name, alarm, &topic)?);
     }
     let evidence = json!({ "topic": topic, "alarms": seen, "operations": [DESCRIBE_ALARMS] });
     Ok(if problems.is_empty() {
@@ -83,73 +134,159 @@ async fn present(gate: &Gate) -> CheckResult {
     })
 }
 
+/// Where a subscription delivers, as far as alarm routing is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionKind {
+    /// https to AWS Chatbot's SNS endpoint.
+    Chatbot,
+    /// A Lambda function (protocol `lambda`).
+    Lambda,
+    /// http(s) straight to a Slack incoming webhook: never confirms on AWS.
+    SlackWebhook,
+    /// Anything else (e-mail, SQS, another URL…).
+    Other,
+}
+
+impl SubscriptionKind {
+    pub fn of(s: &Subscription) -> SubscriptionKind {
+        let endpoint = s.endpoint().unwrap_or("");
+        match s.protocol() {
+            Some("lambda") if is_lambda_arn(endpoint) => SubscriptionKind::Lambda,
+            Some("https") if url_host(endpoint).is_some_and(is_chatbot_host) => {
+                SubscriptionKind::Chatbot
+            }
+            Some("https") | Some("http")
+                if url_host(endpoint).is_some_and(|h| h == "hooks.slack.com") =>
+            {
+                SubscriptionKind::SlackWebhook
+            }
+            _ => SubscriptionKind::Other,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            SubscriptionKind::Chatbot => "chatbot",
+            SubscriptionKind::Lambda => "lambda",
+            SubscriptionKind::SlackWebhook => "slack-webhook",
+            SubscriptionKind::Other => "other",
+        }
+    }
+}
+
+/// Whether a subscription of `kind` routes alarms the way `route` declares:
+/// Slack through AWS Chatbot or a Lambda forwarder, never a direct webhook.
+pub fn routes(route: AlarmRoute, kind: SubscriptionKind) -> bool {
+    matches!(
+        (route, kind),
+        (
+            AlarmRoute::Slack,
+            SubscriptionKind::Chatbot | SubscriptionKind::Lambda
+        ) | (AlarmRoute::Chatbot, SubscriptionKind::Chatbot)
+            | (AlarmRoute::Lambda, SubscriptionKind::Lambda)
+    )
+}
+
+fn route_label(route: AlarmRoute) -> &'static str {
+    match route {
+        AlarmRoute::Slack => "Slack (AWS Chatbot or a Lambda forwarder)",
+        AlarmRoute::Chatbot => "AWS Chatbot",
+        AlarmRoute::Lambda => "Lambda",
+    }
+}
+
+/// The verdict of `alarms.routed` on a topic's subscriptions: `Ok(message)`
+/// to pass, `Err(message)` to fail.
+pub fn judge_routing(
+    topic: &str,
+    route: AlarmRoute,
+    subscriptions: &[Subscription],
+) -> Result<String, String> {
+    let label = route_label(route);
+    let of_kind: Vec<&Subscription> = subscriptions
+        .iter()
+        .filter(|s| routes(route, SubscriptionKind::of(s)))
+        .collect();
+    let confirmed_count = of_kind.iter().filter(|s| confirmed(s)).count();
+    if confirmed_count > 0 {
+        return Ok(format!(
+            "topic '{topic}': {confirmed_count} confirmed {label} subscription(s)"
+        ));
+    }
+    let expected = format!("topic '{topic}': a confirmed {label} subscription expected");
+    if !of_kind.is_empty() {
+        return Err(format!(
+            "{expected}, observed {} PendingConfirmation",
+            of_kind.len()
+        ));
+    }
+    let webhooks = subscriptions
+        .iter()
+        .filter(|s| SubscriptionKind::of(s) == SubscriptionKind::SlackWebhook)
+        .count();
+    if webhooks > 0 && route == AlarmRoute::Slack {
+        return Err(format!(
+            "{expected}, observed {webhooks} https subscription(s) straight to hooks.slack.com, \
+             which can never confirm on AWS (Slack cannot answer SNS's SubscriptionConfirmation); \
+             subscribe AWS Chatbot ({CHATBOT_ENDPOINT}) or a Lambda forwarder instead"
+        ));
+    }
+    Err(format!(
+        "{expected}, observed {} subscription(s) of other kinds",
+        subscriptions.len()
+    ))
+}
+
 /// `alarms.routed`: the topic has ≥ 1 confirmed subscription of the declared kind.
 async fn routed(gate: &Gate) -> CheckResult {
     let Some(spec) = &gate.env().alarms else {
         return Ok(Finding::skip("no alarms declared for this environment"));
     };
-    let topic = topic_arn(gate, spec);
-    let subscriptions = subscriptions(gate, &topic).await?;
+    let topic = topic_arn(gate, &spec.topic);
+    let subscriptions = topic_subscriptions(gate, &topic).await?;
     let described: Vec<serde_json::Value> = subscriptions
         .iter()
-        .map(|s| json!({ "Protocol": s.protocol(), "Endpoint": redact(s.endpoint().unwrap_or("")), "confirmed": confirmed(s) }))
+        .map(|s| json!({ "Protocol": s.protocol(), "Endpoint": redact(s.endpoint().unwrap_or("")), "kind": SubscriptionKind::of(s).label(), "confirmed": confirmed(s) }))
         .collect();
-    let of_kind: Vec<&Subscription> = subscriptions
-        .iter()
-        .filter(|s| is_kind(s, spec.route))
-        .collect();
-    let confirmed_count = of_kind.iter().filter(|s| confirmed(s)).count();
-    let kind = match spec.route {
-        AlarmRoute::Slack => "Slack (https to hooks.slack.com)",
-        AlarmRoute::Chatbot => "AWS Chatbot",
-        AlarmRoute::Lambda => "Lambda",
-    };
-    let evidence = json!({ "topic": topic, "route": kind, "subscriptions": described, "operations": [LIST_SUBSCRIPTIONS] });
-    Ok(if confirmed_count > 0 {
-        Finding::pass(
-            format!(
-                "topic '{}': {confirmed_count} confirmed {kind} subscription(s)",
-                spec.topic
-            ),
-            evidence,
-        )
-    } else if !of_kind.is_empty() {
-        Finding::fail(
-            format!(
-                "topic '{}': a confirmed {kind} subscription expected, observed {} PendingConfirmation",
-                spec.topic,
-                of_kind.len()
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!(
-                "topic '{}': a confirmed {kind} subscription expected, observed {} subscription(s) of other kinds",
-                spec.topic,
-                subscriptions.len()
-            ),
-            evidence,
-        )
-    })
+    let evidence = json!({ "topic": topic, "route": route_label(spec.route), "subscriptions": described, "operations": [LIST_SUBSCRIPTIONS] });
+    Ok(
+        match judge_routing(&spec.topic, spec.route, &subscriptions) {
+            Ok(message) => Finding::pass(message, evidence),
+            Err(message) => Finding::fail(message, evidence),
+        },
+    )
 }
 
-fn confirmed(s: &Subscription) -> bool {
-    s.subscription_arn()
-        .is_some_and(|arn| arn.starts_with("arn:"))
-}
-
-fn is_kind(s: &Subscription, route: AlarmRoute) -> bool {
-    let endpoint = s.endpoint().unwrap_or("");
-    match route {
-        AlarmRoute::Slack => {
-            s.protocol() == Some("https") && endpoint.starts_with("https://hooks.slack.com/")
-        }
-        AlarmRoute::Chatbot => {
-            s.protocol() == Some("https") && endpoint.contains("chatbot.amazonaws.com")
-        }
-        AlarmRoute::Lambda => s.protocol() == Some("lambda"),
+/// The host of an `http(s)://` URL, lower-cased; `None` for anything else
+/// (including a URL with user info, which could disguise the host).
+fn url_host(url: &str) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    if authority.contains('@') || authority.is_empty() {
+        return None;
     }
+    let host = match authority.rsplit_once(':') {
+        Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+        _ => authority,
+    };
+    Some(host.trim_end_matches('.').to_ascii_lowercase())
+}
+
+fn is_chatbot_host(host: String) -> bool {
+    host.ends_with(CHATBOT_HOST_SUFFIX) && host.len() > CHATBOT_HOST_SUFFIX.len()
+}
+
+/// `arn:<partition>:lambda:<region>:<account>:function:<name>[:<qualifier>]`.
+fn is_lambda_arn(endpoint: &str) -> bool {
+    let parts: Vec<&str> = endpoint.split(':').collect();
+    parts.len() >= 7
+        && parts[0] == "arn"
+        && parts[1].starts_with("aws")
+        && parts[2] == "lambda"
+        && parts[5] == "function"
+        && !parts[6].is_empty()
 }
 
 /// Webhook URLs are secrets: keep the host and first path segment only.
@@ -160,28 +297,46 @@ fn redact(endpoint: &str) -> String {
     }
 }
 
-async fn alarms(gate: &Gate, names: &[String]) -> Result<Arc<Vec<MetricAlarm>>, CheckError> {
+/// The declared alarms, metric and composite, every page (DescribeAlarms
+/// takes ≤ 100 names and pages at `MaxRecords`, 50 by default); read once per run.
+async fn alarms(gate: &Gate, names: &[String]) -> Result<Arc<Vec<AlarmView>>, CheckError> {
     gate.cache()
         .get(
             &format!("{DESCRIBE_ALARMS}:{}", names.join(",")),
             || async {
                 let mut all = Vec::new();
                 for chunk in names.chunks(100) {
-                    let out = gate
-                        .aws()
-                        .cloudwatch
-                        .describe_alarms()
-                        .set_alarm_names(Some(chunk.to_vec()))
-                        .send()
-                        .await
-                        .map_err(|e| {
-                            CheckError::from_sdk(
-                                DESCRIBE_ALARMS,
-                                &format!("alarms {}", chunk.join(", ")),
-                                e,
-                            )
-                        })?;
-                    all.extend(out.metric_alarms.unwrap_or_default());
+                    let resource = format!("alarms {}", chunk.join(", "));
+                    let mut token: Option<String> = None;
+                    loop {
+                        let out = gate
+                            .aws()
+                            .cloudwatch
+                            .describe_alarms()
+                            .set_alarm_names(Some(chunk.to_vec()))
+                            .alarm_types(AlarmType::MetricAlarm)
+                            .alarm_types(AlarmType::CompositeAlarm)
+                            .set_next_token(token.clone())
+                            .send()
+                            .await
+                            .map_err(|e| CheckError::from_sdk(DESCRIBE_ALARMS, &resource, e))?;
+                        all.extend(out.metric_alarms().iter().map(AlarmView::from));
+                        all.extend(out.composite_alarms().iter().map(AlarmView::from));
+                        let next = out.next_token.filter(|t| !t.is_empty());
+                        if next.is_some() && next == token {
+                            return Err(CheckError::Aws {
+                                operation: DESCRIBE_ALARMS.into(),
+                                resource,
+                                code: None,
+                                message: "the same NextToken was returned twice; listing stopped"
+                                    .into(),
+                            });
+                        }
+                        match next {
+                            Some(t) => token = Some(t),
+                            None => break,
+                        }
+                    }
                 }
                 Ok(all)
             },
@@ -189,23 +344,171 @@ async fn alarms(gate: &Gate, names: &[String]) -> Result<Arc<Vec<MetricAlarm>>, 
         .await
 }
 
-async fn subscriptions(gate: &Gate, topic: &str) -> Result<Vec<Subscription>, CheckError> {
-    let mut all = Vec::new();
-    let mut token = None;
-    loop {
-        let out = gate
-            .aws()
-            .sns
-            .list_subscriptions_by_topic()
-            .topic_arn(topic)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| CheckError::from_sdk(LIST_SUBSCRIPTIONS, &format!("topic {topic}"), e))?;
-        all.extend(out.subscriptions.unwrap_or_default());
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(all);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(arn: &str, protocol: &str, endpoint: &str) -> Subscription {
+        Subscription::builder()
+            .subscription_arn(arn)
+            .protocol(protocol)
+            .endpoint(endpoint)
+            .build()
+    }
+
+    const CONFIRMED: &str = "arn:aws:sns:eu-central-1:123456789012:alerts:0b1c";
+    const LAMBDA: &str = "arn:aws:lambda:eu-central-1:123456789012:function:slack-forwarder";
+    const WEBHOOK: &str = "https://hooks.slack.com/services/T0/B0/secret";
+
+    #[test]
+    fn subscription_kinds() {
+        for (protocol, endpoint, kind) in [
+            ("https", CHATBOT_ENDPOINT, SubscriptionKind::Chatbot),
+            (
+                "https",
+                "https://global.sns-api.chatbot.amazonaws.com/",
+                SubscriptionKind::Chatbot,
+            ),
+            (
+                "https",
+                "https://us-east-2.sns-api.chatbot.amazonaws.com",
+                SubscriptionKind::Chatbot,
+            ),
+            ("http", CHATBOT_ENDPOINT, SubscriptionKind::Other),
+            (
+                "https",
+                "https://evil.test/global.sns-api.chatbot.amazonaws.com",
+                SubscriptionKind::Other,
+            ),
+            (
+                "https",
+                "https://global.sns-api.chatbot.amazonaws.com@evil.test/",
+                SubscriptionKind::Other,
+            ),
+            (
+                "https",
+                "https://sns-api.chatbot.amazonaws.com.evil.test",
+                SubscriptionKind::Other,
+            ),
+            ("lambda", LAMBDA, SubscriptionKind::Lambda),
+            (
+                "lambda",
+                "arn:aws:sqs:eu-central-1:123456789012:queue",
+                SubscriptionKind::Other,
+            ),
+            ("https", WEBHOOK, SubscriptionKind::SlackWebhook),
+            (
+                "https",
+                "https://HOOKS.slack.com:443/services/x",
+                SubscriptionKind::SlackWebhook,
+            ),
+            ("email", "ops@restartix.test", SubscriptionKind::Other),
+        ] {
+            assert_eq!(
+                SubscriptionKind::of(&sub(CONFIRMED, protocol, endpoint)),
+                kind,
+                "{protocol} {endpoint}"
+            );
         }
+    }
+
+    #[test]
+    fn slack_is_routed_by_chatbot_or_lambda_never_by_a_direct_webhook() {
+        let cases: [(AlarmRoute, Vec<Subscription>, Result<&str, &str>); 9] = [
+            (
+                AlarmRoute::Slack,
+                vec![sub(CONFIRMED, "https", CHATBOT_ENDPOINT)],
+                Ok("1 confirmed Slack (AWS Chatbot or a Lambda forwarder)"),
+            ),
+            (
+                AlarmRoute::Slack,
+                vec![sub(CONFIRMED, "lambda", LAMBDA)],
+                Ok("1 confirmed Slack"),
+            ),
+            (
+                AlarmRoute::Slack,
+                vec![sub(CONFIRMED, "https", WEBHOOK)],
+                Err("straight to hooks.slack.com, which can never confirm on AWS"),
+            ),
+            (
+                AlarmRoute::Slack,
+                vec![sub("PendingConfirmation", "https", WEBHOOK)],
+                Err("straight to hooks.slack.com"),
+            ),
+            (
+                AlarmRoute::Slack,
+                vec![sub("PendingConfirmation", "https", CHATBOT_ENDPOINT)],
+                Err("observed 1 PendingConfirmation"),
+            ),
+            (
+                AlarmRoute::Slack,
+                vec![],
+                Err("observed 0 subscription(s) of other kinds"),
+            ),
+            (
+                AlarmRoute::Chatbot,
+                vec![sub(CONFIRMED, "lambda", LAMBDA)],
+                Err(
+                    "a confirmed AWS Chatbot subscription expected, observed 1 subscription(s) of other kinds",
+                ),
+            ),
+            (
+                AlarmRoute::Lambda,
+                vec![sub(CONFIRMED, "lambda", LAMBDA)],
+                Ok("1 confirmed Lambda"),
+            ),
+            (
+                AlarmRoute::Chatbot,
+                vec![
+                    sub(CONFIRMED, "https", WEBHOOK),
+                    sub(CONFIRMED, "https", CHATBOT_ENDPOINT),
+                ],
+                Ok("1 confirmed AWS Chatbot"),
+            ),
+        ];
+        for (route, subs, expected) in cases {
+            let verdict = judge_routing("alerts", route, &subs);
+            match (&verdict, expected) {
+                (Ok(m), Ok(part)) | (Err(m), Err(part)) => {
+                    assert!(m.contains(part), "{route:?} {subs:?}: {m:?} lacks {part:?}")
+                }
+                _ => panic!("{route:?} {subs:?}: {verdict:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn composite_alarms_are_judged_like_metric_alarms() {
+        let topic = "arn:aws:sns:eu-central-1:123456789012:alerts";
+        let composite = AlarmView::from(
+            &CompositeAlarm::builder()
+                .alarm_name("api-down")
+                .actions_enabled(false)
+                .alarm_actions("arn:aws:sns:eu-central-1:123456789012:other")
+                .build(),
+        );
+        assert_eq!(composite.kind, "composite");
+        let problems = judge_alarm("api-down", Some(&composite), topic).unwrap();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].contains("ActionsEnabled expected true, observed false"));
+        let good = AlarmView::from(
+            &MetricAlarm::builder()
+                .alarm_name("5xx")
+                .actions_enabled(true)
+                .alarm_actions(topic)
+                .build(),
+        );
+        assert_eq!(
+            judge_alarm("5xx", Some(&good), topic).unwrap(),
+            Vec::<String>::new()
+        );
+        assert!(
+            judge_alarm("gone", None, topic).unwrap()[0].contains("observed none by that name")
+        );
+        let unreported = AlarmView::from(&MetricAlarm::builder().alarm_name("x").build());
+        assert!(
+            judge_alarm("x", Some(&unreported), topic).is_err(),
+            "not reported is an error"
+        );
     }
 }

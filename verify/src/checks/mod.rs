@@ -11,6 +11,7 @@ pub mod pgbouncer;
 pub mod rds;
 pub mod scheduled;
 pub mod ses;
+pub(crate) mod sns;
 
 use crate::check::Check;
 use crate::spec::Environment;

@@ -17,7 +17,7 @@ use crate::spec::SesSpec;
 const GET_ACCOUNT: &str = "ses:GetAccount";
 const GET_IDENTITY: &str = "ses:GetEmailIdentity";
 const GET_DESTINATIONS: &str = "ses:GetConfigurationSetEventDestinations";
-const LIST_SUBSCRIPTIONS: &str = "sns:ListSubscriptionsByTopic";
+use super::sns::LIST_SUBSCRIPTIONS;
 const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 const NONE_DECLARED: &str = "no ses declared for this environment";
 
@@ -319,18 +319,12 @@ async fn feedback(gate: &Gate, spec: &SesSpec) -> CheckResult {
             && d.sns_destination()
                 .is_some_and(|s| s.topic_arn() == topic_arn)
     });
-    let subscriptions = gate
-        .aws()
-        .sns
-        .list_subscriptions_by_topic()
-        .topic_arn(&topic_arn)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk(LIST_SUBSCRIPTIONS, &format!("topic {topic_arn}"), e))?;
-    let subscribed = subscriptions.subscriptions().iter().any(|s| {
+    // Every page, shared with alarms.routed when both name one topic.
+    let subscriptions = super::sns::topic_subscriptions(gate, &topic_arn).await?;
+    let subscribed = subscriptions.iter().any(|s| {
         s.protocol() == Some("https")
             && s.endpoint() == Some(spec.feedback_endpoint.as_str())
-            && s.subscription_arn().is_some_and(|a| a.starts_with("arn:"))
+            && super::sns::confirmed(s)
     });
     let evidence = json!({
         "configuration_set": set, "event_destinations": destinations, "topic": topic_arn,

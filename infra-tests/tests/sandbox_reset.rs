@@ -1,0 +1,159 @@
+//! `sandbox reset` restores every stand-in, not only moto: each stand-in
+//! break (a Cloudflare API write, an edge knob, a DNS record, a balancer
+//! deregistration) is undone by the same reset call `sandbox reset` makes.
+//!
+//! Runs on a private set of stand-ins started the way `sandbox serve`
+//! starts them (with the control API), over two throwaway TCP backends, so
+//! it never disturbs the shared good sandbox that other tests run against in
+//! parallel. The stand-ins are judged by the real checks (edge, Cloudflare,
+//! SES DNS; none of them calls AWS) and the balancer by real connections.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fixtures::standins;
+use infra_tests::{connection, load_environment, point_at_standins, runtime};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use verify::{Gate, Outcome, Selection, Status};
+
+/// The checks that read the stand-ins each break touches.
+const STANDIN_CHECKS: [&str; 5] = [
+    "cloudflare.ssl_strict",
+    "cloudflare.waf",
+    "cloudflare.custom_hostnames",
+    "edge.https.headers",
+    "ses.dns",
+];
+
+/// A backend that answers every connection with its name.
+async fn named_backend(name: &'static str) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let _ = s.write_all(name.as_bytes()).await;
+        }
+    });
+    addr
+}
+
+/// The backends that answer six connections through the balancer.
+async fn answering(balancer: SocketAddr) -> std::collections::BTreeSet<String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        let mut s = TcpStream::connect(balancer).await.unwrap();
+        let mut name = String::new();
+        let _ = tokio::time::timeout(Duration::from_secs(2), s.read_to_string(&mut name)).await;
+        seen.insert(name);
+    }
+    seen
+}
+
+async fn run_checks(state: &standins::StandinsState) -> Vec<Outcome> {
+    let mut env = load_environment("sandbox").expect("sandbox spec");
+    point_at_standins(&mut env, state);
+    let conn = connection(&env).expect("sandbox connection");
+    let ids: Vec<String> = STANDIN_CHECKS.iter().map(|s| s.to_string()).collect();
+    Gate::connect(env, conn)
+        .await
+        .run(&Selection::new(&ids, &[]).unwrap(), |_| {})
+        .await
+}
+
+fn status_of(outcomes: &[Outcome], id: &str) -> (Status, String) {
+    let o = outcomes.iter().find(|o| o.id == id).expect(id);
+    (o.status, o.message.clone())
+}
+
+#[test]
+fn reset_restores_every_standin_after_every_standin_break() {
+    runtime().block_on(async {
+        let dir = std::env::temp_dir().join(format!(
+            "verify-reset-{}-{}",
+            std::process::id(),
+            infra_tests::fresh_account()
+        ));
+        let backends = vec![named_backend("a").await, named_backend("b").await];
+        let set = Arc::new(
+            standins::start_with_balancer(&dir, backends)
+                .await
+                .expect("stand-ins"),
+        );
+        let control = standins::start_control(set.clone())
+            .await
+            .expect("control API");
+        let mut state = set.state.clone();
+        state.control_url = Some(control.url());
+        let balancer = state.pgbouncer_endpoint.expect("balancer");
+        let all = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
+
+        let good = run_checks(&state).await;
+        for id in STANDIN_CHECKS {
+            let (status, message) = status_of(&good, id);
+            assert_eq!(status, Status::Pass, "{id} before any break: {message}");
+        }
+        assert_eq!(answering(balancer).await, all(&["a", "b"]));
+
+        for (name, _) in standins::BREAKS {
+            standins::apply_break(&state, name)
+                .await
+                .unwrap_or_else(|e| panic!("break {name}: {e:#}"));
+        }
+        let broken = run_checks(&state).await;
+        for (id, part) in [
+            ("cloudflare.ssl_strict", "full"),
+            ("cloudflare.waf", ""),
+            ("cloudflare.custom_hostnames", "app.physio-bucharest.test"),
+            ("edge.https.headers", "Strict-Transport-Security expected"),
+            ("ses.dns", "p=none"),
+        ] {
+            let (status, message) = status_of(&broken, id);
+            assert_ne!(status, Status::Pass, "{id} after the breaks: {message}");
+            assert!(message.contains(part), "{id}: {message:?} lacks {part:?}");
+        }
+        assert_eq!(answering(balancer).await, all(&["b"]), "a deregistered");
+
+        // What `sandbox reset` calls for the stand-ins.
+        standins::reset_running(&state).await.expect("reset");
+
+        let restored = run_checks(&state).await;
+        for id in STANDIN_CHECKS {
+            let (status, message) = status_of(&restored, id);
+            assert_eq!(status, Status::Pass, "{id} after reset: {message}");
+        }
+        assert_eq!(
+            answering(balancer).await,
+            all(&["a", "b"]),
+            "both registered again"
+        );
+
+        // A second round: the reset state is a working good state, not a snapshot used once.
+        standins::apply_break(&state, "cloudflare-hostname-deleted")
+            .await
+            .expect("break again");
+        standins::reset_running(&state).await.expect("reset again");
+        let (status, message) = status_of(&run_checks(&state).await, "cloudflare.custom_hostnames");
+        assert_eq!(status, Status::Pass, "{message}");
+
+        drop(control);
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}
+
+/// A running set without a control API cannot be reset, and says how to fix it.
+#[test]
+fn a_set_without_a_control_api_says_so() {
+    runtime().block_on(async {
+        let dir = std::env::temp_dir().join(format!(
+            "verify-reset-none-{}-{}",
+            std::process::id(),
+            infra_tests::fresh_account()
+        ));
+        let set = standins::start(&dir).await.expect("stand-ins");
+        let error = standins::reset_running(&set.state).await.unwrap_err();
+        assert!(format!("{error:#}").contains("sandbox down"), "{error:#}");
+        let _ = std::fs::remove_dir_all(dir);
+    });
+}

@@ -1,0 +1,70 @@
+//! SNS reads shared by several areas: `alarms.routed` and `ses.feedback`
+//! both judge a topic's subscriptions. One paginated, per-run-cached
+//! `ListSubscriptionsByTopic` per topic serves them all.
+
+use std::sync::Arc;
+
+use aws_sdk_sns::types::Subscription;
+
+use crate::check::CheckError;
+use crate::gate::Gate;
+
+pub(crate) const LIST_SUBSCRIPTIONS: &str = "sns:ListSubscriptionsByTopic";
+
+/// The ARN of `topic` (a name in the environment's region and account, or
+/// already an ARN).
+pub(crate) fn topic_arn(gate: &Gate, topic: &str) -> String {
+    if topic.starts_with("arn:") {
+        topic.to_string()
+    } else {
+        let env = gate.env();
+        format!("arn:aws:sns:{}:{}:{topic}", env.region, env.account_id)
+    }
+}
+
+/// Every subscription of `topic_arn`, all pages (SNS pages at 100), read
+/// once per run whichever checks ask.
+pub(crate) async fn topic_subscriptions(
+    gate: &Gate,
+    topic_arn: &str,
+) -> Result<Arc<Vec<Subscription>>, CheckError> {
+    gate.cache()
+        .get(&format!("{LIST_SUBSCRIPTIONS}:{topic_arn}"), || async {
+            let resource = format!("topic {topic_arn}");
+            let mut all = Vec::new();
+            let mut token: Option<String> = None;
+            loop {
+                let out = gate
+                    .aws()
+                    .sns
+                    .list_subscriptions_by_topic()
+                    .topic_arn(topic_arn)
+                    .set_next_token(token.clone())
+                    .send()
+                    .await
+                    .map_err(|e| CheckError::from_sdk(LIST_SUBSCRIPTIONS, &resource, e))?;
+                all.extend(out.subscriptions.unwrap_or_default());
+                let next = out.next_token.filter(|t| !t.is_empty());
+                if next.is_some() && next == token {
+                    return Err(CheckError::Aws {
+                        operation: LIST_SUBSCRIPTIONS.into(),
+                        resource,
+                        code: None,
+                        message: "the same NextToken was returned twice; listing stopped".into(),
+                    });
+                }
+                match next {
+                    Some(t) => token = Some(t),
+                    None => return Ok(all),
+                }
+            }
+        })
+        .await
+}
+
+/// A subscription the endpoint has confirmed: SNS shows `PendingConfirmation`
+/// (or `Deleted`) in place of the ARN until then.
+pub(crate) fn confirmed(s: &Subscription) -> bool {
+    s.subscription_arn()
+        .is_some_and(|arn| arn.starts_with("arn:"))
+}
