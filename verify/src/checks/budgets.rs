@@ -229,17 +229,18 @@ async fn subscribers(
     gate.cache()
         .get(&key, || async {
             let resource = format!("budget '{name}' notification {}", describe_notification(n));
-            let out = gate
-                .aws()
+            gate.aws()
                 .budgets
                 .describe_subscribers_for_notification()
                 .account_id(account)
                 .budget_name(name)
                 .notification(n.clone())
+                .into_paginator()
+                .items()
                 .send()
+                .collect::<Result<Vec<_>, _>>()
                 .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBSCRIBERS, &resource, e))?;
-            Ok(out.subscribers.unwrap_or_default())
+                .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBSCRIBERS, &resource, e))
         })
         .await
 }

@@ -67,16 +67,8 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
                 .send()
                 .await
                 .map_err(|e| CheckError::from_sdk(DESCRIBE_RULE, &resource, e))?;
-            let listed = gate
-                .aws()
-                .events
-                .list_targets_by_rule()
-                .rule(rule)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(LIST_TARGETS, &resource, e))?;
+            let listed = list_targets(gate, rule, &resource).await?;
             let targets: Vec<(String, String)> = listed
-                .targets()
                 .iter()
                 .map(|t| {
                     let td = t
@@ -178,6 +170,32 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
     } else {
         Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
     })
+}
+
+/// Every target of an EventBridge rule (pages by `NextToken`).
+async fn list_targets(
+    gate: &Gate,
+    rule: &str,
+    resource: &str,
+) -> Result<Vec<aws_sdk_eventbridge::types::Target>, CheckError> {
+    let mut targets = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = gate
+            .aws()
+            .events
+            .list_targets_by_rule()
+            .rule(rule)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| CheckError::from_sdk(LIST_TARGETS, resource, e))?;
+        targets.extend(out.targets.unwrap_or_default());
+        token = out.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(targets);
+        }
+    }
 }
 
 /// `scheduled.<task>.succeeded`: at least one run finished successfully
