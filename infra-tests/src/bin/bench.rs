@@ -28,6 +28,8 @@ fn main() -> anyhow::Result<()> {
             gate.cache().clear();
             gate.aws().calls.reset();
             let started = Instant::now();
+            // As every `verify` run: one sts:GetCallerIdentity before any check.
+            gate.confirm_identity().await?;
             let outcomes = gate.run(&all, |_| {}).await;
             times.push(started.elapsed());
             let snapshot = gate.aws().calls.snapshot();
