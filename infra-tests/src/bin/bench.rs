@@ -34,7 +34,9 @@ fn main() -> anyhow::Result<()> {
             times.push(started.elapsed());
             let snapshot = gate.aws().calls.snapshot();
             anyhow::ensure!(
-                outcomes.iter().all(|o| !o.status.blocks_go()),
+                outcomes
+                    .iter()
+                    .all(|o| !verify::verdict::blocks_go(o.status.as_str())),
                 "the sandbox is not green: {outcomes:#?}"
             );
             calls.push(snapshot);
