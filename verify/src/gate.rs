@@ -35,6 +35,9 @@ impl Gate {
     /// use verify::{Gate, Selection, aws::Connection};
     /// let env = verify::spec::load("infra-tests/environments/production.hcl".as_ref())?;
     /// let gate = Gate::connect(env.clone(), Connection::for_environment(&env)).await;
+    /// // Before any check: the declared account and region, or no run at all.
+    /// let identity = gate.confirm_identity().await?;
+    /// println!("verifying account {} as {}", identity.account, identity.arn);
     /// let outcomes = gate.run(&Selection::all(), |o| println!("{} {:?}", o.id, o.status)).await;
     /// assert!(outcomes.iter().all(|o| !o.status.blocks_go()));
     /// # Ok(()) }
