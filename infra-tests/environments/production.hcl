@@ -42,35 +42,43 @@ edge {
 }
 
 scheduled_task "audit-partition-roll" {
-  rule        = "restartix-production-audit-partition-roll"
-  expression  = "cron(0 2 25 * ? *)"
-  cluster     = "restartix-production"
-  task_family = "audit-partition-roll"
-  max_age     = "35d"
+  rule           = "restartix-production-audit-partition-roll"
+  expression     = "cron(0 2 25 * ? *)"
+  cluster        = "restartix-production"
+  task_family    = "audit-partition-roll"
+  max_age        = "35d"
+  log_group      = "/ecs/audit-partition-roll"
+  success_marker = "task completed successfully"
 }
 
 scheduled_task "usage-quota-reset" {
-  rule        = "restartix-production-usage-quota-reset"
-  expression  = "cron(0 0 1 * ? *)"
-  cluster     = "restartix-production"
-  task_family = "usage-quota-reset"
-  max_age     = "35d"
+  rule           = "restartix-production-usage-quota-reset"
+  expression     = "cron(0 0 1 * ? *)"
+  cluster        = "restartix-production"
+  task_family    = "usage-quota-reset"
+  max_age        = "35d"
+  log_group      = "/ecs/usage-quota-reset"
+  success_marker = "task completed successfully"
 }
 
 scheduled_task "usage-summary-rollup" {
-  rule        = "restartix-production-usage-summary-rollup"
-  expression  = "cron(15 * * * ? *)"
-  cluster     = "restartix-production"
-  task_family = "usage-summary-rollup"
-  max_age     = "2h"
+  rule           = "restartix-production-usage-summary-rollup"
+  expression     = "cron(15 * * * ? *)"
+  cluster        = "restartix-production"
+  task_family    = "usage-summary-rollup"
+  max_age        = "2h"
+  log_group      = "/ecs/usage-summary-rollup"
+  success_marker = "task completed successfully"
 }
 
 scheduled_task "check-providers" {
-  rule        = "restartix-production-check-providers"
-  expression  = "rate(5 minutes)"
-  cluster     = "restartix-production"
-  task_family = "check-providers"
-  max_age     = "30m"
+  rule           = "restartix-production-check-providers"
+  expression     = "rate(5 minutes)"
+  cluster        = "restartix-production"
+  task_family    = "check-providers"
+  max_age        = "30m"
+  log_group      = "/ecs/check-providers"
+  success_marker = "task completed successfully"
 }
 
 alarms {

@@ -42,35 +42,43 @@ edge {
 }
 
 scheduled_task "audit-partition-roll" {
-  rule        = "restartix-staging-audit-partition-roll"
-  expression  = "cron(0 2 25 * ? *)"
-  cluster     = "restartix-staging"
-  task_family = "audit-partition-roll"
-  max_age     = "35d"
+  rule           = "restartix-staging-audit-partition-roll"
+  expression     = "cron(0 2 25 * ? *)"
+  cluster        = "restartix-staging"
+  task_family    = "audit-partition-roll"
+  max_age        = "35d"
+  log_group      = "/ecs/audit-partition-roll"
+  success_marker = "task completed successfully"
 }
 
 scheduled_task "usage-quota-reset" {
-  rule        = "restartix-staging-usage-quota-reset"
-  expression  = "cron(0 0 1 * ? *)"
-  cluster     = "restartix-staging"
-  task_family = "usage-quota-reset"
-  max_age     = "35d"
+  rule           = "restartix-staging-usage-quota-reset"
+  expression     = "cron(0 0 1 * ? *)"
+  cluster        = "restartix-staging"
+  task_family    = "usage-quota-reset"
+  max_age        = "35d"
+  log_group      = "/ecs/usage-quota-reset"
+  success_marker = "task completed successfully"
 }
 
 scheduled_task "usage-summary-rollup" {
-  rule        = "restartix-staging-usage-summary-rollup"
-  expression  = "cron(15 * * * ? *)"
-  cluster     = "restartix-staging"
-  task_family = "usage-summary-rollup"
-  max_age     = "2h"
+  rule           = "restartix-staging-usage-summary-rollup"
+  expression     = "cron(15 * * * ? *)"
+  cluster        = "restartix-staging"
+  task_family    = "usage-summary-rollup"
+  max_age        = "2h"
+  log_group      = "/ecs/usage-summary-rollup"
+  success_marker = "task completed successfully"
 }
 
 scheduled_task "check-providers" {
-  rule        = "restartix-staging-check-providers"
-  expression  = "rate(5 minutes)"
-  cluster     = "restartix-staging"
-  task_family = "check-providers"
-  max_age     = "30m"
+  rule           = "restartix-staging-check-providers"
+  expression     = "rate(5 minutes)"
+  cluster        = "restartix-staging"
+  task_family    = "check-providers"
+  max_age        = "30m"
+  log_group      = "/ecs/check-providers"
+  success_marker = "task completed successfully"
 }
 
 alarms {

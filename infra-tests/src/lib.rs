@@ -99,6 +99,32 @@ pub fn load_for_run(name: &str) -> Result<Environment> {
     Ok(env)
 }
 
+/// A list of check-id globs from the environment variable `name`, one per
+/// line (`cargo xtask verify` writes `--only`/`--skip` so): a glob may hold
+/// commas (`{rds,ses}.*`), so the list is never split on them. Unset is empty.
+pub fn glob_list_env(name: &str) -> Vec<String> {
+    std::env::var(name)
+        .map(|v| parse_glob_list(&v))
+        .unwrap_or_default()
+}
+
+/// [`glob_list_env`] on a value: one glob per line, blank lines ignored.
+///
+/// ```
+/// assert_eq!(
+///     infra_tests::parse_glob_list("{rds,ses}.*\nbudgets.monthly\n"),
+///     ["{rds,ses}.*", "budgets.monthly"]
+/// );
+/// ```
+pub fn parse_glob_list(value: &str) -> Vec<String> {
+    value
+        .lines()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
+}
+
 /// Where `cargo xtask verify` collects outcomes: `VERIFY_RESULTS_DIR`, if set.
 pub struct ResultsSink {
     file: Option<Mutex<std::fs::File>>,
@@ -111,6 +137,8 @@ pub struct RunRecord<'a> {
     pub environment: &'a str,
     pub started_at: String,
     pub duration_ms: u64,
+    /// Whose credentials the run held, confirmed against the spec before any check.
+    pub identity: verify::gate::CallerIdentity,
     pub aws_calls: verify::aws::CallCounts,
 }
 

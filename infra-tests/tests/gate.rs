@@ -7,27 +7,20 @@
 //! One `#[once]` fixture runs the whole gate concurrently in one runtime, so
 //! the describe cache serves the whole suite (one describe per resource).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Instant, SystemTime};
 
-use infra_tests::{ResultsSink, RunRecord, connection, environment_name, load_for_run, runtime};
+use infra_tests::{
+    ResultsSink, RunRecord, connection, environment_name, glob_list_env, load_for_run, runtime,
+};
 use rstest::{fixture, rstest};
-use verify::{Gate, Outcome, Selection, Status};
+use verify::{Gate, Outcome, Selection};
 
 struct Suite {
+    /// Every id of the catalogue for this spec, selected or not.
+    catalogue: BTreeSet<String>,
+    selection: Selection,
     outcomes: BTreeMap<String, Outcome>,
-}
-
-fn csv_env(name: &str) -> Vec<String> {
-    std::env::var(name)
-        .map(|v| {
-            v.split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[fixture]
@@ -35,23 +28,24 @@ fn csv_env(name: &str) -> Vec<String> {
 fn suite() -> Suite {
     let sink = ResultsSink::from_env().expect("results directory");
     let name = environment_name();
+    /// Records why the run could not start (exit 2 in `cargo xtask verify`) and stops.
+    fn fail_setup(sink: &ResultsSink, name: &str, e: anyhow::Error) -> ! {
+        sink.setup_error(&format!("{e:#}"));
+        panic!("cannot run the gate on {name}: {e:#}");
+    }
     let setup = || -> anyhow::Result<_> {
         let env = load_for_run(&name)?;
         let connection = connection(&env)?;
-        let selection = Selection::new(&csv_env("VERIFY_ONLY"), &csv_env("VERIFY_SKIP"))?;
+        let selection =
+            Selection::new(&glob_list_env("VERIFY_ONLY"), &glob_list_env("VERIFY_SKIP"))?;
         let waivers = match std::env::var_os("VERIFY_WAIVERS") {
             Some(path) => verify::waivers::load(path.as_ref())?,
             None => Vec::new(),
         };
         Ok((env, connection, selection, waivers))
     };
-    let (env, connection, selection, waivers) = match setup() {
-        Ok(parts) => parts,
-        Err(e) => {
-            sink.setup_error(&format!("{e:#}"));
-            panic!("cannot run the gate on {name}: {e:#}");
-        }
-    };
+    let (env, connection, selection, waivers) =
+        setup().unwrap_or_else(|e| fail_setup(&sink, &name, e));
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();
     let waive = |outcome: &Outcome| {
@@ -63,39 +57,53 @@ fn suite() -> Suite {
         );
         outcome
     };
-    let (outcomes, calls) = runtime().block_on(async {
-        let gate = Gate::connect(env, connection).await;
-        sink.plan(
-            gate.checks()
-                .iter()
-                .map(|c| c.id.as_str())
-                .filter(|id| selection.selects(id)),
-        );
-        let outcomes = gate.run(&selection, |o| sink.outcome(&waive(o))).await;
-        (outcomes, gate.aws().calls.snapshot())
-    });
+    let rt = runtime();
+    let gate = rt.block_on(Gate::connect(env, connection));
+    // Before any check: the credentials must be the declared account's and
+    // every client must use the declared region (exit 2 in `cargo xtask verify`).
+    let identity = rt
+        .block_on(gate.confirm_identity())
+        .unwrap_or_else(|e| fail_setup(&sink, &name, e.into()));
+    let catalogue: BTreeSet<String> = gate.checks().into_iter().map(|c| c.id).collect();
+    sink.plan(
+        gate.checks()
+            .iter()
+            .map(|c| c.id.as_str())
+            .filter(|id| selection.selects(id)),
+    );
+    let outcomes = rt.block_on(gate.run(&selection, |o| sink.outcome(&waive(o))));
     sink.finish(&RunRecord {
         environment: &name,
         started_at,
         duration_ms: started.elapsed().as_millis() as u64,
-        aws_calls: calls,
+        identity,
+        aws_calls: gate.aws().calls.snapshot(),
     });
     Suite {
+        catalogue,
+        selection,
         outcomes: outcomes.iter().map(|o| (o.id.clone(), waive(o))).collect(),
     }
 }
 
-/// Passes on pass/skip/waived; fails with the check's message otherwise.
-/// A check not selected by `VERIFY_ONLY`/`VERIFY_SKIP` passes vacuously.
+/// Passes on pass/skip/waived; fails with the check's message otherwise
+/// (the verdict's own rule, [`verify::verdict::blocks_go`]).
+/// A check not selected by `VERIFY_ONLY`/`VERIFY_SKIP` passes vacuously, but
+/// an id the catalogue lacks fails: a removed or renamed check cannot pass its test.
 fn expect(suite: &Suite, id: &str) {
+    assert!(
+        suite.catalogue.contains(id),
+        "{id}: no such check in the catalogue (removed or renamed?)"
+    );
     let Some(outcome) = suite.outcomes.get(id) else {
+        assert!(
+            !suite.selection.selects(id),
+            "{id}: selected but the run gave no outcome"
+        );
         return;
     };
-    match outcome.status {
-        Status::Pass | Status::Skip | Status::Waived => {}
-        Status::Fail | Status::Error => {
-            panic!("{id}: {}: {}", outcome.status.as_str(), outcome.message)
-        }
+    if verify::verdict::blocks_go(outcome.status.as_str()) {
+        panic!("{id}: {}: {}", outcome.status.as_str(), outcome.message)
     }
 }
 
@@ -104,73 +112,194 @@ fn expect_area(suite: &Suite, area: &str) {
     let failing: Vec<String> = suite
         .outcomes
         .values()
-        .filter(|o| verify::check::area_of(&o.id) == area && o.status.blocks_go())
+        .filter(|o| {
+            verify::check::area_of(&o.id) == area && verify::verdict::blocks_go(o.status.as_str())
+        })
         .map(|o| format!("{}: {}: {}", o.id, o.status.as_str(), o.message))
         .collect();
     assert!(failing.is_empty(), "{}", failing.join("\n"));
 }
 
+/// One test per check id: `checks!(name => "area.id", …)` inside the area's
+/// module; `IDS` lists them for [`every_catalogue_id_has_its_test`].
+macro_rules! checks {
+    ($($name:ident => $id:literal),* $(,)?) => {
+        pub const IDS: &[&str] = &[$($id),*];
+        $(
+            #[rstest]
+            fn $name(suite: &Suite) {
+                expect(suite, $id)
+            }
+        )*
+    };
+}
+
 mod rds {
-    use super::*;
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
 
-    #[rstest]
-    fn available(suite: &Suite) {
-        expect(suite, "rds.available")
+    checks! {
+        available => "rds.available",
+        multi_az => "rds.multi_az",
+        encrypted => "rds.encrypted",
+        not_public => "rds.not_public",
+        deletion_protection => "rds.deletion_protection",
+        backups => "rds.backups",
+    }
+}
+
+mod pgbouncer {
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
+
+    checks! {
+        service => "pgbouncer.service",
+        multi_az => "pgbouncer.multi_az",
+        targets => "pgbouncer.targets",
+        drain_ready => "pgbouncer.drain_ready",
+    }
+}
+
+mod edge {
+    pub mod alb {
+        use crate::{Suite, expect, suite};
+        use rstest::rstest;
+
+        checks! {
+            https_listener => "edge.alb.https_listener",
+            http_redirect => "edge.alb.http_redirect",
+            origin_locked => "edge.alb.origin_locked",
+            access_logs => "edge.alb.access_logs",
+        }
     }
 
-    #[rstest]
-    fn multi_az(suite: &Suite) {
-        expect(suite, "rds.multi_az")
+    pub mod tls {
+        use crate::{Suite, expect, suite};
+        use rstest::rstest;
+
+        checks! {
+            certificate => "edge.tls.certificate",
+            legacy_rejected => "edge.tls.legacy_rejected",
+        }
     }
 
-    #[rstest]
-    fn encrypted(suite: &Suite) {
-        expect(suite, "rds.encrypted")
+    pub mod https {
+        use crate::{Suite, expect, suite};
+        use rstest::rstest;
+
+        checks! {
+            headers => "edge.https.headers",
+        }
     }
 
-    #[rstest]
-    fn not_public(suite: &Suite) {
-        expect(suite, "rds.not_public")
-    }
+    pub mod http {
+        use crate::{Suite, expect, suite};
+        use rstest::rstest;
 
-    #[rstest]
-    fn deletion_protection(suite: &Suite) {
-        expect(suite, "rds.deletion_protection")
+        checks! {
+            redirect => "edge.http.redirect",
+        }
     }
+}
 
-    #[rstest]
-    fn backups(suite: &Suite) {
-        expect(suite, "rds.backups")
+mod cloudflare {
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
+
+    checks! {
+        ssl_strict => "cloudflare.ssl_strict",
+        waf => "cloudflare.waf",
+        custom_hostnames => "cloudflare.custom_hostnames",
+    }
+}
+
+mod alarms {
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
+
+    checks! {
+        present => "alarms.present",
+        routed => "alarms.routed",
     }
 }
 
 mod budgets {
-    use super::*;
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
 
-    #[rstest]
-    fn monthly(suite: &Suite) {
-        expect(suite, "budgets.monthly")
-    }
-
-    #[rstest]
-    fn thresholds(suite: &Suite) {
-        expect(suite, "budgets.thresholds")
+    checks! {
+        monthly => "budgets.monthly",
+        thresholds => "budgets.thresholds",
     }
 }
 
-/// Areas whose checks are not yet implemented end in `error` when declared.
-mod other_areas {
-    use super::*;
+mod ses {
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
+
+    checks! {
+        production_access => "ses.production_access",
+        identity => "ses.identity",
+        dns => "ses.dns",
+        suppression => "ses.suppression",
+        feedback => "ses.feedback",
+    }
+}
+
+mod network {
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
+
+    checks! {
+        multi_az => "network.multi_az",
+    }
+}
+
+/// Scheduled ids depend on the spec (`scheduled.<task>.configured|succeeded`):
+/// one area-level test over all of them.
+mod scheduled {
+    use crate::{Suite, expect_area, suite};
+    use rstest::rstest;
 
     #[rstest]
-    #[case("pgbouncer")]
-    #[case("edge")]
-    #[case("cloudflare")]
-    #[case("scheduled")]
-    #[case("alarms")]
-    #[case("ses")]
-    #[case("network")]
-    fn declared_area(suite: &Suite, #[case] name: &str) {
-        expect_area(suite, name)
+    fn every_declared_task(suite: &Suite) {
+        expect_area(suite, "scheduled")
     }
+}
+
+/// A removed or renamed check cannot pass its test: an id the catalogue lacks fails.
+#[rstest]
+#[should_panic(expected = "rds.removed_check: no such check in the catalogue")]
+fn an_id_the_catalogue_lacks_fails_its_test(suite: &Suite) {
+    expect(suite, "rds.removed_check")
+}
+
+/// Every id of the catalogue is covered by a test above (a new check needs its test).
+#[rstest]
+fn every_catalogue_id_has_its_test(suite: &Suite) {
+    let tested: BTreeSet<&str> = [
+        rds::IDS,
+        pgbouncer::IDS,
+        edge::alb::IDS,
+        edge::tls::IDS,
+        edge::https::IDS,
+        edge::http::IDS,
+        cloudflare::IDS,
+        alarms::IDS,
+        budgets::IDS,
+        ses::IDS,
+        network::IDS,
+    ]
+    .concat()
+    .into_iter()
+    .collect();
+    let untested: Vec<&String> = suite
+        .catalogue
+        .iter()
+        .filter(|id| !id.starts_with("scheduled.") && !tested.contains(id.as_str()))
+        .collect();
+    assert!(
+        untested.is_empty(),
+        "catalogue ids without their own test in gate.rs: {untested:?}"
+    );
 }

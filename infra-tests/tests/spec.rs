@@ -54,6 +54,8 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::empty_thresholds(&format!("{GOOD_HEAD}budget \"m\" {{\n  name = \"b\"\n  limit_usd = 3000\n  thresholds = []\n}}\n"), 7, "non-empty list of percentages")]
 #[case::bad_route(&format!("{GOOD_HEAD}alarms {{\n  topic = \"t\"\n  required = [\"a\"]\n  route = \"pager\"\n}}\n"), 7, "one of \"slack\", \"chatbot\", \"lambda\"")]
 #[case::rule_and_schedule(&format!("{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  schedule = \"s\"\n  expression = \"rate(5 minutes)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"1h\"\n}}\n"), 6, "either `rule` or `schedule`, not both")]
+#[case::long_max_age_without_marker(&format!("{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(1 day)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"35d\"\n}}\n"), 9, "ECS forgets stopped tasks after about an hour, so the task must declare its success marker; missing `success_marker` and `log_group`")]
+#[case::long_max_age_without_log_group(&format!("{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(1 hour)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"2h\"\n  success_marker = \"done\"\n}}\n"), 9, "missing `log_group`")]
 #[case::bad_role(&format!("{GOOD_HEAD}aws {{\n  assume_role = \"verify-readonly\"\n}}\n"), 5, "a role ARN")]
 fn an_invalid_spec_is_refused_with_its_position(
     #[case] text: &str,
@@ -85,6 +87,69 @@ fn the_error_displays_as_file_line_column() {
     .unwrap_err();
     assert!(
         err.to_string().starts_with("environments/bad.hcl:6:5: "),
+        "{err}"
+    );
+}
+
+/// The success-marker rule points at `max_age` itself, as `file:line:column`.
+#[test]
+fn a_long_max_age_without_marker_points_at_max_age() {
+    let err = parse(&format!(
+        "{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(1 day)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"35d\"\n}}\n"
+    ))
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with("environments/bad.hcl:9:13: "),
+        "{err}"
+    );
+}
+
+/// Up to an hour ECS still lists the last run; a marker is optional.
+#[test]
+fn a_max_age_of_an_hour_needs_no_marker() {
+    let env = parse(&format!(
+        "{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(5 minutes)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"1h\"\n}}\n"
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.scheduled_tasks[0].success_marker, None);
+}
+
+/// A spec or waivers file that is not UTF-8 is refused at its first bad byte
+/// (line and column, the column counting characters), not as a bare read error.
+#[rstest]
+#[case::spec(true)]
+#[case::waivers(false)]
+fn a_non_utf8_file_is_refused_at_its_first_bad_byte(#[case] spec: bool) {
+    let dir = std::env::temp_dir().join(format!("verify-utf8-{}-{spec}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("latin1.hcl");
+    let mut bytes = GOOD_HEAD.as_bytes().to_vec();
+    // Line 4: two 2-byte characters, then a Latin-1 'é' (0xE9) at column 14.
+    bytes.extend_from_slice("# café ünd x ".as_bytes());
+    bytes.push(0xE9);
+    bytes.extend_from_slice(b"\n");
+    std::fs::write(&file, &bytes).unwrap();
+    let err = if spec {
+        verify::spec::load(&file).map(|_| ()).unwrap_err()
+    } else {
+        verify::waivers::load(&file).map(|_| ()).unwrap_err()
+    };
+    let _ = std::fs::remove_dir_all(&dir);
+    match &err {
+        SpecError::Invalid {
+            line,
+            column,
+            message,
+            ..
+        } => {
+            assert_eq!((*line, *column), (4, 14), "{err}");
+            assert!(message.contains("not valid UTF-8 (byte 0xE9)"), "{err}");
+        }
+        other => panic!("expected a position, got {other}"),
+    }
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{}:4:14: ", file.display())),
         "{err}"
     );
 }

@@ -274,11 +274,39 @@ pub struct AwsClients {
     pub scheduler: aws_sdk_scheduler::Client,
     pub logs: aws_sdk_cloudwatchlogs::Client,
     pub ses: aws_sdk_sesv2::Client,
+    /// Only for `GetCallerIdentity`: whose credentials the run holds ([`crate::Gate::confirm_identity`]).
+    pub sts: aws_sdk_sts::Client,
     pub mode: AccessMode,
     pub calls: CallCounter,
 }
 
 impl AwsClients {
+    /// The region each client sends its calls to (`None` when a client has none),
+    /// by service name. Every entry must equal the spec's region
+    /// ([`crate::Gate::confirm_identity`] refuses the run otherwise).
+    pub fn regions(&self) -> Vec<(&'static str, Option<String>)> {
+        macro_rules! regions {
+            ($($name:literal => $field:ident),* $(,)?) => {
+                vec![$(($name, self.$field.config().region().map(|r| r.to_string()))),*]
+            };
+        }
+        regions![
+            "rds" => rds,
+            "ec2" => ec2,
+            "budgets" => budgets,
+            "ecs" => ecs,
+            "elasticloadbalancing" => elb,
+            "acm" => acm,
+            "cloudwatch" => cloudwatch,
+            "sns" => sns,
+            "events" => events,
+            "scheduler" => scheduler,
+            "logs" => logs,
+            "sesv2" => ses,
+            "sts" => sts,
+        ]
+    }
+
     /// Clients from one shared [`SdkConfig`], with the read-only guard and the counter.
     ///
     /// ```no_run
@@ -317,6 +345,7 @@ impl AwsClients {
             scheduler: client!(aws_sdk_scheduler),
             logs: client!(aws_sdk_cloudwatchlogs),
             ses: client!(aws_sdk_sesv2),
+            sts: client!(aws_sdk_sts),
             mode,
             calls,
         }

@@ -35,6 +35,9 @@ impl Gate {
     /// use verify::{Gate, Selection, aws::Connection};
     /// let env = verify::spec::load("infra-tests/environments/production.hcl".as_ref())?;
     /// let gate = Gate::connect(env.clone(), Connection::for_environment(&env)).await;
+    /// // Before any check: the declared account and region, or no run at all.
+    /// let identity = gate.confirm_identity().await?;
+    /// println!("verifying account {} as {}", identity.account, identity.arn);
     /// let outcomes = gate.run(&Selection::all(), |o| println!("{} {:?}", o.id, o.status)).await;
     /// assert!(outcomes.iter().all(|o| !o.status.blocks_go()));
     /// # Ok(()) }
@@ -76,6 +79,46 @@ impl Gate {
 
     pub fn cache(&self) -> &DescribeCache {
         &self.cache
+    }
+
+    /// Confirms, before any check, that the run verifies the environment the
+    /// spec declares: every AWS client sends its calls to the spec's `region`,
+    /// and the credentials belong to the spec's `account_id`
+    /// (one `sts:GetCallerIdentity`, through the same read-only guard and call
+    /// counter as every other call). Without this a gate pointed at the wrong
+    /// profile would verify some other account and call it production.
+    ///
+    /// The region is checked first, so a mismatch there makes no call at all.
+    pub async fn confirm_identity(&self) -> Result<CallerIdentity, IdentityError> {
+        check_regions(&self.env.region, &self.aws.regions())?;
+        let answer = self
+            .aws
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                IdentityError::Sts(CheckError::from_sdk(
+                    "sts:GetCallerIdentity",
+                    "the caller",
+                    e,
+                ))
+            })?;
+        let identity = CallerIdentity {
+            account: answer
+                .account()
+                .filter(|a| !a.is_empty())
+                .ok_or(IdentityError::Incomplete("Account"))?
+                .to_string(),
+            arn: answer
+                .arn()
+                .filter(|a| !a.is_empty())
+                .ok_or(IdentityError::Incomplete("Arn"))?
+                .to_string(),
+            region: self.env.region.clone(),
+        };
+        check_account(&self.env.account_id, &identity)?;
+        Ok(identity)
     }
 
     /// Every check of the catalogue for this environment (undeclared areas skip).
@@ -138,6 +181,77 @@ impl Gate {
     }
 }
 
+/// Whose credentials a run holds and where its calls go, once confirmed
+/// against the spec ([`Gate::confirm_identity`]); reports carry it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CallerIdentity {
+    /// The 12-digit account the credentials belong to (equals the spec's `account_id`).
+    pub account: String,
+    /// The caller's ARN (user, or assumed-role session).
+    pub arn: String,
+    /// The region every client uses (equals the spec's `region`).
+    pub region: String,
+}
+
+/// Why a run must not start: it would verify something other than what the spec declares.
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(
+        "wrong AWS account: the spec declares account_id {declared}, but the credentials \
+         belong to account {observed} ({arn}); refusing to verify another account"
+    )]
+    WrongAccount {
+        declared: String,
+        observed: String,
+        arn: String,
+    },
+    #[error(
+        "wrong AWS region: the spec declares region {declared}, but the {service} client \
+         uses {}; every client must be built from the spec's region",
+        observed.as_deref().unwrap_or("no region")
+    )]
+    WrongRegion {
+        declared: String,
+        service: &'static str,
+        observed: Option<String>,
+    },
+    #[error("cannot confirm the AWS identity: {0}")]
+    Sts(CheckError),
+    #[error("cannot confirm the AWS identity: sts:GetCallerIdentity answered without {0}")]
+    Incomplete(&'static str),
+}
+
+/// Every client's region must be the declared one (a client without a region is a mismatch).
+pub fn check_regions(
+    declared: &str,
+    regions: &[(&'static str, Option<String>)],
+) -> Result<(), IdentityError> {
+    match regions
+        .iter()
+        .find(|(_, observed)| observed.as_deref() != Some(declared))
+    {
+        None => Ok(()),
+        Some((service, observed)) => Err(IdentityError::WrongRegion {
+            declared: declared.to_string(),
+            service,
+            observed: observed.clone(),
+        }),
+    }
+}
+
+/// The credentials' account must be the declared one.
+pub fn check_account(declared: &str, identity: &CallerIdentity) -> Result<(), IdentityError> {
+    if identity.account == declared {
+        Ok(())
+    } else {
+        Err(IdentityError::WrongAccount {
+            declared: declared.to_string(),
+            observed: identity.account.clone(),
+            arn: identity.arn.clone(),
+        })
+    }
+}
+
 /// Which check ids a run includes: `--only` globs (all when empty) minus `--skip` globs.
 #[derive(Debug, Clone)]
 pub struct Selection {
@@ -190,5 +304,100 @@ impl Connection {
             access: env.aws.clone(),
             static_credentials: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod verdict_tests {
+    use crate::check::Status;
+
+    /// `Status::blocks_go` and the shared verdict agree on every status.
+    #[test]
+    fn status_and_verdict_agree() {
+        for status in [
+            Status::Pass,
+            Status::Fail,
+            Status::Error,
+            Status::Skip,
+            Status::Waived,
+        ] {
+            // Exhaustive: a new status must be added to the list above.
+            match status {
+                Status::Pass | Status::Fail | Status::Error | Status::Skip | Status::Waived => {}
+            }
+            assert_eq!(
+                status.blocks_go(),
+                crate::verdict::blocks_go(status.as_str()),
+                "{status:?}"
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    fn identity(account: &str) -> CallerIdentity {
+        CallerIdentity {
+            account: account.into(),
+            arn: format!("arn:aws:sts::{account}:assumed-role/verify-readonly/verify"),
+            region: "eu-central-1".into(),
+        }
+    }
+
+    #[test]
+    fn the_declared_account_passes_and_another_is_refused_naming_both() {
+        assert!(check_account("210987654321", &identity("210987654321")).is_ok());
+        let err = check_account("210987654321", &identity("123456789012")).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            matches!(err, IdentityError::WrongAccount { .. })
+                && text.contains("account_id 210987654321")
+                && text.contains("account 123456789012"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn every_client_must_use_the_declared_region() {
+        let good = || -> Vec<(&'static str, Option<String>)> {
+            vec![
+                ("rds", Some("eu-central-1".into())),
+                ("sts", Some("eu-central-1".into())),
+            ]
+        };
+        assert!(check_regions("eu-central-1", &good()).is_ok());
+        for (i, observed) in [Some("us-east-1".to_string()), None]
+            .into_iter()
+            .enumerate()
+        {
+            let mut regions = good();
+            regions[i].1 = observed.clone();
+            let err = check_regions("eu-central-1", &regions).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.contains("declares region eu-central-1")
+                    && text.contains(observed.as_deref().unwrap_or("no region")),
+                "{text}"
+            );
+        }
+    }
+
+    /// The clients really report the region of the config they were built from.
+    #[test]
+    fn clients_report_the_region_of_their_config() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-west-2"))
+            .build();
+        let clients = AwsClients::new(&config, AccessMode::read_only());
+        let regions = clients.regions();
+        assert!(regions.len() >= 13);
+        assert!(check_regions("us-west-2", &regions).is_ok());
+        assert!(matches!(
+            check_regions("eu-central-1", &regions),
+            Err(IdentityError::WrongRegion { .. })
+        ));
     }
 }

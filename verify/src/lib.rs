@@ -6,6 +6,7 @@
 //! - [`gate`]: one run: the catalogue, run concurrently over a shared [`cache`].
 //! - [`checks`]: one module per area, named as the check id prefix.
 //! - [`check`]: the model every check shares (status, outcome, evidence, errors).
+//! - [`verdict`]: go / no-go, decided in one place (shared with `cargo xtask`).
 
 pub mod aws;
 pub mod cache;
@@ -15,6 +16,7 @@ pub mod gate;
 pub mod probe;
 pub mod reads;
 pub mod spec;
+pub mod verdict;
 pub mod waivers;
 
 pub use check::{Check, CheckError, Finding, Outcome, Status};

@@ -42,10 +42,7 @@ impl Waiver {
 
 /// Reads a waivers file.
 pub fn load(path: &Path) -> Result<Vec<Waiver>, SpecError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
-        file: path.into(),
-        source,
-    })?;
+    let text = crate::spec::read_utf8(path)?;
     parse(&text, path)
 }
 

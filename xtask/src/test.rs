@@ -129,6 +129,14 @@ impl Scenarios {
             only_filter(&dir),
         );
         self.check(
+            "verify --only '{rds,ses}.*': a glob with a comma is one glob",
+            only_glob_with_comma(&dir),
+        );
+        self.check(
+            "a spec declaring another account: exit 2 naming both, no check run",
+            wrong_account(&dir),
+        );
+        self.check(
             "a broken sandbox: no-go, exit 1, the failing check named",
             broken_sandbox(&dir),
         );
@@ -246,6 +254,80 @@ fn verify_go(dir: &Path) -> Result<()> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !stdout.contains("verdict: GO") {
         bail!("terminal report lacks the verdict:\n{stdout}");
+    }
+    // The confirmed identity is recorded, from one sts:GetCallerIdentity.
+    if report.identity.account != SANDBOX_ACCOUNT
+        || !report.identity.arn.contains(SANDBOX_ACCOUNT)
+        || report.identity.region != "eu-central-1"
+    {
+        bail!("report identity {:?}", report.identity);
+    }
+    if report.aws_calls["operations"]["sts:GetCallerIdentity"] != 1 {
+        bail!(
+            "expected one sts:GetCallerIdentity, calls {}",
+            report.aws_calls
+        );
+    }
+    if !stdout.contains(&format!("account {SANDBOX_ACCOUNT} in eu-central-1")) {
+        bail!("terminal report lacks the confirmed account:\n{stdout}");
+    }
+    Ok(())
+}
+
+/// The sandbox's default account (moto's, for its static test credentials).
+const SANDBOX_ACCOUNT: &str = "123456789012";
+
+fn only_glob_with_comma(dir: &Path) -> Result<()> {
+    let json = dir.join("only-comma.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--only",
+        "{rds,ses}.*",
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 0)?;
+    let ids: Vec<String> = read_report(&json)?
+        .checks
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    let areas: std::collections::BTreeSet<&str> =
+        ids.iter().filter_map(|id| id.split('.').next()).collect();
+    if !areas.iter().eq(["rds", "ses"].iter()) || ids.len() != 11 {
+        bail!("--only '{{rds,ses}}.*' ran {ids:?}");
+    }
+    Ok(())
+}
+
+/// The sandbox spec with another `account_id`: the credentials are the
+/// sandbox's, so the run must stop before any check, naming both accounts.
+fn wrong_account(dir: &Path) -> Result<()> {
+    let spec = std::fs::read_to_string(root().join("infra-tests/environments/sandbox.hcl"))?;
+    let declared = format!("account_id  = \"{SANDBOX_ACCOUNT}\"");
+    if !spec.contains(&declared) {
+        bail!("sandbox.hcl no longer declares {declared}");
+    }
+    let path = dir.join("wrong-account.hcl");
+    std::fs::write(
+        &path,
+        spec.replace(&declared, "account_id  = \"210987654321\""),
+    )?;
+    let json = dir.join("wrong-account.json");
+    let out = xtask(&[
+        "verify",
+        &path.display().to_string(),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 2)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.contains("210987654321") || !stderr.contains(SANDBOX_ACCOUNT) {
+        bail!("stderr does not name both accounts:\n{stderr}");
+    }
+    if json.exists() {
+        bail!("a report was written although no check may run");
     }
     Ok(())
 }

@@ -16,6 +16,11 @@ use crate::report::{self, CheckOutcome, Report, RunRecord};
 
 pub fn run(flags: &Verify) -> Result<ExitCode> {
     for glob in flags.only.iter().chain(&flags.skip) {
+        if glob.contains('\n') {
+            bail!(CouldNotRun(format!(
+                "invalid glob {glob:?}: a check id glob cannot contain a line break"
+            )));
+        }
         globset::Glob::new(glob).map_err(|e| CouldNotRun(format!("invalid glob {glob:?}: {e}")))?;
     }
     let waivers = flags.waivers.as_ref().map(|w| absolute(w)).transpose()?;
@@ -67,8 +72,9 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
         .args(["--quiet", "--test", "gate", "--", "--test-threads=4"])
         .env("VERIFY_ENV", env_arg)
         .env("VERIFY_RESULTS_DIR", &results)
-        .env("VERIFY_ONLY", flags.only.join(","))
-        .env("VERIFY_SKIP", flags.skip.join(","))
+        // One glob per line: a glob may itself hold commas (`{rds,ses}.*`).
+        .env("VERIFY_ONLY", glob_list(&flags.only))
+        .env("VERIFY_SKIP", glob_list(&flags.skip))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
@@ -95,7 +101,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
         {
             progress.set_length(ids.len() as u64);
         }
-        let done = report::read_outcomes(&outcomes_path)?;
+        let done = report::read_outcomes_so_far(&outcomes_path);
         progress.set_position(done.len() as u64);
         if let Some(last) = done.last() {
             progress.set_message(format!("{} {}", last.id, last.status.as_str()));
@@ -120,10 +126,18 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             )));
         }
     };
-    let report = Report::new(
-        record,
-        in_plan_order(&results, report::read_outcomes(&outcomes_path)?),
-    );
+    // From here on, whatever cannot be read or does not add up means the run
+    // cannot be judged: exit 2, naming the line or the ids.
+    let plan = report::read_plan(&results.join("plan.json"))
+        .map_err(|e| CouldNotRun(format!("the gate suite's plan is unreadable: {e:#}")))?;
+    let outcomes = report::read_outcomes(&outcomes_path)
+        .map_err(|e| CouldNotRun(format!("the gate suite's outcomes are unreadable: {e:#}")))?;
+    let report = Report::new(record, &plan, in_plan_order(&plan, outcomes)).map_err(|e| {
+        CouldNotRun(format!(
+            "{e} (cargo test ended {status}; full log: {})",
+            log_path.display()
+        ))
+    })?;
     if !status.success() && report.is_go() {
         bail!(CouldNotRun(format!(
             "cargo test failed ({status}) although every check passed; see {}",
@@ -148,13 +162,15 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
 }
 
 /// Outcomes in catalogue order (as planned), whatever order they finished in.
-fn in_plan_order(results: &Path, mut outcomes: Vec<CheckOutcome>) -> Vec<CheckOutcome> {
-    let plan: Vec<String> = std::fs::read_to_string(results.join("plan.json"))
-        .ok()
-        .and_then(|t| serde_json::from_str(&t).ok())
-        .unwrap_or_default();
+fn in_plan_order(plan: &[String], mut outcomes: Vec<CheckOutcome>) -> Vec<CheckOutcome> {
     outcomes.sort_by_key(|o| plan.iter().position(|id| *id == o.id).unwrap_or(usize::MAX));
     outcomes
+}
+
+/// `--only`/`--skip` globs for the gate suite's `VERIFY_ONLY`/`VERIFY_SKIP`:
+/// one glob per line, never re-split on commas (`{rds,ses}.*` is one glob).
+fn glob_list(globs: &[String]) -> String {
+    globs.join("\n")
 }
 
 fn sanitize(env: &str) -> String {
@@ -177,4 +193,35 @@ fn absolute(path: &Path) -> Result<PathBuf> {
     } else {
         std::env::current_dir()?.join(path)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_with_commas_pass_whole_one_per_line() {
+        let globs = vec!["{rds,ses}.*".to_string(), "budgets.monthly".to_string()];
+        assert_eq!(glob_list(&globs), "{rds,ses}.*\nbudgets.monthly");
+        let list = glob_list(&globs);
+        let back: Vec<&str> = list.split('\n').collect();
+        assert_eq!(back, ["{rds,ses}.*", "budgets.monthly"]);
+    }
+
+    #[test]
+    fn outcomes_follow_the_plan() {
+        let o = |id: &str| CheckOutcome {
+            id: id.into(),
+            status: report::Status::Pass,
+            message: String::new(),
+            duration_ms: 0,
+            evidence: serde_json::Value::Null,
+        };
+        let plan = vec!["b".to_string(), "a".to_string()];
+        let ids: Vec<String> = in_plan_order(&plan, vec![o("a"), o("x"), o("b")])
+            .into_iter()
+            .map(|c| c.id)
+            .collect();
+        assert_eq!(ids, ["b", "a", "x"]);
+    }
 }

@@ -27,7 +27,7 @@ mod parse;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use parse::{load, parse};
+pub use parse::{decode_utf8, load, parse, read_utf8};
 
 /// One environment, as declared.
 #[derive(Debug, Clone, PartialEq)]

@@ -16,11 +16,43 @@ use super::*;
 
 /// Reads and validates `path`.
 pub fn load(path: &Path) -> Result<Environment, SpecError> {
-    let source = std::fs::read_to_string(path).map_err(|source| SpecError::Read {
+    let source = read_utf8(path)?;
+    parse(&source, path)
+}
+
+/// Reads `path` as UTF-8 text. A file that cannot be read is [`SpecError::Read`];
+/// one that is not UTF-8 is [`SpecError::Invalid`] at the line and column of
+/// its first bad byte (the column counts the characters before it, plus one).
+pub fn read_utf8(path: &Path) -> Result<String, SpecError> {
+    let bytes = std::fs::read(path).map_err(|source| SpecError::Read {
         file: path.to_path_buf(),
         source,
     })?;
-    parse(&source, path)
+    decode_utf8(bytes, path)
+}
+
+/// [`read_utf8`] on bytes already read; `file` is only used in the error.
+pub fn decode_utf8(bytes: Vec<u8>, file: &Path) -> Result<String, SpecError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let valid_up_to = e.utf8_error().valid_up_to();
+        // The prefix up to the first bad byte is valid UTF-8 by definition.
+        let before = std::str::from_utf8(&bytes[..valid_up_to]).unwrap_or_default();
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        let bad = bytes.get(valid_up_to).copied().unwrap_or_default();
+        SpecError::Invalid {
+            file: file.to_path_buf(),
+            line,
+            column,
+            message: format!("the file is not valid UTF-8 (byte 0x{bad:02X}); save it as UTF-8"),
+        }
+    })
 }
 
 /// Parses and validates a spec; `file` is only used in error messages.
@@ -220,6 +252,9 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
     Ok(spec)
 }
 
+/// How long ECS keeps listing a stopped task (about an hour).
+const ECS_STOPPED_TASK_MEMORY: Duration = Duration::from_secs(3600);
+
 fn scheduled_task(doc: &Doc, name: String, block: &Block) -> Result<ScheduledTaskSpec, SpecError> {
     let mut s = Section::of_block(doc, block)?;
     let trigger = match (s.string("rule")?, s.string("schedule")?) {
@@ -245,7 +280,38 @@ fn scheduled_task(doc: &Doc, name: String, block: &Block) -> Result<ScheduledTas
         log_group: s.string("log_group")?,
         success_marker: s.string("success_marker")?,
     };
+    let what = s.what.clone();
+    let max_age_span = s
+        .attributes
+        .iter()
+        .find(|a| a.key.as_str() == "max_age")
+        .and_then(|a| a.value.span())
+        .or(s.span.clone());
     s.finish()?;
+    // ECS forgets a stopped task after about an hour: past that, only the
+    // success marker in the task's logs can prove the last run succeeded.
+    if spec.max_age > ECS_STOPPED_TASK_MEMORY
+        && (spec.log_group.is_none() || spec.success_marker.is_none())
+    {
+        let missing: Vec<&str> = [
+            ("success_marker", spec.success_marker.is_none()),
+            ("log_group", spec.log_group.is_none()),
+        ]
+        .into_iter()
+        .filter(|(_, absent)| *absent)
+        .map(|(key, _)| key)
+        .collect();
+        return Err(doc.error(
+            max_age_span,
+            format!(
+                "{}: `max_age` = \"{}\" is over an hour, and ECS forgets stopped tasks after \
+                 about an hour, so the task must declare its success marker; missing `{}`",
+                what,
+                humantime::format_duration(spec.max_age),
+                missing.join("` and `")
+            ),
+        ));
+    }
     Ok(spec)
 }
 

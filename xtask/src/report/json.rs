@@ -29,5 +29,7 @@ mod tests {
         );
         assert_eq!(v["checks"][0]["id"], "rds.multi_az");
         assert_eq!(v["checks"][0]["status"], "fail");
+        assert_eq!(v["identity"]["account"], "123456789012");
+        assert_eq!(v["identity"]["region"], "eu-central-1");
     }
 }

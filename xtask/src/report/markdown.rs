@@ -18,6 +18,11 @@ pub fn render(report: &Report) -> String {
         "{} pass · {} fail · {} error · {} skip · {} waived — started {}, took {} ms\n",
         s.pass, s.fail, s.error, s.skip, s.waived, report.started_at, report.duration_ms
     );
+    let _ = writeln!(
+        md,
+        "AWS account `{}` in `{}`, as `{}`\n",
+        report.identity.account, report.identity.region, report.identity.arn
+    );
     for (area, checks) in report.by_area() {
         let _ = writeln!(md, "## {area}\n\n| | check | result |\n|---|---|---|");
         for c in checks {

@@ -8,9 +8,11 @@ pub mod terminal;
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+use crate::verdict::{self, Incomplete, Verdict};
 
 /// One check's outcome, as the gate suite writes it (one JSON line each).
 /// It mirrors `verify::Outcome` on purpose: xtask does not depend on
@@ -62,7 +64,8 @@ pub struct Summary {
     pub waived: usize,
 }
 
-/// The JSON report (`--report json=…`): `harness.md`'s shape, plus the AWS call counts.
+/// The JSON report (`--report json=…`): `harness.md`'s shape, plus the
+/// confirmed AWS identity and the AWS call counts.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub environment: String,
@@ -71,8 +74,18 @@ pub struct Report {
     pub verdict: String,
     pub summary: Summary,
     pub checks: Vec<CheckOutcome>,
+    /// Whose credentials the run held (confirmed against the spec before any check).
+    pub identity: Identity,
     #[serde(default)]
     pub aws_calls: Value,
+}
+
+/// The AWS identity a run confirmed (`sts:GetCallerIdentity`) before any check.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+    pub region: String,
 }
 
 /// What the gate suite writes at the end of its run (`run.json`).
@@ -81,11 +94,23 @@ pub struct RunRecord {
     pub environment: String,
     pub started_at: String,
     pub duration_ms: u64,
+    pub identity: Identity,
     pub aws_calls: Value,
 }
 
 impl Report {
-    pub fn new(record: RunRecord, checks: Vec<CheckOutcome>) -> Report {
+    /// The report of a run that planned `planned` ids (in catalogue order).
+    /// Refused when the outcomes do not match the plan one to one
+    /// ([`Incomplete`]: exit 2); the verdict is [`verdict::decide`]'s.
+    pub fn new(
+        record: RunRecord,
+        planned: &[String],
+        checks: Vec<CheckOutcome>,
+    ) -> Result<Report, Incomplete> {
+        let verdict = verdict::decide(
+            planned,
+            checks.iter().map(|c| (c.id.as_str(), c.status.as_str())),
+        )?;
         let mut summary = Summary::default();
         for c in &checks {
             match c.status {
@@ -96,20 +121,20 @@ impl Report {
                 Status::Waived => summary.waived += 1,
             }
         }
-        let go = summary.fail == 0 && summary.error == 0;
-        Report {
+        Ok(Report {
             environment: record.environment,
             started_at: record.started_at,
             duration_ms: record.duration_ms,
-            verdict: if go { "go" } else { "no-go" }.into(),
+            verdict: verdict.as_str().into(),
             summary,
             checks,
+            identity: record.identity,
             aws_calls: record.aws_calls,
-        }
+        })
     }
 
     pub fn is_go(&self) -> bool {
-        self.verdict == "go"
+        self.verdict == Verdict::Go.as_str()
     }
 
     /// Areas in first-seen order, each with its outcomes.
@@ -125,17 +150,56 @@ impl Report {
     }
 }
 
-/// Reads `outcomes.jsonl`: one outcome per line; a torn last line (still being written) is ignored.
+/// Reads `outcomes.jsonl` while the suite still runs, for progress only: a
+/// torn last line (still being written) is ignored. Never used for the report.
+pub fn read_outcomes_so_far(path: &Path) -> Vec<CheckOutcome> {
+    std::fs::read_to_string(path)
+        .map(|text| {
+            text.lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads `outcomes.jsonl` after the suite ended: one outcome per line, and
+/// every line must be one (an unreadable line is an error naming it).
+/// A missing file is no outcomes (the plan comparison names what is missing).
 pub fn read_outcomes(path: &Path) -> Result<Vec<CheckOutcome>> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
+    let text = match std::fs::read(path) {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    Ok(text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect())
+    parse_outcomes(&text).with_context(|| format!("reading {}", path.display()))
+}
+
+/// [`read_outcomes`] on text: every line (blank ones too) must be an outcome.
+pub fn parse_outcomes(text: &str) -> Result<Vec<CheckOutcome>> {
+    let mut outcomes = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        match serde_json::from_str(line) {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(e) => {
+                let shown: String = line.chars().take(200).collect();
+                bail!("line {} is not a check outcome ({e}): {shown:?}", n + 1)
+            }
+        }
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        bail!(
+            "line {} was cut short (no end of line): the suite stopped while writing it",
+            text.lines().count()
+        );
+    }
+    Ok(outcomes)
+}
+
+/// Reads `plan.json`: the ids the suite selected, in catalogue order.
+pub fn read_plan(path: &Path) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))
 }
 
 pub fn write(path: &Path, text: &str) -> Result<()> {
@@ -155,31 +219,124 @@ pub(crate) fn sample() -> Report {
         duration_ms: 3,
         evidence: serde_json::json!({ "operations": ["rds:DescribeDBInstances"] }),
     };
-    Report::new(
-        RunRecord {
-            environment: "sandbox".into(),
-            started_at: "2026-11-23T19:00:00Z".into(),
-            duration_ms: 120,
-            aws_calls: serde_json::json!({ "operations": { "rds:DescribeDBInstances": 1 }, "requests": 1 }),
+    let checks = vec![
+        check(
+            "rds.multi_az",
+            Status::Fail,
+            "rds instance 'core': MultiAZ expected true, observed false",
+        ),
+        check("rds.encrypted", Status::Pass, "encrypted <&>"),
+        check(
+            "budgets.monthly",
+            Status::Error,
+            "budgets:DescribeBudget failed: AccessDenied",
+        ),
+        check("ses.identity", Status::Skip, "no ses declared"),
+        check(
+            "budgets.thresholds",
+            Status::Waived,
+            "waived until 2026-12-31 (OPS-1): was fail: x | y",
+        ),
+    ];
+    let planned: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
+    Report::new(sample_record(), &planned, checks).expect("the sample is complete")
+}
+
+#[cfg(test)]
+pub(crate) fn sample_record() -> RunRecord {
+    RunRecord {
+        environment: "sandbox".into(),
+        started_at: "2026-11-23T19:00:00Z".into(),
+        duration_ms: 120,
+        identity: Identity {
+            account: "123456789012".into(),
+            arn: "arn:aws:iam::123456789012:user/moto".into(),
+            region: "eu-central-1".into(),
         },
-        vec![
-            check(
-                "rds.multi_az",
-                Status::Fail,
-                "rds instance 'core': MultiAZ expected true, observed false",
+        aws_calls: serde_json::json!({ "operations": { "rds:DescribeDBInstances": 1 }, "requests": 1 }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outcome(id: &str, status: Status) -> CheckOutcome {
+        CheckOutcome {
+            id: id.into(),
+            status,
+            message: "m".into(),
+            duration_ms: 1,
+            evidence: Value::Null,
+        }
+    }
+
+    fn line(id: &str, status: &str) -> String {
+        format!(
+            r#"{{"id":"{id}","status":"{status}","message":"m","duration_ms":1,"evidence":null}}"#
+        )
+    }
+
+    #[test]
+    fn every_line_must_be_an_outcome_and_a_bad_one_is_named() {
+        let good = format!("{}\n{}\n", line("rds.a", "pass"), line("rds.b", "fail"));
+        assert_eq!(parse_outcomes(&good).unwrap().len(), 2);
+        assert!(parse_outcomes("").unwrap().is_empty());
+        for (text, says) in [
+            (
+                format!("{}\nnot json\n", line("rds.a", "pass")),
+                "line 2 is not a check outcome",
             ),
-            check("rds.encrypted", Status::Pass, "encrypted <&>"),
-            check(
-                "budgets.monthly",
-                Status::Error,
-                "budgets:DescribeBudget failed: AccessDenied",
+            (
+                format!("{}\n\n", line("rds.a", "pass")),
+                "line 2 is not a check outcome",
             ),
-            check("ses.identity", Status::Skip, "no ses declared"),
-            check(
-                "budgets.thresholds",
-                Status::Waived,
-                "waived until 2026-12-31 (OPS-1): was fail: x | y",
+            (
+                format!("{}\n", line("rds.a", "passed")),
+                "line 1 is not a check outcome",
             ),
-        ],
-    )
+            (
+                format!("{}\n{{\"id\":\"rds", line("rds.a", "pass")),
+                "line 2",
+            ),
+            (line("rds.a", "pass"), "line 1 was cut short"),
+        ] {
+            let err = format!("{:#}", parse_outcomes(&text).unwrap_err());
+            assert!(err.contains(says), "{err:?} should say {says:?}");
+        }
+    }
+
+    #[test]
+    fn the_report_refuses_a_planned_check_without_outcome() {
+        let planned = vec!["rds.a".to_string(), "rds.b".to_string()];
+        let err = Report::new(
+            sample_record(),
+            &planned,
+            vec![outcome("rds.a", Status::Pass)],
+        )
+        .unwrap_err();
+        assert_eq!(err.missing, ["rds.b"]);
+        assert!(err.to_string().contains("rds.b"), "{err}");
+        let report = Report::new(
+            sample_record(),
+            &planned,
+            vec![
+                outcome("rds.a", Status::Pass),
+                outcome("rds.b", Status::Skip),
+            ],
+        )
+        .unwrap();
+        assert!(report.is_go());
+        let report = Report::new(
+            sample_record(),
+            &planned,
+            vec![
+                outcome("rds.a", Status::Error),
+                outcome("rds.b", Status::Pass),
+            ],
+        )
+        .unwrap();
+        assert!(!report.is_go());
+        assert_eq!(report.verdict, "no-go");
+    }
 }

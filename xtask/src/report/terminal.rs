@@ -22,6 +22,10 @@ pub fn print(report: &Report, spec_file: &str) {
         paint(Style::new().bold(), "verify"),
         paint(Style::new().bold(), &report.environment)
     );
+    println!(
+        "account {} in {} as {}",
+        report.identity.account, report.identity.region, report.identity.arn
+    );
     for (area, checks) in report.by_area() {
         println!("\n{}", paint(Style::new().bold().underlined(), area));
         let mut checks = checks;
