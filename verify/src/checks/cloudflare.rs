@@ -1,7 +1,10 @@
 //! `cloudflare.*`: the zone terminates TLS strictly (Full (strict), TLS ≥ 1.2,
-//! always HTTPS), runs the Cloudflare Managed Ruleset, and every declared
-//! custom hostname is active with an active certificate. Read through the
-//! Cloudflare API with the token named by `token_env`.
+//! always HTTPS, and no Configuration Rule or Page Rule lowering SSL for some
+//! hostnames or paths), runs the Cloudflare Managed Ruleset (not disabled or
+//! set to log by its overrides, not skipped by an earlier rule), and every
+//! declared custom hostname is active with an active certificate. Read
+//! through the Cloudflare API with the token named by `token_env`; a read
+//! that fails (no permission included) is an error.
 
 use std::sync::Arc;
 use std::time::Duration;
