@@ -28,6 +28,13 @@ enum Break {
     MinTls10,
     WafMissing,
     WafDisabled,
+    WafOverriddenToLog,
+    WafOverrideDisabled,
+    WafSkippedEarlier,
+    SslFlexibleConfigRule,
+    SslFullPageRule,
+    RedirectToLookalike,
+    LegacyTlsAcceptedOnTls12Record,
     CustomHostnamePending,
     SpfWithoutAmazonses,
     DmarcNone,
@@ -43,6 +50,11 @@ async fn run(id: &str, broken: Break) -> Outcome {
     apply(&standins, broken).await;
     let mut account = Account::seeded(&[]).await.expect("account");
     point_at_standins(&mut account.env, &standins.state);
+    if let Break::LegacyTlsAcceptedOnTls12Record = broken {
+        let address = tls10_on_tls12_record_server().await;
+        account.env.edge.as_mut().unwrap().resolve =
+            vec![("api.restartix.test".into(), address.to_string())];
+    }
     if let Break::CustomHostnamePending = broken {
         let cf = account
             .env
@@ -60,6 +72,33 @@ async fn run(id: &str, broken: Break) -> Outcome {
     standins.dns.shutdown();
     let _ = std::fs::remove_dir_all(dir);
     outcome
+}
+
+/// A loopback server answering every connection with a ServerHello that
+/// negotiates TLS 1.0 inside a record whose layer version says TLS 1.2
+/// (legal: the record version is not the negotiated one), then closing.
+async fn tls10_on_tls12_record_server() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut hello = vec![0x03, 0x01];
+    hello.extend([0x42u8; 32]);
+    hello.extend([0x00, 0xc0, 0x14, 0x00]);
+    let mut record = vec![0x16, 0x03, 0x03, 0x00, (hello.len() + 4) as u8];
+    record.extend([0x02, 0x00, 0x00, hello.len() as u8]);
+    record.extend(hello);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let record = record.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 2048];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(&record).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    address
 }
 
 async fn apply(s: &Standins, broken: Break) {
@@ -100,6 +139,69 @@ async fn apply(s: &Standins, broken: Break) {
             }]))
             .await
             .unwrap(),
+        Break::WafOverriddenToLog | Break::WafOverrideDisabled => {
+            let overrides = if let Break::WafOverriddenToLog = broken {
+                json!({ "action": "log" })
+            } else {
+                json!({ "enabled": false })
+            };
+            s.cloudflare
+                .put_firewall_managed_rules(json!([{
+                    "id": "cmr-rule",
+                    "action": "execute",
+                    "action_parameters": { "id": fixtures::cloudflare_api::CLOUDFLARE_MANAGED_RULESET_ID, "overrides": overrides },
+                    "expression": "true",
+                }]))
+                .await
+                .unwrap()
+        }
+        Break::WafSkippedEarlier => s
+            .cloudflare
+            .put_firewall_managed_rules(json!([
+                {
+                    "id": "skip-all",
+                    "action": "skip",
+                    "action_parameters": { "ruleset": "current" },
+                    "expression": "true",
+                    "description": "temporary exception"
+                },
+                {
+                    "id": "cmr-rule",
+                    "action": "execute",
+                    "action_parameters": { "id": fixtures::cloudflare_api::CLOUDFLARE_MANAGED_RULESET_ID },
+                    "expression": "true"
+                }
+            ]))
+            .await
+            .unwrap(),
+        Break::SslFlexibleConfigRule => s
+            .cloudflare
+            .put_config_rules(json!([{
+                "id": "cfg-legacy",
+                "action": "set_config",
+                "action_parameters": { "ssl": "flexible" },
+                "expression": "http.host eq \"api.restartix.test\""
+            }]))
+            .await
+            .unwrap(),
+        Break::SslFullPageRule => {
+            s.cloudflare
+                .create_page_rule(json!({
+                    "targets": [{ "target": "url", "constraint": { "operator": "matches", "value": "api.restartix.test/*" } }],
+                    "actions": [{ "id": "ssl", "value": "full" }],
+                    "status": "active"
+                }))
+                .await
+                .unwrap();
+        }
+        Break::RedirectToLookalike => s
+            .edge
+            .update(|c| c.redirect_host = Some("api.restartix.test.evil.net".into()))
+            .unwrap(),
+        Break::LegacyTlsAcceptedOnTls12Record => {
+            // Not a knob of the edge: a server answering a TLS 1.0 ServerHello
+            // in a record labelled TLS 1.2, pointed at by `resolve` in `run`.
+        }
         Break::SpfWithoutAmazonses => s
             .dns
             .set_txt("mail.restartix.test", vec!["v=spf1 include:_spf.google.com ~all".into()])
@@ -153,7 +255,14 @@ fn passes_against_good_stand_ins(
 #[case(Break::SslFull, "cloudflare.ssl_strict", &["zone 'restartix.test'", "SSL mode expected strict, observed full"])]
 #[case(Break::MinTls10, "cloudflare.ssl_strict", &["zone 'restartix.test'", "min_tls_version expected ≥ 1.2, observed 1.0"])]
 #[case(Break::WafMissing, "cloudflare.waf", &["zone 'restartix.test'", "the http_request_firewall_managed entrypoint expected, observed none"])]
-#[case(Break::WafDisabled, "cloudflare.waf", &["zone 'restartix.test'", "an enabled rule executing the Cloudflare Managed Ruleset", "none enabled"])]
+#[case(Break::WafDisabled, "cloudflare.waf", &["zone 'restartix.test'", "an enabled rule executing the Cloudflare Managed Ruleset", "is disabled"])]
+#[case(Break::WafOverriddenToLog, "cloudflare.waf", &["zone 'restartix.test'", "rule cmr-rule has overrides.action = log"])]
+#[case(Break::WafOverrideDisabled, "cloudflare.waf", &["zone 'restartix.test'", "rule cmr-rule has overrides.enabled = false"])]
+#[case(Break::WafSkippedEarlier, "cloudflare.waf", &["zone 'restartix.test'", "rule cmr-rule is skipped by earlier rule skip-all \"temporary exception\" (skip ruleset = current)"])]
+#[case(Break::SslFlexibleConfigRule, "cloudflare.ssl_strict", &["zone 'restartix.test'", "Configuration Rule rule cfg-legacy (when http.host eq \"api.restartix.test\") expected SSL strict, observed flexible"])]
+#[case(Break::SslFullPageRule, "cloudflare.ssl_strict", &["zone 'restartix.test'", "Page Rule", "(api.restartix.test/*) expected SSL strict, observed full"])]
+#[case(Break::RedirectToLookalike, "edge.http.redirect", &["http://api.restartix.test/health", "a redirect to https://api.restartix.test expected", "observed Location \"https://api.restartix.test.evil.net/health\" (another host)"])]
+#[case(Break::LegacyTlsAcceptedOnTls12Record, "edge.tls.legacy_rejected", &["api.restartix.test", "TLSv1.0 and TLSv1.1 handshake expected refused, observed accepted"])]
 #[case(Break::CustomHostnamePending, "cloudflare.custom_hostnames", &["zone 'restartix.test'", "clinic.pending.test: status/ssl.status expected active/active, observed pending/pending_validation"])]
 #[case(Break::SpfWithoutAmazonses, "ses.dns", &["restartix.test", "SPF on mail.restartix.test expected to include amazonses.com, observed \"v=spf1 include:_spf.google.com ~all\""])]
 #[case(Break::DmarcNone, "ses.dns", &["restartix.test", "DMARC on _dmarc.restartix.test expected p=quarantine or p=reject, observed p=none"])]

@@ -168,6 +168,119 @@ async fn firewall_entrypoint_disabled_or_deleted_is_seen() {
     assert_eq!(cf.firewall_managed_entrypoint(&zone).await.unwrap(), None);
 }
 
+#[tokio::test]
+async fn configuration_rules_and_page_rules_are_read_and_changes_seen() {
+    let api = cloudflare(&[]).await;
+    let cf = client(&api);
+    let zone = cf.zone_id(ZONE).await.unwrap();
+
+    // None at start: no Configuration Rules entrypoint (404), no Page Rules.
+    assert_eq!(cf.config_settings_entrypoint(&zone).await.unwrap(), None);
+    assert!(cf.page_rules(&zone).await.unwrap().is_empty());
+
+    api.put_config_rules(json!([{
+        "action": "set_config",
+        "action_parameters": { "ssl": "flexible" },
+        "expression": "http.host eq \"api.restartix.test\"",
+        "description": "legacy origin"
+    }]))
+    .await
+    .unwrap();
+    let id = api
+        .create_page_rule(json!({
+            "targets": [{ "target": "url", "constraint": { "operator": "matches", "value": "api.restartix.test/old/*" } }],
+            "actions": [{ "id": "ssl", "value": "full" }],
+            "priority": 1,
+            "status": "active"
+        }))
+        .await
+        .unwrap();
+
+    let config = cf
+        .config_settings_entrypoint(&zone)
+        .await
+        .unwrap()
+        .expect("entrypoint after PUT");
+    assert_eq!(config.phase.as_deref(), Some("http_config_settings"));
+    assert_eq!(config.rules.len(), 1);
+    assert_eq!(config.rules[0].action.as_deref(), Some("set_config"));
+    assert!(config.rules[0].enabled);
+    let rules = cf.page_rules(&zone).await.unwrap();
+    assert_eq!(rules.len(), 1);
+    assert_eq!(rules[0].id, id);
+    assert_eq!(rules[0].status, "active");
+    assert_eq!(rules[0].action("ssl"), Some(&json!("full")));
+    assert_eq!(rules[0].patterns(), "api.restartix.test/old/*");
+
+    api.delete_page_rule(&id).await.unwrap();
+    assert!(cf.page_rules(&zone).await.unwrap().is_empty());
+    // The managed-firewall entrypoint is untouched by all this.
+    assert!(
+        cf.firewall_managed_entrypoint(&zone)
+            .await
+            .unwrap()
+            .is_some()
+    );
+}
+
+/// A Page Rules or Configuration Rules read that fails is an error, never
+/// "no overrides": a token without the permission, a server error, an
+/// unknown zone, a server that repeats its one page.
+#[rstest]
+#[case::forbidden(
+    "403 Forbidden",
+    r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"result":null}"#
+)]
+#[case::server_error(
+    "500 Internal Server Error",
+    r#"{"success":false,"errors":[],"result":null}"#
+)]
+#[case::unknown_zone(
+    "404 Not Found",
+    r#"{"success":false,"errors":[{"code":7003,"message":"Could not route"}],"result":null}"#
+)]
+#[tokio::test]
+async fn a_failed_override_read_is_an_error(
+    #[case] status: &'static str,
+    #[case] body: &'static str,
+) {
+    let port = canned(status, body).await;
+    let cf = CloudflareClient::new(
+        Some(&format!("http://127.0.0.1:{port}/client/v4")),
+        TOKEN,
+        TIMEOUT,
+    )
+    .unwrap();
+    let err = cf.page_rules("z").await.unwrap_err();
+    assert_eq!(err.endpoint(), Some("GET /zones/z/pagerules"), "{err:?}");
+    let err = cf.config_settings_entrypoint("z").await.unwrap_err();
+    assert_eq!(
+        err.endpoint(),
+        Some("GET /zones/z/rulesets/phases/http_config_settings/entrypoint"),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn page_rules_follow_pages_and_a_repeated_page_is_an_error() {
+    let port = canned(
+        "200 OK",
+        r#"{"success":true,"errors":[],"messages":[],"result":[{"id":"p1","status":"active","targets":[],"actions":[{"id":"ssl","value":"strict"}]}],"result_info":{"page":1,"total_pages":2}}"#,
+    )
+    .await;
+    let cf = CloudflareClient::new(
+        Some(&format!("http://127.0.0.1:{port}/client/v4")),
+        TOKEN,
+        TIMEOUT,
+    )
+    .unwrap();
+    let err = cf.page_rules("z").await.unwrap_err();
+    assert!(
+        matches!(&err, CloudflareError::Decode { endpoint, .. } if endpoint.contains("page=2")),
+        "{err:?}"
+    );
+}
+
 #[rstest]
 #[case::small_pages(5, 11)]
 #[case::cloudflare_page_size(50, 51)]

@@ -11,7 +11,8 @@ use fixtures::pki::{CA_COMMON_NAME, IssuedCert, SandboxCa};
 use rstest::rstest;
 use verify::probe::http::{HttpOptions, HttpResponse, get};
 use verify::probe::tls::{
-    HandshakeReport, LegacyTls, ProbeError, TlsTarget, handshake, legacy_version_accepted,
+    HandshakeReport, LegacyAnswer, LegacyTls, ProbeError, TlsTarget, handshake, legacy_handshake,
+    legacy_version_accepted,
 };
 
 const HOST: &str = "app.sandbox.test";
@@ -538,4 +539,76 @@ async fn invalid_input_is_an_error_not_a_panic() {
     let bad_root = TlsTarget::new(HOST, address).with_roots([vec![1u8, 2, 3].into()]);
     let tls = handshake(&bad_root, TIMEOUT).await;
     assert!(matches!(tls, Err(ProbeError::Invalid { .. })), "{tls:?}");
+}
+
+/// A ServerHello record: `record` on the record layer, `server_version` in
+/// the hello, cipher suite 0xc014, no extensions. Leaked: the babbler wants
+/// `'static` bytes.
+fn crafted_server_hello(record: u16, server_version: u16) -> &'static [u8] {
+    let mut hello = server_version.to_be_bytes().to_vec();
+    hello.extend([0x42u8; 32]); // random
+    hello.extend([0x00, 0xc0, 0x14, 0x00]); // no session id, suite, null compression
+    let mut out = vec![0x16];
+    out.extend(record.to_be_bytes());
+    out.extend(((hello.len() + 4) as u16).to_be_bytes());
+    out.extend([0x02, 0x00, 0x00, hello.len() as u8]);
+    out.extend(hello);
+    Box::leak(out.into_boxed_slice())
+}
+
+/// Each way a server can answer a TLS 1.0-only ClientHello, from a server
+/// answering crafted bytes: only an alert or a close before any byte is a
+/// refusal, only a ServerHello negotiating 1.0/1.1 an acceptance (whatever
+/// the record layer says), and everything else an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn legacy_answers_are_classified_precisely() {
+    let probe = |address| legacy_handshake(HOST, address, LegacyTls::Tls10, TIMEOUT);
+
+    let alert = babbler(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]).await;
+    let answer = probe(alert).await.expect("an alert is an answer");
+    assert_eq!(
+        answer,
+        LegacyAnswer::Refused {
+            how: "fatal alert protocol_version (70)".into()
+        }
+    );
+
+    let closes = babbler(b"").await;
+    let answer = probe(closes).await.expect("a close is an answer");
+    assert!(
+        matches!(&answer, LegacyAnswer::Refused { how } if how.contains("closed")),
+        "{answer:?}"
+    );
+
+    // TLS 1.0 negotiated inside a record labelled TLS 1.2: accepted.
+    let accepts = babbler(crafted_server_hello(0x0303, 0x0301)).await;
+    let answer = probe(accepts).await.expect("a ServerHello is an answer");
+    assert_eq!(
+        answer,
+        LegacyAnswer::Accepted {
+            negotiated: 0x0301,
+            cipher_suite: 0xc014
+        }
+    );
+    assert!(
+        legacy_version_accepted(HOST, accepts, LegacyTls::Tls11, TIMEOUT)
+            .await
+            .expect("answer")
+    );
+
+    // TLS 1.2 negotiated to a 1.0-only hello: neither refused nor accepted.
+    let modern = babbler(crafted_server_hello(0x0301, 0x0303)).await;
+    let result = probe(modern).await;
+    assert!(
+        matches!(&result, Err(ProbeError::Tls { message, .. }) if message.contains("negotiating TLSv1.2")),
+        "{result:?}"
+    );
+
+    // A ServerHello cut short by a close: an error, not a refusal.
+    let cut = babbler(&crafted_server_hello(0x0301, 0x0301)[..20]).await;
+    let result = probe(cut).await;
+    assert!(
+        matches!(&result, Err(ProbeError::Tls { message, .. }) if message.contains("cut short")),
+        "{result:?}"
+    );
 }

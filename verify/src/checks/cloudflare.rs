@@ -1,7 +1,10 @@
 //! `cloudflare.*`: the zone terminates TLS strictly (Full (strict), TLS ≥ 1.2,
-//! always HTTPS), runs the Cloudflare Managed Ruleset, and every declared
-//! custom hostname is active with an active certificate. Read through the
-//! Cloudflare API with the token named by `token_env`.
+//! always HTTPS, and no Configuration Rule or Page Rule lowering SSL for some
+//! hostnames or paths), runs the Cloudflare Managed Ruleset (not disabled or
+//! set to log by its overrides, not skipped by an earlier rule), and every
+//! declared custom hostname is active with an active certificate. Read
+//! through the Cloudflare API with the token named by `token_env`; a read
+//! that fails (no permission included) is an error.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -12,7 +15,7 @@ use crate::check::{Check, CheckError, CheckResult, Finding};
 use crate::gate::Gate;
 use crate::probe::cloudflare::{
     CLOUDFLARE_MANAGED_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps, FALLBACK_IPS,
-    FALLBACK_IPS_AS_OF,
+    FALLBACK_IPS_AS_OF, FIREWALL_MANAGED_PHASE, PageRule, Ruleset,
 };
 use crate::spec::CloudflareSpec;
 
@@ -34,7 +37,10 @@ fn spec(gate: &Gate) -> Option<&CloudflareSpec> {
 
 const NONE_DECLARED: &str = "no Cloudflare zone declared for this environment";
 
-/// `cloudflare.ssl_strict`: `ssl = strict`, `min_tls_version ≥ 1.2`, `always_use_https = on`.
+/// `cloudflare.ssl_strict`: `ssl = strict`, `min_tls_version ≥ 1.2`,
+/// `always_use_https = on`, and no enabled Configuration Rule or active
+/// Page Rule setting SSL below strict for some requests
+/// ([`ssl_overrides_below_strict`]).
 async fn ssl_strict(gate: &Gate) -> CheckResult {
     let Some(spec) = spec(gate) else {
         return Ok(Finding::skip(NONE_DECLARED));
@@ -69,7 +75,22 @@ async fn ssl_strict(gate: &Gate) -> CheckResult {
     if always != "on" {
         problems.push(format!("always_use_https expected on, observed {always}"));
     }
-    let evidence = json!({ "zone": spec.zone, "zone_id": zone_id, "settings": values, "probe": "cloudflare api" });
+    // Per-hostname overrides: Configuration Rules and Page Rules. A read
+    // that fails (no permission, HTTP error) is an error, never "none".
+    let config_rules = client
+        .config_settings_entrypoint(&zone_id)
+        .await
+        .map_err(api_error)?;
+    let page_rules = client.page_rules(&zone_id).await.map_err(api_error)?;
+    let overrides = ssl_overrides_below_strict(config_rules.as_ref(), &page_rules);
+    problems.extend(overrides.iter().cloned());
+    let evidence = json!({
+        "zone": spec.zone, "zone_id": zone_id, "settings": values,
+        "ssl_overrides_below_strict": overrides,
+        "config_rules": config_rules.as_ref().map_or(0, |r| r.rules.len()),
+        "page_rules": page_rules.len(),
+        "probe": "cloudflare api",
+    });
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
@@ -86,7 +107,9 @@ async fn ssl_strict(gate: &Gate) -> CheckResult {
     })
 }
 
-/// `cloudflare.waf`: the managed-firewall entrypoint executes the managed ruleset, enabled.
+/// `cloudflare.waf`: the managed-firewall entrypoint executes the managed
+/// ruleset, enabled, not neutralised by its overrides, and not skipped by an
+/// earlier rule ([`judge_waf`]).
 async fn waf(gate: &Gate) -> CheckResult {
     let Some(spec) = spec(gate) else {
         return Ok(Finding::skip(NONE_DECLARED));
@@ -108,30 +131,122 @@ async fn waf(gate: &Gate) -> CheckResult {
     let rules: Vec<serde_json::Value> = ruleset
         .rules
         .iter()
-        .map(|r| json!({ "executes": r.executes(), "enabled": r.enabled }))
+        .map(|r| {
+            json!({
+                "id": r.id, "action": r.action, "executes": r.executes(), "enabled": r.enabled,
+                "expression": r.expression,
+                "overrides": r.action_parameters.as_ref().and_then(|p| p.get("overrides")),
+                "skips": r.skips(CLOUDFLARE_MANAGED_RULESET_ID, FIREWALL_MANAGED_PHASE),
+            })
+        })
         .collect();
     let evidence = json!({ "zone": spec.zone, "ruleset": ruleset.id, "rules": rules, "probe": "cloudflare api" });
-    Ok(
-        if ruleset
-            .executing(CLOUDFLARE_MANAGED_RULESET_ID)
-            .next()
-            .is_some()
-        {
-            Finding::pass(
-                format!("zone '{}': Cloudflare Managed Ruleset executing", spec.zone),
-                evidence,
-            )
+    Ok(match judge_waf(&ruleset) {
+        Ok(rule) => Finding::pass(
+            format!(
+                "zone '{}': Cloudflare Managed Ruleset executing ({rule})",
+                spec.zone
+            ),
+            evidence,
+        ),
+        Err(observed) => Finding::fail(
+            format!(
+                "zone '{}': an enabled rule executing the Cloudflare Managed Ruleset ({CLOUDFLARE_MANAGED_RULESET_ID}) with no override disabling it or setting it to log, and no earlier rule skipping it, expected; observed {observed}",
+                spec.zone
+            ),
+            evidence,
+        ),
+    })
+}
+
+/// Judges the `http_request_firewall_managed` entrypoint: `Ok(label)` of the
+/// first enabled rule executing the Cloudflare Managed Ruleset whose
+/// ruleset-level overrides neither disable it nor set it to `log`, and that
+/// no earlier enabled `skip` rule skips (`ruleset: current`, `rulesets`
+/// naming it, `phases` naming the phase) — whatever the skip's expression,
+/// since it exempts that traffic from the WAF. Otherwise `Err` naming every
+/// rule that defeats it.
+pub fn judge_waf(ruleset: &Ruleset) -> Result<String, String> {
+    let mut problems = Vec::new();
+    let mut skipped_by: Vec<String> = Vec::new();
+    for rule in &ruleset.rules {
+        if let Some(how) = rule.skips(CLOUDFLARE_MANAGED_RULESET_ID, FIREWALL_MANAGED_PHASE) {
+            skipped_by.push(format!("{} ({how})", rule.label()));
+            continue;
+        }
+        if rule.executes() != Some(CLOUDFLARE_MANAGED_RULESET_ID) {
+            continue;
+        }
+        if !rule.enabled {
+            problems.push(format!("{} is disabled", rule.label()));
+        } else if let Some(how) = rule.neutralising_override() {
+            problems.push(format!("{} has {how}", rule.label()));
+        } else if !skipped_by.is_empty() {
+            problems.push(format!(
+                "{} is skipped by earlier {}",
+                rule.label(),
+                skipped_by.join(", ")
+            ));
         } else {
-            Finding::fail(
-                format!(
-                    "zone '{}': an enabled rule executing the Cloudflare Managed Ruleset ({CLOUDFLARE_MANAGED_RULESET_ID}) expected, observed {} rule(s), none enabled and executing it",
-                    spec.zone,
-                    ruleset.rules.len()
-                ),
-                evidence,
-            )
-        },
-    )
+            return Ok(rule.label());
+        }
+    }
+    if problems.is_empty() {
+        problems.push(format!(
+            "{} rule(s), none enabled and executing it",
+            ruleset.rules.len()
+        ));
+    }
+    Err(problems.join("; "))
+}
+
+/// SSL modes at least as strict as Full (strict): `strict` and `origin_pull`
+/// (Strict, SSL-only origin pull).
+const STRICT_SSL_MODES: [&str; 2] = ["strict", "origin_pull"];
+
+/// Every enabled override that lowers SSL below strict for some requests:
+/// a `set_config` rule of the `http_config_settings` entrypoint whose
+/// `action_parameters.ssl` is not strict (`off`, `flexible`, `full`, or
+/// anything unknown), and an `active` Page Rule whose `ssl` action is not
+/// strict. Each item names the rule, its scope and the value.
+pub fn ssl_overrides_below_strict(
+    config_rules: Option<&Ruleset>,
+    page_rules: &[PageRule],
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for rule in config_rules.map_or(&[][..], |r| &r.rules[..]) {
+        if !rule.enabled || rule.action.as_deref() != Some("set_config") {
+            continue;
+        }
+        let Some(ssl) = rule.action_parameters.as_ref().and_then(|p| p.get("ssl")) else {
+            continue;
+        };
+        let value = ssl.as_str().map_or_else(|| ssl.to_string(), str::to_owned);
+        if !STRICT_SSL_MODES.contains(&value.as_str()) {
+            found.push(format!(
+                "Configuration Rule {} (when {}) expected SSL strict, observed {value}",
+                rule.label(),
+                rule.expression.as_deref().unwrap_or("always")
+            ));
+        }
+    }
+    for rule in page_rules {
+        if rule.status != "active" {
+            continue;
+        }
+        let Some(ssl) = rule.action("ssl") else {
+            continue;
+        };
+        let value = ssl.as_str().map_or_else(|| ssl.to_string(), str::to_owned);
+        if !STRICT_SSL_MODES.contains(&value.as_str()) {
+            found.push(format!(
+                "Page Rule {} ({}) expected SSL strict, observed {value}",
+                rule.id,
+                rule.patterns()
+            ));
+        }
+    }
+    found
 }
 
 /// `cloudflare.custom_hostnames`: each declared hostname exists, `status` and `ssl.status` active.
@@ -234,5 +349,154 @@ fn api_error(e: CloudflareError) -> CheckError {
         probe: "cloudflare api".into(),
         target: e.endpoint().unwrap_or("client").to_string(),
         message: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Value, json};
+
+    use super::{judge_waf, ssl_overrides_below_strict};
+    use crate::probe::cloudflare::{CLOUDFLARE_MANAGED_RULESET_ID as CMR, PageRule, Ruleset};
+
+    fn ruleset(rules: Value) -> Ruleset {
+        serde_json::from_value(json!({ "id": "entry", "rules": rules })).unwrap()
+    }
+
+    fn execute(id: &str, extra: Value) -> Value {
+        let mut rule = json!({ "id": id, "action": "execute", "action_parameters": { "id": CMR }, "expression": "true" });
+        if let (Some(rule), Some(extra)) = (rule.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                if k == "overrides" {
+                    rule["action_parameters"]["overrides"] = v.clone();
+                } else {
+                    rule.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        rule
+    }
+
+    #[test]
+    fn waf_is_judged_by_overrides_and_earlier_skips() {
+        // (rules, Ok(rule id) or Err(part of the message))
+        let cases: Vec<(Value, Result<&str, &str>)> = vec![
+            (json!([execute("x", json!({}))]), Ok("rule x")),
+            (
+                json!([execute("x", json!({ "overrides": { "action": "block" } }))]),
+                Ok("rule x"),
+            ),
+            (
+                json!([execute("x", json!({ "enabled": false }))]),
+                Err("rule x is disabled"),
+            ),
+            (
+                json!([execute(
+                    "x",
+                    json!({ "overrides": { "enabled": false, "categories": [{ "category": "wordpress", "enabled": true }] } })
+                )]),
+                Err("rule x has overrides.enabled = false"),
+            ),
+            (
+                json!([execute("x", json!({ "overrides": { "action": "log" } }))]),
+                Err("rule x has overrides.action = log"),
+            ),
+            (
+                json!([{ "id": "s", "action": "skip", "action_parameters": { "ruleset": "current" }, "expression": "true" }, execute("x", json!({}))]),
+                Err("rule x is skipped by earlier rule s (skip ruleset = current)"),
+            ),
+            (
+                json!([{ "id": "s", "action": "skip", "action_parameters": { "rulesets": [CMR] }, "expression": "http.host eq \"a\"" }, execute("x", json!({}))]),
+                Err("skip rulesets"),
+            ),
+            (
+                json!([{ "id": "s", "action": "skip", "action_parameters": { "phases": ["http_request_firewall_managed"] } }, execute("x", json!({}))]),
+                Err("skip phases"),
+            ),
+            // A disabled skip, a skip of single rules, or a skip after the execute does not count.
+            (
+                json!([{ "id": "s", "action": "skip", "action_parameters": { "ruleset": "current" }, "enabled": false }, execute("x", json!({}))]),
+                Ok("rule x"),
+            ),
+            (
+                json!([{ "id": "s", "action": "skip", "action_parameters": { "rules": { CMR: ["r1"] } } }, execute("x", json!({}))]),
+                Ok("rule x"),
+            ),
+            (
+                json!([execute("x", json!({})), { "id": "s", "action": "skip", "action_parameters": { "ruleset": "current" } }]),
+                Ok("rule x"),
+            ),
+            // A neutralised rule and a good one: the good one protects.
+            (
+                json!([
+                    execute("x", json!({ "overrides": { "action": "log" } })),
+                    execute("y", json!({}))
+                ]),
+                Ok("rule y"),
+            ),
+            (json!([]), Err("0 rule(s), none enabled and executing it")),
+        ];
+        for (rules, expected) in cases {
+            let judged = judge_waf(&ruleset(rules.clone()));
+            match (expected, &judged) {
+                (Ok(label), Ok(got)) => assert_eq!(got, label, "{rules}"),
+                (Err(part), Err(got)) => assert!(got.contains(part), "{rules}: {got}"),
+                _ => panic!("{rules}: expected {expected:?}, judged {judged:?}"),
+            }
+        }
+    }
+
+    fn page_rule(status: &str, ssl: &str) -> PageRule {
+        serde_json::from_value(json!({
+            "id": "pr1", "status": status, "priority": 1,
+            "targets": [{ "target": "url", "constraint": { "operator": "matches", "value": "api.example.com/legacy/*" } }],
+            "actions": [{ "id": "always_use_https" }, { "id": "ssl", "value": ssl }],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn ssl_overrides_below_strict_are_found() {
+        let config = |ssl: &str, enabled: bool| {
+            ruleset(json!([{
+                "id": "c1", "action": "set_config", "action_parameters": { "ssl": ssl },
+                "expression": "http.host eq \"api.example.com\"", "enabled": enabled,
+            }]))
+        };
+        assert!(ssl_overrides_below_strict(None, &[]).is_empty());
+        for ok in ["strict", "origin_pull"] {
+            assert!(
+                ssl_overrides_below_strict(Some(&config(ok, true)), &[page_rule("active", ok)])
+                    .is_empty()
+            );
+        }
+        for weak in ["off", "flexible", "full"] {
+            let found =
+                ssl_overrides_below_strict(Some(&config(weak, true)), &[page_rule("active", weak)]);
+            assert_eq!(found.len(), 2, "{found:?}");
+            assert!(
+                found[0].contains("Configuration Rule rule c1")
+                    && found[0].contains(&format!("observed {weak}")),
+                "{found:?}"
+            );
+            assert!(found[0].contains("http.host eq"), "{found:?}");
+            assert!(
+                found[1].contains("Page Rule pr1 (api.example.com/legacy/*)")
+                    && found[1].contains(&format!("observed {weak}")),
+                "{found:?}"
+            );
+        }
+        // Disabled rules and rules not touching SSL do not count.
+        assert!(
+            ssl_overrides_below_strict(
+                Some(&config("flexible", false)),
+                &[page_rule("disabled", "flexible")]
+            )
+            .is_empty()
+        );
+        let other = ruleset(
+            json!([{ "id": "c2", "action": "set_config", "action_parameters": { "bic": true } }]),
+        );
+        assert!(ssl_overrides_below_strict(Some(&other), &[]).is_empty());
     }
 }

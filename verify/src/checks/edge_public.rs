@@ -12,8 +12,10 @@ use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, combine};
 use crate::gate::Gate;
-use crate::probe::http::{HttpOptions, get};
-use crate::probe::tls::{LegacyTls, ProbeError, TlsTarget, handshake, legacy_version_accepted};
+use crate::probe::http::{HttpOptions, get, resolve_location};
+use crate::probe::tls::{
+    LegacyAnswer, LegacyTls, ProbeError, TlsTarget, handshake, legacy_handshake, version_name,
+};
 use crate::spec::EdgeSpec;
 
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -86,21 +88,33 @@ async fn certificate(gate: &Gate) -> CheckResult {
 }
 
 /// `edge.tls.legacy_rejected`: TLS 1.0 and 1.1 handshakes are refused.
+///
+/// Refused means an alert or a closed connection before any ServerHello;
+/// a ServerHello negotiating SSL 3.0/TLS 1.0/1.1 is accepted (fail); any
+/// other answer (a timeout, bytes that are not TLS, a ServerHello for TLS
+/// 1.2+ to a legacy-only hello, a refused connection) cannot be judged and
+/// is an error (see [`legacy_handshake`]).
 async fn legacy_rejected(gate: &Gate) -> CheckResult {
     let mut items = Vec::new();
     for (host, spec) in hostnames(gate) {
         let result = async {
             let address = address(spec, &host, 443).await?;
             let mut accepted = Vec::new();
+            let mut answers = serde_json::Map::new();
             for version in [LegacyTls::Tls10, LegacyTls::Tls11] {
-                if legacy_version_accepted(&host, address, version, PROBE_TIMEOUT)
+                let answer = legacy_handshake(&host, address, version, PROBE_TIMEOUT)
                     .await
-                    .map_err(|e| probe_error("legacy tls handshake", &host, e))?
-                {
-                    accepted.push(version.name().to_string());
-                }
+                    .map_err(|e| probe_error("legacy tls handshake", &host, e))?;
+                let seen = match &answer {
+                    LegacyAnswer::Refused { how } => format!("refused: {how}"),
+                    LegacyAnswer::Accepted { negotiated, cipher_suite } => {
+                        accepted.push(version.name().to_string());
+                        format!("accepted: ServerHello negotiating {} with cipher suite 0x{cipher_suite:04x}", version_name(*negotiated))
+                    }
+                };
+                answers.insert(version.name().into(), seen.into());
             }
-            let evidence = json!({ "hostname": host, "address": address.to_string(), "accepted": accepted, "probe": "TLS 1.0/1.1 ClientHello" });
+            let evidence = json!({ "hostname": host, "address": address.to_string(), "accepted": accepted, "answers": answers, "probe": "TLS 1.0/1.1 ClientHello" });
             Ok(if accepted.is_empty() {
                 Finding::pass(format!("{host}: TLS 1.0 and 1.1 refused"), evidence)
             } else {
@@ -151,8 +165,10 @@ async fn headers(gate: &Gate) -> CheckResult {
     combine(items, NONE_DECLARED)
 }
 
-/// `edge.http.redirect`: plain HTTP redirects to HTTPS on the same hostname,
-/// and following the redirect (at most 3 hops) ends in a 2xx.
+/// `edge.http.redirect`: plain HTTP redirects to HTTPS on the same hostname
+/// (the `Location` parsed as a URL: scheme `https`, host equal to the probed
+/// hostname, port 443 or none; see [`judge_redirect_location`]), and
+/// following the redirect (at most 3 hops) ends in a 2xx.
 async fn redirect(gate: &Gate) -> CheckResult {
     let mut items = Vec::new();
     for (host, spec) in hostnames(gate) {
@@ -162,16 +178,14 @@ async fn redirect(gate: &Gate) -> CheckResult {
                 .await
                 .map_err(|e| probe_error("http get", &url, e))?;
             let location = first.location.clone();
-            let to_https = location
-                .as_deref()
-                .is_some_and(|l| l.starts_with(&format!("https://{host}")));
-            if !(first.is_redirect() && to_https) {
+            let judged = if first.is_redirect() {
+                judge_redirect_location(&url, &host, location.as_deref())
+            } else {
+                Err(format!("observed {}", first.status))
+            };
+            if let Err(observed) = judged {
                 return Ok(Finding::fail(
-                    format!(
-                        "{url}: a redirect to https://{host} expected, observed {}{}",
-                        first.status,
-                        location.as_deref().map(|l| format!(" to {l}")).unwrap_or_default()
-                    ),
+                    format!("{url}: a redirect to https://{host} expected, {observed}"),
                     json!({ "url": url, "status": first.status, "location": location, "probe": "http get" }),
                 ));
             }
@@ -205,6 +219,41 @@ async fn redirect(gate: &Gate) -> CheckResult {
 }
 
 // --- how ---------------------------------------------------------------------
+
+/// Judges the `Location` of the redirect answered to `request_url` for
+/// `host`: `Ok` only when it resolves (against `request_url`, so a relative
+/// one stays `http`) to an `https` URL whose host is `host` (ASCII
+/// case-insensitive, nothing more or less) on port 443 or none. `Err` says
+/// what was observed, for the failing message.
+fn judge_redirect_location(
+    request_url: &str,
+    host: &str,
+    location: Option<&str>,
+) -> Result<(), String> {
+    let Some(location) = location else {
+        return Err("observed a redirect without a Location".into());
+    };
+    let target = resolve_location(request_url, location)
+        .map_err(|e| format!("observed Location {location:?}, which is not a URL ({e})"))?;
+    let mut wrong = Vec::new();
+    if !target.https {
+        wrong.push("scheme http");
+    }
+    if !target.host.eq_ignore_ascii_case(host) {
+        wrong.push("another host");
+    }
+    if target.port != 443 {
+        wrong.push("another port");
+    }
+    if wrong.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "observed Location {location:?} ({})",
+            wrong.join(", ")
+        ))
+    }
+}
 
 fn hsts_max_age(header: &str) -> Option<u64> {
     header
@@ -296,6 +345,44 @@ async fn address(spec: &EdgeSpec, host: &str, port: u16) -> Result<SocketAddr, C
 
 #[cfg(test)]
 mod tests {
+    use super::judge_redirect_location;
+
+    #[test]
+    fn only_https_on_the_same_host_and_port_is_a_good_redirect() {
+        let url = "http://api.example.com/health";
+        let host = "api.example.com";
+        for good in [
+            "https://api.example.com/health",
+            "https://API.example.com/",
+            "https://api.example.com:443/health",
+            "https://api.example.com/health?from=http",
+        ] {
+            assert_eq!(
+                judge_redirect_location(url, host, Some(good)),
+                Ok(()),
+                "{good}"
+            );
+        }
+        for (bad, why) in [
+            ("https://api.example.com.evil.net/health", "another host"),
+            ("https://api.example.company/", "another host"),
+            ("https://api.example.com@evil.net/", "another host"),
+            ("https://evil.net/?https://api.example.com", "another host"),
+            ("http://api.example.com/health", "scheme http"),
+            ("/health", "scheme http"),
+            ("//api.example.com/health", "scheme http"),
+            ("https://api.example.com:8443/health", "another port"),
+            ("https://", "not a URL"),
+        ] {
+            let observed = judge_redirect_location(url, host, Some(bad)).unwrap_err();
+            assert!(
+                observed.contains(why) && observed.contains(bad),
+                "{bad}: {observed}"
+            );
+        }
+        assert!(judge_redirect_location(url, host, None).is_err());
+    }
+
     #[test]
     fn hsts_max_age_is_read() {
         assert_eq!(

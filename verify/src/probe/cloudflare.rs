@@ -34,6 +34,13 @@ pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 /// the managed-firewall entrypoint to `execute`.
 pub const CLOUDFLARE_MANAGED_RULESET_ID: &str = "efb7b8c949ac4650a09736fc376e9aee";
 
+/// The phase of the managed WAF rulesets' entrypoint (`cloudflare.waf`).
+pub const FIREWALL_MANAGED_PHASE: &str = "http_request_firewall_managed";
+
+/// The Configuration Rules phase (`set_config` rules can set `ssl` per
+/// request; `cloudflare.ssl_strict`).
+pub const CONFIG_SETTINGS_PHASE: &str = "http_config_settings";
+
 /// Cloudflare's largest page size for custom hostnames (the default here).
 pub const MAX_PER_PAGE: u32 = 50;
 
@@ -268,6 +275,96 @@ impl Rule {
         }
         self.action_parameters.as_ref()?.get("id")?.as_str()
     }
+
+    /// How this rule's ruleset-level `action_parameters.overrides` neutralise
+    /// the ruleset it executes, if they do: `enabled: false` (every rule
+    /// off, whatever category or rule overrides turn back on) or
+    /// `action: "log"` (nothing blocked).
+    pub fn neutralising_override(&self) -> Option<String> {
+        let overrides = self.action_parameters.as_ref()?.get("overrides")?;
+        if overrides.get("enabled") == Some(&Value::Bool(false)) {
+            return Some("overrides.enabled = false".into());
+        }
+        match overrides.get("action").and_then(Value::as_str) {
+            Some(action @ "log") => Some(format!("overrides.action = {action}")),
+            _ => None,
+        }
+    }
+
+    /// How this rule skips the whole ruleset `ruleset_id` running in
+    /// `phase`, if it is an enabled `skip`: `ruleset: "current"` (every
+    /// remaining rule of the entrypoint), `rulesets` naming it, or `phases`
+    /// naming `phase`. Skipping single rules (`rules`) is not counted.
+    pub fn skips(&self, ruleset_id: &str, phase: &str) -> Option<String> {
+        if !self.enabled || self.action.as_deref() != Some("skip") {
+            return None;
+        }
+        let parameters = self.action_parameters.as_ref()?;
+        let names = |key: &str, wanted: &str| {
+            parameters
+                .get(key)
+                .and_then(Value::as_array)
+                .is_some_and(|list| list.iter().any(|v| v.as_str() == Some(wanted)))
+        };
+        if parameters.get("ruleset").and_then(Value::as_str) == Some("current") {
+            Some("skip ruleset = current".into())
+        } else if names("rulesets", ruleset_id) {
+            Some(format!("skip rulesets [{ruleset_id}]"))
+        } else if names("phases", phase) {
+            Some(format!("skip phases [{phase}]"))
+        } else {
+            None
+        }
+    }
+
+    /// `id "description"`, for messages (`(no id)` when absent).
+    pub fn label(&self) -> String {
+        let id = self.id.as_deref().unwrap_or("(no id)");
+        match self.description.as_deref().filter(|d| !d.is_empty()) {
+            Some(description) => format!("rule {id} \"{description}\""),
+            None => format!("rule {id}"),
+        }
+    }
+}
+
+/// A Page Rule (`GET /zones/{zone_id}/pagerules`), as `cloudflare.ssl_strict`
+/// needs it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PageRule {
+    /// The Page Rule id.
+    pub id: String,
+    /// `active` or `disabled`.
+    #[serde(default)]
+    pub status: String,
+    /// Its URL targets (`{"target": "url", "constraint": {"operator", "value"}}`).
+    #[serde(default)]
+    pub targets: Vec<Value>,
+    /// Its actions (`{"id": "ssl", "value": "flexible"}`, …).
+    #[serde(default)]
+    pub actions: Vec<Value>,
+    /// Its priority.
+    #[serde(default)]
+    pub priority: Option<i64>,
+}
+
+impl PageRule {
+    /// The value of action `id` (e.g. `ssl`), if the rule has that action.
+    pub fn action(&self, id: &str) -> Option<&Value> {
+        self.actions
+            .iter()
+            .find(|a| a.get("id").and_then(Value::as_str) == Some(id))
+            .map(|a| a.get("value").unwrap_or(&Value::Null))
+    }
+
+    /// The URL patterns it matches, joined with `, `.
+    pub fn patterns(&self) -> String {
+        let patterns: Vec<&str> = self
+            .targets
+            .iter()
+            .filter_map(|t| t.pointer("/constraint/value").and_then(Value::as_str))
+            .collect();
+        patterns.join(", ")
+    }
 }
 
 fn default_true() -> bool {
@@ -463,8 +560,72 @@ impl CloudflareClient {
         &self,
         zone_id: &str,
     ) -> Result<Option<Ruleset>, CloudflareError> {
-        let path =
-            format!("/zones/{zone_id}/rulesets/phases/http_request_firewall_managed/entrypoint");
+        self.phase_entrypoint(zone_id, FIREWALL_MANAGED_PHASE).await
+    }
+
+    /// The zone's `http_config_settings` (Configuration Rules) entrypoint;
+    /// `None` when the zone has none (404), as for
+    /// [`Self::firewall_managed_entrypoint`].
+    pub async fn config_settings_entrypoint(
+        &self,
+        zone_id: &str,
+    ) -> Result<Option<Ruleset>, CloudflareError> {
+        self.phase_entrypoint(zone_id, CONFIG_SETTINGS_PHASE).await
+    }
+
+    /// Every Page Rule of the zone, active or not
+    /// (`GET /zones/{zone_id}/pagerules`), following `result_info.total_pages`
+    /// if Cloudflare ever pages the answer.
+    pub async fn page_rules(&self, zone_id: &str) -> Result<Vec<PageRule>, CloudflareError> {
+        let mut all: Vec<PageRule> = Vec::new();
+        let mut page = 1u32;
+        loop {
+            let path = if page == 1 {
+                format!("/zones/{zone_id}/pagerules")
+            } else {
+                format!("/zones/{zone_id}/pagerules?page={page}")
+            };
+            let endpoint = format!("GET {path}");
+            let envelope = self.get(&path, true).await?;
+            let total_pages = envelope.result_info.as_ref().and_then(|i| i.total_pages);
+            let rules: Vec<PageRule> = decode(&endpoint, envelope.result)?;
+            let count = rules.len();
+            let mut fresh = 0;
+            for rule in rules {
+                if !all.iter().any(|r| r.id == rule.id) {
+                    fresh += 1;
+                    all.push(rule);
+                }
+            }
+            if page > 1 && count > 0 && fresh == 0 {
+                return Err(CloudflareError::Decode {
+                    endpoint,
+                    status: 200,
+                    message: format!("page {page} only repeats Page Rules of earlier pages"),
+                });
+            }
+            if !total_pages.is_some_and(|total| page < total && count > 0) {
+                return Ok(all);
+            }
+            page += 1;
+            if page > MAX_PAGES {
+                return Err(CloudflareError::Decode {
+                    endpoint,
+                    status: 200,
+                    message: format!("pagination did not end after {MAX_PAGES} pages"),
+                });
+            }
+        }
+    }
+
+    /// The zone's entrypoint ruleset of `phase`; `None` on a 404 that is not
+    /// about the zone itself (code 7003/7000 stays an error).
+    async fn phase_entrypoint(
+        &self,
+        zone_id: &str,
+        phase: &str,
+    ) -> Result<Option<Ruleset>, CloudflareError> {
+        let path = format!("/zones/{zone_id}/rulesets/phases/{phase}/entrypoint");
         let endpoint = format!("GET {path}");
         match self.get(&path, true).await {
             Ok(envelope) => decode(&endpoint, envelope.result).map(Some),

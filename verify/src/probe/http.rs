@@ -137,6 +137,34 @@ pub async fn get(url: &str, options: &HttpOptions) -> Result<HttpResponse, Probe
     }
 }
 
+/// Where a `Location` header points, resolved against the URL that
+/// answered it (absolute, scheme-relative or a path), as the probe would
+/// follow it: [`resolve_location`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedLocation {
+    /// `https` (else `http`).
+    pub https: bool,
+    /// The host, lowercase, without IPv6 brackets (any userinfo dropped).
+    pub host: String,
+    /// The effective port (443/80 when none is written).
+    pub port: u16,
+    /// The path and query (`/` when empty).
+    pub path_and_query: String,
+}
+
+/// Resolves `location` against `base_url` and parses it as an http(s) URL;
+/// anything else (another scheme, no host, a bad port) is
+/// [`ProbeError::Invalid`].
+pub fn resolve_location(base_url: &str, location: &str) -> Result<ResolvedLocation, ProbeError> {
+    let target = Target::parse(base_url)?.join(location)?;
+    Ok(ResolvedLocation {
+        https: target.https,
+        host: target.host,
+        port: target.port,
+        path_and_query: target.path_and_query,
+    })
+}
+
 /// A parsed absolute http(s) URL.
 #[derive(Debug, Clone)]
 struct Target {

@@ -7,9 +7,12 @@
 //! [`ProbeError::Certificate`]; it is never confused with a connection
 //! failure ([`ProbeError::Connect`]) or a timeout ([`ProbeError::Timeout`]).
 //!
-//! [`legacy_version_accepted`] asks whether a server would speak TLS 1.0 or
-//! 1.1, which rustls cannot: it sends a hand-made ClientHello offering only
-//! that version and reads the first record back.
+//! [`legacy_handshake`] asks whether a server would speak TLS 1.0 or 1.1,
+//! which rustls cannot: it sends a hand-made ClientHello offering only that
+//! version (with every legacy cipher suite) and reads the answer up to the
+//! ServerHello. The verdict comes from the version the ServerHello
+//! negotiates, never from the record layer; only an alert or a closed
+//! connection counts as a refusal, and anything it cannot judge is an error.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), verify::probe::tls::ProbeError> {
@@ -414,22 +417,87 @@ pub fn days_left(not_after: SystemTime, now: SystemTime) -> i64 {
     seconds.div_euclid(86_400)
 }
 
+/// What a server did with a ClientHello offering only TLS 1.0 or 1.1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LegacyAnswer {
+    /// The server refused before any ServerHello: `how` says whether with an
+    /// alert (and which) or by closing the connection.
+    Refused {
+        /// `alert protocol_version (70)`, `connection closed`…
+        how: String,
+    },
+    /// The server answered a ServerHello negotiating a legacy version
+    /// (SSL 3.0, TLS 1.0 or 1.1, judged from `server_version` and the
+    /// `supported_versions` extension, never from the record layer).
+    Accepted {
+        /// The negotiated version's wire value (0x0301 = TLS 1.0).
+        negotiated: u16,
+        /// The cipher suite the server chose.
+        cipher_suite: u16,
+    },
+}
+
+impl LegacyAnswer {
+    /// Whether the legacy handshake was accepted.
+    pub fn accepted(&self) -> bool {
+        matches!(self, LegacyAnswer::Accepted { .. })
+    }
+}
+
+/// The name of a TLS wire version: `TLSv1.0`, `SSLv3`, `0x7f17`…
+pub fn version_name(wire: u16) -> String {
+    match wire {
+        0x0300 => "SSLv3".to_owned(),
+        0x0301 => "TLSv1.0".to_owned(),
+        0x0302 => "TLSv1.1".to_owned(),
+        0x0303 => "TLSv1.2".to_owned(),
+        0x0304 => "TLSv1.3".to_owned(),
+        other => format!("0x{other:04x}"),
+    }
+}
+
 /// Whether the server at `address` accepts a handshake offering only
-/// `version` (TLS 1.0 or 1.1) for `hostname`.
-///
-/// Sends a hand-made ClientHello (record and client version = `version`, no
-/// `supported_versions` extension, common CBC cipher suites, SNI) and reads
-/// the first record back: a ServerHello for that version is `true`; an
-/// alert, a closed or reset connection, or a ServerHello for another version
-/// (a client offering only `version` would abort) is `false`. A connect
-/// failure, a timeout or an answer that is not TLS at all is an error, never
-/// a `false`.
+/// `version` (TLS 1.0 or 1.1) for `hostname`: [`legacy_handshake`], as a
+/// boolean.
 pub async fn legacy_version_accepted(
     hostname: &str,
     address: SocketAddr,
     version: LegacyTls,
     timeout: Duration,
 ) -> Result<bool, ProbeError> {
+    legacy_handshake(hostname, address, version, timeout)
+        .await
+        .map(|answer| answer.accepted())
+}
+
+/// The most bytes of handshake records read while waiting for a complete
+/// ServerHello (a ServerHello is well under 1 KiB).
+const MAX_LEGACY_ANSWER: usize = 32 * 1024;
+
+/// Offers only `version` (TLS 1.0 or 1.1) to the server at `address` for
+/// `hostname` and says what it did.
+///
+/// Sends a hand-made ClientHello (record and client version = `version`, no
+/// `supported_versions` extension, every pre-TLS 1.2 cipher suite and the
+/// common newer ones, so that "no cipher in common" cannot pass for a
+/// refusal; SNI) and reads the answer up to the ServerHello:
+///
+/// - an alert, or the connection closed or reset before any byte:
+///   [`LegacyAnswer::Refused`];
+/// - a ServerHello whose negotiated version (`supported_versions` if
+///   present, else `server_version`; the record-layer version is not
+///   looked at) is SSL 3.0, TLS 1.0 or 1.1: [`LegacyAnswer::Accepted`];
+/// - anything else is an error, never a refusal: a connect failure
+///   ([`ProbeError::Connect`]), a timeout ([`ProbeError::Timeout`]), bytes
+///   that are not TLS, a record cut short, another handshake message first,
+///   or a ServerHello negotiating TLS 1.2+ to a hello that did not offer it
+///   ([`ProbeError::Tls`]).
+pub async fn legacy_handshake(
+    hostname: &str,
+    address: SocketAddr,
+    version: LegacyTls,
+    timeout: Duration,
+) -> Result<LegacyAnswer, ProbeError> {
     let deadline = Instant::now() + timeout;
     let label = format!("{hostname}:{}", address.port());
     let hello = legacy_client_hello(hostname, version)?;
@@ -442,47 +510,236 @@ pub async fn legacy_version_accepted(
     match tokio::time::timeout_at(deadline, tcp.write_all(&hello)).await {
         Err(_) => return Err(timed_out("ClientHello write")),
         // The server hung up before taking the hello: refused.
-        Ok(Err(_)) => return Ok(false),
+        Ok(Err(e)) => {
+            return Ok(LegacyAnswer::Refused {
+                how: format!("connection closed before the ClientHello was sent ({e})"),
+            });
+        }
         Ok(Ok(())) => {}
     }
-    let mut header = [0u8; 6];
-    let mut read = 0;
-    while read < header.len() {
-        match tokio::time::timeout_at(deadline, tcp.read(&mut header[read..])).await {
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        match parse_legacy_answer(&answer, version) {
+            Parsed::Done(verdict) => {
+                return verdict.map_err(|message| tls_error(hostname, message));
+            }
+            Parsed::NeedMore if answer.len() >= MAX_LEGACY_ANSWER => {
+                return Err(tls_error(
+                    hostname,
+                    format!("no complete ServerHello in the first {MAX_LEGACY_ANSWER} bytes"),
+                ));
+            }
+            Parsed::NeedMore => {}
+        }
+        match tokio::time::timeout_at(deadline, tcp.read(&mut chunk)).await {
             Err(_) => return Err(timed_out("answer to the ClientHello")),
-            // Closed or reset without a ServerHello: refused.
-            Ok(Ok(0)) | Ok(Err(_)) => break,
-            Ok(Ok(n)) => read += n,
+            Ok(Ok(0)) => return end_of_answer(hostname, &answer, "closed", version),
+            Ok(Err(e)) => return end_of_answer(hostname, &answer, &e.to_string(), version),
+            Ok(Ok(n)) => answer.extend_from_slice(&chunk[..n]),
         }
     }
-    classify_legacy_answer(hostname, &header[..read], version)
 }
 
-/// Judges the first bytes answered to a legacy ClientHello.
-fn classify_legacy_answer(
-    hostname: &str,
-    answer: &[u8],
-    version: LegacyTls,
-) -> Result<bool, ProbeError> {
-    match answer {
-        [] => Ok(false),
-        // Alert record: refused (typically protocol_version).
-        [0x15, ..] => Ok(false),
-        // Handshake record: a ServerHello for the offered version accepts.
-        [0x16, major, minor, _, _, kind] => {
-            Ok(*kind == 0x02 && u16::from_be_bytes([*major, *minor]) == version.wire())
-        }
-        // A handshake record cut short: the server went away mid-answer.
-        [0x16, ..] => Ok(false),
-        other => Err(ProbeError::Tls {
-            hostname: hostname.to_owned(),
-            message: format!(
-                "answer to a {version} ClientHello is not TLS (first bytes {:02x?})",
-                &other[..other.len().min(6)]
-            ),
-        }),
+fn tls_error(hostname: &str, message: String) -> ProbeError {
+    ProbeError::Tls {
+        hostname: hostname.to_owned(),
+        message,
     }
 }
+
+/// The connection ended (closed or reset, `how`) after `answer`, which did
+/// not hold a complete verdict.
+fn end_of_answer(
+    hostname: &str,
+    answer: &[u8],
+    how: &str,
+    version: LegacyTls,
+) -> Result<LegacyAnswer, ProbeError> {
+    if answer.is_empty() {
+        return Ok(LegacyAnswer::Refused {
+            how: format!("connection {how} without an answer"),
+        });
+    }
+    Err(tls_error(
+        hostname,
+        format!(
+            "answer to a {version} ClientHello cut short after {} bytes (connection {how}; first bytes {:02x?})",
+            answer.len(),
+            &answer[..answer.len().min(8)]
+        ),
+    ))
+}
+
+/// Progress of [`parse_legacy_answer`].
+#[derive(Debug, PartialEq, Eq)]
+enum Parsed {
+    /// Not enough bytes yet to decide.
+    NeedMore,
+    /// A verdict, or why the answer cannot be judged.
+    Done(Result<LegacyAnswer, String>),
+}
+
+/// Judges the bytes answered so far to a legacy ClientHello offering
+/// `version` (see [`legacy_handshake`] for the rules).
+fn parse_legacy_answer(answer: &[u8], version: LegacyTls) -> Parsed {
+    let not_tls = |why: &str| {
+        Parsed::Done(Err(format!(
+            "answer to a {version} ClientHello is not TLS ({why}; first bytes {:02x?})",
+            &answer[..answer.len().min(8)]
+        )))
+    };
+    // Handshake bytes gathered from consecutive handshake records.
+    let mut handshake = Vec::new();
+    let mut at = 0;
+    loop {
+        let Some(header) = answer.get(at..at + 5) else {
+            // A partial header: still plausible only if what there is looks like TLS.
+            let partial = &answer[at..];
+            return match partial.first() {
+                None | Some(0x15 | 0x16) if partial.get(1).is_none_or(|m| *m == 0x03) => {
+                    Parsed::NeedMore
+                }
+                _ => not_tls("unknown record type or version"),
+            };
+        };
+        let (kind, major) = (header[0], header[1]);
+        let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+        if major != 0x03 || !(kind == 0x15 || kind == 0x16) || length == 0 || length > 18_432 {
+            return not_tls("unknown record type, version or length");
+        }
+        let Some(body) = answer.get(at + 5..at + 5 + length) else {
+            return Parsed::NeedMore;
+        };
+        at += 5 + length;
+        if kind == 0x15 {
+            // An alert before any ServerHello: refused.
+            return Parsed::Done(match body {
+                [level, description, ..] => Ok(LegacyAnswer::Refused {
+                    how: format!(
+                        "{} alert {} ({description})",
+                        if *level == 2 { "fatal" } else { "warning" },
+                        alert_name(*description)
+                    ),
+                }),
+                _ => Err(format!(
+                    "a {}-byte alert record answered the {version} ClientHello",
+                    body.len()
+                )),
+            });
+        }
+        handshake.extend_from_slice(body);
+        let Some(&[message_type, l1, l2, l3]) = handshake.get(..4) else {
+            continue;
+        };
+        if message_type != 0x02 {
+            return Parsed::Done(Err(format!(
+                "the first handshake message answering a {version} ClientHello is type {message_type}, not a ServerHello"
+            )));
+        }
+        let length = (usize::from(l1) << 16) | (usize::from(l2) << 8) | usize::from(l3);
+        let Some(hello) = handshake.get(4..4 + length) else {
+            continue;
+        };
+        return Parsed::Done(judge_server_hello(hello, version));
+    }
+}
+
+/// Reads a ServerHello body: the negotiated version (the
+/// `supported_versions` extension if present, else `server_version`) must be
+/// a legacy one for [`LegacyAnswer::Accepted`]; TLS 1.2+ answering a hello
+/// that offered only `version` is not a valid answer (an error).
+fn judge_server_hello(hello: &[u8], version: LegacyTls) -> Result<LegacyAnswer, String> {
+    let short = || format!("a ServerHello of {} bytes is cut short", hello.len());
+    let server_version = u16::from_be_bytes([
+        *hello.first().ok_or_else(short)?,
+        *hello.get(1).ok_or_else(short)?,
+    ]);
+    let mut at = 2 + 32;
+    let session_len = usize::from(*hello.get(at).ok_or_else(short)?);
+    at += 1 + session_len;
+    let suite = hello.get(at..at + 2).ok_or_else(short)?;
+    let cipher_suite = u16::from_be_bytes([suite[0], suite[1]]);
+    at += 2;
+    hello.get(at).ok_or_else(short)?; // compression method
+    at += 1;
+    let mut negotiated = server_version;
+    if let Some(length) = hello.get(at..at + 2) {
+        let length = usize::from(u16::from_be_bytes([length[0], length[1]]));
+        let mut extensions = hello.get(at + 2..at + 2 + length).ok_or_else(short)?;
+        while !extensions.is_empty() {
+            let (kind, length) = match extensions {
+                [k1, k2, l1, l2, ..] => (
+                    u16::from_be_bytes([*k1, *k2]),
+                    usize::from(u16::from_be_bytes([*l1, *l2])),
+                ),
+                _ => return Err(short()),
+            };
+            let data = extensions.get(4..4 + length).ok_or_else(short)?;
+            if kind == 0x002b {
+                match data {
+                    [major, minor] => negotiated = u16::from_be_bytes([*major, *minor]),
+                    _ => {
+                        return Err(
+                            "a ServerHello supported_versions extension that is not 2 bytes".into(),
+                        );
+                    }
+                }
+            }
+            extensions = &extensions[4 + length..];
+        }
+    }
+    match negotiated {
+        0x0300..=0x0302 => Ok(LegacyAnswer::Accepted {
+            negotiated,
+            cipher_suite,
+        }),
+        other => Err(format!(
+            "a ServerHello negotiating {} answered a ClientHello offering only {version}: not a valid answer, so neither a refusal nor an acceptance",
+            version_name(other)
+        )),
+    }
+}
+
+/// The name of a TLS alert description.
+fn alert_name(description: u8) -> &'static str {
+    match description {
+        0 => "close_notify",
+        10 => "unexpected_message",
+        20 => "bad_record_mac",
+        40 => "handshake_failure",
+        47 => "illegal_parameter",
+        50 => "decode_error",
+        70 => "protocol_version",
+        71 => "insufficient_security",
+        80 => "internal_error",
+        86 => "inappropriate_fallback",
+        90 => "user_canceled",
+        112 => "unrecognized_name",
+        _ => "alert",
+    }
+}
+
+/// Every cipher suite a TLS 1.0/1.1 server might pick: all the pre-1.2
+/// suites (ECDHE, DHE, ECDH and RSA key exchange; AES, Camellia, SEED,
+/// 3DES, IDEA, DES, RC4, export), then the TLS 1.2 AEAD suites some servers
+/// pick regardless of version, then the renegotiation SCSV. Offering them
+/// all means a refusal cannot be "no cipher in common" in disguise.
+const LEGACY_SUITES: &[u16] = &[
+    // ECDHE
+    0xc00a, 0xc014, 0xc009, 0xc013, 0xc008, 0xc012, 0xc007, 0xc011, 0xc006, 0xc010,
+    // DHE
+    0x0039, 0x0038, 0x0033, 0x0032, 0x0088, 0x0087, 0x0045, 0x0044, 0x009a, 0x0099, 0x0016, 0x0013,
+    0x0015, 0x0012, // ECDH
+    0xc005, 0xc00f, 0xc004, 0xc00e, 0xc003, 0xc00d, 0xc002, 0xc00c, // RSA
+    0x0035, 0x002f, 0x0084, 0x0041, 0x0096, 0x000a, 0x0007, 0x0009, 0x0005, 0x0004,
+    // anonymous and export (a server accepting these accepts the version)
+    0x003a, 0x0034, 0x001b, 0x0018, 0x0014, 0x0011, 0x0008, 0x0006, 0x0003,
+    // TLS 1.2 AEAD, picked by some servers whatever the version
+    0xc02c, 0xc030, 0xc02b, 0xc02f, 0xcca9, 0xcca8, 0x009f, 0x009e, 0x009d, 0x009c,
+    // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
+    0x00ff,
+];
 
 /// A ClientHello record offering only `version`, with SNI (unless
 /// `hostname` is an IP literal).
@@ -507,11 +764,11 @@ fn legacy_client_hello(hostname: &str, version: LegacyTls) -> Result<Vec<u8>, Pr
         ext.extend_from_slice(name.as_bytes());
         push_extension(&mut extensions, 0x0000, &ext);
     }
-    // supported_groups: x25519, secp256r1, secp384r1.
+    // supported_groups: x25519, secp256r1, secp384r1, secp521r1.
     push_extension(
         &mut extensions,
         0x000a,
-        &[0x00, 0x06, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18],
+        &[0x00, 0x08, 0x00, 0x1d, 0x00, 0x17, 0x00, 0x18, 0x00, 0x19],
     );
     // ec_point_formats: uncompressed.
     push_extension(&mut extensions, 0x000b, &[0x01, 0x00]);
@@ -519,18 +776,8 @@ fn legacy_client_hello(hostname: &str, version: LegacyTls) -> Result<Vec<u8>, Pr
     let mut body = vec![major, minor];
     body.extend(pseudo_random_32());
     body.push(0); // no session id
-    const SUITES: [u16; 8] = [
-        0xc013, // ECDHE-RSA-AES128-SHA
-        0xc014, // ECDHE-RSA-AES256-SHA
-        0xc009, // ECDHE-ECDSA-AES128-SHA
-        0xc00a, // ECDHE-ECDSA-AES256-SHA
-        0x002f, // AES128-SHA
-        0x0035, // AES256-SHA
-        0x000a, // DES-CBC3-SHA
-        0x00ff, // TLS_EMPTY_RENEGOTIATION_INFO_SCSV
-    ];
-    body.extend_from_slice(&((SUITES.len() * 2) as u16).to_be_bytes());
-    for suite in SUITES {
+    body.extend_from_slice(&((LEGACY_SUITES.len() * 2) as u16).to_be_bytes());
+    for suite in LEGACY_SUITES {
         body.extend_from_slice(&suite.to_be_bytes());
     }
     body.extend_from_slice(&[0x01, 0x00]); // compression: null
@@ -602,14 +849,123 @@ mod tests {
         assert!(legacy_client_hello(&"a".repeat(70_000), LegacyTls::Tls10).is_err());
     }
 
+    /// A ServerHello handshake record: `record` version on the record
+    /// layer, `server_version` in the hello, optional extensions.
+    fn server_hello(record: u16, server_version: u16, extensions: Option<&[u8]>) -> Vec<u8> {
+        let mut hello = server_version.to_be_bytes().to_vec();
+        hello.extend([7u8; 32]);
+        hello.push(0); // session id
+        hello.extend_from_slice(&[0xc0, 0x14]);
+        hello.push(0); // compression
+        if let Some(ext) = extensions {
+            hello.extend_from_slice(&(ext.len() as u16).to_be_bytes());
+            hello.extend_from_slice(ext);
+        }
+        let mut message = vec![0x02, 0];
+        message.extend_from_slice(&(hello.len() as u16).to_be_bytes());
+        message.extend(hello);
+        let mut out = vec![0x16];
+        out.extend_from_slice(&record.to_be_bytes());
+        out.extend_from_slice(&(message.len() as u16).to_be_bytes());
+        out.extend(message);
+        out
+    }
+
+    fn verdict(answer: &[u8]) -> Result<LegacyAnswer, String> {
+        match parse_legacy_answer(answer, LegacyTls::Tls10) {
+            Parsed::Done(v) => v,
+            Parsed::NeedMore => Err("need more".into()),
+        }
+    }
+
     #[test]
-    fn classifies_answers() {
-        let v = LegacyTls::Tls10;
-        assert!(!classify_legacy_answer("h", &[], v).unwrap());
-        assert!(!classify_legacy_answer("h", &[0x15, 3, 3, 0, 2, 2], v).unwrap());
-        assert!(classify_legacy_answer("h", &[0x16, 3, 1, 0, 40, 2], v).unwrap());
-        assert!(!classify_legacy_answer("h", &[0x16, 3, 3, 0, 40, 2], v).unwrap());
-        assert!(!classify_legacy_answer("h", &[0x16, 3], v).unwrap());
-        assert!(classify_legacy_answer("h", b"HTTP/1", v).is_err());
+    fn an_alert_is_a_refusal() {
+        let answer = verdict(&[0x15, 3, 3, 0, 2, 2, 70]).unwrap();
+        assert_eq!(
+            answer,
+            LegacyAnswer::Refused {
+                how: "fatal alert protocol_version (70)".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_negotiated_version_decides_not_the_record_layer() {
+        // TLS 1.0 in the hello, 1.2 on the record layer: accepted.
+        let accepted = verdict(&server_hello(0x0303, 0x0301, None)).unwrap();
+        assert_eq!(
+            accepted,
+            LegacyAnswer::Accepted {
+                negotiated: 0x0301,
+                cipher_suite: 0xc014
+            }
+        );
+        assert!(
+            verdict(&server_hello(0x0301, 0x0302, Some(&[])))
+                .unwrap()
+                .accepted()
+        );
+        assert!(
+            verdict(&server_hello(0x0301, 0x0300, None))
+                .unwrap()
+                .accepted()
+        );
+        // TLS 1.2 in the hello to a 1.0-only ClientHello: not judgeable.
+        let error = verdict(&server_hello(0x0301, 0x0303, None)).unwrap_err();
+        assert!(error.contains("negotiating TLSv1.2"), "{error}");
+        // supported_versions (0x002b) wins over server_version.
+        let ext = [0x00, 0x2b, 0x00, 0x02, 0x03, 0x04];
+        let error = verdict(&server_hello(0x0303, 0x0301, Some(&ext))).unwrap_err();
+        assert!(error.contains("negotiating TLSv1.3"), "{error}");
+        let ext = [0x00, 0x2b, 0x00, 0x02, 0x03, 0x01];
+        assert!(
+            verdict(&server_hello(0x0303, 0x0303, Some(&ext)))
+                .unwrap()
+                .accepted()
+        );
+    }
+
+    #[test]
+    fn partial_answers_wait_and_garbage_is_an_error() {
+        let full = server_hello(0x0301, 0x0301, None);
+        for cut in 0..full.len() {
+            assert_eq!(
+                parse_legacy_answer(&full[..cut], LegacyTls::Tls10),
+                Parsed::NeedMore,
+                "cut at {cut}"
+            );
+        }
+        // A ServerHello split over two handshake records.
+        let message = &full[5..];
+        let mut split = vec![0x16, 3, 1, 0, 10];
+        split.extend_from_slice(&message[..10]);
+        split.extend_from_slice(&[0x16, 3, 1, 0, (message.len() - 10) as u8]);
+        split.extend_from_slice(&message[10..]);
+        assert!(verdict(&split).unwrap().accepted());
+
+        assert!(verdict(b"HTTP/1.1 400 Bad Request").is_err());
+        assert!(verdict(&[0x17, 3, 1, 0, 1, 0]).is_err());
+        assert!(verdict(&[0x15, 3, 1, 0, 1, 2]).is_err());
+        // A certificate before any ServerHello is not an answer either.
+        assert!(verdict(&[0x16, 3, 1, 0, 4, 0x0b, 0, 0, 0]).is_err());
+        // Never a panic on any short or odd input.
+        for len in 0..full.len() {
+            let mut odd = full.clone();
+            odd[len] ^= 0xff;
+            let _ = parse_legacy_answer(&odd, LegacyTls::Tls11);
+        }
+    }
+
+    #[test]
+    fn the_hello_offers_every_legacy_suite() {
+        let hello = legacy_client_hello("app.example.com", LegacyTls::Tls10).unwrap();
+        for suite in [
+            0x002f_u16, 0x0035, 0x000a, 0x0005, 0xc014, 0x0039, 0x0016, 0x0084,
+        ] {
+            assert!(
+                hello.windows(2).any(|w| w == suite.to_be_bytes()),
+                "suite {suite:04x} not offered"
+            );
+        }
     }
 }
