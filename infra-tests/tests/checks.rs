@@ -196,6 +196,22 @@ fn checks_on_one_resource_share_one_describe() {
             outcomes.iter().all(|o| o.status == Status::Pass),
             "{outcomes:#?}"
         );
+        // Evidence names the operations each check relied on, as recorded:
+        // all six read the one DescribeDBInstances, though only one check made it.
+        for o in &outcomes {
+            let ops = &o.evidence["operations"];
+            assert!(
+                ops.as_array()
+                    .is_some_and(|a| a.contains(&serde_json::json!("rds:DescribeDBInstances"))),
+                "{}: {ops}",
+                o.id
+            );
+        }
+        let not_public = outcomes.iter().find(|o| o.id == "rds.not_public").unwrap();
+        assert_eq!(
+            not_public.evidence["operations"],
+            serde_json::json!(["ec2:DescribeSecurityGroups", "rds:DescribeDBInstances"])
+        );
         gate.aws().calls.snapshot()
     });
     assert_eq!(

@@ -238,6 +238,7 @@ impl Intercept for CallCounter {
     ) -> Result<(), BoxError> {
         let (service, operation) = operation_of(cfg);
         let key = format!("{service}:{operation}");
+        crate::context::OperationLog::note(&key);
         *self
             .inner
             .lock()

@@ -1,8 +1,13 @@
 //! The per-run describe cache: a resource read by several checks is fetched
 //! once. N checks on one RDS instance cost one `DescribeDBInstances`, even
 //! when they run at the same moment (later callers wait for the first).
+//!
+//! Entries are keyed by the value's type as well as the key text, so a key
+//! reused for another type is another entry, never a failed downcast. Each
+//! entry remembers the AWS operations its fetch made, and every caller it
+//! serves is credited with them ([`crate::context::OperationLog`]).
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -10,14 +15,18 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 use crate::check::CheckError;
+use crate::context::OperationLog;
 
-type Entry = Result<Arc<dyn Any + Send + Sync>, CheckError>;
+struct Entry {
+    value: Result<Arc<dyn Any + Send + Sync>, CheckError>,
+    operations: Vec<String>,
+}
 
 /// Memoises fetches by key for the life of one run. Errors are cached too, so
 /// a failing describe is not retried by every check that needs it.
 #[derive(Default)]
 pub struct DescribeCache {
-    cells: Mutex<HashMap<String, Arc<OnceCell<Entry>>>>,
+    cells: Mutex<HashMap<(TypeId, String), Arc<OnceCell<Entry>>>>,
 }
 
 impl DescribeCache {
@@ -29,6 +38,9 @@ impl DescribeCache {
     /// let a = cache.get("k", || async { Ok::<_, verify::check::CheckError>(41 + 1) }).await.unwrap();
     /// let b = cache.get("k", || async { unreachable!("served from the cache") }).await;
     /// assert_eq!((*a, *b.unwrap()), (42, 42));
+    /// // The same key for another type is another entry.
+    /// let c = cache.get("k", || async { Ok::<_, verify::check::CheckError>("text") }).await.unwrap();
+    /// assert_eq!(*c, "text");
     /// # });
     /// ```
     pub async fn get<T, F, Fut>(&self, key: &str, fetch: F) -> Result<Arc<T>, CheckError>
@@ -39,20 +51,35 @@ impl DescribeCache {
     {
         let cell = {
             let mut cells = self.cells.lock().expect("describe cache poisoned");
-            cells.entry(key.to_string()).or_default().clone()
+            cells
+                .entry((TypeId::of::<T>(), key.to_string()))
+                .or_default()
+                .clone()
         };
         let entry = cell
             .get_or_init(|| async {
-                fetch()
+                let log = OperationLog::default();
+                let value = log
+                    .record(fetch())
                     .await
-                    .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>)
+                    .map(|v| Arc::new(v) as Arc<dyn Any + Send + Sync>);
+                Entry {
+                    value,
+                    operations: log.operations(),
+                }
             })
             .await;
-        match entry {
-            Ok(value) => Ok(value
-                .clone()
-                .downcast::<T>()
-                .unwrap_or_else(|_| panic!("describe cache key {key:?} reused for another type"))),
+        for operation in &entry.operations {
+            OperationLog::note(operation);
+        }
+        match &entry.value {
+            Ok(value) => value.clone().downcast::<T>().map_err(|_| CheckError::Aws {
+                // Unreachable: the key holds the type. Kept an error, never a panic.
+                operation: "describe cache".into(),
+                resource: key.into(),
+                code: None,
+                message: "cached value of another type".into(),
+            }),
             Err(e) => Err(e.clone()),
         }
     }

@@ -12,7 +12,7 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::gate::Gate;
+use crate::context::Context;
 
 /// How a check ended. Only `pass`, `skip` and `waived` count toward go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
@@ -225,7 +225,7 @@ pub type CheckResult = Result<Finding, CheckError>;
 /// The future a check's run function returns.
 pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>>;
 
-type RunFn = dyn for<'a> Fn(&'a Gate) -> CheckFuture<'a> + Send + Sync;
+type RunFn = dyn for<'a> Fn(&'a Context) -> CheckFuture<'a> + Send + Sync;
 
 /// A check: a public id and the function that reads and judges.
 #[derive(Clone)]
@@ -237,14 +237,14 @@ pub struct Check {
 impl Check {
     /// ```
     /// use verify::check::{Check, Finding};
-    /// let check = Check::new("demo.always", |_gate| {
+    /// let check = Check::new("demo.always", |_cx| {
     ///     Box::pin(async { Ok(Finding::pass("ok", serde_json::Value::Null)) })
     /// });
     /// assert_eq!(check.id, "demo.always");
     /// ```
     pub fn new<F>(id: impl Into<String>, run: F) -> Self
     where
-        F: for<'a> Fn(&'a Gate) -> CheckFuture<'a> + Send + Sync + 'static,
+        F: for<'a> Fn(&'a Context) -> CheckFuture<'a> + Send + Sync + 'static,
     {
         Check {
             id: id.into(),
@@ -257,8 +257,8 @@ impl Check {
         area_of(&self.id)
     }
 
-    pub(crate) fn run<'a>(&self, gate: &'a Gate) -> CheckFuture<'a> {
-        (self.run)(gate)
+    pub(crate) fn run<'a>(&self, cx: &'a Context) -> CheckFuture<'a> {
+        (self.run)(cx)
     }
 }
 

@@ -11,6 +11,7 @@ use crate::aws::{AccessMode, AwsClients, Connection, sdk_config};
 use crate::cache::DescribeCache;
 use crate::check::{Check, CheckError, Outcome, Status};
 use crate::checks;
+use crate::context::{Context, OperationLog};
 use crate::spec::Environment;
 
 /// How many checks run at once by default.
@@ -18,11 +19,10 @@ pub const DEFAULT_CONCURRENCY: usize = 16;
 /// Bound on one check, including all its calls and retries.
 pub const DEFAULT_CHECK_TIMEOUT: Duration = Duration::from_secs(90);
 
-/// One verification run over one environment.
+/// One verification run over one environment: the catalogue, and the
+/// runner that gives each check the run's [`Context`].
 pub struct Gate {
-    env: Environment,
-    aws: AwsClients,
-    cache: DescribeCache,
+    cx: Context,
     concurrency: usize,
     check_timeout: Duration,
 }
@@ -51,9 +51,7 @@ impl Gate {
     /// A gate over clients built elsewhere (tests).
     pub fn with_clients(env: Environment, aws: AwsClients) -> Gate {
         Gate {
-            env,
-            aws,
-            cache: DescribeCache::default(),
+            cx: Context::new(env, aws),
             concurrency: DEFAULT_CONCURRENCY,
             check_timeout: DEFAULT_CHECK_TIMEOUT,
         }
@@ -69,16 +67,21 @@ impl Gate {
         self
     }
 
+    /// What the checks read with.
+    pub fn context(&self) -> &Context {
+        &self.cx
+    }
+
     pub fn env(&self) -> &Environment {
-        &self.env
+        self.cx.env()
     }
 
     pub fn aws(&self) -> &AwsClients {
-        &self.aws
+        self.cx.aws()
     }
 
     pub fn cache(&self) -> &DescribeCache {
-        &self.cache
+        self.cx.cache()
     }
 
     /// Confirms, before any check, that the run verifies the environment the
@@ -90,9 +93,9 @@ impl Gate {
     ///
     /// The region is checked first, so a mismatch there makes no call at all.
     pub async fn confirm_identity(&self) -> Result<CallerIdentity, IdentityError> {
-        check_regions(&self.env.region, &self.aws.regions())?;
+        check_regions(&self.env().region, &self.aws().regions())?;
         let answer = self
-            .aws
+            .aws()
             .sts
             .get_caller_identity()
             .send()
@@ -115,15 +118,15 @@ impl Gate {
                 .filter(|a| !a.is_empty())
                 .ok_or(IdentityError::Incomplete("Arn"))?
                 .to_string(),
-            region: self.env.region.clone(),
+            region: self.env().region.clone(),
         };
-        check_account(&self.env.account_id, &identity)?;
+        check_account(&self.env().account_id, &identity)?;
         Ok(identity)
     }
 
     /// Every check of the catalogue for this environment (undeclared areas skip).
     pub fn checks(&self) -> Vec<Check> {
-        checks::catalogue(&self.env)
+        checks::catalogue(self.env())
     }
 
     /// Runs the selected checks concurrently; `on_outcome` sees each as it ends.
@@ -155,27 +158,42 @@ impl Gate {
         Some(self.run_check(&check).await)
     }
 
+    /// Runs one check, bounded in time; its evidence's `operations` are the
+    /// AWS operations it relied on, as recorded (never hand-written).
     async fn run_check(&self, check: &Check) -> Outcome {
         let started = Instant::now();
-        let result = match tokio::time::timeout(self.check_timeout, check.run(self)).await {
+        let log = OperationLog::default();
+        let bounded = tokio::time::timeout(self.check_timeout, log.record(check.run(&self.cx)));
+        let result = match bounded.await {
             Ok(result) => result,
             Err(_) => Err(CheckError::Timeout(self.check_timeout)),
         };
         let duration_ms = started.elapsed().as_millis() as u64;
+        let operations = log.operations();
         match result {
-            Ok(finding) => Outcome {
-                id: check.id.clone(),
-                status: finding.status,
-                message: finding.message,
-                duration_ms,
-                evidence: finding.evidence,
-            },
+            Ok(finding) => {
+                let mut evidence = finding.evidence;
+                if let Some(fields) = evidence.as_object_mut() {
+                    fields.insert("operations".into(), json!(operations));
+                }
+                Outcome {
+                    id: check.id.clone(),
+                    status: finding.status,
+                    message: finding.message,
+                    duration_ms,
+                    evidence,
+                }
+            }
             Err(error) => Outcome {
                 id: check.id.clone(),
                 status: Status::Error,
                 message: error.to_string(),
                 duration_ms,
-                evidence: json!({ "error": error.to_string(), "operation": error.operation() }),
+                evidence: json!({
+                    "error": error.to_string(),
+                    "operation": error.operation(),
+                    "operations": operations,
+                }),
             },
         }
     }

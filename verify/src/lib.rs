@@ -4,6 +4,8 @@
 //! - [`spec`]: the HCL environment spec, strictly parsed.
 //! - [`aws`]: SDK configuration, the read-only guard, the call counter.
 //! - [`gate`]: one run: the catalogue, run concurrently over a shared [`cache`].
+//! - [`context`]: what a check reads with (spec, clients, shared reads), and
+//!   the log of AWS operations each check relied on.
 //! - [`checks`]: one module per area, named as the check id prefix.
 //! - [`check`]: the model every check shares (status, outcome, evidence, errors).
 //! - [`verdict`]: go / no-go, decided in one place (shared with `cargo xtask`).
@@ -12,6 +14,7 @@ pub mod aws;
 pub mod cache;
 pub mod check;
 pub mod checks;
+pub mod context;
 pub mod gate;
 pub mod probe;
 pub mod reads;

@@ -11,14 +11,14 @@ use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
 use ipnet::IpNet;
 
 use crate::check::CheckError;
-use crate::gate::Gate;
+use crate::context::Context;
 
 pub const DESCRIBE_SGS: &str = "ec2:DescribeSecurityGroups";
 pub const GET_PREFIX_LIST_ENTRIES: &str = "ec2:GetManagedPrefixListEntries";
 
 /// The security groups `ids`, described once per run (one call for the set).
 pub async fn security_groups(
-    gate: &Gate,
+    cx: &Context,
     ids: &[String],
 ) -> Result<Arc<Vec<SecurityGroup>>, CheckError> {
     if ids.is_empty() {
@@ -27,9 +27,9 @@ pub async fn security_groups(
     let mut sorted = ids.to_vec();
     sorted.sort();
     sorted.dedup();
-    gate.cache()
+    cx.cache()
         .get(&format!("{DESCRIBE_SGS}:{}", sorted.join(",")), || async {
-            let groups: Vec<SecurityGroup> = gate
+            let groups: Vec<SecurityGroup> = cx
                 .aws()
                 .ec2
                 .describe_security_groups()
@@ -63,14 +63,14 @@ pub async fn security_groups(
 
 /// The CIDRs of a managed prefix list, read once per run (paginated).
 pub async fn prefix_list_entries(
-    gate: &Gate,
+    cx: &Context,
     prefix_list_id: &str,
 ) -> Result<Arc<Vec<String>>, CheckError> {
-    gate.cache()
+    cx.cache()
         .get(
             &format!("{GET_PREFIX_LIST_ENTRIES}:{prefix_list_id}"),
             || async {
-                let entries: Vec<_> = gate
+                let entries: Vec<_> = cx
                     .aws()
                     .ec2
                     .get_managed_prefix_list_entries()
@@ -104,7 +104,7 @@ pub async fn prefix_list_entries(
 
 /// The prefix lists referenced by any rule of `groups`, with their entries.
 pub async fn referenced_prefix_lists(
-    gate: &Gate,
+    cx: &Context,
     groups: &[SecurityGroup],
 ) -> Result<BTreeMap<String, Vec<String>>, CheckError> {
     let mut lists = BTreeMap::new();
@@ -115,7 +115,7 @@ pub async fn referenced_prefix_lists(
         .filter_map(|p| p.prefix_list_id())
     {
         if !lists.contains_key(id) {
-            let entries = prefix_list_entries(gate, id).await?;
+            let entries = prefix_list_entries(cx, id).await?;
             lists.insert(id.to_string(), (*entries).clone());
         }
     }

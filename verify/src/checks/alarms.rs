@@ -15,9 +15,9 @@ use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm};
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
-use super::sns::{LIST_SUBSCRIPTIONS, confirmed, topic_arn, topic_subscriptions};
+use super::sns::{confirmed, topic_arn, topic_subscriptions};
 use crate::check::{Check, CheckError, CheckResult, Finding};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::spec::AlarmRoute;
 
 const DESCRIBE_ALARMS: &str = "monitoring:DescribeAlarms";
@@ -104,12 +104,12 @@ pub fn judge_alarm(
 }
 
 /// `alarms.present`: each declared alarm exists, actions enabled, alarm actions include the topic.
-async fn present(gate: &Gate) -> CheckResult {
-    let Some(spec) = &gate.env().alarms else {
+async fn present(cx: &Context) -> CheckResult {
+    let Some(spec) = &cx.env().alarms else {
         return Ok(Finding::skip("no alarms declared for this environment"));
     };
-    let topic = topic_arn(gate, &spec.topic);
-    let alarms = alarms(gate, &spec.required).await?;
+    let topic = topic_arn(cx, &spec.topic);
+    let alarms = alarms(cx, &spec.required).await?;
     let mut problems = Vec::new();
     let mut seen = Vec::new();
     for name in &spec.required {
@@ -119,7 +119,7 @@ async fn present(gate: &Gate) -> CheckResult {
         }
         problems.extend(judge_alarm(name, alarm, &topic)?);
     }
-    let evidence = json!({ "topic": topic, "alarms": seen, "operations": [DESCRIBE_ALARMS] });
+    let evidence = json!({ "topic": topic, "alarms": seen });
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
@@ -238,17 +238,18 @@ pub fn judge_routing(
 }
 
 /// `alarms.routed`: the topic has ≥ 1 confirmed subscription of the declared kind.
-async fn routed(gate: &Gate) -> CheckResult {
-    let Some(spec) = &gate.env().alarms else {
+async fn routed(cx: &Context) -> CheckResult {
+    let Some(spec) = &cx.env().alarms else {
         return Ok(Finding::skip("no alarms declared for this environment"));
     };
-    let topic = topic_arn(gate, &spec.topic);
-    let subscriptions = topic_subscriptions(gate, &topic).await?;
+    let topic = topic_arn(cx, &spec.topic);
+    let subscriptions = topic_subscriptions(cx, &topic).await?;
     let described: Vec<serde_json::Value> = subscriptions
         .iter()
         .map(|s| json!({ "Protocol": s.protocol(), "Endpoint": redact(s.endpoint().unwrap_or("")), "kind": SubscriptionKind::of(s).label(), "confirmed": confirmed(s) }))
         .collect();
-    let evidence = json!({ "topic": topic, "route": route_label(spec.route), "subscriptions": described, "operations": [LIST_SUBSCRIPTIONS] });
+    let evidence =
+        json!({ "topic": topic, "route": route_label(spec.route), "subscriptions": described });
     Ok(
         match judge_routing(&spec.topic, spec.route, &subscriptions) {
             Ok(message) => Finding::pass(message, evidence),
@@ -299,8 +300,8 @@ fn redact(endpoint: &str) -> String {
 
 /// The declared alarms, metric and composite, every page (DescribeAlarms
 /// takes ≤ 100 names and pages at `MaxRecords`, 50 by default); read once per run.
-async fn alarms(gate: &Gate, names: &[String]) -> Result<Arc<Vec<AlarmView>>, CheckError> {
-    gate.cache()
+async fn alarms(cx: &Context, names: &[String]) -> Result<Arc<Vec<AlarmView>>, CheckError> {
+    cx.cache()
         .get(
             &format!("{DESCRIBE_ALARMS}:{}", names.join(",")),
             || async {
@@ -309,7 +310,7 @@ async fn alarms(gate: &Gate, names: &[String]) -> Result<Arc<Vec<AlarmView>>, Ch
                     let resource = format!("alarms {}", chunk.join(", "));
                     let mut token: Option<String> = None;
                     loop {
-                        let out = gate
+                        let out = cx
                             .aws()
                             .cloudwatch
                             .describe_alarms()

@@ -11,7 +11,7 @@ use aws_sdk_budgets::types::{
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, combine};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::spec::BudgetSpec;
 
 const DESCRIBE_BUDGET: &str = "budgets:DescribeBudget";
@@ -27,10 +27,10 @@ pub fn checks() -> Vec<Check> {
 }
 
 /// `budgets.monthly`: a COST budget, MONTHLY, with the declared limit in USD.
-async fn monthly(gate: &Gate) -> CheckResult {
+async fn monthly(cx: &Context) -> CheckResult {
     let mut items = Vec::new();
-    for spec in &gate.env().budgets {
-        let result = budget(gate, &spec.name)
+    for spec in &cx.env().budgets {
+        let result = budget(cx, &spec.name)
             .await
             .map(|b| judge_monthly(spec, &b));
         items.push((spec.name.clone(), result));
@@ -51,7 +51,6 @@ fn judge_monthly(spec: &BudgetSpec, budget: &Budget) -> Finding {
         "TimeUnit": unit,
         "BudgetLimit": { "Amount": amount, "Unit": currency },
         "declared_limit_usd": spec.limit_usd,
-        "operations": [DESCRIBE_BUDGET],
     });
     let mut problems = Vec::new();
     if *budget.budget_type() != BudgetType::Cost {
@@ -84,17 +83,17 @@ fn judge_monthly(spec: &BudgetSpec, budget: &Budget) -> Finding {
 
 /// `budgets.thresholds`: ACTUAL / GREATER_THAN / PERCENTAGE notifications at
 /// exactly each declared threshold, each with ≥ 1 subscriber.
-async fn thresholds(gate: &Gate) -> CheckResult {
+async fn thresholds(cx: &Context) -> CheckResult {
     let mut items = Vec::new();
-    for spec in &gate.env().budgets {
-        items.push((spec.name.clone(), judge_thresholds(gate, spec).await));
+    for spec in &cx.env().budgets {
+        items.push((spec.name.clone(), judge_thresholds(cx, spec).await));
     }
     combine(items, NONE_DECLARED)
 }
 
-async fn judge_thresholds(gate: &Gate, spec: &BudgetSpec) -> CheckResult {
+async fn judge_thresholds(cx: &Context, spec: &BudgetSpec) -> CheckResult {
     let name = &spec.name;
-    let notifications = notifications(gate, name).await?;
+    let notifications = notifications(cx, name).await?;
     let observed: Vec<String> = notifications.iter().map(describe_notification).collect();
     let mut problems = Vec::new();
     let mut matched = Vec::new();
@@ -111,7 +110,7 @@ async fn judge_thresholds(gate: &Gate, spec: &BudgetSpec) -> CheckResult {
                 observed.join(", ")
             )),
             Some(n) => {
-                let subscribers = subscribers(gate, name, n).await?;
+                let subscribers = subscribers(cx, name, n).await?;
                 if subscribers.is_empty() {
                     problems.push(format!(
                         "ACTUAL > {threshold}% notification expected ≥ 1 subscriber, observed 0"
@@ -127,7 +126,6 @@ async fn judge_thresholds(gate: &Gate, spec: &BudgetSpec) -> CheckResult {
         "declared_thresholds": spec.thresholds,
         "notifications": observed,
         "matched": matched,
-        "operations": [DESCRIBE_NOTIFICATIONS, DESCRIBE_SUBSCRIBERS],
     });
     Ok(if problems.is_empty() {
         let list: Vec<String> = spec.thresholds.iter().map(|t| format!("{t}%")).collect();
@@ -162,12 +160,12 @@ fn describe_notification(n: &Notification) -> String {
 
 // --- how: shared reads -------------------------------------------------------
 
-async fn budget(gate: &Gate, name: &str) -> Result<Arc<Budget>, CheckError> {
-    let account = &gate.env().account_id;
-    gate.cache()
+async fn budget(cx: &Context, name: &str) -> Result<Arc<Budget>, CheckError> {
+    let account = &cx.env().account_id;
+    cx.cache()
         .get(&format!("{DESCRIBE_BUDGET}:{account}:{name}"), || async {
             let resource = format!("budget '{name}' in account {account}");
-            let out = gate
+            let out = cx
                 .aws()
                 .budgets
                 .describe_budget()
@@ -184,9 +182,9 @@ async fn budget(gate: &Gate, name: &str) -> Result<Arc<Budget>, CheckError> {
         .await
 }
 
-async fn notifications(gate: &Gate, name: &str) -> Result<Arc<Vec<Notification>>, CheckError> {
-    let account = &gate.env().account_id;
-    gate.cache()
+async fn notifications(cx: &Context, name: &str) -> Result<Arc<Vec<Notification>>, CheckError> {
+    let account = &cx.env().account_id;
+    cx.cache()
         .get(
             &format!("{DESCRIBE_NOTIFICATIONS}:{account}:{name}"),
             || async {
@@ -194,7 +192,7 @@ async fn notifications(gate: &Gate, name: &str) -> Result<Arc<Vec<Notification>>
                 let mut all = Vec::new();
                 let mut token = None;
                 loop {
-                    let out = gate
+                    let out = cx
                         .aws()
                         .budgets
                         .describe_notifications_for_budget()
@@ -217,19 +215,19 @@ async fn notifications(gate: &Gate, name: &str) -> Result<Arc<Vec<Notification>>
 }
 
 async fn subscribers(
-    gate: &Gate,
+    cx: &Context,
     name: &str,
     n: &Notification,
 ) -> Result<Arc<Vec<Subscriber>>, CheckError> {
-    let account = &gate.env().account_id;
+    let account = &cx.env().account_id;
     let key = format!(
         "{DESCRIBE_SUBSCRIBERS}:{account}:{name}:{}",
         describe_notification(n)
     );
-    gate.cache()
+    cx.cache()
         .get(&key, || async {
             let resource = format!("budget '{name}' notification {}", describe_notification(n));
-            gate.aws()
+            cx.aws()
                 .budgets
                 .describe_subscribers_for_notification()
                 .account_id(account)

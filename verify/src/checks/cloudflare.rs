@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::probe::cloudflare::{
     CLOUDFLARE_MANAGED_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps, FALLBACK_IPS,
     FALLBACK_IPS_AS_OF, FIREWALL_MANAGED_PHASE, PageRule, Ruleset,
@@ -31,8 +31,8 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-fn spec(gate: &Gate) -> Option<&CloudflareSpec> {
-    gate.env().edge.as_ref().and_then(|e| e.cloudflare.as_ref())
+fn spec(cx: &Context) -> Option<&CloudflareSpec> {
+    cx.env().edge.as_ref().and_then(|e| e.cloudflare.as_ref())
 }
 
 const NONE_DECLARED: &str = "no Cloudflare zone declared for this environment";
@@ -41,11 +41,11 @@ const NONE_DECLARED: &str = "no Cloudflare zone declared for this environment";
 /// `always_use_https = on`, and no enabled Configuration Rule or active
 /// Page Rule setting SSL below strict for some requests
 /// ([`ssl_overrides_below_strict`]).
-async fn ssl_strict(gate: &Gate) -> CheckResult {
-    let Some(spec) = spec(gate) else {
+async fn ssl_strict(cx: &Context) -> CheckResult {
+    let Some(spec) = spec(cx) else {
         return Ok(Finding::skip(NONE_DECLARED));
     };
-    let (client, zone_id) = zone(gate, spec).await?;
+    let (client, zone_id) = zone(cx, spec).await?;
     let mut values = serde_json::Map::new();
     for name in ["ssl", "min_tls_version", "always_use_https"] {
         let value = client.setting(&zone_id, name).await.map_err(api_error)?;
@@ -110,11 +110,11 @@ async fn ssl_strict(gate: &Gate) -> CheckResult {
 /// `cloudflare.waf`: the managed-firewall entrypoint executes the managed
 /// ruleset, enabled, not neutralised by its overrides, and not skipped by an
 /// earlier rule ([`judge_waf`]).
-async fn waf(gate: &Gate) -> CheckResult {
-    let Some(spec) = spec(gate) else {
+async fn waf(cx: &Context) -> CheckResult {
+    let Some(spec) = spec(cx) else {
         return Ok(Finding::skip(NONE_DECLARED));
     };
-    let (client, zone_id) = zone(gate, spec).await?;
+    let (client, zone_id) = zone(cx, spec).await?;
     let entrypoint = client
         .firewall_managed_entrypoint(&zone_id)
         .await
@@ -250,14 +250,14 @@ pub fn ssl_overrides_below_strict(
 }
 
 /// `cloudflare.custom_hostnames`: each declared hostname exists, `status` and `ssl.status` active.
-async fn custom_hostnames(gate: &Gate) -> CheckResult {
-    let Some(spec) = spec(gate) else {
+async fn custom_hostnames(cx: &Context) -> CheckResult {
+    let Some(spec) = spec(cx) else {
         return Ok(Finding::skip(NONE_DECLARED));
     };
     if spec.custom_hostnames.is_empty() {
         return Ok(Finding::skip("no custom hostnames declared"));
     }
-    let (client, zone_id) = zone(gate, spec).await?;
+    let (client, zone_id) = zone(cx, spec).await?;
     let all = client.custom_hostnames(&zone_id).await.map_err(api_error)?;
     let mut problems = Vec::new();
     let mut seen = Vec::new();
@@ -297,8 +297,8 @@ async fn custom_hostnames(gate: &Gate) -> CheckResult {
 
 /// Cloudflare's published ranges: from the API's `/ips` (no token needed),
 /// else the bundled list, dated. Returns the ranges and where they came from.
-pub async fn cloudflare_ranges(gate: &Gate) -> (CloudflareIps, String) {
-    let api_url = spec(gate).and_then(|s| s.api_url.clone());
+pub async fn cloudflare_ranges(cx: &Context) -> (CloudflareIps, String) {
+    let api_url = spec(cx).and_then(|s| s.api_url.clone());
     let live = match CloudflareClient::new(api_url.as_deref(), "", TIMEOUT) {
         Ok(client) => client.ips().await.ok(),
         Err(_) => None,
@@ -330,11 +330,11 @@ fn client(spec: &CloudflareSpec) -> Result<Arc<CloudflareClient>, CheckError> {
 
 /// The client and zone id, looked up once per run.
 async fn zone(
-    gate: &Gate,
+    cx: &Context,
     spec: &CloudflareSpec,
 ) -> Result<(Arc<CloudflareClient>, String), CheckError> {
     let client = client(spec)?;
-    let id = gate
+    let id = cx
         .cache()
         .get(&format!("cloudflare:zone:{}", spec.zone), || {
             let client = client.clone();

@@ -17,7 +17,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, required};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::EdgeSpec;
 
@@ -45,13 +45,13 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-async fn with_spec<'a, F, Fut>(gate: &'a Gate, check: F) -> CheckResult
+async fn with_spec<'a, F, Fut>(cx: &'a Context, check: F) -> CheckResult
 where
-    F: FnOnce(&'a Gate, &'a EdgeSpec) -> Fut,
+    F: FnOnce(&'a Context, &'a EdgeSpec) -> Fut,
     Fut: std::future::Future<Output = CheckResult>,
 {
-    match &gate.env().edge {
-        Some(spec) => check(gate, spec).await,
+    match &cx.env().edge {
+        Some(spec) => check(cx, spec).await,
         None => Ok(Finding::skip("no edge declared for this environment")),
     }
 }
@@ -60,9 +60,9 @@ where
 /// and certificates (default and SNI) that ACM reports `ISSUED` and valid for
 /// at least `min_cert_days` more days: under Cloudflare's SSL strict an
 /// expired origin certificate is a 526 outage for every client.
-async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
+async fn https_listener(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let listeners = listeners(gate, &spec.load_balancer).await?;
+    let listeners = listeners(cx, &spec.load_balancer).await?;
     let https = listeners
         .iter()
         .find(|l| l.port() == Some(443) && l.protocol() == Some(&ProtocolEnum::Https));
@@ -82,7 +82,7 @@ async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
                 "{name}: a 443 HTTPS listener expected, observed [{}]",
                 observed.join(", ")
             ),
-            json!({ "load_balancer": spec.load_balancer, "listeners": observed, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS] }),
+            json!({ "load_balancer": spec.load_balancer, "listeners": observed }),
         ));
     };
     let policy = required(https.ssl_policy(), DESCRIBE_LISTENERS, &name, "SslPolicy")?;
@@ -97,7 +97,7 @@ async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         .iter()
         .filter_map(|c| c.certificate_arn().map(str::to_string))
         .collect();
-    for extra in listener_certificates(gate, listener_arn, &name).await? {
+    for extra in listener_certificates(cx, listener_arn, &name).await? {
         if !arns.contains(&extra) {
             arns.push(extra);
         }
@@ -106,7 +106,7 @@ async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
     let mut certificates = Vec::new();
     let mut problems = Vec::new();
     for arn in &arns {
-        let cert = certificate(gate, arn).await?;
+        let cert = certificate(cx, arn).await?;
         let verdict = judge_certificate(arn, &cert, now, spec.min_cert_days);
         certificates.push(verdict.evidence);
         problems.extend(verdict.problem);
@@ -117,7 +117,6 @@ async fn https_listener(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         "allowed_policies": spec.allowed_tls_policies,
         "certificates": certificates,
         "declared_min_cert_days": spec.min_cert_days,
-        "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS, DESCRIBE_LISTENER_CERTIFICATES, DESCRIBE_CERTIFICATE],
     });
     if !spec.allowed_tls_policies.iter().any(|p| p == policy) {
         problems.push(format!(
@@ -198,13 +197,13 @@ fn judge_certificate(
 /// in its default action and in every listener rule (or has no listener):
 /// a rule that forwards `/api/*` over plain HTTP is as bad as a forwarding
 /// default.
-async fn http_redirect(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
+async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let listeners = listeners(gate, &spec.load_balancer).await?;
+    let listeners = listeners(cx, &spec.load_balancer).await?;
     let Some(http) = listeners.iter().find(|l| l.port() == Some(80)) else {
         return Ok(Finding::pass(
             format!("{name}: no listener on port 80"),
-            json!({ "load_balancer": spec.load_balancer, "port_80": null, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS] }),
+            json!({ "load_balancer": spec.load_balancer, "port_80": null }),
         ));
     };
     let listener_arn = required(
@@ -213,7 +212,7 @@ async fn http_redirect(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         &name,
         "ListenerArn",
     )?;
-    let rules = listener_rules(gate, listener_arn, &name).await?;
+    let rules = listener_rules(cx, listener_arn, &name).await?;
     let default = ("default".to_string(), http.default_actions().to_vec());
     let judged: Vec<(String, Vec<Action>)> = std::iter::once(default)
         .chain(
@@ -250,7 +249,6 @@ async fn http_redirect(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         "load_balancer": spec.load_balancer,
         "port_80_actions": http.default_actions().iter().map(describe_action).collect::<Vec<_>>(),
         "port_80_rules": described,
-        "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LISTENERS, DESCRIBE_RULES],
     });
     Ok(if not_redirecting.is_empty() {
         Finding::pass(
@@ -306,10 +304,10 @@ fn describe_action(a: &Action) -> String {
 /// groups admit only sources inside Cloudflare's published ranges (by CIDR
 /// containment); a referenced security group, or a prefix list with an entry
 /// outside them, is not provably Cloudflare.
-async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
-    let lb = load_balancer(gate, &spec.load_balancer).await?;
+async fn origin_locked(cx: &Context, spec: &EdgeSpec) -> CheckResult {
+    let lb = load_balancer(cx, &spec.load_balancer).await?;
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let listeners = listeners(gate, &spec.load_balancer).await?;
+    let listeners = listeners(cx, &spec.load_balancer).await?;
     let mut ports: Vec<i32> = listeners
         .iter()
         .map(|l| required(l.port(), DESCRIBE_LISTENERS, &name, "Port"))
@@ -317,9 +315,9 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
     ports.sort();
     ports.dedup();
     let group_ids: Vec<String> = lb.security_groups().to_vec();
-    let groups = reads::security_groups(gate, &group_ids).await?;
-    let prefix_lists = reads::referenced_prefix_lists(gate, &groups).await?;
-    let (ranges, source) = crate::checks::cloudflare::cloudflare_ranges(gate).await;
+    let groups = reads::security_groups(cx, &group_ids).await?;
+    let prefix_lists = reads::referenced_prefix_lists(cx, &groups).await?;
+    let (ranges, source) = crate::checks::cloudflare::cloudflare_ranges(cx).await;
     let unreadable = |message: String| CheckError::Probe {
         probe: "cloudflare ranges".into(),
         target: name.clone(),
@@ -346,14 +344,6 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
             message,
         }
     })?;
-    let mut operations = vec![
-        DESCRIBE_LOAD_BALANCERS,
-        DESCRIBE_LISTENERS,
-        reads::DESCRIBE_SGS,
-    ];
-    if !prefix_lists.is_empty() {
-        operations.push(reads::GET_PREFIX_LIST_ENTRIES);
-    }
     let evidence = json!({
         "load_balancer": spec.load_balancer,
         "listener_ports": ports,
@@ -362,7 +352,6 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         "not_cloudflare": seen.not_allowed,
         "prefix_lists": prefix_lists,
         "cloudflare_ranges": source,
-        "operations": operations,
     });
     let ports_text = ports
         .iter()
@@ -396,10 +385,10 @@ async fn origin_locked(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
 }
 
 /// `edge.alb.access_logs`: `access_logs.s3.enabled = true`.
-async fn access_logs(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
-    let lb = load_balancer(gate, &spec.load_balancer).await?;
+async fn access_logs(cx: &Context, spec: &EdgeSpec) -> CheckResult {
+    let lb = load_balancer(cx, &spec.load_balancer).await?;
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let attributes = gate
+    let attributes = cx
         .aws()
         .elb
         .describe_load_balancer_attributes()
@@ -426,7 +415,7 @@ async fn access_logs(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
         "access_logs.s3.enabled",
     )?;
     let bucket = get("access_logs.s3.bucket");
-    let evidence = json!({ "load_balancer": spec.load_balancer, "access_logs.s3.enabled": enabled, "access_logs.s3.bucket": bucket, "operations": [DESCRIBE_LOAD_BALANCERS, DESCRIBE_LB_ATTRIBUTES] });
+    let evidence = json!({ "load_balancer": spec.load_balancer, "access_logs.s3.enabled": enabled, "access_logs.s3.bucket": bucket });
     Ok(if enabled == "true" {
         Finding::pass(
             format!("{name}: access logs to s3://{}", bucket.unwrap_or("?")),
@@ -442,11 +431,11 @@ async fn access_logs(gate: &Gate, spec: &EdgeSpec) -> CheckResult {
 
 // --- how: shared reads -------------------------------------------------------
 
-async fn load_balancer(gate: &Gate, name: &str) -> Result<Arc<LoadBalancer>, CheckError> {
-    gate.cache()
+async fn load_balancer(cx: &Context, name: &str) -> Result<Arc<LoadBalancer>, CheckError> {
+    cx.cache()
         .get(&format!("{DESCRIBE_LOAD_BALANCERS}:{name}"), || async {
             let resource = format!("load balancer '{name}'");
-            let out = gate
+            let out = cx
                 .aws()
                 .elb
                 .describe_load_balancers()
@@ -466,8 +455,8 @@ async fn load_balancer(gate: &Gate, name: &str) -> Result<Arc<LoadBalancer>, Che
         .await
 }
 
-async fn listeners(gate: &Gate, name: &str) -> Result<Arc<Vec<Listener>>, CheckError> {
-    let lb = load_balancer(gate, name).await?;
+async fn listeners(cx: &Context, name: &str) -> Result<Arc<Vec<Listener>>, CheckError> {
+    let lb = load_balancer(cx, name).await?;
     let resource = format!("load balancer '{name}'");
     let arn = required(
         lb.load_balancer_arn(),
@@ -476,9 +465,9 @@ async fn listeners(gate: &Gate, name: &str) -> Result<Arc<Vec<Listener>>, CheckE
         "LoadBalancerArn",
     )?
     .to_string();
-    gate.cache()
+    cx.cache()
         .get(&format!("{DESCRIBE_LISTENERS}:{name}"), || async {
-            gate.aws()
+            cx.aws()
                 .elb
                 .describe_listeners()
                 .load_balancer_arn(arn)
@@ -494,14 +483,14 @@ async fn listeners(gate: &Gate, name: &str) -> Result<Arc<Vec<Listener>>, CheckE
 
 /// The listener's certificates beyond its default (SNI), by ARN (pages by marker).
 async fn listener_certificates(
-    gate: &Gate,
+    cx: &Context,
     listener_arn: &str,
     lb_name: &str,
 ) -> Result<Vec<String>, CheckError> {
     let mut arns = Vec::new();
     let mut marker: Option<String> = None;
     loop {
-        let out = gate
+        let out = cx
             .aws()
             .elb
             .describe_listener_certificates()
@@ -530,7 +519,7 @@ async fn listener_certificates(
 
 /// An ACM certificate, described once per run. IAM server certificates are
 /// not read (yet): they are an error, never a pass.
-async fn certificate(gate: &Gate, arn: &str) -> Result<Arc<CertificateDetail>, CheckError> {
+async fn certificate(cx: &Context, arn: &str) -> Result<Arc<CertificateDetail>, CheckError> {
     let resource = format!("certificate {arn}");
     if !arn.contains(":acm:") {
         return Err(CheckError::Aws {
@@ -540,9 +529,9 @@ async fn certificate(gate: &Gate, arn: &str) -> Result<Arc<CertificateDetail>, C
             message: "only ACM certificates are read; an IAM server certificate's expiry cannot be judged yet".into(),
         });
     }
-    gate.cache()
+    cx.cache()
         .get(&format!("{DESCRIBE_CERTIFICATE}:{arn}"), || async {
-            gate.aws()
+            cx.aws()
                 .acm
                 .describe_certificate()
                 .certificate_arn(arn)
@@ -561,14 +550,14 @@ async fn certificate(gate: &Gate, arn: &str) -> Result<Arc<CertificateDetail>, C
 
 /// Every rule of a listener, the default rule included (pages by marker).
 async fn listener_rules(
-    gate: &Gate,
+    cx: &Context,
     listener_arn: &str,
     lb_name: &str,
 ) -> Result<Vec<Rule>, CheckError> {
     let mut rules = Vec::new();
     let mut marker: Option<String> = None;
     loop {
-        let out = gate
+        let out = cx
             .aws()
             .elb
             .describe_rules()

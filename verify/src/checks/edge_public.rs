@@ -11,7 +11,7 @@ use rustls_pki_types::pem::PemObject;
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, combine};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::probe::http::{HttpOptions, get, resolve_location};
 use crate::probe::tls::{
     LegacyAnswer, LegacyTls, ProbeError, TlsTarget, handshake, legacy_handshake, version_name,
@@ -30,8 +30,8 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-fn hostnames(gate: &Gate) -> Vec<(String, &EdgeSpec)> {
-    gate.env()
+fn hostnames(cx: &Context) -> Vec<(String, &EdgeSpec)> {
+    cx.env()
         .edge
         .iter()
         .flat_map(|e| e.hostnames.iter().map(move |h| (h.clone(), e)))
@@ -39,9 +39,9 @@ fn hostnames(gate: &Gate) -> Vec<(String, &EdgeSpec)> {
 }
 
 /// `edge.tls.certificate`: chain and name validate, TLS ≥ 1.2, valid ≥ declared days.
-async fn certificate(gate: &Gate) -> CheckResult {
+async fn certificate(cx: &Context) -> CheckResult {
     let mut items = Vec::new();
-    for (host, spec) in hostnames(gate) {
+    for (host, spec) in hostnames(cx) {
         let result = async {
             let address = address(spec, &host, 443).await?;
             let target = TlsTarget { hostname: host.clone(), address, extra_roots: extra_roots(spec)? };
@@ -94,9 +94,9 @@ async fn certificate(gate: &Gate) -> CheckResult {
 /// other answer (a timeout, bytes that are not TLS, a ServerHello for TLS
 /// 1.2+ to a legacy-only hello, a refused connection) cannot be judged and
 /// is an error (see [`legacy_handshake`]).
-async fn legacy_rejected(gate: &Gate) -> CheckResult {
+async fn legacy_rejected(cx: &Context) -> CheckResult {
     let mut items = Vec::new();
-    for (host, spec) in hostnames(gate) {
+    for (host, spec) in hostnames(cx) {
         let result = async {
             let address = address(spec, &host, 443).await?;
             let mut accepted = Vec::new();
@@ -128,9 +128,9 @@ async fn legacy_rejected(gate: &Gate) -> CheckResult {
 }
 
 /// `edge.https.headers`: the health URL answers 2xx through Cloudflare (`cf-ray`) with HSTS.
-async fn headers(gate: &Gate) -> CheckResult {
+async fn headers(cx: &Context) -> CheckResult {
     let mut items = Vec::new();
-    for (host, spec) in hostnames(gate) {
+    for (host, spec) in hostnames(cx) {
         let result = async {
             let url = format!("https://{host}{}", spec.health_path);
             let response = get(&url, &http_options(spec, 0)?).await.map_err(|e| probe_error("https get", &url, e))?;
@@ -169,9 +169,9 @@ async fn headers(gate: &Gate) -> CheckResult {
 /// (the `Location` parsed as a URL: scheme `https`, host equal to the probed
 /// hostname, port 443 or none; see [`judge_redirect_location`]), and
 /// following the redirect (at most 3 hops) ends in a 2xx.
-async fn redirect(gate: &Gate) -> CheckResult {
+async fn redirect(cx: &Context) -> CheckResult {
     let mut items = Vec::new();
-    for (host, spec) in hostnames(gate) {
+    for (host, spec) in hostnames(cx) {
         let result = async {
             let url = format!("http://{host}{}", spec.health_path);
             let first = get(&url, &http_options(spec, 0)?)

@@ -41,7 +41,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 /// returned by ARN so the caller can take it into account; any other failure
 /// is an error: never silently dropped.
 pub(crate) async fn list_and_describe_tasks(
-    gate: &crate::Gate,
+    cx: &crate::context::Context,
     cluster: &str,
     list: aws_sdk_ecs::operation::list_tasks::builders::ListTasksFluentBuilder,
     resource: &str,
@@ -56,7 +56,7 @@ pub(crate) async fn list_and_describe_tasks(
         .map_err(|e| crate::CheckError::from_sdk("ecs:ListTasks", resource, e))?;
     let mut described = DescribedTasks::default();
     for chunk in arns.chunks(100) {
-        let out = gate
+        let out = cx
             .aws()
             .ecs
             .describe_tasks()

@@ -12,7 +12,7 @@ use aws_sdk_ec2::types::{Filter, NatGateway, RouteTable, Subnet};
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, required};
-use crate::gate::Gate;
+use crate::context::Context;
 
 const DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
 const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
@@ -23,12 +23,12 @@ pub fn checks() -> Vec<Check> {
     vec![Check::new("network.multi_az", |g| Box::pin(multi_az(g)))]
 }
 
-async fn multi_az(gate: &Gate) -> CheckResult {
-    let Some(spec) = &gate.env().network else {
+async fn multi_az(cx: &Context) -> CheckResult {
+    let Some(spec) = &cx.env().network else {
         return Ok(Finding::skip("no network declared for this environment"));
     };
-    let vpc_id = vpc_id(gate, &spec.vpc).await?;
-    let ec2 = &gate.aws().ec2;
+    let vpc_id = vpc_id(cx, &spec.vpc).await?;
+    let ec2 = &cx.aws().ec2;
     let by_vpc = || Filter::builder().name("vpc-id").values(&vpc_id).build();
     let resource = format!("vpc '{}' ({vpc_id})", spec.vpc);
     let subnets: Vec<Subnet> = ec2
@@ -144,7 +144,6 @@ async fn multi_az(gate: &Gate) -> CheckResult {
         "public_subnets": public,
         "nat_gateways_available": available_nats,
         "declared_min_azs": spec.min_azs,
-        "operations": [DESCRIBE_VPCS, DESCRIBE_SUBNETS, DESCRIBE_ROUTE_TABLES, DESCRIBE_NAT_GATEWAYS],
     });
     let azs = private_azs_with_nat.len();
     let mut problems = Vec::new();
@@ -183,12 +182,12 @@ async fn multi_az(gate: &Gate) -> CheckResult {
 }
 
 /// A VPC by id (`vpc-…`) or by its `Name` tag, described once per run.
-pub async fn vpc_id(gate: &Gate, name_or_id: &str) -> Result<String, CheckError> {
-    let value = gate
+pub async fn vpc_id(cx: &Context, name_or_id: &str) -> Result<String, CheckError> {
+    let value = cx
         .cache()
         .get(&format!("{DESCRIBE_VPCS}:{name_or_id}"), || async {
             let resource = format!("vpc '{name_or_id}'");
-            let mut request = gate.aws().ec2.describe_vpcs();
+            let mut request = cx.aws().ec2.describe_vpcs();
             request = if name_or_id.starts_with("vpc-") {
                 request.vpc_ids(name_or_id)
             } else {

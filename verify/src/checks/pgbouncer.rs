@@ -13,12 +13,10 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, required};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::spec::PgbouncerSpec;
 
 const DESCRIBE_SERVICES: &str = "ecs:DescribeServices";
-const LIST_TASKS: &str = "ecs:ListTasks";
-const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
 const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
 const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
 const DESCRIBE_TARGET_GROUPS: &str = "elasticloadbalancing:DescribeTargetGroups";
@@ -40,20 +38,20 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-async fn with_spec<'a, F, Fut>(gate: &'a Gate, check: F) -> CheckResult
+async fn with_spec<'a, F, Fut>(cx: &'a Context, check: F) -> CheckResult
 where
-    F: FnOnce(&'a Gate, &'a PgbouncerSpec) -> Fut,
+    F: FnOnce(&'a Context, &'a PgbouncerSpec) -> Fut,
     Fut: std::future::Future<Output = CheckResult>,
 {
-    match &gate.env().pgbouncer {
-        Some(spec) => check(gate, spec).await,
+    match &cx.env().pgbouncer {
+        Some(spec) => check(cx, spec).await,
         None => Ok(Finding::skip("no pgbouncer declared for this environment")),
     }
 }
 
 /// `pgbouncer.service`: ACTIVE, one PRIMARY deployment, running = desired ≥ declared minimum.
-async fn service_check(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
-    let svc = service(gate, spec).await?;
+async fn service_check(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
+    let svc = service(cx, spec).await?;
     let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
     let status = svc.status().unwrap_or("unknown");
     let deployments: Vec<String> = svc
@@ -71,7 +69,6 @@ async fn service_check(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     let evidence = json!({
         "service": name, "status": status, "deployments": deployments,
         "runningCount": running, "desiredCount": desired, "declared_min_tasks": spec.min_tasks,
-        "operations": [DESCRIBE_SERVICES],
     });
     let mut problems = Vec::new();
     if status != "ACTIVE" {
@@ -110,14 +107,14 @@ async fn service_check(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
 }
 
 /// `pgbouncer.multi_az`: running tasks in ≥ declared AZs (task AZ, or its ENI's subnet).
-async fn multi_az(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
+async fn multi_az(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-    let tasks = running_tasks(gate, spec).await?;
+    let tasks = running_tasks(cx, spec).await?;
     let subnet_ids: Vec<String> = tasks
         .iter()
         .filter_map(|t| eni_subnet(t).map(str::to_string))
         .collect();
-    let subnet_azs = subnet_azs(gate, &subnet_ids).await?;
+    let subnet_azs = subnet_azs(cx, &subnet_ids).await?;
     let placed: Vec<(String, String)> = tasks
         .iter()
         .map(|t| {
@@ -141,7 +138,6 @@ async fn multi_az(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     let evidence = json!({
         "service": name, "tasks": placed.iter().map(|(t, az)| json!({"task": t, "az": az})).collect::<Vec<_>>(),
         "azs": azs, "declared_min_azs": spec.min_azs,
-        "operations": [LIST_TASKS, DESCRIBE_TASKS, DESCRIBE_SUBNETS],
     });
     let listing = placed
         .iter()
@@ -170,8 +166,8 @@ async fn multi_az(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
 }
 
 /// `pgbouncer.targets`: ≥ 2 healthy targets spanning ≥ declared AZs.
-async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
-    let group = target_group(gate, &spec.target_group).await?;
+async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
+    let group = target_group(cx, &spec.target_group).await?;
     let name = format!("target group '{}'", spec.target_group);
     let arn = required(
         group.target_group_arn(),
@@ -179,7 +175,7 @@ async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         &name,
         "TargetGroupArn",
     )?;
-    let health: Vec<TargetHealthDescription> = gate
+    let health: Vec<TargetHealthDescription> = cx
         .aws()
         .elb
         .describe_target_health()
@@ -191,7 +187,7 @@ async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         .unwrap_or_default();
     // IP targets: DescribeTargetHealth may omit the AZ; the VPC subnet holding the IP tells it.
     let vpc_subnets = match group.vpc_id() {
-        Some(vpc) => vpc_subnet_cidrs(gate, vpc).await?,
+        Some(vpc) => vpc_subnet_cidrs(cx, vpc).await?,
         None => Vec::new(),
     };
     let described: Vec<(String, String, String)> = health
@@ -227,7 +223,6 @@ async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         "target_group": spec.target_group,
         "targets": described.iter().map(|(id, az, state)| json!({"id": id, "az": az, "state": state})).collect::<Vec<_>>(),
         "healthy_azs": azs,
-        "operations": [DESCRIBE_TARGET_GROUPS, DESCRIBE_TARGET_HEALTH, DESCRIBE_SUBNETS],
     });
     let listing = described
         .iter()
@@ -257,10 +252,10 @@ async fn targets(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
 }
 
 /// `pgbouncer.drain_ready`: deregistration delay and container stop timeout within bounds.
-async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
-    let group = target_group(gate, &spec.target_group).await?;
+async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
+    let group = target_group(cx, &spec.target_group).await?;
     let tg_name = format!("target group '{}'", spec.target_group);
-    let attributes = gate
+    let attributes = cx
         .aws()
         .elb
         .describe_target_group_attributes()
@@ -295,7 +290,7 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     // cutting whatever transaction is in flight on it. Absent (ALB) is off.
     let terminates =
         attribute("deregistration_delay.connection_termination.enabled") == Some("true");
-    let svc = service(gate, spec).await?;
+    let svc = service(cx, spec).await?;
     let td_name = required(
         svc.task_definition(),
         DESCRIBE_SERVICES,
@@ -304,7 +299,7 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
     )?
     .to_string();
     let resource = format!("task definition '{}'", short_arn(&td_name));
-    let td = gate
+    let td = cx
         .aws()
         .ecs
         .describe_task_definition()
@@ -337,7 +332,6 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
         "task_definition": td_name,
         "stop_timeouts_s": stop_timeouts.iter().map(|(n, s)| json!({"container": n, "stopTimeout": s})).collect::<Vec<_>>(),
         "bounds_stop_timeout_s": [MIN_STOP_TIMEOUT.as_secs(), spec.max_stop_timeout.as_secs()],
-        "operations": [DESCRIBE_TARGET_GROUPS, DESCRIBE_TG_ATTRIBUTES, DESCRIBE_SERVICES, DESCRIBE_TASK_DEFINITION],
     });
     let mut problems = Vec::new();
     if delay_s > spec.max_deregistration_delay.as_secs() {
@@ -379,13 +373,13 @@ async fn drain_ready(gate: &Gate, spec: &PgbouncerSpec) -> CheckResult {
 
 // --- how: shared reads -------------------------------------------------------
 
-async fn service(gate: &Gate, spec: &PgbouncerSpec) -> Result<Arc<Service>, CheckError> {
-    gate.cache()
+async fn service(cx: &Context, spec: &PgbouncerSpec) -> Result<Arc<Service>, CheckError> {
+    cx.cache()
         .get(
             &format!("{DESCRIBE_SERVICES}:{}:{}", spec.cluster, spec.service),
             || async {
                 let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-                let out = gate
+                let out = cx
                     .aws()
                     .ecs
                     .describe_services()
@@ -409,9 +403,9 @@ async fn service(gate: &Gate, spec: &PgbouncerSpec) -> Result<Arc<Service>, Chec
 
 /// The service's RUNNING tasks (`group = service:<name>`, which real ECS sets
 /// and which keeps a listing that ignores the service filter honest).
-async fn running_tasks(gate: &Gate, spec: &PgbouncerSpec) -> Result<Vec<Task>, CheckError> {
+async fn running_tasks(cx: &Context, spec: &PgbouncerSpec) -> Result<Vec<Task>, CheckError> {
     let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-    let list = gate
+    let list = cx
         .aws()
         .ecs
         .list_tasks()
@@ -419,7 +413,7 @@ async fn running_tasks(gate: &Gate, spec: &PgbouncerSpec) -> Result<Vec<Task>, C
         .service_name(&spec.service)
         .desired_status(DesiredStatus::Running);
     // A task gone between list and describe is no longer running: not counted.
-    let tasks = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource)
+    let tasks = super::list_and_describe_tasks(cx, &spec.cluster, list, &resource)
         .await?
         .tasks;
     let group = format!("service:{}", spec.service);
@@ -438,14 +432,14 @@ fn eni_subnet(task: &Task) -> Option<&str> {
         .and_then(|d| d.value())
 }
 
-async fn subnet_azs(gate: &Gate, ids: &[String]) -> Result<Vec<(String, String)>, CheckError> {
+async fn subnet_azs(cx: &Context, ids: &[String]) -> Result<Vec<(String, String)>, CheckError> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
     let mut ids = ids.to_vec();
     ids.sort();
     ids.dedup();
-    let out = gate
+    let out = cx
         .aws()
         .ec2
         .describe_subnets()
@@ -468,8 +462,8 @@ async fn subnet_azs(gate: &Gate, ids: &[String]) -> Result<Vec<(String, String)>
 }
 
 /// `(cidr, az)` of every subnet in the VPC.
-async fn vpc_subnet_cidrs(gate: &Gate, vpc_id: &str) -> Result<Vec<(String, String)>, CheckError> {
-    let subnets: Vec<aws_sdk_ec2::types::Subnet> = gate
+async fn vpc_subnet_cidrs(cx: &Context, vpc_id: &str) -> Result<Vec<(String, String)>, CheckError> {
+    let subnets: Vec<aws_sdk_ec2::types::Subnet> = cx
         .aws()
         .ec2
         .describe_subnets()
@@ -512,11 +506,11 @@ fn az_of_ip(subnets: &[(String, String)], ip: &str) -> Option<String> {
     })
 }
 
-async fn target_group(gate: &Gate, name: &str) -> Result<Arc<TargetGroup>, CheckError> {
-    gate.cache()
+async fn target_group(cx: &Context, name: &str) -> Result<Arc<TargetGroup>, CheckError> {
+    cx.cache()
         .get(&format!("{DESCRIBE_TARGET_GROUPS}:{name}"), || async {
             let resource = format!("target group '{name}'");
-            let out = gate
+            let out = cx
                 .aws()
                 .elb
                 .describe_target_groups()

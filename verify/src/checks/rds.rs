@@ -11,7 +11,7 @@ use aws_sdk_rds::types::DbInstance;
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, combine, required};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::RdsSpec;
 
@@ -39,7 +39,7 @@ fn available(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "DBInstanceStatus",
     )?;
-    let evidence = json!({ "identifier": spec.identifier, "DBInstanceStatus": status, "operations": [DESCRIBE] });
+    let evidence = json!({ "identifier": spec.identifier, "DBInstanceStatus": status });
     Ok(if status == "available" {
         Finding::pass(
             format!("rds instance '{}': status available", spec.identifier),
@@ -72,7 +72,6 @@ fn multi_az(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         "MultiAZ": multi,
         "AvailabilityZone": primary,
         "SecondaryAvailabilityZone": secondary,
-        "operations": [DESCRIBE],
     });
     if !multi {
         return Ok(Finding::fail(
@@ -105,7 +104,8 @@ fn encrypted(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "StorageEncrypted",
     )?;
-    let evidence = json!({ "identifier": id, "StorageEncrypted": encrypted, "KmsKeyId": db.kms_key_id(), "operations": [DESCRIBE] });
+    let evidence =
+        json!({ "identifier": id, "StorageEncrypted": encrypted, "KmsKeyId": db.kms_key_id() });
     Ok(if encrypted {
         Finding::pass(
             format!(
@@ -127,7 +127,7 @@ fn encrypted(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
 /// CIDR inside RFC 1918 / RFC 6598 / ULA space (by containment, so
 /// `0.0.0.0/1` is caught), another security group, or a prefix list whose
 /// entries are all private.
-async fn not_public(gate: &Gate, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckResult {
+async fn not_public(cx: &Context, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckResult {
     let id = &spec.identifier;
     let resource = format!("rds instance '{id}'");
     let port = required(
@@ -149,8 +149,8 @@ async fn not_public(gate: &Gate, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckRe
         &resource,
         "PubliclyAccessible",
     )?;
-    let groups = reads::security_groups(gate, &group_ids).await?;
-    let prefix_lists = reads::referenced_prefix_lists(gate, &groups).await?;
+    let groups = reads::security_groups(cx, &group_ids).await?;
+    let prefix_lists = reads::referenced_prefix_lists(cx, &groups).await?;
     let private = reads::private_ranges();
     let policy = SourcePolicy {
         allowed: &private,
@@ -165,10 +165,6 @@ async fn not_public(gate: &Gate, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckRe
             message,
         }
     })?;
-    let mut operations = vec![DESCRIBE, reads::DESCRIBE_SGS];
-    if !prefix_lists.is_empty() {
-        operations.push(reads::GET_PREFIX_LIST_ENTRIES);
-    }
     let evidence = json!({
         "identifier": id,
         "PubliclyAccessible": public,
@@ -177,7 +173,6 @@ async fn not_public(gate: &Gate, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckRe
         "admitted": seen.admitted,
         "open_to_world": seen.not_allowed,
         "prefix_lists": prefix_lists,
-        "operations": operations,
     });
     let mut problems = Vec::new();
     if public {
@@ -214,7 +209,7 @@ fn deletion_protection(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "DeletionProtection",
     )?;
-    let evidence = json!({ "identifier": id, "DeletionProtection": on, "operations": [DESCRIBE] });
+    let evidence = json!({ "identifier": id, "DeletionProtection": on });
     Ok(if on {
         Finding::pass(
             format!("rds instance '{id}': deletion protection on"),
@@ -285,7 +280,6 @@ fn backups_at(spec: &RdsSpec, db: &DbInstance, now: SystemTime) -> CheckResult {
         "LatestRestorableTime": restorable.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
         "restorable_lag_s": lag.map(|l| l.as_secs()),
         "declared_max_lag_s": spec.max_restorable_lag.as_secs(),
-        "operations": [DESCRIBE],
     });
     let mut problems = Vec::new();
     if retention < spec.backup_retention_days as i32 {
@@ -326,11 +320,11 @@ fn resource(spec: &RdsSpec) -> String {
 // --- how: shared reads -------------------------------------------------------
 
 /// The instance, described once per run.
-pub async fn instance(gate: &Gate, identifier: &str) -> Result<Arc<DbInstance>, CheckError> {
-    gate.cache()
+pub async fn instance(cx: &Context, identifier: &str) -> Result<Arc<DbInstance>, CheckError> {
+    cx.cache()
         .get(&format!("{DESCRIBE}:{identifier}"), || async {
             let resource = format!("rds instance '{identifier}'");
-            let out = gate
+            let out = cx
                 .aws()
                 .rds
                 .describe_db_instances()
@@ -350,10 +344,10 @@ pub async fn instance(gate: &Gate, identifier: &str) -> Result<Arc<DbInstance>, 
         .await
 }
 
-async fn each(gate: &Gate, judge: fn(&RdsSpec, &DbInstance) -> CheckResult) -> CheckResult {
+async fn each(cx: &Context, judge: fn(&RdsSpec, &DbInstance) -> CheckResult) -> CheckResult {
     let mut items = Vec::new();
-    for spec in &gate.env().rds {
-        let result = instance(gate, &spec.identifier)
+    for spec in &cx.env().rds {
+        let result = instance(cx, &spec.identifier)
             .await
             .and_then(|db| judge(spec, &db));
         items.push((spec.identifier.clone(), result));
@@ -361,15 +355,15 @@ async fn each(gate: &Gate, judge: fn(&RdsSpec, &DbInstance) -> CheckResult) -> C
     combine(items, NONE_DECLARED)
 }
 
-async fn each_async<'a, F, Fut>(gate: &'a Gate, judge: F) -> CheckResult
+async fn each_async<'a, F, Fut>(cx: &'a Context, judge: F) -> CheckResult
 where
-    F: Fn(&'a Gate, &'a RdsSpec, Arc<DbInstance>) -> Fut,
+    F: Fn(&'a Context, &'a RdsSpec, Arc<DbInstance>) -> Fut,
     Fut: std::future::Future<Output = CheckResult>,
 {
     let mut items = Vec::new();
-    for spec in &gate.env().rds {
-        let result = match instance(gate, &spec.identifier).await {
-            Ok(db) => judge(gate, spec, db).await,
+    for spec in &cx.env().rds {
+        let result = match instance(cx, &spec.identifier).await {
+            Ok(db) => judge(cx, spec, db).await,
             Err(e) => Err(e),
         };
         items.push((spec.identifier.clone(), result));

@@ -12,13 +12,12 @@ use aws_sdk_ecs::types::{DesiredStatus, Task};
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding, required};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::spec::{ScheduleTrigger, ScheduledTaskSpec};
 
 const DESCRIBE_RULE: &str = "events:DescribeRule";
 const LIST_TARGETS: &str = "events:ListTargetsByRule";
 const GET_SCHEDULE: &str = "scheduler:GetSchedule";
-const LIST_TASKS: &str = "ecs:ListTasks";
 const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
 const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
 const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
@@ -43,8 +42,8 @@ pub fn checks(tasks: &[ScheduledTaskSpec]) -> Vec<Check> {
         .collect()
 }
 
-fn spec_of<'a>(gate: &'a Gate, name: &str) -> Result<&'a ScheduledTaskSpec, CheckError> {
-    gate.env()
+fn spec_of<'a>(cx: &'a Context, name: &str) -> Result<&'a ScheduledTaskSpec, CheckError> {
+    cx.env()
         .scheduled_tasks
         .iter()
         .find(|t| t.name == name)
@@ -55,11 +54,11 @@ fn spec_of<'a>(gate: &'a Gate, name: &str) -> Result<&'a ScheduledTaskSpec, Chec
 }
 
 /// `scheduled.<task>.configured`.
-async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
-    let (kind, name, state, expression, targets, operations) = match &spec.trigger {
+async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
+    let (kind, name, state, expression, targets) = match &spec.trigger {
         ScheduleTrigger::Rule(rule) => {
             let resource = format!("EventBridge rule '{rule}'");
-            let described = gate
+            let described = cx
                 .aws()
                 .events
                 .describe_rule()
@@ -67,7 +66,7 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
                 .send()
                 .await
                 .map_err(|e| CheckError::from_sdk(DESCRIBE_RULE, &resource, e))?;
-            let listed = list_targets(gate, rule, &resource).await?;
+            let listed = list_targets(cx, rule, &resource).await?;
             let targets: Vec<(String, String)> = listed
                 .iter()
                 .map(|t| {
@@ -88,12 +87,11 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
                     .unwrap_or_default(),
                 described.schedule_expression().unwrap_or("").to_string(),
                 targets,
-                vec![DESCRIBE_RULE, LIST_TARGETS],
             )
         }
         ScheduleTrigger::Schedule(schedule) => {
             let resource = format!("Scheduler schedule '{schedule}'");
-            let got = gate
+            let got = cx
                 .aws()
                 .scheduler
                 .get_schedule()
@@ -120,7 +118,6 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
                     .unwrap_or_default(),
                 got.schedule_expression().unwrap_or("").to_string(),
                 targets,
-                vec![GET_SCHEDULE],
             )
         }
     };
@@ -132,7 +129,6 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
         "task": spec.name, "trigger": resource, "State": state, "ScheduleExpression": expression,
         "targets": targets.iter().map(|(arn, td)| json!({"Arn": arn, "TaskDefinitionArn": td})).collect::<Vec<_>>(),
         "declared": { "expression": spec.expression, "cluster": spec.cluster, "task_family": spec.task_family },
-        "operations": operations,
     });
     let mut problems = Vec::new();
     if state != "ENABLED" {
@@ -174,14 +170,14 @@ async fn configured(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
 
 /// Every target of an EventBridge rule (pages by `NextToken`).
 async fn list_targets(
-    gate: &Gate,
+    cx: &Context,
     rule: &str,
     resource: &str,
 ) -> Result<Vec<aws_sdk_eventbridge::types::Target>, CheckError> {
     let mut targets = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let out = gate
+        let out = cx
             .aws()
             .events
             .list_targets_by_rule()
@@ -204,12 +200,12 @@ async fn list_targets(
 /// after about an hour), the success marker in the task's log group within
 /// the max age. A failed run does not hide an earlier success; an invocation
 /// alone is not success.
-async fn succeeded(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
+async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
     let now = SystemTime::now();
     let since = now
         .checked_sub(spec.max_age)
         .unwrap_or(SystemTime::UNIX_EPOCH);
-    let (mut runs, vanished) = finished_runs(gate, spec).await?;
+    let (mut runs, vanished) = finished_runs(cx, spec).await?;
     runs.retain(|r| r.stopped_at >= since);
     runs.sort_by_key(|r| std::cmp::Reverse(r.stopped_at));
     let age = crate::check::human_duration(spec.max_age);
@@ -226,7 +222,6 @@ async fn succeeded(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
             "succeeded": r.succeeded(),
         })).collect::<Vec<_>>(),
         "vanished_before_describe": vanished,
-        "operations": [LIST_TASKS, DESCRIBE_TASKS, DESCRIBE_TASK_DEFINITION],
     });
     if let Some(success) = runs.iter().find(|r| r.succeeded()) {
         let later_failures = runs.iter().take_while(|r| r.arn != success.arn).count();
@@ -251,16 +246,10 @@ async fn succeeded(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
         .collect();
     // ECS keeps stopped tasks for about an hour; the log marker covers longer ages.
     if let (Some(group), Some(marker)) = (&spec.log_group, &spec.success_marker) {
-        let hit = marker_line(gate, group, marker, since).await?;
+        let hit = marker_line(cx, group, marker, since).await?;
         evidence["log_group"] = json!(group);
         evidence["success_marker"] = json!(marker);
         evidence["marker_line"] = json!(hit);
-        evidence["operations"] = json!([
-            LIST_TASKS,
-            DESCRIBE_TASKS,
-            DESCRIBE_TASK_DEFINITION,
-            FILTER_LOG_EVENTS
-        ]);
         if hit.is_some() {
             return Ok(Finding::pass(
                 format!(
@@ -304,7 +293,7 @@ async fn succeeded(gate: &Gate, spec: &ScheduledTaskSpec) -> CheckResult {
 /// a hit or the end: an empty page with a next token is normal (CloudWatch
 /// Logs searches a slice of the group per call).
 async fn marker_line(
-    gate: &Gate,
+    cx: &Context,
     group: &str,
     marker: &str,
     since: SystemTime,
@@ -318,7 +307,7 @@ async fn marker_line(
         .as_millis() as i64;
     let mut token: Option<String> = None;
     for _ in 0..MAX_PAGES {
-        let out = gate
+        let out = cx
             .aws()
             .logs
             .filter_log_events()
@@ -396,21 +385,21 @@ impl Run {
 /// each container from its task definition (one describe per revision), and
 /// the ARNs of tasks that vanished between list and describe.
 async fn finished_runs(
-    gate: &Gate,
+    cx: &Context,
     spec: &ScheduledTaskSpec,
 ) -> Result<(Vec<Run>, Vec<String>), CheckError> {
     let resource = format!(
         "task family '{}' on cluster '{}'",
         spec.task_family, spec.cluster
     );
-    let list = gate
+    let list = cx
         .aws()
         .ecs
         .list_tasks()
         .cluster(&spec.cluster)
         .family(&spec.task_family)
         .desired_status(DesiredStatus::Stopped);
-    let described = super::list_and_describe_tasks(gate, &spec.cluster, list, &resource).await?;
+    let described = super::list_and_describe_tasks(cx, &spec.cluster, list, &resource).await?;
     let mut runs = Vec::new();
     for task in described
         .tasks
@@ -431,7 +420,7 @@ async fn finished_runs(
             arn,
             "taskDefinitionArn",
         )?;
-        let essential = essential_containers(gate, td).await?;
+        let essential = essential_containers(cx, td).await?;
         let exit_codes = task
             .containers()
             .iter()
@@ -454,15 +443,15 @@ async fn finished_runs(
 /// Container name → essential (ECS's default is true), per task definition
 /// revision, described once per run.
 async fn essential_containers(
-    gate: &Gate,
+    cx: &Context,
     task_definition: &str,
 ) -> Result<std::sync::Arc<std::collections::BTreeMap<String, bool>>, CheckError> {
-    gate.cache()
+    cx.cache()
         .get(
             &format!("{DESCRIBE_TASK_DEFINITION}:{task_definition}"),
             || async {
                 let resource = format!("task definition '{task_definition}'");
-                let td = gate
+                let td = cx
                     .aws()
                     .ecs
                     .describe_task_definition()

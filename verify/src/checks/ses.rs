@@ -10,14 +10,13 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Finding};
-use crate::gate::Gate;
+use crate::context::Context;
 use crate::probe::dns::txt;
 use crate::spec::SesSpec;
 
 const GET_ACCOUNT: &str = "ses:GetAccount";
 const GET_IDENTITY: &str = "ses:GetEmailIdentity";
 const GET_DESTINATIONS: &str = "ses:GetConfigurationSetEventDestinations";
-use super::sns::LIST_SUBSCRIPTIONS;
 const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 const NONE_DECLARED: &str = "no ses declared for this environment";
 
@@ -33,24 +32,24 @@ pub fn checks() -> Vec<Check> {
     ]
 }
 
-async fn with_spec<'a, F, Fut>(gate: &'a Gate, check: F) -> CheckResult
+async fn with_spec<'a, F, Fut>(cx: &'a Context, check: F) -> CheckResult
 where
-    F: FnOnce(&'a Gate, &'a SesSpec) -> Fut,
+    F: FnOnce(&'a Context, &'a SesSpec) -> Fut,
     Fut: std::future::Future<Output = CheckResult>,
 {
-    match &gate.env().ses {
-        Some(spec) => check(gate, spec).await,
+    match &cx.env().ses {
+        Some(spec) => check(cx, spec).await,
         None => Ok(Finding::skip(NONE_DECLARED)),
     }
 }
 
 /// `ses.production_access`: out of the sandbox, sending enabled, enforcement HEALTHY.
-async fn production_access(gate: &Gate, _spec: &SesSpec) -> CheckResult {
-    let account = account(gate).await?;
+async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
+    let account = account(cx).await?;
     let production = account.production_access_enabled();
     let sending = account.sending_enabled();
     let enforcement = account.enforcement_status().unwrap_or("none").to_string();
-    let evidence = json!({ "ProductionAccessEnabled": production, "SendingEnabled": sending, "EnforcementStatus": enforcement, "operations": [GET_ACCOUNT] });
+    let evidence = json!({ "ProductionAccessEnabled": production, "SendingEnabled": sending, "EnforcementStatus": enforcement });
     let mut problems = Vec::new();
     if !production {
         problems.push(
@@ -66,7 +65,7 @@ async fn production_access(gate: &Gate, _spec: &SesSpec) -> CheckResult {
             "EnforcementStatus expected HEALTHY, observed {enforcement}"
         ));
     }
-    let region = &gate.env().region;
+    let region = &cx.env().region;
     Ok(if problems.is_empty() {
         Finding::pass(
             format!("SES account in {region}: production access, sending, HEALTHY"),
@@ -84,9 +83,9 @@ async fn production_access(gate: &Gate, _spec: &SesSpec) -> CheckResult {
 /// the custom MAIL FROM domain is the declared one with status SUCCESS
 /// (otherwise SES falls back to amazonses.com, and SPF on `mail_from` is
 /// beside the point).
-async fn identity(gate: &Gate, spec: &SesSpec) -> CheckResult {
+async fn identity(cx: &Context, spec: &SesSpec) -> CheckResult {
     let resource = format!("SES identity '{}'", spec.domain);
-    let out = gate
+    let out = cx
         .aws()
         .ses
         .get_email_identity()
@@ -109,7 +108,6 @@ async fn identity(gate: &Gate, spec: &SesSpec) -> CheckResult {
         "identity": spec.domain, "VerifiedForSendingStatus": verified, "DkimStatus": dkim,
         "MailFromDomain": mail_from_domain, "MailFromDomainStatus": mail_from_status,
         "declared_mail_from": spec.mail_from,
-        "operations": [GET_IDENTITY],
     });
     let mut problems = Vec::new();
     if !mail_from_domain.eq_ignore_ascii_case(&spec.mail_from) {
@@ -147,7 +145,7 @@ async fn identity(gate: &Gate, spec: &SesSpec) -> CheckResult {
 /// `ses.dns`: exactly one SPF record on the MAIL FROM domain, including
 /// amazonses.com; exactly one DMARC record, with p=quarantine or p=reject
 /// (RFC 7208 and RFC 7489: with two records, no policy applies at all).
-async fn dns(_gate: &Gate, spec: &SesSpec) -> CheckResult {
+async fn dns(_gate: &Context, spec: &SesSpec) -> CheckResult {
     let nameserver: Option<SocketAddr> = match &spec.nameserver {
         Some(ns) => Some(ns.parse().map_err(|_| CheckError::Probe {
             probe: "dns".into(),
@@ -242,8 +240,8 @@ fn judge_dns(
 }
 
 /// `ses.suppression`: the account-level suppression list covers BOUNCE and COMPLAINT.
-async fn suppression(gate: &Gate, _spec: &SesSpec) -> CheckResult {
-    let account = account(gate).await?;
+async fn suppression(cx: &Context, _spec: &SesSpec) -> CheckResult {
+    let account = account(cx).await?;
     let reasons: BTreeSet<String> = account
         .suppression_attributes()
         .map(|s| {
@@ -253,7 +251,7 @@ async fn suppression(gate: &Gate, _spec: &SesSpec) -> CheckResult {
                 .collect()
         })
         .unwrap_or_default();
-    let evidence = json!({ "SuppressedReasons": reasons, "operations": [GET_ACCOUNT] });
+    let evidence = json!({ "SuppressedReasons": reasons });
     let missing: Vec<&str> = ["BOUNCE", "COMPLAINT"]
         .into_iter()
         .filter(|r| !reasons.contains(*r))
@@ -276,10 +274,10 @@ async fn suppression(gate: &Gate, _spec: &SesSpec) -> CheckResult {
 
 /// `ses.feedback`: an enabled event destination to the topic for BOUNCE and
 /// COMPLAINT, and a confirmed HTTPS subscription of the topic to the endpoint.
-async fn feedback(gate: &Gate, spec: &SesSpec) -> CheckResult {
+async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
     let set = &spec.configuration_set;
     let resource = format!("SES configuration set '{set}'");
-    let env = gate.env();
+    let env = cx.env();
     let topic_arn = if spec.feedback_topic.starts_with("arn:") {
         spec.feedback_topic.clone()
     } else {
@@ -288,7 +286,7 @@ async fn feedback(gate: &Gate, spec: &SesSpec) -> CheckResult {
             env.region, env.account_id, spec.feedback_topic
         )
     };
-    let out = gate
+    let out = cx
         .aws()
         .ses
         .get_configuration_set_event_destinations()
@@ -320,7 +318,7 @@ async fn feedback(gate: &Gate, spec: &SesSpec) -> CheckResult {
                 .is_some_and(|s| s.topic_arn() == topic_arn)
     });
     // Every page, shared with alarms.routed when both name one topic.
-    let subscriptions = super::sns::topic_subscriptions(gate, &topic_arn).await?;
+    let subscriptions = super::sns::topic_subscriptions(cx, &topic_arn).await?;
     let subscribed = subscriptions.iter().any(|s| {
         s.protocol() == Some("https")
             && s.endpoint() == Some(spec.feedback_endpoint.as_str())
@@ -329,7 +327,6 @@ async fn feedback(gate: &Gate, spec: &SesSpec) -> CheckResult {
     let evidence = json!({
         "configuration_set": set, "event_destinations": destinations, "topic": topic_arn,
         "endpoint": spec.feedback_endpoint, "endpoint_subscribed": subscribed,
-        "operations": [GET_DESTINATIONS, LIST_SUBSCRIPTIONS],
     });
     let mut problems = Vec::new();
     if !routed {
@@ -363,11 +360,11 @@ async fn feedback(gate: &Gate, spec: &SesSpec) -> CheckResult {
 }
 
 async fn account(
-    gate: &Gate,
+    cx: &Context,
 ) -> Result<std::sync::Arc<aws_sdk_sesv2::operation::get_account::GetAccountOutput>, CheckError> {
-    gate.cache()
+    cx.cache()
         .get(GET_ACCOUNT, || async {
-            gate.aws()
+            cx.aws()
                 .ses
                 .get_account()
                 .send()

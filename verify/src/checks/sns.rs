@@ -7,17 +7,17 @@ use std::sync::Arc;
 use aws_sdk_sns::types::Subscription;
 
 use crate::check::CheckError;
-use crate::gate::Gate;
+use crate::context::Context;
 
 pub(crate) const LIST_SUBSCRIPTIONS: &str = "sns:ListSubscriptionsByTopic";
 
 /// The ARN of `topic` (a name in the environment's region and account, or
 /// already an ARN).
-pub(crate) fn topic_arn(gate: &Gate, topic: &str) -> String {
+pub(crate) fn topic_arn(cx: &Context, topic: &str) -> String {
     if topic.starts_with("arn:") {
         topic.to_string()
     } else {
-        let env = gate.env();
+        let env = cx.env();
         format!("arn:aws:sns:{}:{}:{topic}", env.region, env.account_id)
     }
 }
@@ -25,16 +25,16 @@ pub(crate) fn topic_arn(gate: &Gate, topic: &str) -> String {
 /// Every subscription of `topic_arn`, all pages (SNS pages at 100), read
 /// once per run whichever checks ask.
 pub(crate) async fn topic_subscriptions(
-    gate: &Gate,
+    cx: &Context,
     topic_arn: &str,
 ) -> Result<Arc<Vec<Subscription>>, CheckError> {
-    gate.cache()
+    cx.cache()
         .get(&format!("{LIST_SUBSCRIPTIONS}:{topic_arn}"), || async {
             let resource = format!("topic {topic_arn}");
             let mut all = Vec::new();
             let mut token: Option<String> = None;
             loop {
-                let out = gate
+                let out = cx
                     .aws()
                     .sns
                     .list_subscriptions_by_topic()
