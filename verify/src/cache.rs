@@ -22,11 +22,14 @@ struct Entry {
     operations: Vec<String>,
 }
 
+/// One entry per (value type, key text).
+type Cells = HashMap<(TypeId, String), Arc<OnceCell<Entry>>>;
+
 /// Memoises fetches by key for the life of one run. Errors are cached too, so
 /// a failing describe is not retried by every check that needs it.
 #[derive(Default)]
 pub struct DescribeCache {
-    cells: Mutex<HashMap<(TypeId, String), Arc<OnceCell<Entry>>>>,
+    cells: Mutex<Cells>,
 }
 
 impl DescribeCache {
