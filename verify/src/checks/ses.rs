@@ -381,7 +381,9 @@ mod tests {
     #[test]
     fn spf_and_dmarc_must_each_be_exactly_one_strict_record() {
         let spf_ok = "v=spf1 include:amazonses.com ~all";
-        let cases: Vec<(&str, Vec<&str>, Vec<&str>, Option<&str>)> = vec![
+        /// (case, SPF records, DMARC records, the problem expected)
+        type Case<'a> = (&'a str, Vec<&'a str>, Vec<&'a str>, Option<&'a str>);
+        let cases: Vec<Case> = vec![
             (
                 "good",
                 vec![spf_ok],
