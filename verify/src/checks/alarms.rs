@@ -15,9 +15,9 @@ use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm};
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
-use super::sns::{confirmed, topic_arn, topic_subscriptions};
 use crate::check::{Check, CheckError, CheckResult, Finding};
 use crate::context::Context;
+use crate::reads::sns::{confirmed, topic_arn, topic_subscriptions};
 use crate::spec::AlarmRoute;
 
 const DESCRIBE_ALARMS: &str = "monitoring:DescribeAlarms";

@@ -5,13 +5,11 @@ pub mod alarms;
 pub mod budgets;
 pub mod cloudflare;
 pub mod edge;
-pub mod edge_public;
 pub mod network;
 pub mod pgbouncer;
 pub mod rds;
 pub mod scheduled;
 pub mod ses;
-pub(crate) mod sns;
 
 use crate::check::Check;
 use crate::spec::Environment;
@@ -23,7 +21,6 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(rds::checks());
     checks.extend(pgbouncer::checks());
     checks.extend(edge::checks());
-    checks.extend(edge_public::checks());
     checks.extend(cloudflare::checks());
     checks.extend(scheduled::checks(&env.scheduled_tasks));
     checks.extend(alarms::checks());

@@ -318,11 +318,11 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
                 .is_some_and(|s| s.topic_arn() == topic_arn)
     });
     // Every page, shared with alarms.routed when both name one topic.
-    let subscriptions = super::sns::topic_subscriptions(cx, &topic_arn).await?;
+    let subscriptions = crate::reads::sns::topic_subscriptions(cx, &topic_arn).await?;
     let subscribed = subscriptions.iter().any(|s| {
         s.protocol() == Some("https")
             && s.endpoint() == Some(spec.feedback_endpoint.as_str())
-            && super::sns::confirmed(s)
+            && crate::reads::sns::confirmed(s)
     });
     let evidence = json!({
         "configuration_set": set, "event_destinations": destinations, "topic": topic_arn,

@@ -1,8 +1,6 @@
-//! Shared AWS reads that more than one area needs, each fetched once per run
-//! through the gate's describe cache, and the pure judgements over them.
-//!
-//! Today: security groups and what they admit (`rds.not_public`,
-//! `edge.alb.origin_locked`), with the managed prefix lists they reference.
+//! EC2 reads shared by `rds.not_public` and `edge.alb.origin_locked`:
+//! security groups and the managed prefix lists they reference, each read
+//! once per run, and the pure judgement of what their rules admit.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -141,7 +139,7 @@ pub struct SourcePolicy<'a> {
 ///
 /// ```
 /// use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup};
-/// use verify::reads::{SourcePolicy, admitted_sources};
+/// use verify::reads::ec2::{SourcePolicy, admitted_sources};
 /// let sg = SecurityGroup::builder()
 ///     .group_id("sg-1")
 ///     .ip_permissions(IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443)

@@ -2,9 +2,6 @@
 //! policy and certificates valid long enough, answers port 80 only with a
 //! redirect to HTTPS (default action and every rule), admits its listener
 //! ports only from Cloudflare's ranges, and writes access logs.
-//!
-//! (`edge.tls.*`, `edge.https.headers` and `edge.http.redirect` probe the
-//! public hostnames over the network: `edge_public.rs`.)
 
 use std::sync::Arc;
 use std::time::SystemTime;
