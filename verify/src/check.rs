@@ -9,48 +9,11 @@ use std::time::Duration;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::context::Context;
 
-/// How a check ended. Only `pass`, `skip` and `waived` count toward go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Fail,
-    Error,
-    Skip,
-    Waived,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Error => "error",
-            Status::Skip => "skip",
-            Status::Waived => "waived",
-        }
-    }
-
-    /// `fail` and `error` block the go verdict.
-    pub fn blocks_go(self) -> bool {
-        matches!(self, Status::Fail | Status::Error)
-    }
-}
-
-/// One check's result, as every report shows it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub id: String,
-    pub status: Status,
-    pub message: String,
-    pub duration_ms: u64,
-    pub evidence: Value,
-}
+pub use report_model::{Outcome, Status};
 
 /// What a check concluded from what it read: pass, fail or skip, with evidence.
 #[derive(Debug, Clone, PartialEq)]

@@ -19,7 +19,7 @@ pub mod gate;
 pub mod probe;
 pub mod reads;
 pub mod spec;
-pub mod verdict;
+pub use report_model::verdict;
 pub mod waivers;
 
 pub use check::{Check, CheckError, Finding, Outcome, Status};

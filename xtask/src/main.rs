@@ -8,10 +8,6 @@ mod flags;
 mod report;
 mod sandbox;
 mod test;
-// Go / no-go is decided by the library's own file (xtask does not depend on
-// `verify`; see the file's header).
-#[path = "../../verify/src/verdict.rs"]
-mod verdict;
 mod verify;
 
 use std::process::ExitCode;

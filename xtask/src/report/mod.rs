@@ -12,48 +12,11 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::verdict::{self, Incomplete, Verdict};
+use report_model::verdict::{self, Incomplete, Verdict};
 
-/// One check's outcome, as the gate suite writes it (one JSON line each).
-/// It mirrors `verify::Outcome` on purpose: xtask does not depend on
-/// `verify`, so `cargo xtask` never compiles the AWS SDK with a second
-/// feature set (`build.md`, double compilation).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct CheckOutcome {
-    pub id: String,
-    pub status: Status,
-    pub message: String,
-    pub duration_ms: u64,
-    pub evidence: Value,
-}
-
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Pass,
-    Fail,
-    Error,
-    Skip,
-    Waived,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pass => "pass",
-            Status::Fail => "fail",
-            Status::Error => "error",
-            Status::Skip => "skip",
-            Status::Waived => "waived",
-        }
-    }
-}
-
-impl CheckOutcome {
-    pub fn area(&self) -> &str {
-        self.id.split('.').next().unwrap_or(&self.id)
-    }
-}
+/// One check's outcome and its status: the library's own types
+/// (`report-model`), so the two sides cannot drift.
+pub use report_model::{Outcome as CheckOutcome, Status};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {

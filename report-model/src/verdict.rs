@@ -2,9 +2,6 @@
 //!
 //! The gate suite (`infra-tests/tests/gate.rs`, through [`blocks_go`]) and
 //! `cargo xtask verify` (through [`decide`]) both judge with these functions.
-//! xtask does not depend on `verify` (it would compile the AWS SDK a second
-//! time with another feature set), so it includes this very file with
-//! `#[path]`: keep it free of dependencies, `crate::` paths included.
 //!
 //! Statuses are named as reports spell them (`pass`, `fail`, `error`, `skip`,
 //! `waived`); a name this code does not know blocks go, never passes.
