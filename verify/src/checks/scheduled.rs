@@ -420,14 +420,28 @@ async fn finished_runs(
             arn,
             "taskDefinitionArn",
         )?;
-        let essential = essential_containers(cx, td).await?;
+        // Which containers are essential matters only when one did not exit 0:
+        // a run whose every container exited 0 succeeded whatever the flags
+        // (ECS requires at least one essential container), so the task
+        // definition is read only for the others.
+        let all_zero = !task.containers().is_empty()
+            && task.containers().iter().all(|c| c.exit_code() == Some(0));
+        let essential = if all_zero {
+            None
+        } else {
+            Some(essential_containers(cx, td).await?)
+        };
         let exit_codes = task
             .containers()
             .iter()
             .map(|c| {
                 let name = c.name().unwrap_or("?").to_string();
-                // A container the definition does not name cannot be judged inessential.
-                let is_essential = essential.get(&name).copied().unwrap_or(true);
+                // Not read (all exited 0), or a container the definition does
+                // not name: never judged inessential.
+                let is_essential = essential
+                    .as_ref()
+                    .and_then(|e| e.get(&name).copied())
+                    .unwrap_or(true);
                 (name, c.exit_code(), is_essential)
             })
             .collect();
@@ -503,6 +517,57 @@ fn names_family(task_definition: &str, family: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(containers: &[(&str, Option<i32>, bool)]) -> Run {
+        Run {
+            arn: "t".into(),
+            stopped_at: SystemTime::now(),
+            exit_codes: containers
+                .iter()
+                .map(|(n, c, e)| (n.to_string(), *c, *e))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_run_succeeds_when_every_essential_container_exits_zero() {
+        let cases = [
+            ("one essential, 0", vec![("app", Some(0), true)], true),
+            ("one essential, 1", vec![("app", Some(1), true)], false),
+            (
+                "essential with no exit code",
+                vec![("app", None, true)],
+                false,
+            ),
+            (
+                "a sidecar failed, the app succeeded",
+                vec![("app", Some(0), true), ("log-router", Some(1), false)],
+                true,
+            ),
+            (
+                "the app failed, a sidecar succeeded",
+                vec![("app", Some(137), true), ("log-router", Some(0), false)],
+                false,
+            ),
+            (
+                "no essential container",
+                vec![("log-router", Some(0), false)],
+                false,
+            ),
+            ("no container at all", vec![], false),
+        ];
+        for (case, containers, expected) in cases {
+            let r = run(&containers);
+            assert_eq!(r.succeeded(), expected, "{case}");
+            if !expected && !containers.is_empty() {
+                assert!(!r.failure().is_empty(), "{case}");
+            }
+        }
+        assert_eq!(
+            run(&[("app", Some(137), true), ("log-router", Some(0), false)]).failure(),
+            "container 'app' exit code 137"
+        );
+    }
 
     #[test]
     fn families_and_clusters_match_by_name_only() {

@@ -94,17 +94,23 @@ async fn https_listener(cx: &Context, spec: &EdgeSpec) -> CheckResult {
         .iter()
         .filter_map(|c| c.certificate_arn().map(str::to_string))
         .collect();
-    for extra in listener_certificates(cx, listener_arn, &name).await? {
-        if !arns.contains(&extra) {
-            arns.push(extra);
+    // The default certificates are described while the SNI list is read.
+    let (extra, mut described) = futures_util::future::try_join(
+        listener_certificates(cx, listener_arn, &name),
+        futures_util::future::try_join_all(arns.iter().map(|arn| certificate(cx, arn))),
+    )
+    .await?;
+    for arn in extra {
+        if !arns.contains(&arn) {
+            described.push(certificate(cx, &arn).await?);
+            arns.push(arn);
         }
     }
     let now = SystemTime::now();
     let mut certificates = Vec::new();
     let mut problems = Vec::new();
-    for arn in &arns {
-        let cert = certificate(cx, arn).await?;
-        let verdict = judge_certificate(arn, &cert, now, spec.min_cert_days);
+    for (arn, cert) in arns.iter().zip(&described) {
+        let verdict = judge_certificate(arn, cert, now, spec.min_cert_days);
         certificates.push(verdict.evidence);
         problems.extend(verdict.problem);
     }
