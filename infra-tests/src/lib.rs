@@ -2,17 +2,21 @@
 //! it into a connection (filling in the sandbox's endpoint and credentials),
 //! writing outcomes for `cargo xtask verify`, and fresh sandbox accounts for
 //! tests that break things.
+//!
+//! Everything that needs the sandbox (its state, seeding, breaks, stand-ins)
+//! is behind the default `sandbox` feature: `cargo xtask verify production`
+//! builds this crate without it, so a pipeline never compiles the stand-ins.
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering};
 
-use anyhow::{Context, Result};
-use fixtures::{SandboxState, SeedTarget};
+use anyhow::Result;
+#[cfg(feature = "sandbox")]
+use fixtures::SandboxState;
 use serde::Serialize;
 use verify::aws::Connection;
-use verify::{Environment, Gate, Outcome, SpecError};
+use verify::{Environment, Outcome, SpecError};
 
 /// The environment a suite runs against: `VERIFY_ENV`, default `sandbox`.
 pub fn environment_name() -> String {
@@ -26,30 +30,48 @@ pub fn environments_dir() -> PathBuf {
 
 /// Loads `environments/<name>.hcl`, or the file `name` itself when it ends in `.hcl`.
 pub fn load_environment(name: &str) -> Result<Environment, SpecError> {
-    if name.ends_with(".hcl") {
-        verify::spec::load(name.as_ref())
-    } else {
-        verify::spec::load(&environments_dir().join(format!("{name}.hcl")))
-    }
+    verify::spec::load(&verify::spec::resolve(name, &environments_dir()))
 }
 
 /// The connection for `env`; a sandbox environment gets the running sandbox's
 /// endpoint and static test credentials.
 pub fn connection(env: &Environment) -> Result<Connection> {
+    #[cfg_attr(not(feature = "sandbox"), allow(unused_mut))]
     let mut connection = Connection::for_environment(env);
     if env.aws.sandbox {
-        let state = SandboxState::load()?
-            .context("the sandbox is not running: run `cargo xtask sandbox up`")?;
-        connection.access.endpoint = Some(state.aws_endpoint_url.clone());
-        connection.static_credentials =
-            Some((state.access_key_id.clone(), state.secret_access_key.clone()));
+        #[cfg(feature = "sandbox")]
+        {
+            let state = sandbox_state()?;
+            connection.access.endpoint = Some(state.aws_endpoint_url.clone());
+            connection.static_credentials =
+                Some((state.access_key_id.clone(), state.secret_access_key.clone()));
+        }
+        #[cfg(not(feature = "sandbox"))]
+        return Err(no_sandbox_support());
     }
     Ok(connection)
+}
+
+/// The running sandbox's state.
+#[cfg(feature = "sandbox")]
+fn sandbox_state() -> Result<SandboxState> {
+    use anyhow::Context;
+    SandboxState::load()?.context("the sandbox is not running: run `cargo xtask sandbox up`")
+}
+
+/// A build without the `sandbox` feature cannot run a sandbox spec; it says so.
+#[cfg(not(feature = "sandbox"))]
+fn no_sandbox_support() -> anyhow::Error {
+    anyhow::anyhow!(
+        "this build has no sandbox support (infra-tests without its `sandbox` feature); \
+         `cargo xtask verify` builds it for a sandbox spec"
+    )
 }
 
 /// Points a sandbox environment's edge, Cloudflare and SES blocks at the
 /// stand-ins in `standins` (hostnames resolve to loopback, the sandbox CA is
 /// trusted, the Cloudflare API URL and token and the DNS server are filled in).
+#[cfg(feature = "sandbox")]
 pub fn point_at_standins(env: &mut Environment, standins: &fixtures::standins::StandinsState) {
     if let Some(edge) = env.edge.as_mut() {
         let mut names: Vec<String> = edge.hostnames.clone();
@@ -88,13 +110,15 @@ pub fn point_at_standins(env: &mut Environment, standins: &fixtures::standins::S
 
 /// Loads the named environment; a sandbox one is pointed at the running sandbox's stand-ins.
 pub fn load_for_run(name: &str) -> Result<Environment> {
+    #[cfg_attr(not(feature = "sandbox"), allow(unused_mut))]
     let mut env = load_environment(name)?;
     if env.aws.sandbox {
-        let state = SandboxState::load()?
-            .context("the sandbox is not running: run `cargo xtask sandbox up`")?;
-        if let Some(standins) = &state.standins {
+        #[cfg(feature = "sandbox")]
+        if let Some(standins) = &sandbox_state()?.standins {
             point_at_standins(&mut env, standins);
         }
+        #[cfg(not(feature = "sandbox"))]
+        return Err(no_sandbox_support());
     }
     Ok(env)
 }
@@ -202,67 +226,10 @@ impl ResultsSink {
     }
 }
 
-// --- fresh sandbox accounts ----------------------------------------------------
-
-/// A fresh 12-digit moto account id, unique per process and call.
-pub fn fresh_account() -> String {
-    static NEXT: AtomicU32 = AtomicU32::new(0);
-    let n = NEXT.fetch_add(1, Ordering::SeqCst);
-    format!("9{:06}{:05}", std::process::id() % 1_000_000, n % 100_000)
-}
-
-/// A seeded sandbox account of its own, and the sandbox environment spec
-/// pointed at it (through an assumed role, as in production).
-pub struct Account {
-    pub target: SeedTarget,
-    pub env: Environment,
-    pub connection: Connection,
-}
-
-impl Account {
-    /// Seeds the good environment into a fresh account, then applies `breaks`.
-    pub async fn seeded(breaks: &[&str]) -> Result<Account> {
-        let state = SandboxState::load()?
-            .context("the sandbox is not running: run `cargo xtask sandbox up`")?;
-        let account = fresh_account();
-        let target = SeedTarget {
-            endpoint: state.aws_endpoint_url.clone(),
-            account: account.clone(),
-        };
-        // Boxed: these state machines are large, and a test thread's stack is 2 MiB.
-        Box::pin(fixtures::seed::seed(&target))
-            .await
-            .context("seeding a fresh account")?;
-        for b in breaks {
-            Box::pin(fixtures::breaks::apply(&target, b))
-                .await
-                .with_context(|| format!("applying break {b}"))?;
-        }
-        let mut env = load_for_run("sandbox")?;
-        env.account_id = account.clone();
-        env.aws.assume_role = target.role_arn();
-        let connection = connection(&env)?;
-        Ok(Account {
-            target,
-            env,
-            connection,
-        })
-    }
-
-    /// A read-only gate over this account.
-    pub async fn gate(&self) -> Gate {
-        Gate::connect(self.env.clone(), self.connection.clone()).await
-    }
-
-    /// Runs one check by id.
-    pub async fn check(&self, id: &str) -> Outcome {
-        self.gate()
-            .await
-            .run_id(id)
-            .await
-            .unwrap_or_else(|| panic!("no check {id} in the catalogue"))
-    }
-}
+#[cfg(feature = "sandbox")]
+mod accounts;
+#[cfg(feature = "sandbox")]
+pub use accounts::{Account, fresh_account};
 
 /// A multi-thread runtime for a test (each test owns its clients).
 pub fn runtime() -> tokio::runtime::Runtime {

@@ -18,7 +18,8 @@ pub mod context;
 pub mod gate;
 pub mod probe;
 pub mod reads;
-pub mod spec;
+/// The environment spec (the `envspec` crate, re-exported).
+pub use envspec as spec;
 pub use report_model::verdict;
 pub mod waivers;
 

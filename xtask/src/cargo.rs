@@ -1,15 +1,22 @@
 //! Running cargo and the workspace's own binaries.
 //!
-//! Every build goes through [`build_workspace`]: one feature set for the
+//! A sandbox run builds through [`build_workspace`]: one feature set for the
 //! whole workspace but xtask ([`WORKSPACE`] + `--all-targets`), so `cargo
 //! test` afterwards reuses it instead of compiling the AWS SDK a second time.
+//! A run against a real account builds only the gate suite, without the
+//! sandbox ([`GATE_SUITE`]): a pipeline never compiles the stand-ins.
 //! xtask itself is left out: `cargo xtask` builds it with its own small
 //! feature set, and rebuilding the running binary would pull it from under us.
+//!
+//! Every build shows progress: a first one compiles the AWS SDK for minutes.
 
+use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::process::{Command, ExitStatus};
+use std::process::{Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
+use indicatif::{ProgressBar, ProgressStyle};
 
 /// The workspace root (this crate's parent).
 pub fn root() -> PathBuf {
@@ -23,27 +30,127 @@ pub fn target_dir() -> PathBuf {
         .unwrap_or_else(|| root().join("target"))
 }
 
+/// `infra-tests/environments`, where `cargo xtask verify <name>` finds `<name>.hcl`.
+pub fn environments_dir() -> PathBuf {
+    root().join("infra-tests").join("environments")
+}
+
 pub fn cargo() -> Command {
     let mut c = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     c.current_dir(root());
     c
 }
 
-/// The packages every build and test run selects: all but xtask.
+/// The packages every sandbox build and test run selects: all but xtask.
 pub const WORKSPACE: [&str; 3] = ["--workspace", "--exclude", "xtask"];
 
-/// Builds every target of the workspace (quietly unless it fails).
+/// The packages a run against a real account selects: the gate suite
+/// without its `sandbox` feature, so neither `fixtures` nor its servers
+/// (axum, hickory-server, rcgen) are compiled.
+pub const GATE_SUITE: [&str; 3] = ["-p", "infra-tests", "--no-default-features"];
+
+/// Builds every target of the workspace (with progress, quiet when nothing
+/// needs compiling).
 pub fn build_workspace() -> Result<()> {
-    let status = cargo()
+    build(
+        &[&WORKSPACE[..], &["--all-targets"]].concat(),
+        "the workspace",
+    )
+}
+
+/// Builds the gate suite alone, without the sandbox ([`GATE_SUITE`]).
+pub fn build_gate_suite() -> Result<()> {
+    build(
+        &[&GATE_SUITE[..], &["--tests", "--bins"]].concat(),
+        "the gate suite (without the sandbox)",
+    )
+}
+
+/// Runs `cargo build <args>`, following its artifacts: once one needs
+/// compiling, says so and shows how far it got (a spinner on a terminal, a
+/// line a minute otherwise). Compiler errors go to stderr as cargo renders them.
+fn build(args: &[&str], what: &str) -> Result<()> {
+    let mut child = cargo()
         .arg("build")
-        .args(WORKSPACE)
-        .args(["--all-targets", "--quiet"])
-        .status()
+        .args(args)
+        .args(["--quiet", "--message-format=json-render-diagnostics"])
+        .stdout(Stdio::piped())
+        .spawn()
         .context("running cargo build")?;
+    let stdout = child.stdout.take().context("cargo build's output")?;
+    let started = Instant::now();
+    let mut progress: Option<BuildProgress> = None;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo build's output")?;
+        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if message["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let name = message["target"]["name"].as_str().unwrap_or("?");
+        if message["fresh"] == true && progress.is_none() {
+            continue;
+        }
+        progress
+            .get_or_insert_with(|| BuildProgress::start(started, what))
+            .compiled(name);
+    }
+    let status = child.wait().context("waiting for cargo build")?;
+    if let Some(progress) = progress {
+        progress.finish();
+    }
     if !status.success() {
         bail!("cargo build failed");
     }
     Ok(())
+}
+
+/// What a build shows while it compiles.
+struct BuildProgress {
+    bar: ProgressBar,
+    compiled: u64,
+    last_line: Instant,
+}
+
+impl BuildProgress {
+    fn start(started: Instant, what: &str) -> BuildProgress {
+        eprintln!(
+            "compiling {what} (a first build takes several minutes on 2 cores; later ones seconds)"
+        );
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {elapsed} compiled {pos} crates  {wide_msg}")
+                .expect("progress template"),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        BuildProgress {
+            bar,
+            compiled: 0,
+            last_line: started,
+        }
+    }
+
+    fn compiled(&mut self, name: &str) {
+        self.compiled += 1;
+        self.bar.set_position(self.compiled);
+        self.bar.set_message(name.to_string());
+        // Off a terminal the spinner is hidden: a line a minute instead.
+        if self.bar.is_hidden() && self.last_line.elapsed() >= Duration::from_secs(60) {
+            eprintln!("  … compiled {} crates (last: {name})", self.compiled);
+            self.last_line = Instant::now();
+        }
+    }
+
+    fn finish(self) {
+        let elapsed = self.bar.elapsed();
+        self.bar.finish_and_clear();
+        eprintln!(
+            "compiled {} crates in {}",
+            self.compiled,
+            humantime::format_duration(Duration::from_secs(elapsed.as_secs()))
+        );
+    }
 }
 
 /// A binary of the workspace, built by [`build_workspace`].
@@ -77,4 +184,63 @@ pub fn sandbox_quiet(args: &[&str]) -> Result<bool> {
         );
     }
     Ok(out.status.success())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The packages `cargo tree` resolves for `selection` (every kind of dependency).
+    fn packages(selection: &[&str]) -> Vec<String> {
+        let out = cargo()
+            .arg("tree")
+            .args(selection)
+            .args(["-e", "normal,build,dev", "--prefix", "none", "-f", "{p}"])
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(String::from))
+            .collect()
+    }
+
+    /// The stand-ins and the servers they are built on.
+    const SANDBOX_ONLY: [&str; 4] = ["fixtures", "axum", "hickory-server", "rcgen"];
+
+    #[test]
+    fn a_real_account_build_leaves_the_sandbox_out() {
+        let gate_suite = packages(&GATE_SUITE);
+        assert!(gate_suite.iter().any(|p| p == "verify"), "{gate_suite:?}");
+        for crate_name in SANDBOX_ONLY {
+            assert!(
+                !gate_suite.iter().any(|p| p == crate_name),
+                "{crate_name} is built for a real account"
+            );
+        }
+        // And the sandbox build does have them (this test can fail).
+        let workspace = packages(&WORKSPACE);
+        for crate_name in SANDBOX_ONLY {
+            assert!(workspace.iter().any(|p| p == crate_name), "{crate_name}");
+        }
+    }
+
+    #[test]
+    fn nothing_pulls_in_ring() {
+        for selection in [&GATE_SUITE, &WORKSPACE] {
+            let all = packages(selection);
+            assert!(
+                !all.iter().any(|p| p == "ring"),
+                "{selection:?} builds ring"
+            );
+            assert!(
+                !all.iter().any(|p| p == "openssl-sys"),
+                "{selection:?} builds OpenSSL"
+            );
+        }
+    }
 }

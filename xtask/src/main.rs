@@ -4,6 +4,7 @@
 
 mod cargo;
 mod drill;
+mod environment;
 mod flags;
 mod report;
 mod sandbox;

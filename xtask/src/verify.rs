@@ -3,14 +3,14 @@
 //! report from the outcomes it writes to a results directory.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitCode, Stdio};
+use std::process::{ExitCode, Stdio};
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::CouldNotRun;
-use crate::cargo::{WORKSPACE, build_workspace, cargo, root, target_dir, workspace_bin};
+use crate::cargo::{GATE_SUITE, WORKSPACE, build_gate_suite, build_workspace, cargo, target_dir};
 use crate::flags::{ReportFormat, Verify};
 use crate::report::{self, CheckOutcome, Report, RunRecord};
 
@@ -32,24 +32,19 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             w.display()
         )));
     }
-    build_workspace()?;
-
-    // Validate the spec before anything runs: exit 2 with file:line:column.
-    let spec = Command::new(workspace_bin("envspec"))
-        .arg(&flags.env)
-        .current_dir(root())
-        .output()
-        .context("running envspec")?;
-    if !spec.status.success() {
-        eprint!("{}", String::from_utf8_lossy(&spec.stderr));
-        return Ok(ExitCode::from(2));
-    }
-    let info: serde_json::Value =
-        serde_json::from_slice(&spec.stdout).context("reading envspec output")?;
-    let spec_file = info["source"].as_str().unwrap_or(&flags.env).to_string();
-    if info["sandbox"] == serde_json::Value::Bool(true) {
+    // Validate the spec before anything is built: exit 2 with file:line:column.
+    let env = crate::environment::load(&flags.env)?;
+    let spec_file = env.source.display().to_string();
+    // The sandbox needs the whole workspace (its stand-ins, the sandbox
+    // control program); a real account needs only the gate suite.
+    let packages = if env.aws.sandbox {
+        build_workspace()?;
         crate::sandbox::ensure_up()?;
-    }
+        &WORKSPACE
+    } else {
+        build_gate_suite()?;
+        &GATE_SUITE
+    };
 
     let results = target_dir().join("verify").join(sanitize(&flags.env));
     if results.exists() {
@@ -68,7 +63,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
     let mut command = cargo();
     command
         .arg("test")
-        .args(WORKSPACE)
+        .args(packages)
         .args(["--quiet", "--test", "gate", "--", "--test-threads=4"])
         .env("VERIFY_ENV", env_arg)
         .env("VERIFY_RESULTS_DIR", &results)

@@ -6,7 +6,7 @@
 //! duration is a [`SpecError`] naming file, line and column.
 //!
 //! ```
-//! let env = verify::spec::parse(
+//! let env = envspec::parse(
 //!     r#"
 //!     environment = "staging"
 //!     region      = "eu-central-1"
@@ -28,6 +28,23 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use parse::{decode_utf8, load, parse, read_utf8};
+
+/// Where the spec named `name` lives: `name` itself when it ends in `.hcl`
+/// (a path), else `<environments>/<name>.hcl`.
+///
+/// ```
+/// use std::path::Path;
+/// let dir = Path::new("infra-tests/environments");
+/// assert_eq!(envspec::resolve("production", dir), dir.join("production.hcl"));
+/// assert_eq!(envspec::resolve("ci/wrong.hcl", dir), Path::new("ci/wrong.hcl"));
+/// ```
+pub fn resolve(name: &str, environments: &std::path::Path) -> PathBuf {
+    if name.ends_with(".hcl") {
+        PathBuf::from(name)
+    } else {
+        environments.join(format!("{name}.hcl"))
+    }
+}
 
 /// One environment, as declared.
 #[derive(Debug, Clone, PartialEq)]
