@@ -210,10 +210,63 @@ pub struct NetworkSpec {
     pub min_azs: u32,
 }
 
+/// `drills { … }`: whether drills may run here, and how each is bounded.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct DrillsSpec {
     /// Drills change state; an environment refuses them unless this is true.
     pub allowed: bool,
+    /// `rds_failover { … }`; `None` when the spec has no such block (the
+    /// drill then runs with [`RdsFailoverDrill::defaults`] if there is exactly
+    /// one `rds` block).
+    pub rds_failover: Option<RdsFailoverDrill>,
+}
+
+/// `drills { rds_failover { … } }`: a forced Multi-AZ failover, judged by
+/// what a Postgres client saw.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RdsFailoverDrill {
+    /// The `rds "<label>"` block whose instance fails over (default: the only one).
+    pub rds: Option<String>,
+    /// The environment variable holding the probe's database URL
+    /// (`postgres://user:password@host:port/db`): never a password in the spec.
+    pub database_url_env: String,
+    /// Filled in by the harness from `database_url_env` (or, on the sandbox,
+    /// from its state); never read from the spec.
+    pub database_url: Option<String>,
+    /// Client-observed unavailability allowed; default the `rds` block's
+    /// `failover_budget` (120 s), so the state check and the drill agree.
+    pub max_unavailable: Option<Duration>,
+    /// The whole wait for recovery (default 15 min).
+    pub timeout: Duration,
+    /// Stop condition: an outage this long aborts the drill (default 5 min;
+    /// must exceed `max_unavailable`).
+    pub abort_unavailable: Duration,
+    /// Stop condition: any of these CloudWatch alarms in `ALARM` aborts the drill.
+    pub stop_alarms: Vec<String>,
+    /// How often each probe samples (default 50 ms, at most 50 ms).
+    pub probe_interval: Duration,
+    /// Bound on one connection attempt (default 2 s).
+    pub connect_timeout: Duration,
+    /// Bound on one statement (default 2 s).
+    pub statement_timeout: Duration,
+}
+
+impl RdsFailoverDrill {
+    /// The drill as an `rds_failover {}` block with nothing set.
+    pub fn defaults() -> Self {
+        RdsFailoverDrill {
+            rds: None,
+            database_url_env: "VERIFY_DRILL_DATABASE_URL".into(),
+            database_url: None,
+            max_unavailable: None,
+            timeout: Duration::from_secs(15 * 60),
+            abort_unavailable: Duration::from_secs(5 * 60),
+            stop_alarms: Vec::new(),
+            probe_interval: Duration::from_millis(50),
+            connect_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(2),
+        }
+    }
 }
 
 /// Why a spec could not be used. Displayed as `file:line:column: message`.

@@ -75,7 +75,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Environment, SpecError> {
         Some(block) => aws_access(&doc, block)?,
         None => AwsAccess::default(),
     };
-    let rds = top
+    let rds: Vec<RdsSpec> = top
         .labelled_blocks("rds")?
         .into_iter()
         .map(|(label, b)| rds(&doc, label, b))
@@ -108,12 +108,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Environment, SpecError> {
         .map(|b| network(&doc, b))
         .transpose()?;
     let drills = match top.single_block("drills")? {
-        Some(block) => {
-            let mut s = Section::of_block(&doc, block)?;
-            let allowed = s.bool("allowed")?.unwrap_or(false);
-            s.finish()?;
-            DrillsSpec { allowed }
-        }
+        Some(block) => drills(&doc, block, &rds)?,
         None => DrillsSpec::default(),
     };
     top.finish()?;
@@ -133,6 +128,95 @@ pub fn parse(source: &str, file: &Path) -> Result<Environment, SpecError> {
         drills,
         source: file.to_path_buf(),
     })
+}
+
+fn drills(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<DrillsSpec, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let allowed = s.bool("allowed")?.unwrap_or(false);
+    let rds_failover = s
+        .single_block("rds_failover")?
+        .map(|b| rds_failover(doc, b, rds))
+        .transpose()?;
+    s.finish()?;
+    Ok(DrillsSpec {
+        allowed,
+        rds_failover,
+    })
+}
+
+fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailoverDrill, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let d = RdsFailoverDrill::defaults();
+    let drill = RdsFailoverDrill {
+        rds: s.string("rds")?,
+        database_url_env: s.string("database_url_env")?.unwrap_or(d.database_url_env),
+        database_url: None,
+        max_unavailable: s.duration("max_unavailable")?,
+        timeout: s.duration("timeout")?.unwrap_or(d.timeout),
+        abort_unavailable: s
+            .duration("abort_unavailable")?
+            .unwrap_or(d.abort_unavailable),
+        stop_alarms: s.strings("stop_alarms")?.unwrap_or_default(),
+        probe_interval: s.duration("probe_interval")?.unwrap_or(d.probe_interval),
+        connect_timeout: s.duration("connect_timeout")?.unwrap_or(d.connect_timeout),
+        statement_timeout: s
+            .duration("statement_timeout")?
+            .unwrap_or(d.statement_timeout),
+    };
+    match &drill.rds {
+        Some(label) if !rds.iter().any(|r| &r.label == label) => {
+            return Err(s.invalid_value("rds", "the label of an `rds` block of this spec"));
+        }
+        None if rds.len() != 1 => {
+            return Err(s.invalid_value(
+                "rds",
+                "set: the spec has no single `rds` block to fail over",
+            ));
+        }
+        _ => {}
+    }
+    if drill.database_url_env.trim().is_empty() {
+        return Err(s.invalid_value("database_url_env", "a non-empty variable name"));
+    }
+    if drill.probe_interval.is_zero() || drill.probe_interval > Duration::from_millis(50) {
+        return Err(s.invalid_value("probe_interval", "between 1ms and 50ms"));
+    }
+    for (key, value) in [
+        ("timeout", drill.timeout),
+        ("connect_timeout", drill.connect_timeout),
+        ("statement_timeout", drill.statement_timeout),
+    ] {
+        if value.is_zero() {
+            return Err(s.invalid_value(key, "a duration above zero"));
+        }
+    }
+    let max_unavailable = drill.max_unavailable.unwrap_or_else(|| {
+        let label = drill.rds.as_deref();
+        rds.iter()
+            .find(|r| label.is_none_or(|l| r.label == l))
+            .map(|r| r.failover_budget)
+            .unwrap_or(Duration::from_secs(120))
+    });
+    if drill.abort_unavailable <= max_unavailable {
+        return Err(s.invalid_value(
+            "abort_unavailable",
+            &format!(
+                "longer than max_unavailable ({}), or the drill aborts before it can judge",
+                humantime::format_duration(max_unavailable)
+            ),
+        ));
+    }
+    if drill.timeout <= drill.abort_unavailable {
+        return Err(s.invalid_value(
+            "timeout",
+            &format!(
+                "longer than abort_unavailable ({})",
+                humantime::format_duration(drill.abort_unavailable)
+            ),
+        ));
+    }
+    s.finish()?;
+    Ok(drill)
 }
 
 fn aws_access(doc: &Doc, block: &Block) -> Result<AwsAccess, SpecError> {

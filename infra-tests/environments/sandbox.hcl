@@ -112,3 +112,15 @@ network {
   vpc     = "restartix-sandbox"
   min_azs = 3
 }
+
+drills {
+  allowed = true
+
+  rds_failover {
+    # The harness fills this from the sandbox's state (the endpoint stand-in).
+    database_url_env  = "VERIFY_DRILL_DATABASE_URL"
+    max_unavailable   = "30s"
+    abort_unavailable = "60s"
+    timeout           = "3m"
+  }
+}

@@ -113,4 +113,13 @@ network {
 
 drills {
   allowed = true # drills rehearse here first
+
+  rds_failover {
+    # postgres://user:password@<instance endpoint>:5432/<db>, from the pipeline's secrets.
+    database_url_env  = "RESTARTIX_DRILL_DATABASE_URL"
+    max_unavailable   = "120s"
+    abort_unavailable = "5m"
+    timeout           = "15m"
+    stop_alarms       = ["restartix-staging-core-api-5xx"]
+  }
 }

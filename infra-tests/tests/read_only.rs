@@ -38,13 +38,13 @@ fn the_guard_refuses_a_mutating_call_and_nothing_changes() {
 }
 
 #[test]
-fn a_drill_guard_lets_writes_through_only_while_held() {
+fn a_drill_guard_admits_exactly_its_operations_only_while_held() {
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let mode = AccessMode::read_only();
         let clients = AwsClients::new(&sdk_config(&account.connection).await, mode.clone());
         {
-            let _drill = mode.allow_writes();
+            let _drill = mode.allow_writes(&["rds:ModifyDBInstance"]);
             clients
                 .rds
                 .modify_db_instance()
@@ -54,6 +54,19 @@ fn a_drill_guard_lets_writes_through_only_while_held() {
                 .send()
                 .await
                 .expect("allowed during a drill");
+            // Any other write is still refused, before it is sent.
+            let before = clients.calls.snapshot().requests;
+            let other = clients
+                .rds
+                .delete_db_instance()
+                .db_instance_identifier("restartix-sandbox")
+                .skip_final_snapshot(true)
+                .send()
+                .await
+                .expect_err("a write the drill did not declare");
+            let text = aws_smithy_types::error::display::DisplayErrorContext(&other).to_string();
+            assert!(text.contains("refused rds:DeleteDBInstance"), "{text}");
+            assert_eq!(clients.calls.snapshot().requests, before);
         }
         let again = clients
             .rds

@@ -57,6 +57,12 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::long_max_age_without_marker(&format!("{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(1 day)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"35d\"\n}}\n"), 9, "ECS forgets stopped tasks after about an hour, so the task must declare its success marker; missing `success_marker` and `log_group`")]
 #[case::long_max_age_without_log_group(&format!("{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(1 hour)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"2h\"\n  success_marker = \"done\"\n}}\n"), 9, "missing `log_group`")]
 #[case::bad_role(&format!("{GOOD_HEAD}aws {{\n  assume_role = \"verify-readonly\"\n}}\n"), 5, "a role ARN")]
+#[case::drill_probe_too_slow(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  allowed = true\n  rds_failover {{\n    probe_interval = \"1s\"\n  }}\n}}\n"), 10, "`probe_interval` must be between 1ms and 50ms")]
+#[case::drill_abort_before_bound(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  rds_failover {{\n    max_unavailable = \"2m\"\n    abort_unavailable = \"1m\"\n  }}\n}}\n"), 10, "`abort_unavailable` must be longer than max_unavailable (2m)")]
+#[case::drill_abort_defaults_to_budget(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n  failover_budget = \"10m\"\n}}\ndrills {{\n  rds_failover {{\n  }}\n}}\n"), 9, "`abort_unavailable` must be longer than max_unavailable (10m)")]
+#[case::drill_unknown_rds(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  rds_failover {{\n    rds = \"main\"\n  }}\n}}\n"), 9, "the label of an `rds` block")]
+#[case::drill_no_rds(&format!("{GOOD_HEAD}drills {{\n  rds_failover {{\n  }}\n}}\n"), 5, "no single `rds` block")]
+#[case::drill_unknown_key(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  rds_failover {{\n    database_url = \"postgres://u:secret@h/db\"\n  }}\n}}\n"), 9, "unknown attribute `database_url`")]
 fn an_invalid_spec_is_refused_with_its_position(
     #[case] text: &str,
     #[case] line: usize,

@@ -11,6 +11,7 @@
 //! assert!(outcome.status.blocks_go());
 //! ```
 
+pub mod timeline;
 pub mod verdict;
 
 use serde::{Deserialize, Serialize};
@@ -70,6 +71,20 @@ impl Outcome {
     pub fn area(&self) -> &str {
         self.id.split('.').next().unwrap_or(&self.id)
     }
+}
+
+/// One drill's run, as the drill runner writes it (`drill.json`) and the
+/// harness renders it: the outcome (`drill.rds_failover` …), its timeline,
+/// and the steady-state checks before and after.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DrillRecord {
+    pub environment: String,
+    pub outcome: Outcome,
+    pub timeline: timeline::Timeline,
+    /// The steady-state checks run before anything was injected.
+    pub steady_state_before: Vec<Outcome>,
+    /// The same checks after recovery (empty when the drill stopped before).
+    pub steady_state_after: Vec<Outcome>,
 }
 
 #[cfg(test)]

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -92,10 +91,14 @@ pub fn retry_config(access: &AwsAccess) -> RetryConfig {
         .with_max_backoff(Duration::from_secs(5))
 }
 
-/// Whether a run may change anything. Plain verification is [`AccessMode::ReadOnly`].
+/// Whether a run may change anything. Plain verification is read-only; a
+/// drill admits exactly its own operations for as long as it holds the
+/// [`WriteGuard`] ([`AccessMode::allow_writes`]).
 #[derive(Debug, Clone, Default)]
 pub struct AccessMode {
-    drill: Arc<AtomicBool>,
+    /// Admitted writes, as `service:Operation` (`rds:RebootDBInstance`),
+    /// counted so two guards admitting the same operation nest.
+    admitted: Arc<Mutex<BTreeMap<String, usize>>>,
 }
 
 impl AccessMode {
@@ -104,27 +107,61 @@ impl AccessMode {
         Self::default()
     }
 
-    /// Allows mutating calls while the returned guard lives (drills only).
-    pub fn allow_writes(&self) -> WriteGuard {
-        self.drill.store(true, Ordering::SeqCst);
+    /// Admits exactly `operations` (each `service:Operation`, service as the
+    /// SDK names it in lower case: `rds:RebootDBInstance`, `ecs:StopTask`)
+    /// while the returned guard lives; any other write is still refused.
+    ///
+    /// ```
+    /// use verify::aws::AccessMode;
+    /// let mode = AccessMode::read_only();
+    /// {
+    ///     let _drill = mode.allow_writes(&["rds:RebootDBInstance"]);
+    ///     assert!(mode.admits("rds", "RebootDBInstance"));
+    ///     assert!(!mode.admits("rds", "DeleteDBInstance"));
+    /// }
+    /// assert!(!mode.admits("rds", "RebootDBInstance"));
+    /// ```
+    pub fn allow_writes(&self, operations: &[&str]) -> WriteGuard {
+        let operations: Vec<String> = operations.iter().map(|o| o.to_string()).collect();
+        let mut admitted = self.admitted.lock().expect("access mode poisoned");
+        for op in &operations {
+            *admitted.entry(op.clone()).or_default() += 1;
+        }
         WriteGuard {
-            drill: self.drill.clone(),
+            admitted: self.admitted.clone(),
+            operations,
         }
     }
 
-    pub fn writes_allowed(&self) -> bool {
-        self.drill.load(Ordering::SeqCst)
+    /// Whether a call of `service:operation` may be sent now.
+    pub fn admits(&self, service: &str, operation: &str) -> bool {
+        is_read_only(operation)
+            || self
+                .admitted
+                .lock()
+                .expect("access mode poisoned")
+                .contains_key(&format!("{service}:{operation}"))
     }
 }
 
-/// Returned by [`AccessMode::allow_writes`]; writes are refused again when dropped.
+/// Returned by [`AccessMode::allow_writes`]; its operations are refused again when dropped.
 pub struct WriteGuard {
-    drill: Arc<AtomicBool>,
+    admitted: Arc<Mutex<BTreeMap<String, usize>>>,
+    operations: Vec<String>,
 }
 
 impl Drop for WriteGuard {
     fn drop(&mut self) {
-        self.drill.store(false, Ordering::SeqCst);
+        // A poisoned lock still holds the map: refusing again matters more than the panic.
+        let mut admitted = self.admitted.lock().unwrap_or_else(|p| p.into_inner());
+        for op in &self.operations {
+            if let Some(n) = admitted.get_mut(op) {
+                *n -= 1;
+                if *n == 0 {
+                    admitted.remove(op);
+                }
+            }
+        }
     }
 }
 
@@ -158,7 +195,7 @@ impl fmt::Display for WriteRefused {
 impl std::error::Error for WriteRefused {}
 
 /// Refuses every non-read operation before it is serialised, unless a drill
-/// holds a [`WriteGuard`].
+/// holds a [`WriteGuard`] admitting exactly that operation.
 #[derive(Debug, Clone)]
 struct ReadOnlyGuard {
     mode: AccessMode,
@@ -178,7 +215,7 @@ impl Intercept for ReadOnlyGuard {
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         let (service, operation) = operation_of(cfg);
-        if is_read_only(&operation) || self.mode.writes_allowed() {
+        if self.mode.admits(&service, &operation) {
             Ok(())
         } else {
             Err(Box::new(WriteRefused { service, operation }))

@@ -57,6 +57,16 @@ impl Gate {
         }
     }
 
+    /// The same environment and clients over an empty describe cache, so its
+    /// reads see what changed since (a drill's steady state after recovery).
+    pub fn fresh(&self) -> Gate {
+        Gate {
+            cx: Context::new(self.env().clone(), self.aws().clone()),
+            concurrency: self.concurrency,
+            check_timeout: self.check_timeout,
+        }
+    }
+
     pub fn with_concurrency(mut self, concurrency: usize) -> Gate {
         self.concurrency = concurrency.max(1);
         self

@@ -1,5 +1,5 @@
 //! `verify`: typed, read-only checks that a live AWS environment is what its
-//! spec declares, and (later) drills that inject a fault and assert recovery.
+//! spec declares, and drills that inject a fault and judge what a client saw.
 //!
 //! - [`spec`]: the HCL environment spec, strictly parsed.
 //! - [`aws`]: SDK configuration, the read-only guard, the call counter.
@@ -8,6 +8,8 @@
 //!   the log of AWS operations each check relied on.
 //! - [`checks`]: one module per area, named as the check id prefix.
 //! - [`check`]: the model every check shares (status, outcome, evidence, errors).
+//! - [`drill`]: consent, steady state, probes, a guarded fault, recovery,
+//!   cleanup, and a timeline (`drill.rds_failover`).
 //! - [`verdict`]: go / no-go, decided in one place (shared with `cargo xtask`).
 
 pub mod aws;
@@ -15,6 +17,7 @@ pub mod cache;
 pub mod check;
 pub mod checks;
 pub mod context;
+// pub mod drill;
 pub mod gate;
 pub mod probe;
 pub mod reads;
