@@ -7,7 +7,7 @@
 //! - [`context`]: what a check reads with (spec, clients, shared reads), and
 //!   the log of AWS operations each check relied on.
 //! - [`checks`]: one module per area, named as the check id prefix.
-//! - [`check`]: the model every check shares (status, outcome, evidence, errors).
+//! - [`check`]: the model every check shares (status, outcome, typed evidence, errors).
 //! - [`verdict`]: go / no-go, decided in one place (shared with `cargo xtask`).
 
 pub mod aws;
@@ -22,6 +22,6 @@ pub mod spec;
 pub use report_model::verdict;
 pub mod waivers;
 
-pub use check::{Check, CheckError, Finding, Outcome, Status};
+pub use check::{Check, CheckError, Evidence, Finding, Outcome, Status};
 pub use gate::{Gate, Selection};
 pub use spec::{Environment, SpecError};

@@ -16,7 +16,7 @@ use report_model::verdict::{self, Incomplete, Verdict};
 
 /// One check's outcome and its status: the library's own types
 /// (`report-model`), so the two sides cannot drift.
-pub use report_model::{Outcome as CheckOutcome, Status};
+pub use report_model::{Evidence, Outcome as CheckOutcome, Status};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
@@ -180,14 +180,22 @@ pub(crate) fn sample() -> Report {
         status,
         message: message.into(),
         duration_ms: 3,
-        evidence: serde_json::json!({ "operations": ["rds:DescribeDBInstances"] }),
+        evidence: Evidence {
+            operations: vec!["rds:DescribeDBInstances".into()],
+            ..Evidence::of("rds instance 'core'")
+        },
     };
+    let mut multi_az = check(
+        "rds.multi_az",
+        Status::Fail,
+        "rds instance 'core': MultiAZ expected true, observed false",
+    );
+    multi_az.evidence = multi_az
+        .evidence
+        .expected(serde_json::json!({ "core": { "MultiAZ": true } }))
+        .observed(serde_json::json!({ "core": { "MultiAZ": false, "AvailabilityZone": "eu-central-1a" } }));
     let checks = vec![
-        check(
-            "rds.multi_az",
-            Status::Fail,
-            "rds instance 'core': MultiAZ expected true, observed false",
-        ),
+        multi_az,
         check("rds.encrypted", Status::Pass, "encrypted <&>"),
         check(
             "budgets.monthly",
@@ -230,7 +238,7 @@ mod tests {
             status,
             message: "m".into(),
             duration_ms: 1,
-            evidence: Value::Null,
+            evidence: Evidence::default(),
         }
     }
 
@@ -244,6 +252,12 @@ mod tests {
     fn every_line_must_be_an_outcome_and_a_bad_one_is_named() {
         let good = format!("{}\n{}\n", line("rds.a", "pass"), line("rds.b", "fail"));
         assert_eq!(parse_outcomes(&good).unwrap().len(), 2);
+        // Lines with null or empty evidence (written before evidence was typed) still read.
+        let empty = format!("{}\n", line("rds.c", "skip").replace("null", "{}"));
+        for text in [&good, &empty] {
+            let outcomes = parse_outcomes(text).unwrap();
+            assert!(outcomes.iter().all(|o| o.evidence == Evidence::default()));
+        }
         assert!(parse_outcomes("").unwrap().is_empty());
         for (text, says) in [
             (
