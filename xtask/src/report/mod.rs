@@ -16,7 +16,7 @@ use report_model::verdict::{self, Incomplete, Verdict};
 
 /// One check's outcome and its status: the library's own types
 /// (`report-model`), so the two sides cannot drift.
-pub use report_model::{Evidence, Outcome as CheckOutcome, Status};
+pub use report_model::{Outcome as CheckOutcome, Status};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
@@ -175,6 +175,7 @@ pub fn write(path: &Path, text: &str) -> Result<()> {
 
 #[cfg(test)]
 pub(crate) fn sample() -> Report {
+    use report_model::Evidence;
     let check = |id: &str, status, message: &str| CheckOutcome {
         id: id.into(),
         status,
@@ -231,6 +232,7 @@ pub(crate) fn sample_record() -> RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use report_model::Evidence;
 
     fn outcome(id: &str, status: Status) -> CheckOutcome {
         CheckOutcome {
