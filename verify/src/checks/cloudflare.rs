@@ -128,7 +128,7 @@ async fn waf(cx: &Context) -> CheckResult {
         .await
         .map_err(api_error)?;
     let evidence = zone_evidence(spec, &zone_id).expected(json!({
-        "entrypoint": FIREWALL_MANAGED_PHASE,
+        "entrypoint_phase": FIREWALL_MANAGED_PHASE,
         "executes": CLOUDFLARE_MANAGED_RULESET_ID,
         "enabled": true,
         "overrides": "neither enabled = false nor action = log",
@@ -140,7 +140,7 @@ async fn waf(cx: &Context) -> CheckResult {
                 "zone '{}': the http_request_firewall_managed entrypoint expected, observed none",
                 spec.zone
             ),
-            evidence.observed(json!({ "entrypoint": null, "rules": [] })),
+            evidence.observed(json!({ "entrypoint_ruleset": null, "rules": [] })),
         ));
     };
     let rules: Vec<serde_json::Value> = ruleset
@@ -155,7 +155,7 @@ async fn waf(cx: &Context) -> CheckResult {
             })
         })
         .collect();
-    let evidence = evidence.observed(json!({ "entrypoint": ruleset.id, "rules": rules }));
+    let evidence = evidence.observed(json!({ "entrypoint_ruleset": ruleset.id, "rules": rules }));
     Ok(match judge_waf(&ruleset) {
         Ok(rule) => Finding::pass(
             format!(
