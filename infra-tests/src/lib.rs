@@ -16,7 +16,7 @@ use anyhow::Result;
 use fixtures::SandboxState;
 use serde::Serialize;
 use verify::aws::Connection;
-use verify::{Environment, Outcome, SpecError};
+use verify::{Environment, Evidence, Outcome, SpecError};
 
 /// The environment a suite runs against: `VERIFY_ENV`, default `sandbox`.
 pub fn environment_name() -> String {
@@ -238,4 +238,32 @@ pub fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .expect("tokio runtime")
+}
+
+/// The value at `pointer` inside the typed evidence field its first segment
+/// names: `/observed/…`, `/expected/…`, or `/details/<key>/…`.
+///
+/// ```
+/// use serde_json::json;
+/// let e = verify::Evidence::of("r").observed(json!({ "db": { "MultiAZ": false } }));
+/// assert_eq!(infra_tests::evidence_at(&e, "/observed/db/MultiAZ"), Some(&json!(false)));
+/// assert_eq!(infra_tests::evidence_at(&e, "/expected/db"), None);
+/// ```
+pub fn evidence_at<'a>(evidence: &'a Evidence, pointer: &str) -> Option<&'a serde_json::Value> {
+    let (field, rest) = pointer.strip_prefix('/')?.split_once('/')?;
+    let rest = format!("/{rest}");
+    match field {
+        "observed" => evidence.observed.pointer(&rest),
+        "expected" => evidence.expected.pointer(&rest),
+        "details" => {
+            let (key, rest) = rest[1..].split_once('/').unwrap_or((&rest[1..], ""));
+            let value = evidence.details.get(key)?;
+            if rest.is_empty() {
+                Some(value)
+            } else {
+                value.pointer(&format!("/{rest}"))
+            }
+        }
+        _ => None,
+    }
 }

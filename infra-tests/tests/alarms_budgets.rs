@@ -167,7 +167,7 @@ fn a_declared_composite_alarm_is_judged_like_a_metric_alarm() {
     });
     assert_eq!(good.status, Status::Pass, "{}", good.message);
     assert_eq!(
-        good.evidence.pointer("/alarms/4/type"),
+        good.evidence.observed.pointer("/alarms/4/type"),
         Some(&serde_json::json!("composite")),
         "{}",
         good.evidence

@@ -6,42 +6,42 @@
 //! Each case seeds an account of its own, so cases run in parallel without
 //! touching the good sandbox or each other.
 
-use infra_tests::{Account, runtime};
+use infra_tests::{Account, evidence_at, runtime};
 use rstest::rstest;
 use serde_json::{Value, json};
 use verify::Status;
 
 #[rstest]
-#[case("rds.available", "/restartix-sandbox/DBInstanceStatus", json!("available"))]
-#[case("rds.multi_az", "/restartix-sandbox/SecondaryAvailabilityZone", json!("eu-central-1b"))]
-#[case("rds.encrypted", "/restartix-sandbox/StorageEncrypted", json!(true))]
-#[case("rds.not_public", "/restartix-sandbox/open_to_world", json!([]))]
-#[case("rds.deletion_protection", "/restartix-sandbox/DeletionProtection", json!(true))]
-#[case("rds.backups", "/restartix-sandbox/BackupRetentionPeriod", json!(7))]
-#[case("budgets.monthly", "/restartix-sandbox-monthly/BudgetLimit/Amount", json!("3000"))]
-#[case("budgets.thresholds", "/restartix-sandbox-monthly/declared_thresholds", json!([50.0, 80.0, 100.0]))]
-#[case("network.multi_az", "/private_subnets_without_nat", json!([]))]
-#[case("pgbouncer.service", "/runningCount", json!(2))]
-#[case("pgbouncer.multi_az", "/azs", json!(["eu-central-1a", "eu-central-1b"]))]
-#[case("pgbouncer.targets", "/healthy_azs", json!(["eu-central-1a", "eu-central-1b"]))]
-#[case("pgbouncer.drain_ready", "/deregistration_delay_s", json!(30))]
-#[case("edge.alb.https_listener", "/SslPolicy", json!("ELBSecurityPolicy-TLS13-1-2-2021-06"))]
-#[case("edge.alb.http_redirect", "/port_80_actions", json!(["redirect to HTTPS:443"]))]
-#[case("edge.alb.origin_locked", "/not_cloudflare", json!([]))]
-#[case("edge.alb.access_logs", "/access_logs.s3.enabled", json!("true"))]
-#[case("edge.alb.https_listener", "/certificates/0/Status", json!("ISSUED"))]
-#[case("ses.identity", "/MailFromDomainStatus", json!("SUCCESS"))]
-#[case("alarms.present", "/alarms/0/ActionsEnabled", json!(true))]
-#[case("ses.production_access", "/EnforcementStatus", json!("HEALTHY"))]
-#[case("ses.identity", "/DkimStatus", json!("SUCCESS"))]
-#[case("ses.suppression", "/SuppressedReasons", json!(["BOUNCE", "COMPLAINT"]))]
-#[case("ses.feedback", "/endpoint_subscribed", json!(true))]
-#[case("alarms.routed", "/subscriptions/0/Endpoint", json!("https://global.sns-api.chatbot.amazonaws.com"))]
-#[case("alarms.routed", "/subscriptions/0/kind", json!("chatbot"))]
-#[case("scheduled.audit-partition-roll.configured", "/ScheduleExpression", json!("cron(0 2 25 * ? *)"))]
-#[case("scheduled.check-providers.configured", "/ScheduleExpression", json!("rate(5 minutes)"))]
-#[case("scheduled.usage-quota-reset.succeeded", "/finished_runs/0/exit_codes/0/1", json!(0))]
-#[case("scheduled.usage-summary-rollup.succeeded", "/finished_runs/0/exit_codes/0/1", json!(0))]
+#[case("rds.available", "/observed/restartix-sandbox/DBInstanceStatus", json!("available"))]
+#[case("rds.multi_az", "/observed/restartix-sandbox/SecondaryAvailabilityZone", json!("eu-central-1b"))]
+#[case("rds.encrypted", "/observed/restartix-sandbox/StorageEncrypted", json!(true))]
+#[case("rds.not_public", "/observed/restartix-sandbox/not_private", json!([]))]
+#[case("rds.deletion_protection", "/observed/restartix-sandbox/DeletionProtection", json!(true))]
+#[case("rds.backups", "/observed/restartix-sandbox/BackupRetentionPeriod", json!(7))]
+#[case("budgets.monthly", "/observed/restartix-sandbox-monthly/BudgetLimit/Amount", json!("3000"))]
+#[case("budgets.thresholds", "/expected/restartix-sandbox-monthly/thresholds", json!([50.0, 80.0, 100.0]))]
+#[case("network.multi_az", "/observed/private_subnets_without_nat", json!([]))]
+#[case("pgbouncer.service", "/observed/runningCount", json!(2))]
+#[case("pgbouncer.multi_az", "/observed/azs", json!(["eu-central-1a", "eu-central-1b"]))]
+#[case("pgbouncer.targets", "/observed/healthy_azs", json!(["eu-central-1a", "eu-central-1b"]))]
+#[case("pgbouncer.drain_ready", "/observed/deregistration_delay_s", json!(30))]
+#[case("edge.alb.https_listener", "/observed/SslPolicy", json!("ELBSecurityPolicy-TLS13-1-2-2021-06"))]
+#[case("edge.alb.http_redirect", "/observed/port_80_actions", json!(["redirect to HTTPS:443"]))]
+#[case("edge.alb.origin_locked", "/observed/not_cloudflare", json!([]))]
+#[case("edge.alb.access_logs", "/observed/access_logs.s3.enabled", json!("true"))]
+#[case("edge.alb.https_listener", "/observed/certificates/0/Status", json!("ISSUED"))]
+#[case("ses.identity", "/observed/MailFromDomainStatus", json!("SUCCESS"))]
+#[case("alarms.present", "/observed/alarms/0/ActionsEnabled", json!(true))]
+#[case("ses.production_access", "/observed/EnforcementStatus", json!("HEALTHY"))]
+#[case("ses.identity", "/observed/DkimStatus", json!("SUCCESS"))]
+#[case("ses.suppression", "/observed/SuppressedReasons", json!(["BOUNCE", "COMPLAINT"]))]
+#[case("ses.feedback", "/observed/endpoint_subscribed", json!(true))]
+#[case("alarms.routed", "/observed/subscriptions/0/Endpoint", json!("https://global.sns-api.chatbot.amazonaws.com"))]
+#[case("alarms.routed", "/observed/subscriptions/0/kind", json!("chatbot"))]
+#[case("scheduled.audit-partition-roll.configured", "/observed/ScheduleExpression", json!("cron(0 2 25 * ? *)"))]
+#[case("scheduled.check-providers.configured", "/observed/ScheduleExpression", json!("rate(5 minutes)"))]
+#[case("scheduled.usage-quota-reset.succeeded", "/observed/finished_runs/0/exit_codes/0/1", json!(0))]
+#[case("scheduled.usage-summary-rollup.succeeded", "/observed/finished_runs/0/exit_codes/0/1", json!(0))]
 fn passes_on_the_good_sandbox_with_evidence(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -52,20 +52,20 @@ fn passes_on_the_good_sandbox_with_evidence(
         account.check(id).await
     });
     assert_eq!(outcome.status, Status::Pass, "{id}: {}", outcome.message);
-    assert_eq!(
-        outcome.evidence.pointer(pointer),
-        Some(&expected),
-        "{id} evidence: {}",
-        outcome.evidence
-    );
     let evidence = &outcome.evidence;
-    let operations = evidence.get("operations").or_else(|| {
-        evidence
-            .as_object()
-            .and_then(|items| items.values().find_map(|item| item.get("operations")))
-    });
+    assert_eq!(
+        evidence_at(evidence, pointer),
+        Some(&expected),
+        "{id} evidence: {evidence}"
+    );
     assert!(
-        operations.is_some_and(|o| o.as_array().is_some_and(|a| !a.is_empty())),
+        !evidence.resources.is_empty()
+            && evidence.expected.as_object().is_some_and(|e| !e.is_empty())
+            && evidence.observed.as_object().is_some_and(|o| !o.is_empty()),
+        "{id}: evidence names the resources, the expected and the observed: {evidence}"
+    );
+    assert!(
+        !evidence.operations.is_empty(),
         "{id}: evidence names the AWS operations: {evidence}"
     );
 }
@@ -138,6 +138,66 @@ fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
             outcome.message
         );
     }
+    let evidence = &outcome.evidence;
+    assert!(
+        !evidence.resources.is_empty()
+            && evidence.expected.as_object().is_some_and(|e| !e.is_empty())
+            && evidence.observed.as_object().is_some_and(|o| !o.is_empty())
+            && !evidence.operations.is_empty(),
+        "{id} after {broken}: evidence names resources, expected, observed and operations: {evidence}"
+    );
+}
+
+/// A failing check's evidence says, in its typed fields, which resource it
+/// looked at, what was required of it and what was read (the same values the
+/// message names), and which AWS operations the verdict rests on.
+#[rstest]
+#[case("rds-single-az", "rds.multi_az", "rds instance 'restartix-sandbox'", "/restartix-sandbox/MultiAZ", json!(true), json!(false), ":DescribeDBInstances")]
+#[case("rds-no-deletion-protection", "rds.deletion_protection", "rds instance 'restartix-sandbox'", "/restartix-sandbox/DeletionProtection", json!(true), json!(false), ":DescribeDBInstances")]
+#[case("budget-limit", "budgets.monthly", "budget 'restartix-sandbox-monthly'", "/restartix-sandbox-monthly/BudgetLimit/Amount", json!(3000.0), json!("5000"), ":DescribeBudget")]
+#[case("pgbouncer-connection-termination", "pgbouncer.drain_ready", "target group 'restartix-sandbox-pgbouncer'", "/connection_termination", json!(false), json!(true), ":DescribeTargetGroupAttributes")]
+#[case("alb-access-logs-off", "edge.alb.access_logs", "load balancer 'restartix-sandbox-core-api'", "/access_logs.s3.enabled", json!("true"), json!("false"), ":DescribeLoadBalancerAttributes")]
+#[case("scheduled-schedule-changed", "scheduled.audit-partition-roll.configured", "EventBridge rule 'restartix-sandbox-audit-partition-roll'", "/ScheduleExpression", json!("cron(0 2 25 * ? *)"), json!("cron(0 3 25 * ? *)"), ":DescribeRule")]
+fn a_failing_checks_evidence_names_resource_expected_and_observed(
+    #[case] broken: &str,
+    #[case] id: &str,
+    #[case] resource: &str,
+    #[case] pointer: &str,
+    #[case] expected: Value,
+    #[case] observed: Value,
+    #[case] operation: &str,
+) {
+    let outcome = runtime().block_on(async {
+        let account = Account::seeded(&[broken])
+            .await
+            .expect("seeded, broken account");
+        account.check(id).await
+    });
+    assert_eq!(outcome.status, Status::Fail, "{id}: {}", outcome.message);
+    let evidence = &outcome.evidence;
+    assert!(
+        evidence.resources.iter().any(|r| r == resource) && outcome.message.contains(resource),
+        "{id}: resources {:?} and message {:?} name {resource}",
+        evidence.resources,
+        outcome.message
+    );
+    assert_eq!(
+        evidence.expected.pointer(pointer),
+        Some(&expected),
+        "{evidence}"
+    );
+    assert_eq!(
+        evidence.observed.pointer(pointer),
+        Some(&observed),
+        "{evidence}"
+    );
+    // By operation name: the service part is the SDK's service name as the
+    // call counter records it (`elastic load balancing v2`, `eventbridge`).
+    assert!(
+        evidence.operations.iter().any(|o| o.ends_with(operation)),
+        "{id}: operations {:?} lack {operation}",
+        evidence.operations
+    );
 }
 
 /// A failed run after a successful one within the max age does not hide the
@@ -158,7 +218,9 @@ fn a_later_failed_run_does_not_hide_a_success() {
         "{}",
         outcome.message
     );
-    let runs = outcome.evidence["finished_runs"].as_array().unwrap();
+    let runs = outcome.evidence.observed["finished_runs"]
+        .as_array()
+        .unwrap();
     assert_eq!(runs.len(), 2, "{}", outcome.evidence);
     assert_eq!(runs[0]["succeeded"], serde_json::json!(false));
 }
@@ -199,18 +261,17 @@ fn checks_on_one_resource_share_one_describe() {
         // Evidence names the operations each check relied on, as recorded:
         // all six read the one DescribeDBInstances, though only one check made it.
         for o in &outcomes {
-            let ops = &o.evidence["operations"];
+            let ops = &o.evidence.operations;
             assert!(
-                ops.as_array()
-                    .is_some_and(|a| a.contains(&serde_json::json!("rds:DescribeDBInstances"))),
-                "{}: {ops}",
+                ops.iter().any(|op| op == "rds:DescribeDBInstances"),
+                "{}: {ops:?}",
                 o.id
             );
         }
         let not_public = outcomes.iter().find(|o| o.id == "rds.not_public").unwrap();
         assert_eq!(
-            not_public.evidence["operations"],
-            serde_json::json!(["ec2:DescribeSecurityGroups", "rds:DescribeDBInstances"])
+            not_public.evidence.operations,
+            ["ec2:DescribeSecurityGroups", "rds:DescribeDBInstances"]
         );
         gate.aws().calls.snapshot()
     });

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 
 use fixtures::edge::HttpMode;
 use fixtures::standins::{self, API_HOSTNAME, Standins};
-use infra_tests::{Account, point_at_standins, runtime};
+use infra_tests::{Account, evidence_at, point_at_standins, runtime};
 use rstest::rstest;
 use serde_json::json;
 use verify::{Outcome, Status};
@@ -219,15 +219,17 @@ async fn apply(s: &Standins, broken: Break) {
 }
 
 #[rstest]
-#[case("edge.tls.certificate", "/api.restartix.test/protocol", json!("TLSv1.3"))]
-#[case("edge.tls.legacy_rejected", "/api.restartix.test/accepted", json!([]))]
-#[case("edge.https.headers", "/api.restartix.test/status", json!(200))]
-#[case("edge.http.redirect", "/api.restartix.test/location", json!("https://api.restartix.test/health"))]
-#[case("cloudflare.ssl_strict", "/settings/ssl", json!("strict"))]
-#[case("cloudflare.waf", "/rules/0/enabled", json!(true))]
-#[case("cloudflare.custom_hostnames", "/custom_hostnames/1/status", json!("active"))]
-#[case("edge.alb.origin_locked", "/cloudflare_ranges", json!("cloudflare api /ips"))]
-#[case("ses.dns", "/dmarc/0", json!("v=DMARC1; p=quarantine; rua=mailto:dmarc@restartix.test"))]
+#[case("edge.tls.certificate", "/observed/api.restartix.test/protocol", json!("TLSv1.3"))]
+#[case("edge.tls.legacy_rejected", "/observed/api.restartix.test/accepted", json!([]))]
+#[case("edge.https.headers", "/observed/api.restartix.test/status", json!(200))]
+#[case("edge.http.redirect", "/observed/api.restartix.test/location", json!("https://api.restartix.test/health"))]
+#[case("cloudflare.ssl_strict", "/observed/ssl", json!("strict"))]
+#[case("cloudflare.waf", "/observed/rules/0/enabled", json!(true))]
+#[case("cloudflare.custom_hostnames", "/observed/custom_hostnames/1/status", json!("active"))]
+#[case("edge.alb.origin_locked", "/expected/cloudflare_ranges", json!("cloudflare api /ips"))]
+#[case("edge.tls.certificate", "/details/probe", json!("tls handshake"))]
+#[case("cloudflare.ssl_strict", "/details/probe", json!("cloudflare api"))]
+#[case("ses.dns", "/observed/dmarc/0", json!("v=DMARC1; p=quarantine; rua=mailto:dmarc@restartix.test"))]
 fn passes_against_good_stand_ins(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -235,11 +237,17 @@ fn passes_against_good_stand_ins(
 ) {
     let outcome = runtime().block_on(run(id, Break::None));
     assert_eq!(outcome.status, Status::Pass, "{id}: {}", outcome.message);
+    let evidence = &outcome.evidence;
     assert_eq!(
-        outcome.evidence.pointer(pointer),
+        evidence_at(evidence, pointer),
         Some(&expected),
-        "{id}: {}",
-        outcome.evidence
+        "{id}: {evidence}"
+    );
+    assert!(
+        !evidence.resources.is_empty()
+            && evidence.expected.as_object().is_some_and(|e| !e.is_empty())
+            && evidence.observed.as_object().is_some_and(|o| !o.is_empty()),
+        "{id}: evidence names the resources, the expected and the observed: {evidence}"
     );
 }
 
@@ -285,6 +293,13 @@ fn fails_against_broken_stand_ins(
             outcome.message
         );
     }
+    let evidence = &outcome.evidence;
+    assert!(
+        !evidence.resources.is_empty()
+            && evidence.expected.as_object().is_some_and(|e| !e.is_empty())
+            && evidence.observed.as_object().is_some_and(|o| !o.is_empty()),
+        "{id} after {broken:?}: evidence names resources, expected and observed: {evidence}"
+    );
 }
 
 /// A wrong Cloudflare token is an error naming the API, never a pass.

@@ -154,14 +154,26 @@ fn access_denied_is_an_error_naming_the_operation() {
             outcome.id,
             outcome.message
         );
+        let evidence = &outcome.evidence;
         assert_eq!(
-            outcome.evidence["operation"]
+            evidence.details["operation"]
                 .as_str()
                 .map(|op| op.starts_with("rds:") || op.starts_with("budgets:")),
             Some(true),
-            "{}: {}",
-            outcome.id,
-            outcome.evidence
+            "{}: {evidence}",
+            outcome.id
+        );
+        assert_eq!(
+            evidence.details["error"].as_str(),
+            Some(outcome.message.as_str())
+        );
+        assert!(
+            evidence.resources.len() == 1
+                && ["rds instance '", "budget '"]
+                    .iter()
+                    .any(|kind| evidence.resources[0].starts_with(kind)),
+            "{}: the error's resource: {evidence}",
+            outcome.id
         );
     }
     assert_eq!(

@@ -1,5 +1,7 @@
 //! The check model: a check has an id, reads state, and ends in one
-//! [`Status`] with a message and structured evidence.
+//! [`Status`] with a message and typed [`Evidence`]: the resources it looked
+//! at, what was expected, what was observed (the runner adds the AWS
+//! operations it relied on).
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -9,22 +11,26 @@ use std::time::Duration;
 
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use crate::context::Context;
 
-pub use report_model::{Outcome, Status};
+pub use report_model::{Evidence, Outcome, Status};
 
 /// What a check concluded from what it read: pass, fail or skip, with evidence.
+///
+/// The pass and the fail of one check carry the same evidence shape: the
+/// same resources, the same `expected`, and `observed` with the same keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
     pub status: Status,
     pub message: String,
-    pub evidence: Value,
+    /// Filled in by the check but for `operations`, which the runner records.
+    pub evidence: Evidence,
 }
 
 impl Finding {
-    pub fn pass(message: impl Into<String>, evidence: Value) -> Self {
+    pub fn pass(message: impl Into<String>, evidence: Evidence) -> Self {
         Finding {
             status: Status::Pass,
             message: message.into(),
@@ -32,7 +38,7 @@ impl Finding {
         }
     }
 
-    pub fn fail(message: impl Into<String>, evidence: Value) -> Self {
+    pub fn fail(message: impl Into<String>, evidence: Evidence) -> Self {
         Finding {
             status: Status::Fail,
             message: message.into(),
@@ -44,8 +50,14 @@ impl Finding {
         Finding {
             status: Status::Skip,
             message: message.into(),
-            evidence: Value::Null,
+            evidence: Evidence::default(),
         }
+    }
+
+    /// Keeps `value` under `key` in the evidence's details ([`Evidence::detail`]).
+    pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.evidence = self.evidence.detail(key, value);
+        self
     }
 }
 
@@ -121,6 +133,36 @@ impl CheckError {
             CheckError::Probe { probe, .. } => Some(probe),
             CheckError::Timeout(_) => None,
         }
+    }
+
+    /// The resource (or probe target) the check could not read, if known.
+    pub fn resource(&self) -> Option<&str> {
+        match self {
+            CheckError::Aws { resource, .. }
+            | CheckError::NotFound { resource, .. }
+            | CheckError::Missing { resource, .. } => Some(resource),
+            CheckError::Probe { target, .. } => Some(target),
+            CheckError::Timeout(_) => None,
+        }
+    }
+
+    /// The evidence of a check that could not look: the resource when
+    /// known, and the `error` and the `operation` (`null` for a timeout) as
+    /// details. The runner adds the operations recorded.
+    ///
+    /// ```
+    /// use verify::check::CheckError;
+    /// let e = CheckError::NotFound { operation: "rds:DescribeDBInstances".into(), resource: "rds instance 'db'".into() };
+    /// let evidence = e.evidence();
+    /// assert_eq!(evidence.resources, ["rds instance 'db'"]);
+    /// assert_eq!(evidence.details["operation"], "rds:DescribeDBInstances");
+    /// assert_eq!(evidence.details["error"], e.to_string());
+    /// ```
+    pub fn evidence(&self) -> Evidence {
+        Evidence::default()
+            .resources(self.resource())
+            .detail("error", self.to_string())
+            .detail("operation", self.operation())
     }
 }
 
@@ -201,7 +243,7 @@ impl Check {
     /// ```
     /// use verify::check::{Check, Finding};
     /// let check = Check::new("demo.always", |_cx| {
-    ///     Box::pin(async { Ok(Finding::pass("ok", serde_json::Value::Null)) })
+    ///     Box::pin(async { Ok(Finding::pass("ok", verify::Evidence::of("demo resource"))) })
     /// });
     /// assert_eq!(check.id, "demo.always");
     /// ```
@@ -237,13 +279,17 @@ pub fn area_of(id: &str) -> &str {
 }
 
 /// Judges every declared item of an area and folds the per-item findings into
-/// one: any error → error, any fail → fail (all failing messages), else pass
-/// with evidence keyed by item.
+/// one: any error → error, any fail → fail (all failing messages), else pass.
+///
+/// The evidence: every item's resources in item order (each once);
+/// `expected` and `observed` objects keyed by item (an item that judged
+/// nothing, a skipped one, is left out); an item's details under its key.
 pub(crate) fn combine(items: Vec<(String, CheckResult)>, none_declared: &str) -> CheckResult {
     if items.is_empty() {
         return Ok(Finding::skip(none_declared));
     }
-    let mut evidence = serde_json::Map::new();
+    let mut evidence = Evidence::default();
+    let (mut expected, mut observed) = (Map::new(), Map::new());
     let mut failures = Vec::new();
     let mut passes = Vec::new();
     let mut skips = 0;
@@ -254,9 +300,21 @@ pub(crate) fn combine(items: Vec<(String, CheckResult)>, none_declared: &str) ->
             Status::Skip => skips += 1,
             _ => passes.push(finding.message.clone()),
         }
-        evidence.insert(key, finding.evidence);
+        let item = finding.evidence;
+        evidence = evidence.resources(item.resources);
+        if !item.expected.is_null() {
+            expected.insert(key.clone(), item.expected);
+        }
+        if !item.observed.is_null() {
+            observed.insert(key.clone(), item.observed);
+        }
+        if !item.details.is_empty() {
+            evidence = evidence.detail(key, Value::Object(item.details));
+        }
     }
-    let evidence = Value::Object(evidence);
+    let evidence = evidence
+        .expected(Value::Object(expected))
+        .observed(Value::Object(observed));
     if !failures.is_empty() {
         Ok(Finding::fail(failures.join("; "), evidence))
     } else if passes.is_empty() && skips > 0 {
@@ -267,5 +325,79 @@ pub(crate) fn combine(items: Vec<(String, CheckResult)>, none_declared: &str) ->
         })
     } else {
         Ok(Finding::pass(passes.join("; "), evidence))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(status: Status, resource: &str, min: u32, seen: u32) -> CheckResult {
+        Ok(Finding {
+            status,
+            message: format!("{resource}: {}", status.as_str()),
+            evidence: Evidence::of(resource)
+                .resource("shared group")
+                .expected(json!({ "min_days": min }))
+                .observed(json!({ "days": seen })),
+        })
+    }
+
+    #[test]
+    fn combine_keys_expected_and_observed_by_item_and_keeps_resource_order() {
+        let combined = combine(
+            vec![
+                ("b".into(), item(Status::Pass, "budget 'b'", 7, 9)),
+                ("a".into(), item(Status::Fail, "budget 'a'", 7, 1)),
+                ("c".into(), Ok(Finding::skip("c: not declared"))),
+            ],
+            "none",
+        )
+        .unwrap();
+        assert_eq!(combined.status, Status::Fail);
+        assert_eq!(combined.message, "budget 'a': fail");
+        let e = combined.evidence;
+        assert_eq!(e.resources, ["budget 'b'", "shared group", "budget 'a'"]);
+        assert_eq!(
+            e.expected,
+            json!({ "b": { "min_days": 7 }, "a": { "min_days": 7 } })
+        );
+        assert_eq!(
+            e.observed,
+            json!({ "b": { "days": 9 }, "a": { "days": 1 } })
+        );
+        assert!(e.operations.is_empty() && e.details.is_empty());
+    }
+
+    #[test]
+    fn combine_stops_at_an_error_and_its_evidence_names_the_resource() {
+        let error = CheckError::Missing {
+            operation: "budgets:DescribeBudget".into(),
+            resource: "budget 'a'".into(),
+            field: "BudgetLimit".into(),
+        };
+        let result = combine(
+            vec![
+                ("b".into(), item(Status::Pass, "budget 'b'", 7, 9)),
+                ("a".into(), Err(error.clone())),
+            ],
+            "none",
+        );
+        assert_eq!(result, Err(error.clone()));
+        let e = error.evidence();
+        assert_eq!(e.resources, ["budget 'a'"]);
+        assert_eq!(e.details["operation"], json!("budgets:DescribeBudget"));
+        assert_eq!(e.details["error"], json!(error.to_string()));
+        let timeout = CheckError::Timeout(Duration::from_secs(90)).evidence();
+        assert!(timeout.resources.is_empty());
+        assert_eq!(timeout.details["operation"], Value::Null);
+    }
+
+    #[test]
+    fn nothing_declared_skips_with_empty_evidence() {
+        let skipped = combine(Vec::new(), "no budget declared").unwrap();
+        assert_eq!(skipped.status, Status::Skip);
+        assert_eq!(skipped.evidence, Evidence::default());
     }
 }

@@ -5,7 +5,6 @@ use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use globset::{Glob, GlobSet, GlobSetBuilder};
-use serde_json::json;
 
 use crate::aws::{AccessMode, AwsClients, Connection, sdk_config};
 use crate::cache::DescribeCache;
@@ -179,32 +178,17 @@ impl Gate {
             Err(_) => Err(CheckError::Timeout(self.check_timeout)),
         };
         let duration_ms = started.elapsed().as_millis() as u64;
-        let operations = log.operations();
-        match result {
-            Ok(finding) => {
-                let mut evidence = finding.evidence;
-                if let Some(fields) = evidence.as_object_mut() {
-                    fields.insert("operations".into(), json!(operations));
-                }
-                Outcome {
-                    id: check.id.clone(),
-                    status: finding.status,
-                    message: finding.message,
-                    duration_ms,
-                    evidence,
-                }
-            }
-            Err(error) => Outcome {
-                id: check.id.clone(),
-                status: Status::Error,
-                message: error.to_string(),
-                duration_ms,
-                evidence: json!({
-                    "error": error.to_string(),
-                    "operation": error.operation(),
-                    "operations": operations,
-                }),
-            },
+        let (status, message, mut evidence) = match result {
+            Ok(finding) => (finding.status, finding.message, finding.evidence),
+            Err(error) => (Status::Error, error.to_string(), error.evidence()),
+        };
+        evidence.operations = log.operations();
+        Outcome {
+            id: check.id.clone(),
+            status,
+            message,
+            duration_ms,
+            evidence,
         }
     }
 }

@@ -7,7 +7,7 @@
 //! - [`context`]: what a check reads with (spec, clients, shared reads), and
 //!   the log of AWS operations each check relied on.
 //! - [`checks`]: one module per area, named as the check id prefix.
-//! - [`check`]: the model every check shares (status, outcome, evidence, errors).
+//! - [`check`]: the model every check shares (status, outcome, typed evidence, errors).
 //! - [`drill`]: consent, steady state, probes, a guarded fault, recovery,
 //!   cleanup, and a timeline (`drill.rds_failover`).
 //! - [`verdict`]: go / no-go, decided in one place (shared with `cargo xtask`).
@@ -26,6 +26,6 @@ pub use envspec as spec;
 pub use report_model::verdict;
 pub mod waivers;
 
-pub use check::{Check, CheckError, Finding, Outcome, Status};
+pub use check::{Check, CheckError, Evidence, Finding, Outcome, Status};
 pub use gate::{Gate, Selection};
 pub use spec::{Environment, SpecError};

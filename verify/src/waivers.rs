@@ -192,12 +192,10 @@ pub fn apply(outcomes: &mut [Outcome], waivers: &[Waiver], now: SystemTime) {
             );
             outcome.status = Status::Waived;
         }
-        if let Some(evidence) = outcome.evidence.as_object_mut() {
-            evidence.insert(
-                "waiver".into(),
-                serde_json::json!({ "pattern": waiver.pattern, "justification": waiver.justification, "expires": waiver.expires, "expired": waiver.expired(now) }),
-            );
-        }
+        outcome.evidence.details.insert(
+            "waiver".into(),
+            serde_json::json!({ "pattern": waiver.pattern, "justification": waiver.justification, "expires": waiver.expires, "expired": waiver.expired(now) }),
+        );
     }
 }
 
@@ -212,7 +210,7 @@ mod tests {
             status,
             message: "m".into(),
             duration_ms: 0,
-            evidence: serde_json::json!({}),
+            evidence: crate::Evidence::of("r"),
         }
     }
 
@@ -231,6 +229,13 @@ mod tests {
         ];
         apply(&mut outcomes, &waivers, now);
         assert_eq!(outcomes[0].status, Status::Waived);
+        assert_eq!(
+            outcomes[0].evidence.details["waiver"]["justification"],
+            "OPS-1"
+        );
+        assert_eq!(outcomes[0].evidence.resources, ["r"]);
+        assert_eq!(outcomes[1].evidence.details["waiver"]["expired"], true);
+        assert!(!outcomes[2].evidence.details.contains_key("waiver"));
         assert!(
             outcomes[0]
                 .message

@@ -210,7 +210,7 @@ mod tests {
             status: report::Status::Pass,
             message: String::new(),
             duration_ms: 0,
-            evidence: serde_json::Value::Null,
+            evidence: Default::default(),
         };
         let plan = vec!["b".to_string(), "a".to_string()];
         let ids: Vec<String> = in_plan_order(&plan, vec![o("a"), o("x"), o("b")])

@@ -15,7 +15,7 @@ use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm};
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 use crate::reads::sns::{confirmed, topic_arn, topic_subscriptions};
 use crate::spec::AlarmRoute;
@@ -112,14 +112,23 @@ async fn present(cx: &Context) -> CheckResult {
     let alarms = alarms(cx, &spec.required).await?;
     let mut problems = Vec::new();
     let mut seen = Vec::new();
+    let mut missing = Vec::new();
     for name in &spec.required {
         let alarm = alarms.iter().find(|a| a.name == *name);
-        if let Some(a) = alarm {
-            seen.push(json!({ "alarm": name, "type": a.kind, "ActionsEnabled": a.actions_enabled, "AlarmActions": a.alarm_actions, "StateValue": a.state }));
+        match alarm {
+            Some(a) => seen.push(json!({ "alarm": name, "type": a.kind, "ActionsEnabled": a.actions_enabled, "AlarmActions": a.alarm_actions, "StateValue": a.state })),
+            None => missing.push(name),
         }
         problems.extend(judge_alarm(name, alarm, &topic)?);
     }
-    let evidence = json!({ "topic": topic, "alarms": seen });
+    let evidence = Evidence::default()
+        .resources(spec.required.iter().map(|name| format!("alarm '{name}'")))
+        .expected(json!({
+            "alarms": spec.required,
+            "ActionsEnabled": true,
+            "AlarmActions_include": topic,
+        }))
+        .observed(json!({ "alarms": seen, "missing": missing }));
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
@@ -248,8 +257,15 @@ async fn routed(cx: &Context) -> CheckResult {
         .iter()
         .map(|s| json!({ "Protocol": s.protocol(), "Endpoint": redact(s.endpoint().unwrap_or("")), "kind": SubscriptionKind::of(s).label(), "confirmed": confirmed(s) }))
         .collect();
-    let evidence =
-        json!({ "topic": topic, "route": route_label(spec.route), "subscriptions": described });
+    let confirmed_of_kind = subscriptions
+        .iter()
+        .filter(|s| routes(spec.route, SubscriptionKind::of(s)) && confirmed(s))
+        .count();
+    let evidence = Evidence::of(format!("topic {topic}"))
+        .expected(json!({ "route": route_label(spec.route), "min_confirmed_subscriptions": 1 }))
+        .observed(
+            json!({ "subscriptions": described, "confirmed_subscriptions": confirmed_of_kind }),
+        );
     Ok(
         match judge_routing(&spec.topic, spec.route, &subscriptions) {
             Ok(message) => Finding::pass(message, evidence),

@@ -10,7 +10,7 @@ use aws_sdk_budgets::types::{
 };
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding, combine};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, combine};
 use crate::context::Context;
 use crate::spec::BudgetSpec;
 
@@ -45,13 +45,17 @@ fn judge_monthly(spec: &BudgetSpec, budget: &Budget) -> Finding {
     let limit = budget.budget_limit();
     let amount = limit.map(|l| l.amount()).unwrap_or("none");
     let currency = limit.map(|l| l.unit()).unwrap_or("none");
-    let evidence = json!({
-        "budget": name,
-        "BudgetType": kind,
-        "TimeUnit": unit,
-        "BudgetLimit": { "Amount": amount, "Unit": currency },
-        "declared_limit_usd": spec.limit_usd,
-    });
+    let evidence = Evidence::of(format!("budget '{name}'"))
+        .expected(json!({
+            "BudgetType": "COST",
+            "TimeUnit": "MONTHLY",
+            "BudgetLimit": { "Amount": spec.limit_usd, "Unit": "USD" },
+        }))
+        .observed(json!({
+            "BudgetType": kind,
+            "TimeUnit": unit,
+            "BudgetLimit": { "Amount": amount, "Unit": currency },
+        }));
     let mut problems = Vec::new();
     if *budget.budget_type() != BudgetType::Cost {
         problems.push(format!("BudgetType expected COST, observed {kind}"));
@@ -121,12 +125,13 @@ async fn judge_thresholds(cx: &Context, spec: &BudgetSpec) -> CheckResult {
             }
         }
     }
-    let evidence = json!({
-        "budget": name,
-        "declared_thresholds": spec.thresholds,
-        "notifications": observed,
-        "matched": matched,
-    });
+    let evidence = Evidence::of(format!("budget '{name}'"))
+        .expected(json!({
+            "notifications": spec.thresholds.iter().map(|t| format!("ACTUAL GREATER_THAN {t}%")).collect::<Vec<_>>(),
+            "thresholds": spec.thresholds,
+            "min_subscribers": 1,
+        }))
+        .observed(json!({ "notifications": observed, "matched": matched }));
     Ok(if problems.is_empty() {
         let list: Vec<String> = spec.thresholds.iter().map(|t| format!("{t}%")).collect();
         Finding::pass(

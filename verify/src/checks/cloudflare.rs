@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 use crate::probe::cloudflare::{
     CLOUDFLARE_MANAGED_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps, FALLBACK_IPS,
@@ -84,13 +84,21 @@ async fn ssl_strict(cx: &Context) -> CheckResult {
     let page_rules = client.page_rules(&zone_id).await.map_err(api_error)?;
     let overrides = ssl_overrides_below_strict(config_rules.as_ref(), &page_rules);
     problems.extend(overrides.iter().cloned());
-    let evidence = json!({
-        "zone": spec.zone, "zone_id": zone_id, "settings": values,
-        "ssl_overrides_below_strict": overrides,
-        "config_rules": config_rules.as_ref().map_or(0, |r| r.rules.len()),
-        "page_rules": page_rules.len(),
-        "probe": "cloudflare api",
-    });
+    let mut observed = values;
+    observed.insert("ssl_overrides_below_strict".into(), json!(overrides));
+    observed.insert(
+        "config_rules".into(),
+        json!(config_rules.as_ref().map_or(0, |r| r.rules.len())),
+    );
+    observed.insert("page_rules".into(), json!(page_rules.len()));
+    let evidence = zone_evidence(spec, &zone_id)
+        .expected(json!({
+            "ssl": "strict",
+            "min_tls_version": ["1.2", "1.3"],
+            "always_use_https": "on",
+            "ssl_overrides_below_strict": [],
+        }))
+        .observed(serde_json::Value::Object(observed));
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
@@ -119,13 +127,20 @@ async fn waf(cx: &Context) -> CheckResult {
         .firewall_managed_entrypoint(&zone_id)
         .await
         .map_err(api_error)?;
+    let evidence = zone_evidence(spec, &zone_id).expected(json!({
+        "entrypoint_phase": FIREWALL_MANAGED_PHASE,
+        "executes": CLOUDFLARE_MANAGED_RULESET_ID,
+        "enabled": true,
+        "overrides": "neither enabled = false nor action = log",
+        "skipped_by_earlier_rule": false,
+    }));
     let Some(ruleset) = entrypoint else {
         return Ok(Finding::fail(
             format!(
                 "zone '{}': the http_request_firewall_managed entrypoint expected, observed none",
                 spec.zone
             ),
-            json!({ "zone": spec.zone, "entrypoint": null, "probe": "cloudflare api" }),
+            evidence.observed(json!({ "entrypoint_ruleset": null, "rules": [] })),
         ));
     };
     let rules: Vec<serde_json::Value> = ruleset
@@ -140,7 +155,7 @@ async fn waf(cx: &Context) -> CheckResult {
             })
         })
         .collect();
-    let evidence = json!({ "zone": spec.zone, "ruleset": ruleset.id, "rules": rules, "probe": "cloudflare api" });
+    let evidence = evidence.observed(json!({ "entrypoint_ruleset": ruleset.id, "rules": rules }));
     Ok(match judge_waf(&ruleset) {
         Ok(rule) => Finding::pass(
             format!(
@@ -261,9 +276,13 @@ async fn custom_hostnames(cx: &Context) -> CheckResult {
     let all = client.custom_hostnames(&zone_id).await.map_err(api_error)?;
     let mut problems = Vec::new();
     let mut seen = Vec::new();
+    let mut absent = Vec::new();
     for declared in &spec.custom_hostnames {
         match all.iter().find(|h| h.hostname == *declared) {
-            None => problems.push(format!("{declared}: expected, observed absent")),
+            None => {
+                problems.push(format!("{declared}: expected, observed absent"));
+                absent.push(declared);
+            }
             Some(h) => {
                 let ssl = h.ssl_status.as_deref().unwrap_or("none");
                 seen.push(json!({ "hostname": declared, "status": h.status, "ssl_status": ssl }));
@@ -276,8 +295,14 @@ async fn custom_hostnames(cx: &Context) -> CheckResult {
             }
         }
     }
-    let evidence =
-        json!({ "zone": spec.zone, "custom_hostnames": seen, "probe": "cloudflare api" });
+    let evidence = zone_evidence(spec, &zone_id)
+        .resources(&spec.custom_hostnames)
+        .expected(json!({
+            "custom_hostnames": spec.custom_hostnames,
+            "status": "active",
+            "ssl_status": "active",
+        }))
+        .observed(json!({ "custom_hostnames": seen, "absent": absent }));
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
@@ -313,6 +338,13 @@ pub async fn cloudflare_ranges(cx: &Context) -> (CloudflareIps, String) {
 }
 
 // --- how ---------------------------------------------------------------------
+
+/// The zone as the messages name it; its id and the probe as details.
+fn zone_evidence(spec: &CloudflareSpec, zone_id: &str) -> Evidence {
+    Evidence::of(format!("zone '{}'", spec.zone))
+        .detail("zone_id", zone_id)
+        .detail("probe", "cloudflare api")
+}
 
 fn client(spec: &CloudflareSpec) -> Result<Arc<CloudflareClient>, CheckError> {
     let token = match &spec.token {

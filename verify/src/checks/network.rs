@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use aws_sdk_ec2::types::{Filter, NatGateway, RouteTable, Subnet};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding, required};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
 use crate::context::Context;
 
 const DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
@@ -136,16 +136,20 @@ async fn multi_az(cx: &Context) -> CheckResult {
             None => without_nat.push(format!("{id} ({az}) has no default route to a NAT gateway")),
         }
     }
-    let evidence = json!({
-        "vpc": spec.vpc,
-        "vpc_id": vpc_id,
-        "private_subnets_by_az": private_azs_with_nat,
-        "private_subnets_without_nat": without_nat,
-        "public_subnets": public,
-        "nat_gateways_available": available_nats,
-        "declared_min_azs": spec.min_azs,
-    });
     let azs = private_azs_with_nat.len();
+    let evidence = Evidence::of(&resource)
+        .expected(json!({
+            "min_azs": spec.min_azs,
+            "private_subnets_without_nat": [],
+            "default_route": "0.0.0.0/0 to an available NAT gateway in the subnet's own AZ, active",
+        }))
+        .observed(json!({
+            "azs": azs,
+            "private_subnets_by_az": private_azs_with_nat,
+            "private_subnets_without_nat": without_nat,
+            "public_subnets": public,
+            "nat_gateways_available": available_nats,
+        }));
     let mut problems = Vec::new();
     if !without_nat.is_empty() {
         problems.push(format!(

@@ -12,7 +12,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding, required};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
 use crate::context::Context;
 use crate::spec::PgbouncerSpec;
 
@@ -66,10 +66,17 @@ async fn service_check(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         })
         .collect();
     let (running, desired) = (svc.running_count(), svc.desired_count());
-    let evidence = json!({
-        "service": name, "status": status, "deployments": deployments,
-        "runningCount": running, "desiredCount": desired, "declared_min_tasks": spec.min_tasks,
-    });
+    let evidence = Evidence::of(&name)
+        .expected(json!({
+            "status": "ACTIVE",
+            "deployments": "exactly one, PRIMARY, rollout COMPLETED",
+            "runningCount": "= desiredCount",
+            "min_desiredCount": spec.min_tasks,
+        }))
+        .observed(json!({
+            "status": status, "deployments": deployments,
+            "runningCount": running, "desiredCount": desired,
+        }));
     let mut problems = Vec::new();
     if status != "ACTIVE" {
         problems.push(format!("status expected ACTIVE, observed {status}"));
@@ -135,10 +142,13 @@ async fn multi_az(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         .map(|(_, az)| az.as_str())
         .filter(|az| *az != "unknown")
         .collect();
-    let evidence = json!({
-        "service": name, "tasks": placed.iter().map(|(t, az)| json!({"task": t, "az": az})).collect::<Vec<_>>(),
-        "azs": azs, "declared_min_azs": spec.min_azs,
-    });
+    let evidence = Evidence::of(&name)
+        .resources(placed.iter().map(|(t, _)| format!("ecs task '{t}'")))
+        .expected(json!({ "min_azs": spec.min_azs }))
+        .observed(json!({
+            "tasks": placed.iter().map(|(t, az)| json!({"task": t, "az": az})).collect::<Vec<_>>(),
+            "azs": azs,
+        }));
     let listing = placed
         .iter()
         .map(|(t, az)| format!("{t} in {az}"))
@@ -219,17 +229,19 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         .map(|(_, az, _)| az.as_str())
         .filter(|az| *az != "unknown")
         .collect();
-    let evidence = json!({
-        "target_group": spec.target_group,
-        "targets": described.iter().map(|(id, az, state)| json!({"id": id, "az": az, "state": state})).collect::<Vec<_>>(),
-        "healthy_azs": azs,
-    });
+    let min_azs = spec.min_azs.max(2) as usize;
+    let evidence = Evidence::of(&name)
+        .expected(json!({ "min_healthy_targets": 2, "min_healthy_azs": min_azs }))
+        .observed(json!({
+            "targets": described.iter().map(|(id, az, state)| json!({"id": id, "az": az, "state": state})).collect::<Vec<_>>(),
+            "healthy_targets": healthy.len(),
+            "healthy_azs": azs,
+        }));
     let listing = described
         .iter()
         .map(|(id, az, state)| format!("{id} {state} in {az}"))
         .collect::<Vec<_>>()
         .join(", ");
-    let min_azs = spec.min_azs.max(2) as usize;
     Ok(if healthy.len() >= 2 && azs.len() >= min_azs {
         Finding::pass(
             format!(
@@ -324,15 +336,22 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
             )
         })
         .collect();
-    let evidence = json!({
-        "target_group": spec.target_group,
-        "deregistration_delay_s": delay_s,
-        "connection_termination": terminates,
-        "declared_max_deregistration_delay_s": spec.max_deregistration_delay.as_secs(),
-        "task_definition": td_name,
-        "stop_timeouts_s": stop_timeouts.iter().map(|(n, s)| json!({"container": n, "stopTimeout": s})).collect::<Vec<_>>(),
-        "bounds_stop_timeout_s": [MIN_STOP_TIMEOUT.as_secs(), spec.max_stop_timeout.as_secs()],
-    });
+    let evidence = Evidence::of(&tg_name)
+        .resource(format!("ecs service '{}/{}'", spec.cluster, spec.service))
+        .resource(&resource)
+        .expected(json!({
+            "max_deregistration_delay_s": spec.max_deregistration_delay.as_secs(),
+            "connection_termination": false,
+            "essential_containers": "at least one",
+            "min_stop_timeout_s": MIN_STOP_TIMEOUT.as_secs(),
+            "max_stop_timeout_s": spec.max_stop_timeout.as_secs(),
+        }))
+        .observed(json!({
+            "deregistration_delay_s": delay_s,
+            "connection_termination": terminates,
+            "task_definition": td_name,
+            "stop_timeouts_s": stop_timeouts.iter().map(|(n, s)| json!({"container": n, "stopTimeout": s})).collect::<Vec<_>>(),
+        }));
     let mut problems = Vec::new();
     if delay_s > spec.max_deregistration_delay.as_secs() {
         problems.push(format!(

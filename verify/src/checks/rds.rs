@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_rds::types::DbInstance;
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding, combine, required};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, combine, required};
 use crate::context::Context;
 use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::RdsSpec;
@@ -39,7 +39,9 @@ fn available(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "DBInstanceStatus",
     )?;
-    let evidence = json!({ "identifier": spec.identifier, "DBInstanceStatus": status });
+    let evidence = Evidence::of(resource(spec))
+        .expected(json!({ "DBInstanceStatus": "available" }))
+        .observed(json!({ "DBInstanceStatus": status }));
     Ok(if status == "available" {
         Finding::pass(
             format!("rds instance '{}': status available", spec.identifier),
@@ -67,12 +69,16 @@ fn multi_az(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
     let multi = required(db.multi_az(), DESCRIBE, &resource(spec), "MultiAZ")?;
     let primary = db.availability_zone();
     let secondary = db.secondary_availability_zone();
-    let evidence = json!({
-        "identifier": id,
-        "MultiAZ": multi,
-        "AvailabilityZone": primary,
-        "SecondaryAvailabilityZone": secondary,
-    });
+    let evidence = Evidence::of(resource(spec))
+        .expected(json!({
+            "MultiAZ": true,
+            "SecondaryAvailabilityZone": "an AZ other than AvailabilityZone",
+        }))
+        .observed(json!({
+            "MultiAZ": multi,
+            "AvailabilityZone": primary,
+            "SecondaryAvailabilityZone": secondary,
+        }));
     if !multi {
         return Ok(Finding::fail(
             format!("rds instance '{id}': MultiAZ expected true, observed false"),
@@ -104,8 +110,9 @@ fn encrypted(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "StorageEncrypted",
     )?;
-    let evidence =
-        json!({ "identifier": id, "StorageEncrypted": encrypted, "KmsKeyId": db.kms_key_id() });
+    let evidence = Evidence::of(resource(spec))
+        .expected(json!({ "StorageEncrypted": true }))
+        .observed(json!({ "StorageEncrypted": encrypted, "KmsKeyId": db.kms_key_id() }));
     Ok(if encrypted {
         Finding::pass(
             format!(
@@ -165,15 +172,22 @@ async fn not_public(cx: &Context, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckR
             message,
         }
     })?;
-    let evidence = json!({
-        "identifier": id,
-        "PubliclyAccessible": public,
-        "port": port,
-        "security_groups": group_ids,
-        "admitted": seen.admitted,
-        "open_to_world": seen.not_allowed,
-        "prefix_lists": prefix_lists,
-    });
+    let evidence = Evidence::of(&resource)
+        .resources(group_ids.iter().map(|g| format!("security group '{g}'")))
+        .resources(prefix_lists.keys().map(|p| format!("prefix list '{p}'")))
+        .expected(json!({
+            "PubliclyAccessible": false,
+            "not_private": [],
+            "admitted_sources": "private CIDRs (RFC 1918, RFC 6598, ULA), security groups, prefix lists of private entries",
+        }))
+        .observed(json!({
+            "PubliclyAccessible": public,
+            "port": port,
+            "security_groups": group_ids,
+            "admitted": seen.admitted,
+            "not_private": seen.not_allowed,
+            "prefix_lists": prefix_lists,
+        }));
     let mut problems = Vec::new();
     if public {
         problems.push("PubliclyAccessible expected false, observed true".to_string());
@@ -209,7 +223,9 @@ fn deletion_protection(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "DeletionProtection",
     )?;
-    let evidence = json!({ "identifier": id, "DeletionProtection": on });
+    let evidence = Evidence::of(resource(spec))
+        .expected(json!({ "DeletionProtection": true }))
+        .observed(json!({ "DeletionProtection": on }));
     Ok(if on {
         Finding::pass(
             format!("rds instance '{id}': deletion protection on"),
@@ -273,14 +289,16 @@ fn backups_at(spec: &RdsSpec, db: &DbInstance, now: SystemTime) -> CheckResult {
             });
         }
     };
-    let evidence = json!({
-        "identifier": id,
-        "BackupRetentionPeriod": retention,
-        "declared_retention_days": spec.backup_retention_days,
-        "LatestRestorableTime": restorable.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
-        "restorable_lag_s": lag.map(|l| l.as_secs()),
-        "declared_max_lag_s": spec.max_restorable_lag.as_secs(),
-    });
+    let evidence = Evidence::of(&resource)
+        .expected(json!({
+            "min_BackupRetentionPeriod": spec.backup_retention_days,
+            "max_restorable_lag_s": spec.max_restorable_lag.as_secs(),
+        }))
+        .observed(json!({
+            "BackupRetentionPeriod": retention,
+            "LatestRestorableTime": restorable.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
+            "restorable_lag_s": lag.map(|l| l.as_secs()),
+        }));
     let mut problems = Vec::new();
     if retention < spec.backup_retention_days as i32 {
         problems.push(format!(
@@ -527,6 +545,44 @@ mod tests {
                 "{case}: expected {expected:?}, got {got:?}"
             );
         }
+    }
+
+    /// A judgement's pass and fail carry the same evidence shape: the same
+    /// resource, the same expected, observed with the same keys.
+    #[test]
+    fn pass_and_fail_of_a_judgement_carry_the_same_evidence_shape() {
+        type Judge = fn(&RdsSpec, &DbInstance) -> CheckResult;
+        let cases: Vec<(Judge, DbInstance)> = vec![
+            (available, full().db_instance_status("stopped").build()),
+            (multi_az, full().multi_az(false).build()),
+            (encrypted, full().storage_encrypted(false).build()),
+            (
+                deletion_protection,
+                full().deletion_protection(false).build(),
+            ),
+            (backups, full().backup_retention_period(1).build()),
+        ];
+        let keys = |v: &serde_json::Value| -> Vec<String> {
+            v.as_object().unwrap().keys().cloned().collect()
+        };
+        for (judge, broken) in cases {
+            let pass = judge(&spec(), &full().build()).unwrap();
+            let fail = judge(&spec(), &broken).unwrap();
+            assert_eq!(
+                (pass.status, fail.status),
+                (crate::Status::Pass, crate::Status::Fail)
+            );
+            let (p, f) = (&pass.evidence, &fail.evidence);
+            assert_eq!(p.resources, ["rds instance 'db'"]);
+            assert_eq!(p.resources, f.resources);
+            assert_eq!(p.expected, f.expected, "{}", fail.message);
+            assert!(!keys(&p.expected).is_empty());
+            assert_eq!(keys(&p.observed), keys(&f.observed), "{}", fail.message);
+            assert_ne!(p.observed, f.observed, "{}", fail.message);
+        }
+        let fail = multi_az(&spec(), &full().multi_az(false).build()).unwrap();
+        assert_eq!(fail.evidence.expected["MultiAZ"], true);
+        assert_eq!(fail.evidence.observed["MultiAZ"], false);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_ecs::types::{DesiredStatus, Task};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding, required};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
 use crate::context::Context;
 use crate::spec::{ScheduleTrigger, ScheduledTaskSpec};
 
@@ -125,11 +125,17 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
     let runs_declared = targets
         .iter()
         .any(|(arn, td)| names_cluster(arn, &spec.cluster) && names_family(td, &spec.task_family));
-    let evidence = json!({
-        "task": spec.name, "trigger": resource, "State": state, "ScheduleExpression": expression,
-        "targets": targets.iter().map(|(arn, td)| json!({"Arn": arn, "TaskDefinitionArn": td})).collect::<Vec<_>>(),
-        "declared": { "expression": spec.expression, "cluster": spec.cluster, "task_family": spec.task_family },
-    });
+    let evidence = Evidence::of(&resource)
+        .expected(json!({
+            "State": "ENABLED",
+            "ScheduleExpression": spec.expression,
+            "target": { "cluster": spec.cluster, "task_family": spec.task_family },
+        }))
+        .observed(json!({
+            "State": state, "ScheduleExpression": expression,
+            "targets": targets.iter().map(|(arn, td)| json!({"Arn": arn, "TaskDefinitionArn": td})).collect::<Vec<_>>(),
+        }))
+        .detail("task", spec.name.clone());
     let mut problems = Vec::new();
     if state != "ENABLED" {
         problems.push(format!(
@@ -209,11 +215,18 @@ async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
     runs.retain(|r| r.stopped_at >= since);
     runs.sort_by_key(|r| std::cmp::Reverse(r.stopped_at));
     let age = crate::check::human_duration(spec.max_age);
-    let mut evidence = json!({
-        "task": spec.name,
-        "cluster": spec.cluster,
-        "task_family": spec.task_family,
+    let marker = spec.log_group.as_ref().zip(spec.success_marker.as_ref());
+    let mut expected = json!({
         "max_age": age,
+        "success": "a stopped run with every essential container at exit code 0",
+    });
+    if let Some((group, marker)) = marker {
+        expected["success"] = json!(format!(
+            "a stopped run with every essential container at exit code 0, or the success marker in {group}"
+        ));
+        expected["success_marker"] = json!(marker);
+    }
+    let mut observed = json!({
         "finished_runs": runs.iter().map(|r| json!({
             "task": r.arn,
             "stoppedAt": humantime::format_rfc3339_seconds(r.stopped_at).to_string(),
@@ -223,6 +236,12 @@ async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
         })).collect::<Vec<_>>(),
         "vanished_before_describe": vanished,
     });
+    let evidence = Evidence::of(format!(
+        "task family '{}' on cluster '{}'",
+        spec.task_family, spec.cluster
+    ))
+    .expected(expected)
+    .detail("task", spec.name.clone());
     if let Some(success) = runs.iter().find(|r| r.succeeded()) {
         let later_failures = runs.iter().take_while(|r| r.arn != success.arn).count();
         return Ok(Finding::pass(
@@ -237,7 +256,7 @@ async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
                     String::new()
                 }
             ),
-            evidence,
+            evidence.observed(observed),
         ));
     }
     let failed_runs: Vec<String> = runs
@@ -245,11 +264,12 @@ async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
         .map(|r| format!("{} ({})", r.arn, r.failure()))
         .collect();
     // ECS keeps stopped tasks for about an hour; the log marker covers longer ages.
-    if let (Some(group), Some(marker)) = (&spec.log_group, &spec.success_marker) {
+    if let Some((group, marker)) = marker {
         let hit = marker_line(cx, group, marker, since).await?;
-        evidence["log_group"] = json!(group);
-        evidence["success_marker"] = json!(marker);
-        evidence["marker_line"] = json!(hit);
+        observed["marker_line"] = json!(hit);
+        let evidence = evidence
+            .resource(format!("log group '{group}'"))
+            .observed(observed);
         if hit.is_some() {
             return Ok(Finding::pass(
                 format!(
@@ -285,7 +305,7 @@ async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
                 format!("only failed runs [{}]", failed_runs.join(", "))
             }
         ),
-        evidence,
+        evidence.observed(observed),
     ))
 }
 

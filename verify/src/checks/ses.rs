@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 use crate::probe::dns::txt;
 use crate::spec::SesSpec;
@@ -49,7 +49,10 @@ async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
     let production = account.production_access_enabled();
     let sending = account.sending_enabled();
     let enforcement = account.enforcement_status().unwrap_or("none").to_string();
-    let evidence = json!({ "ProductionAccessEnabled": production, "SendingEnabled": sending, "EnforcementStatus": enforcement });
+    let region = &cx.env().region;
+    let evidence = Evidence::of(format!("SES account in {region}"))
+        .expected(json!({ "ProductionAccessEnabled": true, "SendingEnabled": true, "EnforcementStatus": "HEALTHY" }))
+        .observed(json!({ "ProductionAccessEnabled": production, "SendingEnabled": sending, "EnforcementStatus": enforcement }));
     let mut problems = Vec::new();
     if !production {
         problems.push(
@@ -65,7 +68,6 @@ async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
             "EnforcementStatus expected HEALTHY, observed {enforcement}"
         ));
     }
-    let region = &cx.env().region;
     Ok(if problems.is_empty() {
         Finding::pass(
             format!("SES account in {region}: production access, sending, HEALTHY"),
@@ -104,11 +106,15 @@ async fn identity(cx: &Context, spec: &SesSpec) -> CheckResult {
     let mail_from_status = mail_from
         .map(|m| m.mail_from_domain_status().as_str())
         .unwrap_or("none");
-    let evidence = json!({
-        "identity": spec.domain, "VerifiedForSendingStatus": verified, "DkimStatus": dkim,
-        "MailFromDomain": mail_from_domain, "MailFromDomainStatus": mail_from_status,
-        "declared_mail_from": spec.mail_from,
-    });
+    let evidence = Evidence::of(&resource)
+        .expected(json!({
+            "VerifiedForSendingStatus": true, "DkimStatus": "SUCCESS",
+            "MailFromDomain": spec.mail_from, "MailFromDomainStatus": "SUCCESS",
+        }))
+        .observed(json!({
+            "VerifiedForSendingStatus": verified, "DkimStatus": dkim,
+            "MailFromDomain": mail_from_domain, "MailFromDomainStatus": mail_from_status,
+        }));
     let mut problems = Vec::new();
     if !mail_from_domain.eq_ignore_ascii_case(&spec.mail_from) {
         problems.push(format!(
@@ -174,8 +180,17 @@ async fn dns(_gate: &Context, spec: &SesSpec) -> CheckResult {
         .into_iter()
         .filter(|r| r.starts_with("v=DMARC1"))
         .collect();
-    let evidence = json!({ "mail_from": spec.mail_from, "spf": spf_records, "dmarc_name": dmarc_name, "dmarc": dmarc_records, "nameserver": spec.nameserver, "probe": "dns txt" });
     let (problems, policy) = judge_dns(&spec.mail_from, &spf_records, &dmarc_name, &dmarc_records);
+    let evidence = Evidence::of(&spec.mail_from)
+        .resource(&dmarc_name)
+        .expected(json!({
+            "spf": format!("exactly one v=spf1 record on {}, with include:amazonses.com", spec.mail_from),
+            "dmarc": format!("exactly one v=DMARC1 record on {dmarc_name}"),
+            "dmarc_policy": ["quarantine", "reject"],
+        }))
+        .observed(json!({ "spf": spf_records, "dmarc": dmarc_records, "dmarc_policy": policy }))
+        .detail("probe", "dns txt")
+        .detail("nameserver", spec.nameserver.clone());
     Ok(if problems.is_empty() {
         Finding::pass(
             format!(
@@ -251,7 +266,9 @@ async fn suppression(cx: &Context, _spec: &SesSpec) -> CheckResult {
                 .collect()
         })
         .unwrap_or_default();
-    let evidence = json!({ "SuppressedReasons": reasons });
+    let evidence = Evidence::of("SES account suppression list")
+        .expected(json!({ "SuppressedReasons": ["BOUNCE", "COMPLAINT"] }))
+        .observed(json!({ "SuppressedReasons": reasons }));
     let missing: Vec<&str> = ["BOUNCE", "COMPLAINT"]
         .into_iter()
         .filter(|r| !reasons.contains(*r))
@@ -324,10 +341,19 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
             && s.endpoint() == Some(spec.feedback_endpoint.as_str())
             && crate::reads::sns::confirmed(s)
     });
-    let evidence = json!({
-        "configuration_set": set, "event_destinations": destinations, "topic": topic_arn,
-        "endpoint": spec.feedback_endpoint, "endpoint_subscribed": subscribed,
-    });
+    let evidence = Evidence::of(&resource)
+        .resource(format!("topic {topic_arn}"))
+        .expected(json!({
+            "event_destination": {
+                "Enabled": true, "MatchingEventTypes": ["BOUNCE", "COMPLAINT"], "TopicArn": topic_arn,
+            },
+            "endpoint_subscribed": { "Protocol": "https", "Endpoint": spec.feedback_endpoint, "confirmed": true },
+        }))
+        .observed(json!({
+            "event_destinations": destinations,
+            "event_destination_routed": routed,
+            "endpoint_subscribed": subscribed,
+        }));
     let mut problems = Vec::new();
     if !routed {
         problems.push(format!(

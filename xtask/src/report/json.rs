@@ -29,6 +29,17 @@ mod tests {
         );
         assert_eq!(v["checks"][0]["id"], "rds.multi_az");
         assert_eq!(v["checks"][0]["status"], "fail");
+        let evidence = &v["checks"][0]["evidence"];
+        assert_eq!(
+            evidence["resources"],
+            serde_json::json!(["rds instance 'core'"])
+        );
+        assert_eq!(evidence["expected"]["core"]["MultiAZ"], true);
+        assert_eq!(evidence["observed"]["core"]["MultiAZ"], false);
+        assert_eq!(
+            evidence["operations"],
+            serde_json::json!(["rds:DescribeDBInstances"])
+        );
         assert_eq!(v["identity"]["account"], "123456789012");
         assert_eq!(v["identity"]["region"], "eu-central-1");
     }

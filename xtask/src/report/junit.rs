@@ -50,6 +50,9 @@ mod tests {
             "{xml}"
         );
         assert!(xml.contains("encrypted"), "{xml}");
+        // system-out: the evidence, pretty JSON (XML-escaped).
+        assert!(xml.contains("&quot;expected&quot;: {"), "{xml}");
+        assert!(xml.contains("&quot;MultiAZ&quot;: false"), "{xml}");
         assert!(xml.contains("tests=\"5\""), "{xml}");
     }
 }

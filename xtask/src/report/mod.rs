@@ -175,19 +175,28 @@ pub fn write(path: &Path, text: &str) -> Result<()> {
 
 #[cfg(test)]
 pub(crate) fn sample() -> Report {
+    use report_model::Evidence;
     let check = |id: &str, status, message: &str| CheckOutcome {
         id: id.into(),
         status,
         message: message.into(),
         duration_ms: 3,
-        evidence: serde_json::json!({ "operations": ["rds:DescribeDBInstances"] }),
+        evidence: Evidence {
+            operations: vec!["rds:DescribeDBInstances".into()],
+            ..Evidence::of("rds instance 'core'")
+        },
     };
+    let mut multi_az = check(
+        "rds.multi_az",
+        Status::Fail,
+        "rds instance 'core': MultiAZ expected true, observed false",
+    );
+    multi_az.evidence = multi_az
+        .evidence
+        .expected(serde_json::json!({ "core": { "MultiAZ": true } }))
+        .observed(serde_json::json!({ "core": { "MultiAZ": false, "AvailabilityZone": "eu-central-1a" } }));
     let checks = vec![
-        check(
-            "rds.multi_az",
-            Status::Fail,
-            "rds instance 'core': MultiAZ expected true, observed false",
-        ),
+        multi_az,
         check("rds.encrypted", Status::Pass, "encrypted <&>"),
         check(
             "budgets.monthly",
@@ -223,6 +232,7 @@ pub(crate) fn sample_record() -> RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use report_model::Evidence;
 
     fn outcome(id: &str, status: Status) -> CheckOutcome {
         CheckOutcome {
@@ -230,7 +240,7 @@ mod tests {
             status,
             message: "m".into(),
             duration_ms: 1,
-            evidence: Value::Null,
+            evidence: Evidence::default(),
         }
     }
 
@@ -244,6 +254,12 @@ mod tests {
     fn every_line_must_be_an_outcome_and_a_bad_one_is_named() {
         let good = format!("{}\n{}\n", line("rds.a", "pass"), line("rds.b", "fail"));
         assert_eq!(parse_outcomes(&good).unwrap().len(), 2);
+        // Lines with null or empty evidence (written before evidence was typed) still read.
+        let empty = format!("{}\n", line("rds.c", "skip").replace("null", "{}"));
+        for text in [&good, &empty] {
+            let outcomes = parse_outcomes(text).unwrap();
+            assert!(outcomes.iter().all(|o| o.evidence == Evidence::default()));
+        }
         assert!(parse_outcomes("").unwrap().is_empty());
         for (text, says) in [
             (

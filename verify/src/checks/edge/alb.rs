@@ -13,7 +13,7 @@ use aws_sdk_elasticloadbalancingv2::types::{
 };
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Finding, required};
+use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
 use crate::context::Context;
 use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::EdgeSpec;
@@ -73,13 +73,20 @@ async fn https_listener(cx: &Context, spec: &EdgeSpec) -> CheckResult {
             )
         })
         .collect();
+    let evidence = Evidence::of(&name).expected(json!({
+        "listener": "HTTPS:443",
+        "SslPolicy": spec.allowed_tls_policies,
+        "certificates": "at least one; each ACM ISSUED",
+        "min_cert_days": spec.min_cert_days,
+    }));
     let Some(https) = https else {
         return Ok(Finding::fail(
             format!(
                 "{name}: a 443 HTTPS listener expected, observed [{}]",
                 observed.join(", ")
             ),
-            json!({ "load_balancer": spec.load_balancer, "listeners": observed }),
+            evidence
+                .observed(json!({ "listeners": observed, "SslPolicy": null, "certificates": [] })),
         ));
     };
     let policy = required(https.ssl_policy(), DESCRIBE_LISTENERS, &name, "SslPolicy")?;
@@ -114,13 +121,11 @@ async fn https_listener(cx: &Context, spec: &EdgeSpec) -> CheckResult {
         certificates.push(verdict.evidence);
         problems.extend(verdict.problem);
     }
-    let evidence = json!({
-        "load_balancer": spec.load_balancer,
-        "SslPolicy": policy,
-        "allowed_policies": spec.allowed_tls_policies,
-        "certificates": certificates,
-        "declared_min_cert_days": spec.min_cert_days,
-    });
+    let evidence = evidence
+        .resources(arns.iter().map(|arn| format!("certificate {arn}")))
+        .observed(
+            json!({ "listeners": observed, "SslPolicy": policy, "certificates": certificates }),
+        );
     if !spec.allowed_tls_policies.iter().any(|p| p == policy) {
         problems.push(format!(
             "443 listener policy expected one of [{}], observed {policy}",
@@ -203,10 +208,14 @@ fn judge_certificate(
 async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
     let listeners = listeners(cx, &spec.load_balancer).await?;
+    let evidence = Evidence::of(&name).expected(json!({
+        "port_80": "no listener, or one whose default action and every rule only redirect to HTTPS",
+        "not_redirecting": [],
+    }));
     let Some(http) = listeners.iter().find(|l| l.port() == Some(80)) else {
         return Ok(Finding::pass(
             format!("{name}: no listener on port 80"),
-            json!({ "load_balancer": spec.load_balancer, "port_80": null }),
+            evidence.observed(json!({ "port_80_listener": false, "port_80_actions": [], "port_80_rules": [], "not_redirecting": [] })),
         ));
     };
     let listener_arn = required(
@@ -248,11 +257,12 @@ async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
             )
         })
         .collect();
-    let evidence = json!({
-        "load_balancer": spec.load_balancer,
+    let evidence = evidence.observed(json!({
+        "port_80_listener": true,
         "port_80_actions": http.default_actions().iter().map(describe_action).collect::<Vec<_>>(),
         "port_80_rules": described,
-    });
+        "not_redirecting": not_redirecting,
+    }));
     Ok(if not_redirecting.is_empty() {
         Finding::pass(
             format!(
@@ -347,15 +357,21 @@ async fn origin_locked(cx: &Context, spec: &EdgeSpec) -> CheckResult {
             message,
         }
     })?;
-    let evidence = json!({
-        "load_balancer": spec.load_balancer,
-        "listener_ports": ports,
-        "security_groups": group_ids,
-        "admitted": seen.admitted,
-        "not_cloudflare": seen.not_allowed,
-        "prefix_lists": prefix_lists,
-        "cloudflare_ranges": source,
-    });
+    let evidence = Evidence::of(&name)
+        .resources(group_ids.iter().map(|g| format!("security group '{g}'")))
+        .resources(prefix_lists.keys().map(|p| format!("prefix list '{p}'")))
+        .expected(json!({
+            "admitted": "at least one source, each inside Cloudflare's published ranges",
+            "not_cloudflare": [],
+            "cloudflare_ranges": source,
+        }))
+        .observed(json!({
+            "listener_ports": ports,
+            "security_groups": group_ids,
+            "admitted": seen.admitted,
+            "not_cloudflare": seen.not_allowed,
+            "prefix_lists": prefix_lists,
+        }));
     let ports_text = ports
         .iter()
         .map(i32::to_string)
@@ -418,7 +434,9 @@ async fn access_logs(cx: &Context, spec: &EdgeSpec) -> CheckResult {
         "access_logs.s3.enabled",
     )?;
     let bucket = get("access_logs.s3.bucket");
-    let evidence = json!({ "load_balancer": spec.load_balancer, "access_logs.s3.enabled": enabled, "access_logs.s3.bucket": bucket });
+    let evidence = Evidence::of(&name)
+        .expected(json!({ "access_logs.s3.enabled": "true" }))
+        .observed(json!({ "access_logs.s3.enabled": enabled, "access_logs.s3.bucket": bucket }));
     Ok(if enabled == "true" {
         Finding::pass(
             format!("{name}: access logs to s3://{}", bucket.unwrap_or("?")),

@@ -4,8 +4,8 @@
 
 use serde_json::json;
 
-use super::{NONE_DECLARED, hostnames, http_options, probe_error};
-use crate::check::{Check, CheckResult, Finding, combine};
+use super::{NONE_DECLARED, hostnames, http_options, probe_error, probed};
+use crate::check::{Check, CheckResult, Evidence, Finding, combine};
 use crate::context::Context;
 use crate::probe::http::{get, resolve_location};
 
@@ -28,6 +28,11 @@ async fn redirect(cx: &Context) -> CheckResult {
                 .await
                 .map_err(|e| probe_error("http get", &url, e))?;
             let location = first.location.clone();
+            let evidence = Evidence::of(&url).expected(json!({
+                "status": "3xx",
+                "location": format!("https://{host}/…, port 443 or none"),
+                "final_status": "2xx",
+            }));
             let judged = if first.is_redirect() {
                 judge_redirect_location(&url, &host, location.as_deref())
             } else {
@@ -36,17 +41,16 @@ async fn redirect(cx: &Context) -> CheckResult {
             if let Err(observed) = judged {
                 return Ok(Finding::fail(
                     format!("{url}: a redirect to https://{host} expected, {observed}"),
-                    json!({ "url": url, "status": first.status, "location": location, "probe": "http get" }),
+                    evidence.observed(json!({ "status": first.status, "location": location, "final_url": null, "final_status": null })),
                 ));
             }
             let followed = get(&url, &http_options(spec, 3)?)
                 .await
                 .map_err(|e| probe_error("http get (following redirects)", &url, e))?;
-            let evidence = json!({
-                "url": url, "status": first.status, "location": location,
+            let evidence = evidence.observed(json!({
+                "status": first.status, "location": location,
                 "final_url": followed.final_url, "final_status": followed.status,
-                "probe": "http get",
-            });
+            }));
             Ok(if (200..300).contains(&followed.status) {
                 Finding::pass(
                     format!("{url}: {} to {}, which answers {}", first.status, location.unwrap_or_default(), followed.status),
@@ -65,7 +69,7 @@ async fn redirect(cx: &Context) -> CheckResult {
         .await;
         items.push((host.clone(), result));
     }
-    combine(items, NONE_DECLARED)
+    probed(combine(items, NONE_DECLARED), "http get")
 }
 
 /// Judges the `Location` of the redirect answered to `request_url` for

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use super::{NONE_DECLARED, hostnames, http_options, probe_error};
-use crate::check::{Check, CheckResult, Finding, combine};
+use super::{NONE_DECLARED, hostnames, http_options, probe_error, probed};
+use crate::check::{Check, CheckResult, Evidence, Finding, combine};
 use crate::context::Context;
 use crate::probe::http::get;
 
@@ -22,7 +22,9 @@ async fn headers(cx: &Context) -> CheckResult {
             let cf_ray = response.header("cf-ray").map(str::to_string);
             let hsts = response.header("strict-transport-security").map(str::to_string);
             let max_age = hsts.as_deref().and_then(hsts_max_age);
-            let evidence = json!({ "url": url, "status": response.status, "cf-ray": cf_ray, "strict-transport-security": hsts, "declared_min_max_age_s": spec.hsts_min_max_age.as_secs(), "probe": "https get" });
+            let evidence = Evidence::of(&url)
+                .expected(json!({ "status": "2xx", "cf-ray": "present", "min_hsts_max_age_s": spec.hsts_min_max_age.as_secs() }))
+                .observed(json!({ "status": response.status, "cf-ray": cf_ray, "strict-transport-security": hsts, "hsts_max_age_s": max_age }));
             let mut problems = Vec::new();
             if !(200..300).contains(&response.status) {
                 problems.push(format!("status 2xx expected, observed {}", response.status));
@@ -47,7 +49,7 @@ async fn headers(cx: &Context) -> CheckResult {
         .await;
         items.push((host.clone(), result));
     }
-    combine(items, NONE_DECLARED)
+    probed(combine(items, NONE_DECLARED), "https get")
 }
 
 fn hsts_max_age(header: &str) -> Option<u64> {

@@ -22,7 +22,7 @@ use std::time::Duration;
 use rustls_pki_types::CertificateDer;
 use rustls_pki_types::pem::PemObject;
 
-use crate::check::{Check, CheckError};
+use crate::check::{Check, CheckError, CheckResult, Status};
 use crate::context::Context;
 use crate::probe::http::HttpOptions;
 use crate::probe::tls::ProbeError;
@@ -46,6 +46,14 @@ pub(super) fn hostnames(cx: &Context) -> Vec<(String, &EdgeSpec)> {
         .iter()
         .flat_map(|e| e.hostnames.iter().map(move |h| (h.clone(), e)))
         .collect()
+}
+
+/// Names the probe in the evidence of a check that looked (not a skip).
+pub(super) fn probed(result: CheckResult, probe: &str) -> CheckResult {
+    result.map(|finding| match finding.status {
+        Status::Skip => finding,
+        _ => finding.with_detail("probe", probe),
+    })
 }
 
 pub(super) fn probe_error(probe: &str, target: &str, e: ProbeError) -> CheckError {

@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
-use super::{NONE_DECLARED, PROBE_TIMEOUT, address, extra_roots, hostnames, probe_error};
-use crate::check::{Check, CheckResult, Finding, combine};
+use super::{NONE_DECLARED, PROBE_TIMEOUT, address, extra_roots, hostnames, probe_error, probed};
+use crate::check::{Check, CheckResult, Evidence, Finding, combine};
 use crate::context::Context;
 use crate::probe::tls::{
     LegacyAnswer, LegacyTls, ProbeError, TlsTarget, handshake, legacy_handshake, version_name,
@@ -28,14 +28,18 @@ async fn certificate(cx: &Context) -> CheckResult {
         let result = async {
             let address = address(spec, &host, 443).await?;
             let target = TlsTarget { hostname: host.clone(), address, extra_roots: extra_roots(spec)? };
+            let evidence = Evidence::of(&host).expected(json!({
+                "certificate": format!("valid for {host}, from a trusted CA"),
+                "protocol": ["TLSv1.2", "TLSv1.3"],
+                "min_days_left": spec.min_cert_days,
+            }));
             match handshake(&target, PROBE_TIMEOUT).await {
                 Ok(report) => {
-                    let evidence = json!({
-                        "hostname": host, "address": address.to_string(), "protocol": report.protocol,
+                    let evidence = evidence.observed(json!({
+                        "address": address.to_string(), "certificate": "valid", "protocol": report.protocol,
                         "not_after": humantime::format_rfc3339_seconds(report.not_after).to_string(),
                         "days_left": report.days_left, "issuer": report.issuer, "names": report.names,
-                        "declared_min_days": spec.min_cert_days, "probe": "tls handshake",
-                    });
+                    }));
                     let mut problems = Vec::new();
                     if !matches!(report.protocol.as_str(), "TLSv1.2" | "TLSv1.3") {
                         problems.push(format!("TLS ≥ 1.2 expected, observed {}", report.protocol));
@@ -59,7 +63,7 @@ async fn certificate(cx: &Context) -> CheckResult {
                 }
                 Err(ProbeError::Certificate { reason, .. }) => Ok(Finding::fail(
                     format!("{host}: a certificate valid for {host} from a trusted CA expected, observed {reason}"),
-                    json!({ "hostname": host, "address": address.to_string(), "certificate_error": reason, "probe": "tls handshake" }),
+                    evidence.observed(json!({ "address": address.to_string(), "certificate": reason })),
                 )),
                 Err(e) => Err(probe_error("tls handshake", &host, e)),
             }
@@ -67,7 +71,7 @@ async fn certificate(cx: &Context) -> CheckResult {
         .await;
         items.push((host.clone(), result));
     }
-    combine(items, NONE_DECLARED)
+    probed(combine(items, NONE_DECLARED), "tls handshake")
 }
 
 /// `edge.tls.legacy_rejected`: TLS 1.0 and 1.1 handshakes are refused.
@@ -97,7 +101,9 @@ async fn legacy_rejected(cx: &Context) -> CheckResult {
                 };
                 answers.insert(version.name().into(), seen.into());
             }
-            let evidence = json!({ "hostname": host, "address": address.to_string(), "accepted": accepted, "answers": answers, "probe": "TLS 1.0/1.1 ClientHello" });
+            let evidence = Evidence::of(&host)
+                .expected(json!({ "accepted": [], "refused": ["TLSv1.0", "TLSv1.1"] }))
+                .observed(json!({ "address": address.to_string(), "accepted": accepted, "answers": answers }));
             Ok(if accepted.is_empty() {
                 Finding::pass(format!("{host}: TLS 1.0 and 1.1 refused"), evidence)
             } else {
@@ -107,5 +113,5 @@ async fn legacy_rejected(cx: &Context) -> CheckResult {
         .await;
         items.push((host.clone(), result));
     }
-    combine(items, NONE_DECLARED)
+    probed(combine(items, NONE_DECLARED), "TLS 1.0/1.1 ClientHello")
 }
