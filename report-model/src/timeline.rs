@@ -269,3 +269,161 @@ mod tests {
         assert_eq!(serde_json::from_str::<ProbeTrace>(&json).unwrap(), t);
     }
 }
+
+/// Renderings of a timeline for people: the terminal strip, Markdown and SVG.
+pub mod render {
+    use super::{MarkKind, Timeline};
+
+    fn seconds(ms: u64) -> String {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    }
+
+    fn kind_name(kind: MarkKind) -> &'static str {
+        match kind {
+            MarkKind::Fault => "fault",
+            MarkKind::Status => "status",
+            MarkKind::Event => "event",
+            MarkKind::Recovered => "recovered",
+            MarkKind::Abort => "abort",
+            MarkKind::Cleanup => "cleanup",
+        }
+    }
+
+    /// The availability strip with its marks under it, then the marks listed.
+    pub fn terminal(timeline: &Timeline, width: usize) -> String {
+        let end = timeline.duration_ms.max(1);
+        let mut out = format!(
+            "  0s {} {}\n     {}\n",
+            timeline.strip(0, end, width),
+            seconds(end),
+            timeline.marks_line(0, end, width)
+        );
+        for mark in &timeline.marks {
+            out.push_str(&format!(
+                "  {:>7}  {} {:<9} {}\n",
+                seconds(mark.at_ms),
+                mark.kind.glyph(),
+                kind_name(mark.kind),
+                mark.label
+            ));
+        }
+        for probe in &timeline.probes {
+            let (all, failed) = probe.counts();
+            out.push_str(&format!(
+                "  probe {}: {all} samples, {failed} failed\n",
+                probe.name
+            ));
+        }
+        out
+    }
+
+    /// A Markdown section: the strip in a code block and a table of marks.
+    pub fn markdown(timeline: &Timeline) -> String {
+        let end = timeline.duration_ms.max(1);
+        let mut out = format!(
+            "```\n{}\n{}\n```\n\n| at | kind | what |\n|---|---|---|\n",
+            timeline.strip(0, end, 60),
+            timeline.marks_line(0, end, 60)
+        );
+        for mark in &timeline.marks {
+            out.push_str(&format!(
+                "| {} | {} | {} |\n",
+                seconds(mark.at_ms),
+                kind_name(mark.kind),
+                mark.label.replace('|', "\\|")
+            ));
+        }
+        out
+    }
+
+    fn escape(text: &str) -> String {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    }
+
+    /// An SVG: one row per probe (green where it worked, red where it did
+    /// not), a vertical line per mark with its label, a time axis.
+    pub fn svg(timeline: &Timeline, title: &str) -> String {
+        const WIDTH: f64 = 960.0;
+        const LEFT: f64 = 90.0;
+        const RIGHT: f64 = 20.0;
+        const ROW: f64 = 28.0;
+        let end = timeline.duration_ms.max(1) as f64;
+        let plot = WIDTH - LEFT - RIGHT;
+        let x = |ms: u64| LEFT + plot * (ms as f64 / end).min(1.0);
+        let rows_top = 40.0;
+        let rows_bottom = rows_top + ROW * timeline.probes.len() as f64;
+        let labels_top = rows_bottom + 30.0;
+        let height = labels_top + 16.0 * timeline.marks.len() as f64 + 20.0;
+        let mut out = format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{WIDTH}\" height=\"{height}\" \
+             font-family=\"sans-serif\" font-size=\"12\">\n\
+             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
+             <text x=\"{LEFT}\" y=\"20\" font-size=\"14\" font-weight=\"bold\">{}</text>\n",
+            escape(title)
+        );
+        for (row, probe) in timeline.probes.iter().enumerate() {
+            let y = rows_top + ROW * row as f64;
+            out.push_str(&format!(
+                "<text x=\"8\" y=\"{}\">{}</text>\n",
+                y + ROW * 0.6,
+                escape(&probe.name)
+            ));
+            for span in &probe.spans {
+                let (x0, x1) = (x(span.from_ms), x(span.to_ms.max(span.from_ms + 1)));
+                let colour = if span.ok { "#2e9d4f" } else { "#d6453d" };
+                let tip = match &span.error {
+                    Some(e) => format!("{}–{}: {}", seconds(span.from_ms), seconds(span.to_ms), e),
+                    None => format!("{}–{}: ok", seconds(span.from_ms), seconds(span.to_ms)),
+                };
+                out.push_str(&format!(
+                    "<rect x=\"{x0:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{colour}\"><title>{}</title></rect>\n",
+                    y + 4.0,
+                    (x1 - x0).max(1.0),
+                    ROW - 8.0,
+                    escape(&tip)
+                ));
+            }
+        }
+        // Time axis: a tick every sensible step.
+        let step = [1_000u64, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000]
+            .into_iter()
+            .find(|s| end / (*s as f64) <= 12.0)
+            .unwrap_or(1_800_000);
+        let mut t = 0;
+        while (t as f64) <= end {
+            out.push_str(&format!(
+                "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{rows_bottom}\" y2=\"{1}\" stroke=\"#999\"/>\
+                 <text x=\"{0:.1}\" y=\"{2}\" text-anchor=\"middle\" fill=\"#555\">{3}</text>\n",
+                x(t),
+                rows_bottom + 5.0,
+                rows_bottom + 18.0,
+                seconds(t)
+            ));
+            t += step;
+        }
+        for (i, mark) in timeline.marks.iter().enumerate() {
+            let colour = match mark.kind {
+                MarkKind::Fault | MarkKind::Abort => "#b00020",
+                MarkKind::Recovered => "#1b7f3b",
+                _ => "#555",
+            };
+            let label_y = labels_top + 16.0 * i as f64;
+            out.push_str(&format!(
+                "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{rows_top}\" y2=\"{1}\" stroke=\"{colour}\" stroke-dasharray=\"3,2\"/>\
+                 <text x=\"{2:.1}\" y=\"{3}\" fill=\"{colour}\">{4} {5} {6}</text>\n",
+                x(mark.at_ms),
+                label_y - 4.0,
+                x(mark.at_ms) + 3.0,
+                label_y + 8.0,
+                seconds(mark.at_ms),
+                kind_name(mark.kind),
+                escape(&mark.label)
+            ));
+        }
+        out.push_str("</svg>\n");
+        out
+    }
+}

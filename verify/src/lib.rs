@@ -17,7 +17,7 @@ pub mod cache;
 pub mod check;
 pub mod checks;
 pub mod context;
-// pub mod drill;
+pub mod drill;
 pub mod gate;
 pub mod probe;
 pub mod reads;

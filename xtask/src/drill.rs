@@ -1,14 +1,21 @@
-//! `cargo xtask drill <kind> <env> [--yes]`: drills change state, so they
-//! need consent and an environment that allows them.
+//! `cargo xtask drill <kind> <env> --yes [--report FORMAT=PATH]…`: drills
+//! change state, so they need consent (`--yes`) and an environment whose spec
+//! says `drills { allowed = true }`. Then the drill runner is built and this
+//! process becomes it (exec): Ctrl-C reaches the drill, which cleans up,
+//! reports and exits 0 (every assertion held), 1 (one failed) or 2 (could
+//! not run).
 
-use std::process::ExitCode;
+use std::os::unix::process::CommandExt;
+use std::process::{Command, ExitCode};
 
 use anyhow::Result;
 
-use crate::flags::Drill;
+use crate::CouldNotRun;
+use crate::cargo::{build_gate_suite, build_workspace, root, workspace_bin};
+use crate::flags::{Drill, DrillKind};
 
 pub fn run(flags: &Drill) -> Result<ExitCode> {
-    let name = format!("{:?}", flags.drill);
+    let name = flags.drill.as_str();
     if !flags.yes {
         eprintln!(
             "refusing: drill {name} changes state in '{}'. Re-run with --yes to consent.",
@@ -24,6 +31,33 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    eprintln!("drill {name}: not implemented in this version; nothing was changed");
-    Ok(ExitCode::from(2))
+    if flags.drill != DrillKind::RdsFailover {
+        eprintln!("drill {name}: not implemented in this version; nothing was changed");
+        return Ok(ExitCode::from(2));
+    }
+    if env.aws.sandbox {
+        build_workspace()?;
+        crate::sandbox::ensure_up()?;
+    } else {
+        build_gate_suite()?;
+    }
+    let mut command = Command::new(workspace_bin("drill"));
+    command.arg(name).arg(&flags.env).current_dir(root());
+    for report in &flags.report {
+        command.arg("--report").arg(absolute(report)?);
+    }
+    let err = command.exec();
+    Err(CouldNotRun(format!("cannot run the drill runner: {err}")).into())
+}
+
+/// `svg=out/t.svg` with the path made absolute (the runner's directory is the root).
+fn absolute(report: &str) -> Result<String> {
+    let (format, path) = report.split_once('=').unwrap_or(("json", report));
+    let path = std::path::Path::new(path);
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()?.join(path)
+    };
+    Ok(format!("{format}={}", path.display()))
 }

@@ -84,6 +84,17 @@ pub struct Drill {
     /// Consent: the drill changes state in <env>.
     #[arg(long)]
     pub yes: bool,
+    /// Write a report: json=PATH, markdown=PATH or svg=PATH (the timeline) (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_drill_report)]
+    pub report: Vec<String>,
+}
+
+/// `json=PATH`, `markdown=PATH` or `svg=PATH`, passed to the drill as given.
+fn parse_drill_report(value: &str) -> Result<String, String> {
+    match value.split_once('=') {
+        Some(("json" | "markdown" | "svg", path)) if !path.is_empty() => Ok(value.to_string()),
+        _ => Err(format!("expected json=PATH, markdown=PATH or svg=PATH, got {value:?}")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +102,17 @@ pub enum DrillKind {
     RdsFailover,
     PgbouncerDrain,
     PitrRestore,
+}
+
+impl DrillKind {
+    /// As the command line spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DrillKind::RdsFailover => "rds-failover",
+            DrillKind::PgbouncerDrain => "pgbouncer-drain",
+            DrillKind::PitrRestore => "pitr-restore",
+        }
+    }
 }
 
 #[derive(Debug, Parser)]
