@@ -1,18 +1,21 @@
 //! `sandbox reset` restores every stand-in, not only moto: each stand-in
 //! break (a Cloudflare API write, an edge knob, a DNS record, a balancer
-//! deregistration) is undone by the same reset call `sandbox reset` makes.
+//! deregistration, the RDS data plane's replication made asynchronous and
+//! stalled) is undone by the same reset call `sandbox reset` makes.
 //!
 //! Runs on a private set of stand-ins started the way `sandbox serve`
-//! starts them (with the control API), over two throwaway TCP backends, so
-//! it never disturbs the shared good sandbox that other tests run against in
+//! starts them (with the control API and an RDS data plane of its own: two
+//! more PostgreSQL clusters), over two throwaway TCP backends, so it never
+//! disturbs the shared good sandbox that other tests run against in
 //! parallel. The stand-ins are judged by the real checks (edge, Cloudflare,
-//! SES DNS; none of them calls AWS) and the balancer by real connections.
+//! SES DNS; none of them calls AWS), the balancer by real connections and
+//! the data plane by `pg_stat_replication` and writes through its endpoint.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fixtures::standins;
+use fixtures::{rds, standins};
 use infra_tests::{connection, load_environment, point_at_standins, runtime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -76,16 +79,21 @@ fn reset_restores_every_standin_after_every_standin_break() {
             infra_tests::fresh_account()
         ));
         let backends = vec![named_backend("a").await, named_backend("b").await];
-        let set = Arc::new(
-            standins::start_with_balancer(&dir, backends)
-                .await
-                .expect("stand-ins"),
-        );
+        let mut set = standins::start_with_balancer(&dir, backends)
+            .await
+            .expect("stand-ins");
+        set.start_rds(&dir.join("rds"))
+            .await
+            .expect("a private RDS data plane");
+        let set = Arc::new(set);
         let control = standins::start_control(set.clone())
             .await
             .expect("control API");
         let mut state = set.state.clone();
         state.control_url = Some(control.url());
+        let rds_state = state.rds.as_mut().expect("rds");
+        rds_state.control_url = Some(control.url());
+        let rds_state = rds_state.clone();
         let balancer = state.pgbouncer_endpoint.expect("balancer");
         let all = |names: &[&str]| names.iter().map(|n| n.to_string()).collect();
 
@@ -95,6 +103,8 @@ fn reset_restores_every_standin_after_every_standin_break() {
             assert_eq!(status, Status::Pass, "{id} before any break: {message}");
         }
         assert_eq!(answering(balancer).await, all(&["a", "b"]));
+        let good_rds = rds::status(&rds_state).await.expect("GET /rds");
+        assert!(good_rds.is_good(), "{good_rds:?}");
 
         for (name, _) in standins::BREAKS {
             standins::apply_break(&state, name)
@@ -114,6 +124,27 @@ fn reset_restores_every_standin_after_every_standin_break() {
             assert!(message.contains(part), "{id}: {message:?} lacks {part:?}");
         }
         assert_eq!(answering(balancer).await, all(&["b"]), "a deregistered");
+        let broken_rds = rds::status(&rds_state).await.expect("GET /rds");
+        assert_eq!(
+            (
+                broken_rds.synchronous_standby_names.as_deref(),
+                broken_rds.standby_state.as_deref()
+            ),
+            (Some(""), None),
+            "asynchronous, the standby's stream stalled: {broken_rds:?}"
+        );
+        // Written while the standby stalls: the reset must catch it up, not lose it.
+        let (writer, connection) =
+            tokio_postgres::connect(&rds_state.probe_url, tokio_postgres::NoTls)
+                .await
+                .expect("through the private endpoint");
+        tokio::spawn(connection);
+        writer
+            .batch_execute(
+                "CREATE TABLE during_break (id int); INSERT INTO during_break VALUES (1), (2), (3)",
+            )
+            .await
+            .expect("write while broken");
 
         // What `sandbox reset` calls for the stand-ins.
         standins::reset_running(&state).await.expect("reset");
@@ -128,6 +159,25 @@ fn reset_restores_every_standin_after_every_standin_break() {
             all(&["a", "b"]),
             "both registered again"
         );
+        let restored_rds = rds::status(&rds_state).await.expect("GET /rds");
+        assert!(restored_rds.is_good(), "after reset: {restored_rds:?}");
+        assert_eq!(restored_rds.primary_az, good_rds.primary_az);
+        // The standby caught up: a failover now keeps what was written while it stalled.
+        let report = standins::control(&state, "POST", "/rds/failover", None)
+            .await
+            .expect("failover");
+        assert_eq!(report["primary_az"], good_rds.standby_az.as_str());
+        let (reader, connection) =
+            tokio_postgres::connect(&rds_state.probe_url, tokio_postgres::NoTls)
+                .await
+                .expect("through the endpoint, after the failover");
+        tokio::spawn(connection);
+        let count: i64 = reader
+            .query_one("SELECT count(*) FROM during_break", &[])
+            .await
+            .expect("count")
+            .get(0);
+        assert_eq!(count, 3);
 
         // A second round: the reset state is a working good state, not a snapshot used once.
         standins::apply_break(&state, "cloudflare-hostname-deleted")
@@ -137,7 +187,18 @@ fn reset_restores_every_standin_after_every_standin_break() {
         let (status, message) = status_of(&run_checks(&state).await, "cloudflare.custom_hostnames");
         assert_eq!(status, Status::Pass, "{message}");
 
+        // A reset after a failover puts the primary back home, Multi-AZ again.
+        standins::reset_running(&state)
+            .await
+            .expect("reset after a failover");
+        let home = rds::status(&rds_state).await.expect("GET /rds");
+        assert!(home.is_good(), "{home:?}");
+        assert_eq!(home.primary_az, good_rds.primary_az);
+
         drop(control);
+        if let Some(plane) = &set.rds {
+            plane.shutdown().await;
+        }
         let _ = std::fs::remove_dir_all(dir);
     });
 }
