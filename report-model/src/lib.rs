@@ -131,6 +131,9 @@ pub struct Evidence {
     pub details: Map<String, Value>,
 }
 
+/// The names of [`Evidence`]'s fields; a detail cannot take one of them.
+const FIELDS: [&str; 4] = ["resources", "expected", "observed", "operations"];
+
 /// Compact JSON, as the reports write it.
 impl std::fmt::Display for Evidence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,9 +143,6 @@ impl std::fmt::Display for Evidence {
 }
 
 impl Evidence {
-    /// The names of the fields; a detail cannot take one of them.
-    pub const FIELDS: [&'static str; 4] = ["resources", "expected", "observed", "operations"];
-
     /// Evidence about one resource (more with [`Evidence::resource`]).
     pub fn of(resource: impl Into<String>) -> Evidence {
         Evidence::default().resource(resource)
@@ -186,7 +186,7 @@ impl Evidence {
     /// ```
     pub fn detail(mut self, key: impl Into<String>, value: impl Into<Value>) -> Evidence {
         let key = key.into();
-        let key = if Evidence::FIELDS.contains(&key.as_str()) {
+        let key = if FIELDS.contains(&key.as_str()) {
             format!("_{key}")
         } else {
             key
