@@ -119,8 +119,8 @@ drills {
   rds_failover {
     # The harness fills this from the sandbox's state (the endpoint stand-in).
     database_url_env  = "VERIFY_DRILL_DATABASE_URL"
-    max_unavailable   = "30s"
-    abort_unavailable = "60s"
+    max_unavailable   = "10s"
+    abort_unavailable = "20s"
     timeout           = "3m"
   }
 }

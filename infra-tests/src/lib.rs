@@ -114,8 +114,17 @@ pub fn load_for_run(name: &str) -> Result<Environment> {
     let mut env = load_environment(name)?;
     if env.aws.sandbox {
         #[cfg(feature = "sandbox")]
-        if let Some(standins) = &sandbox_state()?.standins {
-            point_at_standins(&mut env, standins);
+        {
+            let state = sandbox_state()?;
+            if let Some(standins) = &state.standins {
+                point_at_standins(&mut env, standins);
+            }
+            // The failover drill's probes go through the data plane's endpoint.
+            if let (Some(drill), Some(rds)) = (env.drills.rds_failover.as_mut(), &state.rds)
+                && drill.database_url.is_none()
+            {
+                drill.database_url = Some(rds.probe_url.clone());
+            }
         }
         #[cfg(not(feature = "sandbox"))]
         return Err(no_sandbox_support());

@@ -388,10 +388,12 @@ pub mod render {
             }
         }
         // Time axis: a tick every sensible step.
-        let step = [1_000u64, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000]
-            .into_iter()
-            .find(|s| end / (*s as f64) <= 12.0)
-            .unwrap_or(1_800_000);
+        let step = [
+            1_000u64, 2_000, 5_000, 10_000, 30_000, 60_000, 300_000, 600_000,
+        ]
+        .into_iter()
+        .find(|s| end / (*s as f64) <= 12.0)
+        .unwrap_or(1_800_000);
         let mut t = 0;
         while (t as f64) <= end {
             out.push_str(&format!(

@@ -93,7 +93,9 @@ pub struct Drill {
 fn parse_drill_report(value: &str) -> Result<String, String> {
     match value.split_once('=') {
         Some(("json" | "markdown" | "svg", path)) if !path.is_empty() => Ok(value.to_string()),
-        _ => Err(format!("expected json=PATH, markdown=PATH or svg=PATH, got {value:?}")),
+        _ => Err(format!(
+            "expected json=PATH, markdown=PATH or svg=PATH, got {value:?}"
+        )),
     }
 }
 

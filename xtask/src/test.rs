@@ -153,6 +153,14 @@ impl Scenarios {
             "drills refuse without --yes and where not allowed",
             drills_refuse(),
         );
+        self.check(
+            "drill rds-failover sandbox --yes: exit 0, timeline on the terminal, JSON and SVG",
+            drill_rds_failover(&dir),
+        );
+        self.check(
+            "verify sandbox after the drill: go",
+            verify_after_drill(&dir),
+        );
         let _ = sandbox_quiet(&["reset"]);
     }
 }
@@ -455,6 +463,57 @@ fn invalid_waivers(dir: &Path) -> Result<()> {
         bail!("stderr lacks the waiver's position:\n{stderr}");
     }
     Ok(())
+}
+
+fn drill_rds_failover(dir: &Path) -> Result<()> {
+    let json = dir.join("drill.json");
+    let svg = dir.join("drill.svg");
+    let out = xtask(&[
+        "drill",
+        "rds-failover",
+        "sandbox",
+        "--yes",
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        &format!("svg={}", svg.display()),
+    ])?;
+    expect_exit(&out, 0)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "drill.rds_failover  PASS",
+        "⚡",
+        "✓ unavailability",
+        "cleanup",
+    ] {
+        if !stdout.contains(needle) {
+            bail!("the terminal report lacks {needle:?}:\n{stdout}");
+        }
+    }
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    if record["outcome"]["status"] != "pass"
+        || record["timeline"]["probes"][0]["spans"]
+            .as_array()
+            .is_none_or(|s| s.len() < 3)
+    {
+        bail!("drill.json: {record}");
+    }
+    let svg = std::fs::read_to_string(&svg)?;
+    if !svg.starts_with("<svg") || !svg.contains("fault") {
+        bail!("drill.svg is not the timeline");
+    }
+    Ok(())
+}
+
+fn verify_after_drill(dir: &Path) -> Result<()> {
+    let json = dir.join("after-drill.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 0)
 }
 
 fn drills_refuse() -> Result<()> {

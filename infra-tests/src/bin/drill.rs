@@ -12,7 +12,6 @@ use infra_tests::{connection, load_for_run, runtime};
 use verify::drill::{DrillError, DrillRecord, rds_failover, render};
 use verify::{Gate, Status};
 
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(kind), Some(env_name)) = (args.first(), args.get(1)) else {
@@ -31,7 +30,9 @@ fn main() -> ExitCode {
                 reports.push((format.to_string(), PathBuf::from(path)))
             }
             _ => {
-                eprintln!("error: unknown argument {arg:?} (expected --report json|markdown|svg=PATH)");
+                eprintln!(
+                    "error: unknown argument {arg:?} (expected --report json|markdown|svg=PATH)"
+                );
                 return ExitCode::from(2);
             }
         }
@@ -44,7 +45,9 @@ fn main() -> ExitCode {
         let identity = gate.confirm_identity().await.map_err(|e| e.to_string())?;
         eprintln!(
             "drill {kind} on '{}': account {} as {}",
-            gate.env().name, identity.account, identity.arn
+            gate.env().name,
+            identity.account,
+            identity.arn
         );
         let interrupt = async {
             match tokio::signal::ctrl_c().await {
@@ -70,7 +73,10 @@ fn main() -> ExitCode {
         let text = match format.as_str() {
             "json" => serde_json::to_string_pretty(&record).expect("record serialises"),
             "markdown" => markdown(&record),
-            _ => render::svg(&record.timeline, &format!("{} on {}", record.outcome.id, record.environment)),
+            _ => render::svg(
+                &record.timeline,
+                &format!("{} on {}", record.outcome.id, record.environment),
+            ),
         };
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
@@ -89,9 +95,19 @@ fn main() -> ExitCode {
 
 fn print(record: &DrillRecord) {
     let o = &record.outcome;
-    println!("\n{}  {}  {}", o.id, o.status.as_str().to_uppercase(), o.message);
+    println!(
+        "\n{}  {}  {}",
+        o.id,
+        o.status.as_str().to_uppercase(),
+        o.message
+    );
     print!("{}", render::terminal(&record.timeline, 60));
-    if let Some(assertions) = o.evidence.details.get("assertions").and_then(|a| a.as_array()) {
+    if let Some(assertions) = o
+        .evidence
+        .details
+        .get("assertions")
+        .and_then(|a| a.as_array())
+    {
         for a in assertions {
             let mark = if a["holds"] == true { "✓" } else { "✗" };
             println!(

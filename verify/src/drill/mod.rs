@@ -33,7 +33,9 @@ use crate::{Selection, Status};
 /// message says so, cleanup ran.
 #[derive(Debug, thiserror::Error)]
 pub enum DrillError {
-    #[error("environment '{0}' does not allow drills (set `drills {{ allowed = true }}` in its spec)")]
+    #[error(
+        "environment '{0}' does not allow drills (set `drills {{ allowed = true }}` in its spec)"
+    )]
     NotAllowed(String),
     #[error("steady state not met, nothing injected: {0}")]
     SteadyState(String),

@@ -36,7 +36,7 @@ pub enum ProbeError {
     BadUrl { env: String, message: String },
     #[error(
         "the database URL asks for TLS (sslmode={0}); this version's probes speak plain \
-         Postgres only (sslmode=disable)"
+         Postgres only (sslmode=disable or prefer)"
     )]
     TlsNotSupported(String),
     #[error("{0}")]
@@ -53,13 +53,20 @@ impl ProbeTarget {
         statement_timeout: Duration,
         interval: Duration,
     ) -> Result<ProbeTarget, ProbeError> {
-        let mut config: Config = url.parse().map_err(|e: tokio_postgres::Error| ProbeError::BadUrl {
-            env: env.to_string(),
-            message: e.to_string(),
-        })?;
+        let mut config: Config =
+            url.parse()
+                .map_err(|e: tokio_postgres::Error| ProbeError::BadUrl {
+                    env: env.to_string(),
+                    message: e.to_string(),
+                })?;
         match config.get_ssl_mode() {
-            tokio_postgres::config::SslMode::Disable => {}
-            other => return Err(ProbeError::TlsNotSupported(format!("{other:?}").to_lowercase())),
+            // `prefer` (the default) without a TLS connector is plain Postgres.
+            tokio_postgres::config::SslMode::Disable | tokio_postgres::config::SslMode::Prefer => {}
+            other => {
+                return Err(ProbeError::TlsNotSupported(
+                    format!("{other:?}").to_lowercase(),
+                ));
+            }
         }
         config.connect_timeout(connect_timeout);
         config.application_name("verify-drill");
@@ -74,7 +81,11 @@ impl ProbeTarget {
     /// One bounded connection, with the statement timeout set server-side too.
     pub async fn connect(&self) -> Result<Client, String> {
         let attempt = async {
-            let (client, connection) = self.config.connect(NoTls).await.map_err(|e| e.to_string())?;
+            let (client, connection) = self
+                .config
+                .connect(NoTls)
+                .await
+                .map_err(|e| describe_error(&e))?;
             tokio::spawn(async move {
                 // The connection's end is seen by the client's next statement.
                 let _ = connection.await;
@@ -83,7 +94,7 @@ impl ProbeTarget {
             client
                 .batch_execute(&format!("SET statement_timeout = {ms}"))
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(|e| describe_error(&e))?;
             Ok(client)
         };
         match timeout(self.connect_timeout + self.statement_timeout, attempt).await {
@@ -93,6 +104,15 @@ impl ProbeTarget {
                 humantime::format_duration(self.connect_timeout)
             )),
         }
+    }
+}
+
+/// A Postgres error as a person needs it: the server's message and code
+/// when it sent one (tokio-postgres displays only "db error").
+pub fn describe_error(e: &tokio_postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{} ({}): {}", db.severity(), db.code().code(), db.message()),
+        None => e.to_string(),
     }
 }
 
@@ -168,8 +188,7 @@ pub fn start_writer(target: ProbeTarget, table: String, t0: Instant) -> RunningP
             }
         })
         .await;
-        let ledger = ledger.lock().expect("ledger poisoned").clone();
-        ledger
+        ledger.lock().expect("ledger poisoned").clone()
     });
     RunningProbe { stop, task, trace }
 }
@@ -181,20 +200,33 @@ pub fn start_reader(target: ProbeTarget, t0: Instant) -> RunningProbe<()> {
     let sink = trace.clone();
     let task = tokio::spawn(async move {
         let statement_timeout = target.statement_timeout;
-        sample_loop(&target, t0, stopped, sink, |client: Arc<Client>| async move {
-            match timeout(statement_timeout + Duration::from_millis(500), client.simple_query("SELECT 1")).await {
-                Ok(Ok(_)) => Attempt::Ok,
-                Ok(Err(e)) => Attempt::Indeterminate(e.to_string()),
-                Err(_) => Attempt::Indeterminate("statement timed out".into()),
-            }
-        })
+        sample_loop(
+            &target,
+            t0,
+            stopped,
+            sink,
+            |client: Arc<Client>| async move {
+                match timeout(
+                    statement_timeout + Duration::from_millis(500),
+                    client.simple_query("SELECT 1"),
+                )
+                .await
+                {
+                    Ok(Ok(_)) => Attempt::Ok,
+                    Ok(Err(e)) => Attempt::Indeterminate(describe_error(&e)),
+                    Err(_) => Attempt::Indeterminate("statement timed out".into()),
+                }
+            },
+        )
         .await;
     });
     RunningProbe { stop, task, trace }
 }
 
 /// A write's outcome, as the client can know it.
-fn judge_write(sent: Result<Result<u64, tokio_postgres::Error>, tokio::time::error::Elapsed>) -> Attempt {
+fn judge_write(
+    sent: Result<Result<u64, tokio_postgres::Error>, tokio::time::error::Elapsed>,
+) -> Attempt {
     match sent {
         Ok(Ok(_)) => Attempt::Ok,
         Err(_) => Attempt::Indeterminate("statement timed out in flight".into()),
@@ -202,10 +234,10 @@ fn judge_write(sent: Result<Result<u64, tokio_postgres::Error>, tokio::time::err
             // Operator intervention (57: admin/crash shutdown) and connection
             // exceptions (08) can arrive after the commit reached disk.
             Some(db) if matches!(&db.code().code()[..2], "57" | "08") => {
-                Attempt::Indeterminate(e.to_string())
+                Attempt::Indeterminate(describe_error(&e))
             }
-            Some(_) => Attempt::Refused(e.to_string()),
-            None => Attempt::Indeterminate(e.to_string()),
+            Some(_) => Attempt::Refused(describe_error(&e)),
+            None => Attempt::Indeterminate(describe_error(&e)),
         },
     }
 }
@@ -266,16 +298,29 @@ pub async fn create_table(target: &ProbeTarget, table: &str) -> Result<(), Probe
             "CREATE TABLE IF NOT EXISTS {table} (id bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())"
         ))
         .await
-        .map_err(|e| ProbeError::Database(format!("creating {table}: {e}")))
+        .map_err(|e| ProbeError::Database(format!("creating {table}: {}", describe_error(&e))))
 }
 
 /// The ids present in `table` now.
 pub async fn ids_present(target: &ProbeTarget, table: &str) -> Result<Vec<i64>, ProbeError> {
     let client = target.connect().await.map_err(ProbeError::Database)?;
-    let rows = client
+    let rows = match client
         .query(&format!("SELECT id FROM {table} ORDER BY id"), &[])
         .await
-        .map_err(|e| ProbeError::Database(format!("reading {table}: {e}")))?;
+    {
+        Ok(rows) => rows,
+        // The table itself was lost (its creation never reached the new
+        // primary): every acknowledged row with it.
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNDEFINED_TABLE) => {
+            return Ok(Vec::new());
+        }
+        Err(e) => {
+            return Err(ProbeError::Database(format!(
+                "reading {table}: {}",
+                describe_error(&e)
+            )));
+        }
+    };
     Ok(rows.iter().map(|r| r.get::<_, i64>(0)).collect())
 }
 
@@ -285,5 +330,5 @@ pub async fn drop_table(target: &ProbeTarget, table: &str) -> Result<(), ProbeEr
     client
         .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
         .await
-        .map_err(|e| ProbeError::Database(format!("dropping {table}: {e}")))
+        .map_err(|e| ProbeError::Database(format!("dropping {table}: {}", describe_error(&e))))
 }

@@ -28,9 +28,9 @@ use super::probe::{self, Ledger, ProbeTarget, RunningProbe};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, ms_since, steady_state,
 };
+use crate::Status;
 use crate::check::{CheckError, Outcome};
 use crate::gate::Gate;
-use crate::Status;
 
 /// The public id of this drill's outcome.
 pub const ID: &str = "drill.rds_failover";
@@ -106,7 +106,9 @@ pub async fn run(
     let start_state = describe(gate, &rds.identifier)
         .await
         .map_err(|e| DrillError::Setup(e.to_string()))?;
-    if start_state.status != "available" || !start_state.multi_az || start_state.secondary_az.is_none()
+    if start_state.status != "available"
+        || !start_state.multi_az
+        || start_state.secondary_az.is_none()
     {
         return Err(DrillError::SteadyState(format!(
             "rds instance '{}' must be available and Multi-AZ with a standby AZ; observed status {}, MultiAZ {}, standby AZ {}",
@@ -144,6 +146,13 @@ pub async fn run(
         why = interrupt => Ok(Ending::Interrupted(why)),
     };
     let ledger = writer_stop(writer, reader, &mut timeline).await;
+    // The ledger against the table, before cleanup drops it (once the
+    // database answers again: an interrupted drill may stop mid-outage).
+    let present = if matches!(ending, Ok(Ending::Interrupted(_)) | Err(_)) {
+        Err(probe::ProbeError::Database("not read".into()))
+    } else {
+        read_back(&target, &table).await
+    };
 
     // Cleanup: the probe table goes, retried while the database recovers.
     let cleanup = cleanup(&target, &table).await;
@@ -186,7 +195,6 @@ pub async fn run(
     // Judge.
     let end_state = describe(gate, &rds.identifier).await.ok();
     let (after, failing_after) = steady_state(&gate.fresh(), &["rds.*"]).await;
-    let present = probe::ids_present(&target, &table).await;
     let assertions = judge(
         &timeline,
         fault_ms,
@@ -200,13 +208,21 @@ pub async fn run(
     let mut problems: Vec<String> = assertions
         .iter()
         .filter(|a| !a.holds)
-        .map(|a| format!("{}: expected {}, observed {}", a.name, a.expected, a.observed))
+        .map(|a| {
+            format!(
+                "{}: expected {}, observed {}",
+                a.name, a.expected, a.observed
+            )
+        })
         .collect();
     match &ending {
         Ending::Recovered => {}
         Ending::TimedOut(after) => problems.insert(
             0,
-            format!("not recovered within {}", humantime::format_duration(*after)),
+            format!(
+                "not recovered within {}",
+                humantime::format_duration(*after)
+            ),
         ),
         Ending::Aborted(why) => problems.insert(0, format!("aborted: {why}")),
         Ending::Interrupted(_) => unreachable!("handled above"),
@@ -242,8 +258,18 @@ pub async fn run(
         format!("{summary}; {}", problems.join("; "))
     };
     let evidence = Evidence::of(rds.identifier.clone())
-        .expected(json!(assertions.iter().map(|a| (a.name.to_string(), a.expected.clone())).collect::<serde_json::Map<_, _>>()))
-        .observed(json!(assertions.iter().map(|a| (a.name.to_string(), a.observed.clone())).collect::<serde_json::Map<_, _>>()))
+        .expected(json!(
+            assertions
+                .iter()
+                .map(|a| (a.name.to_string(), a.expected.clone()))
+                .collect::<serde_json::Map<_, _>>()
+        ))
+        .observed(json!(
+            assertions
+                .iter()
+                .map(|a| (a.name.to_string(), a.observed.clone()))
+                .collect::<serde_json::Map<_, _>>()
+        ))
         .detail("assertions", json!(assertions))
         .detail("table", table)
         .detail("probe_interval_ms", drill.probe_interval.as_millis() as u64);
@@ -279,7 +305,10 @@ fn record(
 }
 
 /// The `rds` block the drill fails over.
-fn instance_spec<'a>(env: &'a Environment, drill: &RdsFailoverDrill) -> Result<&'a RdsSpec, DrillError> {
+fn instance_spec<'a>(
+    env: &'a Environment,
+    drill: &RdsFailoverDrill,
+) -> Result<&'a RdsSpec, DrillError> {
     match &drill.rds {
         Some(label) => env.rds.iter().find(|r| &r.label == label),
         None if env.rds.len() == 1 => env.rds.first(),
@@ -288,7 +317,11 @@ fn instance_spec<'a>(env: &'a Environment, drill: &RdsFailoverDrill) -> Result<&
     .ok_or_else(|| {
         DrillError::Setup(format!(
             "drill rds_failover: no rds block {} in the spec",
-            drill.rds.as_deref().map(|l| format!("\"{l}\"")).unwrap_or_else(|| "(exactly one expected)".into())
+            drill
+                .rds
+                .as_deref()
+                .map(|l| format!("\"{l}\""))
+                .unwrap_or_else(|| "(exactly one expected)".into())
         ))
     })
 }
@@ -320,7 +353,11 @@ async fn follow(
             .force_failover(true)
             .send()
             .await
-            .map_err(|e| DrillError::Setup(CheckError::from_sdk("rds:RebootDBInstance", &rds.identifier, e).to_string()))?;
+            .map_err(|e| {
+                DrillError::Setup(
+                    CheckError::from_sdk("rds:RebootDBInstance", &rds.identifier, e).to_string(),
+                )
+            })?;
     }
     let fault_ms = ms_since(t0);
     marks.push(Mark {
@@ -358,7 +395,9 @@ async fn follow(
                 kind: MarkKind::Abort,
                 label: format!("alarm {alarm} in ALARM"),
             });
-            return Ok(Ending::Aborted(format!("stop condition: alarm {alarm} in ALARM")));
+            return Ok(Ending::Aborted(format!(
+                "stop condition: alarm {alarm} in ALARM"
+            )));
         }
         let (failing_for, stable_for) = {
             let trace = writer.trace.lock().expect("trace");
@@ -385,7 +424,10 @@ async fn follow(
             marks.push(Mark {
                 at_ms: ms_since(t0),
                 kind: MarkKind::Recovered,
-                label: format!("available in {}, writes succeeding", last.primary_az.as_deref().unwrap_or("?")),
+                label: format!(
+                    "available in {}, writes succeeding",
+                    last.primary_az.as_deref().unwrap_or("?")
+                ),
             });
             tokio::time::sleep(SETTLE).await;
             return Ok(Ending::Recovered);
@@ -418,6 +460,19 @@ async fn cleanup(target: &ProbeTarget, table: &str) -> Result<(), String> {
             Ok(()) => return Ok(()),
             Err(e) if Instant::now() >= deadline => return Err(e.to_string()),
             Err(_) => tokio::time::sleep(Duration::from_millis(500)).await,
+        }
+    }
+}
+
+/// The ids in the probe table, retried for up to a minute while the database recovers.
+async fn read_back(target: &ProbeTarget, table: &str) -> Result<Vec<i64>, probe::ProbeError> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match probe::ids_present(target, table).await {
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await
+            }
+            result => return result,
         }
     }
 }
@@ -479,7 +534,9 @@ fn judge(
     vec![
         Assertion {
             name: "unavailability",
-            holds: fault_ms.is_some() && all_recovered && worst <= max_unavailable.as_millis() as u64,
+            holds: fault_ms.is_some()
+                && all_recovered
+                && worst <= max_unavailable.as_millis() as u64,
             expected: json!({ "max_ms": max_unavailable.as_millis() as u64 }),
             observed: json!({ "worst_ms": worst, "probes": outages }),
         },
@@ -501,14 +558,17 @@ fn judge(
         },
         Assertion {
             name: "primary_moved_to_standby_az",
-            holds: end.is_some_and(|e| e.primary_az.is_some() && e.primary_az == start.secondary_az),
+            holds: end
+                .is_some_and(|e| e.primary_az.is_some() && e.primary_az == start.secondary_az),
             expected: json!({ "primary_az": start.secondary_az }),
             observed: json!({ "primary_az": end.and_then(|e| e.primary_az.clone()) }),
         },
         Assertion {
             name: "multi_az_restored",
             holds: failing_after.is_empty()
-                && end.is_some_and(|e| e.multi_az && e.secondary_az.is_some() && e.secondary_az != e.primary_az),
+                && end.is_some_and(|e| {
+                    e.multi_az && e.secondary_az.is_some() && e.secondary_az != e.primary_az
+                }),
             expected: json!({ "rds_checks": "pass", "multi_az": true }),
             observed: json!({
                 "failing_checks": failing_after,

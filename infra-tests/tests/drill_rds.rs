@@ -1,0 +1,301 @@
+//! `drill.rds_failover` on the sandbox's data plane (a real primary and
+//! synchronous standby behind an endpoint that refuses while the primary is
+//! gone), through the real SDK:
+//! - the good data plane passes, with the outage measured and every
+//!   acknowledged write kept;
+//! - interrupted midway, the drill cleans up (its table is gone) and reports
+//!   `error`, never a verdict;
+//! - negative control: with `rds-async-standby`, the same drill fails and
+//!   names the acknowledged writes it lost;
+//! - refused where the spec does not allow drills, and when the steady
+//!   state does not hold, with nothing injected.
+//!
+//! The data plane is one shared thing: the test holds its lock and leaves it
+//! good (reset) whatever happens.
+
+use std::time::Duration;
+
+use fixtures::SandboxState;
+use fixtures::rds::{self, RdsState};
+use infra_tests::{Account, connection, load_for_run, runtime};
+use verify::drill::{DrillError, DrillRecord, MarkKind, rds_failover};
+use verify::{Gate, Status};
+
+fn sandbox() -> SandboxState {
+    SandboxState::load()
+        .expect("state.json")
+        .expect("the sandbox is running (cargo xtask sandbox up)")
+}
+
+async fn sandbox_gate() -> Gate {
+    let env = load_for_run("sandbox").expect("sandbox spec");
+    let connection = connection(&env).expect("connection");
+    Gate::connect(env, connection).await
+}
+
+/// Tables a drill left behind in the probe's database.
+async fn drill_tables(rds: &RdsState) -> Vec<String> {
+    let (client, conn) = tokio_postgres::connect(&rds.probe_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the endpoint");
+    tokio::spawn(conn);
+    client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE tablename LIKE 'verify_drill_%'",
+            &[],
+        )
+        .await
+        .expect("pg_tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Waits until moto says the instance is `available` again (a failover's
+/// last step), so the next drill's steady state holds.
+async fn wait_available(gate: &Gate) {
+    for _ in 0..120 {
+        let out = gate
+            .aws()
+            .rds
+            .describe_db_instances()
+            .db_instance_identifier("restartix-sandbox")
+            .send()
+            .await
+            .expect("rds:DescribeDBInstances");
+        if out.db_instances()[0].db_instance_status() == Some("available") {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("restartix-sandbox not available again within 60 s");
+}
+
+fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
+    record.outcome.evidence.details["assertions"]
+        .as_array()
+        .expect("assertions")
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no assertion {name}"))
+}
+
+#[test]
+fn the_failover_drill_passes_cleans_up_when_interrupted_and_fails_on_an_async_standby() {
+    let state = sandbox();
+    let rds = state
+        .rds
+        .clone()
+        .expect("the sandbox has an RDS data plane");
+    let standins = state.standins.clone().expect("stand-ins");
+    let _lock = rds::lock(&rds).expect("the data plane's lock");
+    runtime().block_on(async {
+        let result = tokio::spawn(drills(rds.clone())).await;
+        // Whatever happened: the good data plane back for everyone else.
+        fixtures::standins::reset_running(&standins)
+            .await
+            .expect("reset");
+        rds::wait_until_good(&rds, Duration::from_secs(60))
+            .await
+            .expect("good after reset");
+        if let Err(e) = result
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    });
+}
+
+async fn drills(rds: RdsState) {
+    let rds = &rds;
+    let state = sandbox();
+    let standins = state.standins.clone().expect("stand-ins");
+
+    // --- good: pass, with evidence
+    let gate = sandbox_gate().await;
+    let record = rds_failover::run(&gate, std::future::pending())
+        .await
+        .expect("the drill runs");
+    println!(
+        "{}\n{}",
+        record.outcome.message,
+        verify::drill::render::terminal(&record.timeline, 60)
+    );
+    assert_eq!(
+        record.outcome.status,
+        Status::Pass,
+        "{}",
+        record.outcome.message
+    );
+    let unavailability = assertion(&record, "unavailability");
+    let worst = unavailability["observed"]["worst_ms"].as_u64().unwrap();
+    assert!(
+        worst > 0,
+        "a failover is an outage a client sees: {unavailability}"
+    );
+    assert_eq!(
+        assertion(&record, "acknowledged_writes_kept")["observed"]["missing"],
+        0
+    );
+    assert!(
+        assertion(&record, "acknowledged_writes_kept")["observed"]["acknowledged"]
+            .as_u64()
+            .unwrap()
+            > 20
+    );
+    for kind in [
+        MarkKind::Fault,
+        MarkKind::Status,
+        MarkKind::Recovered,
+        MarkKind::Cleanup,
+    ] {
+        assert!(
+            record.timeline.marks.iter().any(|m| m.kind == kind),
+            "no {kind:?} mark: {:?}",
+            record.timeline.marks
+        );
+    }
+    assert!(
+        record
+            .timeline
+            .marks
+            .iter()
+            .any(|m| m.kind == MarkKind::Event && m.label.contains("failover")),
+        "RDS events as evidence: {:?}",
+        record.timeline.marks
+    );
+    assert!(
+        record
+            .steady_state_after
+            .iter()
+            .all(|o| o.status == Status::Pass)
+    );
+    assert_eq!(
+        drill_tables(rds).await,
+        Vec::<String>::new(),
+        "cleanup dropped the table"
+    );
+    rds::wait_until_good(rds, Duration::from_secs(60))
+        .await
+        .expect("standby back");
+    wait_available(&gate).await;
+
+    // --- interrupted midway: cleanup ran, no verdict
+    let gate = sandbox_gate().await;
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        "test interrupt".to_string()
+    };
+    let record = rds_failover::run(&gate, interrupt)
+        .await
+        .expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Error,
+        "{}",
+        record.outcome.message
+    );
+    assert!(
+        record.outcome.message.contains("interrupted"),
+        "{}",
+        record.outcome.message
+    );
+    assert!(
+        record
+            .timeline
+            .marks
+            .iter()
+            .any(|m| m.kind == MarkKind::Cleanup)
+    );
+    assert_eq!(
+        drill_tables(rds).await,
+        Vec::<String>::new(),
+        "cleanup dropped the table"
+    );
+    rds::wait_until_good(rds, Duration::from_secs(60))
+        .await
+        .expect("standby back");
+    wait_available(&gate).await;
+
+    // --- negative control: an async, stalled standby loses acknowledged writes
+    fixtures::standins::apply_break(&standins, "rds-async-standby")
+        .await
+        .expect("break rds-async-standby");
+    let gate = sandbox_gate().await;
+    let record = rds_failover::run(&gate, std::future::pending())
+        .await
+        .expect("the drill runs");
+    println!("{}", record.outcome.message);
+    assert_eq!(
+        record.outcome.status,
+        Status::Fail,
+        "{}",
+        record.outcome.message
+    );
+    let kept = assertion(&record, "acknowledged_writes_kept");
+    assert_eq!(kept["holds"], false);
+    assert!(kept["observed"]["missing"].as_u64().unwrap() > 0, "{kept}");
+    assert!(
+        record
+            .outcome
+            .message
+            .contains("acknowledged_writes_kept: expected"),
+        "the message names the failed assertion: {}",
+        record.outcome.message
+    );
+    assert_eq!(
+        drill_tables(rds).await,
+        Vec::<String>::new(),
+        "cleanup dropped the table"
+    );
+
+    // Three failovers so far: a fourth brings the primary home, where the
+    // reset that follows expects it (moto's AZ fields and the data plane agree).
+    {
+        let _drill = gate.aws().mode.allow_writes(&rds_failover::WRITES);
+        gate.aws()
+            .rds
+            .reboot_db_instance()
+            .db_instance_identifier("restartix-sandbox")
+            .force_failover(true)
+            .send()
+            .await
+            .expect("rds:RebootDBInstance");
+    }
+    wait_available(&gate).await;
+}
+
+#[test]
+fn a_spec_without_consent_or_a_broken_steady_state_injects_nothing() {
+    runtime().block_on(async {
+        // Not allowed: refused before anything is read or written.
+        let account = Account::seeded(&[]).await.expect("account");
+        let mut env = account.env.clone();
+        env.drills.allowed = false;
+        let gate = Gate::connect(env, account.connection.clone()).await;
+        let refused = rds_failover::run(&gate, std::future::pending()).await;
+        assert!(
+            matches!(refused, Err(DrillError::NotAllowed(_))),
+            "{refused:?}"
+        );
+        assert_eq!(gate.aws().calls.snapshot().total_operations(), 0);
+
+        // Steady state broken (the instance is not Multi-AZ): refused, and
+        // the only calls made were reads.
+        let account = Account::seeded(&["rds-single-az"]).await.expect("account");
+        let gate = account.gate().await;
+        let refused = rds_failover::run(&gate, std::future::pending()).await;
+        match refused {
+            Err(DrillError::SteadyState(why)) => assert!(why.contains("rds.multi_az"), "{why}"),
+            other => panic!("expected a steady-state refusal, got {other:?}"),
+        }
+        let calls = gate.aws().calls.snapshot();
+        assert!(
+            calls
+                .operations
+                .keys()
+                .all(|op| verify::aws::is_read_only(op.split(':').nth(1).unwrap_or(op))),
+            "{calls:?}"
+        );
+    });
+}
