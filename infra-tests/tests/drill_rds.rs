@@ -71,6 +71,20 @@ async fn wait_available(gate: &Gate) {
     panic!("restartix-sandbox not available again within 60 s");
 }
 
+/// After a drill: its table is gone, the standby streams again and moto
+/// says `available`, so the next drill's steady state holds.
+async fn cleaned_up_and_settled(rds: &RdsState, gate: &Gate) {
+    assert_eq!(
+        drill_tables(rds).await,
+        Vec::<String>::new(),
+        "cleanup dropped the table"
+    );
+    rds::wait_until_good(rds, Duration::from_secs(60))
+        .await
+        .expect("standby back");
+    wait_available(gate).await;
+}
+
 fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
     record.outcome.evidence.details["assertions"]
         .as_array()
@@ -170,15 +184,7 @@ async fn drills(rds: RdsState) {
             .iter()
             .all(|o| o.status == Status::Pass)
     );
-    assert_eq!(
-        drill_tables(rds).await,
-        Vec::<String>::new(),
-        "cleanup dropped the table"
-    );
-    rds::wait_until_good(rds, Duration::from_secs(60))
-        .await
-        .expect("standby back");
-    wait_available(&gate).await;
+    cleaned_up_and_settled(rds, &gate).await;
 
     // --- interrupted midway: cleanup ran, no verdict
     let gate = sandbox_gate().await;
@@ -207,15 +213,7 @@ async fn drills(rds: RdsState) {
             .iter()
             .any(|m| m.kind == MarkKind::Cleanup)
     );
-    assert_eq!(
-        drill_tables(rds).await,
-        Vec::<String>::new(),
-        "cleanup dropped the table"
-    );
-    rds::wait_until_good(rds, Duration::from_secs(60))
-        .await
-        .expect("standby back");
-    wait_available(&gate).await;
+    cleaned_up_and_settled(rds, &gate).await;
 
     // --- negative control: an async, stalled standby loses acknowledged writes
     fixtures::standins::apply_break(&standins, "rds-async-standby")
