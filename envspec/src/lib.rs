@@ -249,6 +249,9 @@ pub struct RdsFailoverDrill {
     pub connect_timeout: Duration,
     /// Bound on one statement (default 2 s).
     pub statement_timeout: Duration,
+    /// PEM roots trusted beside the public ones for the probe's TLS (for
+    /// RDS, Amazon's `global-bundle.pem`); relative to the spec's directory.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl RdsFailoverDrill {
@@ -265,6 +268,7 @@ impl RdsFailoverDrill {
             probe_interval: Duration::from_millis(50),
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(2),
+            ca_file: None,
         }
     }
 }

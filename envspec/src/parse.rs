@@ -162,6 +162,13 @@ fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailover
         statement_timeout: s
             .duration("statement_timeout")?
             .unwrap_or(d.statement_timeout),
+        ca_file: s.string("ca_file")?.map(|f| {
+            let f = PathBuf::from(f);
+            match doc.file.parent() {
+                Some(dir) if f.is_relative() => dir.join(f),
+                _ => f,
+            }
+        }),
     };
     match &drill.rds {
         Some(label) if !rds.iter().any(|r| &r.label == label) => {

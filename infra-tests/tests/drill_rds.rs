@@ -297,3 +297,32 @@ fn a_spec_without_consent_or_a_broken_steady_state_injects_nothing() {
         );
     });
 }
+
+#[test]
+fn a_probe_asking_for_tls_verifies_or_refuses_never_falls_back() {
+    use verify::drill::probe::ProbeTarget;
+    let rds = sandbox().rds.expect("the sandbox has an RDS data plane");
+    let second = Duration::from_secs(1);
+    let interval = Duration::from_millis(50);
+    runtime().block_on(async {
+        // The data plane speaks no TLS: `require` is refused, never plain text.
+        let url = format!("{}?sslmode=require", rds.probe_url);
+        let target =
+            ProbeTarget::from_url(&url, "V", None, second, second, interval).expect("a valid URL");
+        let refused = target.connect().await.expect_err("no TLS, no connection");
+        assert!(refused.to_lowercase().contains("tls"), "{refused}");
+        // `disable` is plain Postgres, and works.
+        let url = format!("{}?sslmode=disable", rds.probe_url);
+        let target =
+            ProbeTarget::from_url(&url, "V", None, second, second, interval).expect("a valid URL");
+        assert!(target.tls.is_none());
+        target.connect().await.expect("plain Postgres");
+    });
+    // A CA file that cannot be read is a setup error naming it.
+    let url = format!("{}?sslmode=require", rds.probe_url);
+    let missing = std::path::Path::new("/nonexistent/global-bundle.pem");
+    let error = ProbeTarget::from_url(&url, "V", Some(missing), second, second, interval)
+        .err()
+        .expect("unreadable CA file");
+    assert!(error.to_string().contains("global-bundle.pem"), "{error}");
+}

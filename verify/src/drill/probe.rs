@@ -8,7 +8,9 @@
 //!   is *indeterminate*, never acknowledged.
 //! - The **reader** runs `SELECT 1`.
 //!
-//! Every connection attempt and statement is bounded; a lost connection is
+//! TLS unless the URL says `sslmode=disable`: rustls, verifying the server's
+//! certificate and name against the public roots plus the spec's `ca_file`
+//! ([`crate::probe::postgres`]). Every connection attempt and statement is bounded; a lost connection is
 //! re-opened on the next sample (an attempt per interval: a fixed backoff of
 //! one interval, so the outage's end is seen within one interval).
 
@@ -20,6 +22,10 @@ use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, timeout};
 use tokio_postgres::{Client, Config, NoTls};
 
+use rustls_pki_types::pem::PemObject;
+
+use crate::probe::postgres::RustlsConnector;
+
 /// Where and how the probes connect.
 #[derive(Clone)]
 pub struct ProbeTarget {
@@ -27,18 +33,17 @@ pub struct ProbeTarget {
     pub connect_timeout: Duration,
     pub statement_timeout: Duration,
     pub interval: Duration,
+    /// `None` for `sslmode=disable`.
+    pub tls: Option<RustlsConnector>,
 }
 
-/// Why a probe could not be set up (bad URL, TLS asked for).
+/// Why a probe could not be set up (bad URL, unreadable CA file).
 #[derive(Debug, thiserror::Error)]
 pub enum ProbeError {
     #[error("the database URL in `{env}` is not a valid Postgres URL: {message}")]
     BadUrl { env: String, message: String },
-    #[error(
-        "the database URL asks for TLS (sslmode={0}); this version's probes speak plain \
-         Postgres only (sslmode=disable or prefer)"
-    )]
-    TlsNotSupported(String),
+    #[error("the probe's TLS: {0}")]
+    Tls(String),
     #[error("{0}")]
     Database(String),
 }
@@ -49,6 +54,7 @@ impl ProbeTarget {
     pub fn from_url(
         url: &str,
         env: &str,
+        ca_file: Option<&std::path::Path>,
         connect_timeout: Duration,
         statement_timeout: Duration,
         interval: Duration,
@@ -59,15 +65,20 @@ impl ProbeTarget {
                     env: env.to_string(),
                     message: e.to_string(),
                 })?;
-        match config.get_ssl_mode() {
-            // `prefer` (the default) without a TLS connector is plain Postgres.
-            tokio_postgres::config::SslMode::Disable | tokio_postgres::config::SslMode::Prefer => {}
-            other => {
-                return Err(ProbeError::TlsNotSupported(
-                    format!("{other:?}").to_lowercase(),
-                ));
+        let tls = match config.get_ssl_mode() {
+            tokio_postgres::config::SslMode::Disable => None,
+            // `prefer` (the default) falls back to plain Postgres when the
+            // server has no TLS; `require` does not.
+            _ => {
+                let roots = match ca_file {
+                    Some(path) => rustls_pki_types::CertificateDer::pem_file_iter(path)
+                        .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                        .map_err(|e| ProbeError::Tls(format!("ca_file {}: {e}", path.display())))?,
+                    None => Vec::new(),
+                };
+                Some(RustlsConnector::new(&roots).map_err(|e| ProbeError::Tls(e.to_string()))?)
             }
-        }
+        };
         config.connect_timeout(connect_timeout);
         config.application_name("verify-drill");
         Ok(ProbeTarget {
@@ -75,21 +86,34 @@ impl ProbeTarget {
             connect_timeout,
             statement_timeout,
             interval,
+            tls,
         })
     }
 
     /// One bounded connection, with the statement timeout set server-side too.
     pub async fn connect(&self) -> Result<Client, String> {
         let attempt = async {
-            let (client, connection) = self
-                .config
-                .connect(NoTls)
-                .await
-                .map_err(|e| describe_error(&e))?;
-            tokio::spawn(async move {
-                // The connection's end is seen by the client's next statement.
-                let _ = connection.await;
-            });
+            // The connection's end is seen by the client's next statement.
+            let client = match &self.tls {
+                Some(tls) => {
+                    let (client, connection) = self
+                        .config
+                        .connect(tls.clone())
+                        .await
+                        .map_err(|e| describe_error(&e))?;
+                    tokio::spawn(async move { drop(connection.await) });
+                    client
+                }
+                None => {
+                    let (client, connection) = self
+                        .config
+                        .connect(NoTls)
+                        .await
+                        .map_err(|e| describe_error(&e))?;
+                    tokio::spawn(async move { drop(connection.await) });
+                    client
+                }
+            };
             let ms = self.statement_timeout.as_millis();
             client
                 .batch_execute(&format!("SET statement_timeout = {ms}"))

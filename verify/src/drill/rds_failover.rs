@@ -91,6 +91,7 @@ pub async fn run(
     let target = ProbeTarget::from_url(
         &url,
         &drill.database_url_env,
+        drill.ca_file.as_deref(),
         drill.connect_timeout,
         drill.statement_timeout,
         drill.probe_interval,
