@@ -413,12 +413,18 @@ pub mod render {
                 _ => "#555",
             };
             let label_y = labels_top + 16.0 * i as f64;
+            // Labels right of the middle end at their line, so none runs off the edge.
+            let (text_x, anchor) = if x(mark.at_ms) > LEFT + plot / 2.0 {
+                (x(mark.at_ms) - 3.0, "end")
+            } else {
+                (x(mark.at_ms) + 3.0, "start")
+            };
             out.push_str(&format!(
                 "<line x1=\"{0:.1}\" x2=\"{0:.1}\" y1=\"{rows_top}\" y2=\"{1}\" stroke=\"{colour}\" stroke-dasharray=\"3,2\"/>\
-                 <text x=\"{2:.1}\" y=\"{3}\" fill=\"{colour}\">{4} {5} {6}</text>\n",
+                 <text x=\"{2:.1}\" y=\"{3}\" fill=\"{colour}\" text-anchor=\"{anchor}\">{4} {5} {6}</text>\n",
                 x(mark.at_ms),
                 label_y - 4.0,
-                x(mark.at_ms) + 3.0,
+                text_x,
                 label_y + 8.0,
                 seconds(mark.at_ms),
                 kind_name(mark.kind),
