@@ -338,10 +338,13 @@ async fn follow(
     marks: &mut Vec<Mark>,
 ) -> Result<Ending, DrillError> {
     tokio::time::sleep(BASELINE).await;
-    let (_, failed) = writer.trace.lock().expect("trace").counts();
-    if failed > 0 {
+    // The baseline must show the probe working, or an outage (and a clean
+    // ledger) later would mean nothing.
+    let (samples, failed) = writer.trace.lock().expect("trace").counts();
+    if samples == 0 || failed > 0 {
         return Err(DrillError::SteadyState(format!(
-            "the writer failed {failed} time(s) before any fault; the probe's path is not healthy"
+            "the writer took {samples} sample(s) in {}, {failed} failed, before any fault; the probe's path is not healthy",
+            humantime::format_duration(BASELINE)
         )));
     }
 
