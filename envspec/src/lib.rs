@@ -123,6 +123,13 @@ pub struct PgbouncerSpec {
     pub endpoint: Option<String>,
     pub max_deregistration_delay: Duration,
     pub max_stop_timeout: Duration,
+    /// The signal ECS sends the pgbouncer container on stop: the image's
+    /// `STOPSIGNAL`, `SIGTERM` when it sets none. No AWS API shows it, so
+    /// the spec declares it (default `SIGTERM`).
+    pub stop_signal: String,
+    /// The pgbouncer version the image runs (`"1.18"`): before 1.23 SIGTERM
+    /// is an immediate shutdown, from 1.23 a safe one.
+    pub version: Option<(u32, u32)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -219,6 +226,68 @@ pub struct DrillsSpec {
     /// drill then runs with [`RdsFailoverDrill::defaults`] if there is exactly
     /// one `rds` block).
     pub rds_failover: Option<RdsFailoverDrill>,
+    /// `pgbouncer_drain { … }`; `None` when the spec has no such block (the
+    /// drill then runs with [`PgbouncerDrainDrill::defaults`]).
+    pub pgbouncer_drain: Option<PgbouncerDrainDrill>,
+}
+
+/// `drills { pgbouncer_drain { … } }`: one pgbouncer task stopped under a
+/// concurrent client workload through the load-balanced endpoint.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PgbouncerDrainDrill {
+    /// The environment variable holding the workload's database URL, through
+    /// the load-balanced pgbouncer endpoint: never a password in the spec.
+    pub database_url_env: String,
+    /// Filled in by the harness from `database_url_env` (or, on the sandbox,
+    /// from its state); never read from the spec.
+    pub database_url: Option<String>,
+    /// Concurrent clients (default 8).
+    pub clients: u32,
+    /// How long each transaction stays open between `BEGIN` and `COMMIT`
+    /// (default 20 ms): a drain must let transactions in flight finish.
+    pub hold: Duration,
+    /// Pause between one client's transactions (default 10 ms, at most 50 ms).
+    pub interval: Duration,
+    /// Connection errors before `BEGIN` allowed (default: one per client).
+    pub max_connect_errors: Option<u32>,
+    /// The service must be back to its desired count across the declared
+    /// AZs within this long after the stop (default 5 min).
+    pub max_recovery: Duration,
+    /// The whole drill's bound (default 15 min; longer than `max_recovery`).
+    pub timeout: Duration,
+    /// Stop condition: any of these CloudWatch alarms in `ALARM` aborts the drill.
+    pub stop_alarms: Vec<String>,
+    /// Bound on one connection attempt (default 2 s).
+    pub connect_timeout: Duration,
+    /// Bound on one statement (default 2 s).
+    pub statement_timeout: Duration,
+    /// PEM roots trusted beside the public ones for the workload's TLS.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl PgbouncerDrainDrill {
+    /// The drill as a `pgbouncer_drain {}` block with nothing set.
+    pub fn defaults() -> Self {
+        PgbouncerDrainDrill {
+            database_url_env: "VERIFY_DRILL_PGBOUNCER_URL".into(),
+            database_url: None,
+            clients: 8,
+            hold: Duration::from_millis(20),
+            interval: Duration::from_millis(10),
+            max_connect_errors: None,
+            max_recovery: Duration::from_secs(5 * 60),
+            timeout: Duration::from_secs(15 * 60),
+            stop_alarms: Vec::new(),
+            connect_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(2),
+            ca_file: None,
+        }
+    }
+
+    /// The connection-error bound in force: declared, or one per client.
+    pub fn connect_error_bound(&self) -> u32 {
+        self.max_connect_errors.unwrap_or(self.clients)
+    }
 }
 
 /// `drills { rds_failover { … } }`: a forced Multi-AZ failover, judged by

@@ -137,11 +137,85 @@ fn drills(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<DrillsSpec, SpecE
         .single_block("rds_failover")?
         .map(|b| rds_failover(doc, b, rds))
         .transpose()?;
+    let pgbouncer_drain = s
+        .single_block("pgbouncer_drain")?
+        .map(|b| pgbouncer_drain(doc, b))
+        .transpose()?;
     s.finish()?;
     Ok(DrillsSpec {
         allowed,
         rds_failover,
+        pgbouncer_drain,
     })
+}
+
+/// A `ca_file` as written, relative to the spec's directory.
+fn spec_relative(doc: &Doc, file: String) -> PathBuf {
+    let f = PathBuf::from(file);
+    match doc.file.parent() {
+        Some(dir) if f.is_relative() => dir.join(f),
+        _ => f,
+    }
+}
+
+fn pgbouncer_drain(doc: &Doc, block: &Block) -> Result<PgbouncerDrainDrill, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let d = PgbouncerDrainDrill::defaults();
+    let drill = PgbouncerDrainDrill {
+        database_url_env: s.string("database_url_env")?.unwrap_or(d.database_url_env),
+        database_url: None,
+        clients: s.count("clients", 1)?.unwrap_or(d.clients),
+        hold: s.duration("hold")?.unwrap_or(d.hold),
+        interval: s.duration("interval")?.unwrap_or(d.interval),
+        max_connect_errors: s.count("max_connect_errors", 0)?,
+        max_recovery: s.duration("max_recovery")?.unwrap_or(d.max_recovery),
+        timeout: s.duration("timeout")?.unwrap_or(d.timeout),
+        stop_alarms: s.strings("stop_alarms")?.unwrap_or_default(),
+        connect_timeout: s.duration("connect_timeout")?.unwrap_or(d.connect_timeout),
+        statement_timeout: s
+            .duration("statement_timeout")?
+            .unwrap_or(d.statement_timeout),
+        ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
+    };
+    if drill.database_url_env.trim().is_empty() {
+        return Err(s.invalid_value("database_url_env", "a non-empty variable name"));
+    }
+    if drill.clients > 256 {
+        return Err(s.invalid_value("clients", "between 1 and 256"));
+    }
+    if drill.hold > Duration::from_secs(1) {
+        return Err(s.invalid_value("hold", "at most 1s (short transactions)"));
+    }
+    if drill.interval.is_zero() || drill.interval > Duration::from_millis(50) {
+        return Err(s.invalid_value("interval", "between 1ms and 50ms"));
+    }
+    for (key, value) in [
+        ("max_recovery", drill.max_recovery),
+        ("timeout", drill.timeout),
+        ("connect_timeout", drill.connect_timeout),
+        ("statement_timeout", drill.statement_timeout),
+    ] {
+        if value.is_zero() {
+            return Err(s.invalid_value(key, "a duration above zero"));
+        }
+    }
+    if drill.statement_timeout <= drill.hold {
+        return Err(s.invalid_value(
+            "statement_timeout",
+            "longer than hold, or every transaction times out",
+        ));
+    }
+    if drill.timeout <= drill.max_recovery {
+        return Err(s.invalid_value(
+            "timeout",
+            &format!(
+                "longer than max_recovery ({})",
+                humantime::format_duration(drill.max_recovery)
+            ),
+        ));
+    }
+    s.finish()?;
+    Ok(drill)
 }
 
 fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailoverDrill, SpecError> {
@@ -162,13 +236,7 @@ fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailover
         statement_timeout: s
             .duration("statement_timeout")?
             .unwrap_or(d.statement_timeout),
-        ca_file: s.string("ca_file")?.map(|f| {
-            let f = PathBuf::from(f);
-            match doc.file.parent() {
-                Some(dir) if f.is_relative() => dir.join(f),
-                _ => f,
-            }
-        }),
+        ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
     };
     match &drill.rds {
         Some(label) if !rds.iter().any(|r| &r.label == label) => {
@@ -273,7 +341,7 @@ fn rds(doc: &Doc, label: String, block: &Block) -> Result<RdsSpec, SpecError> {
 
 fn pgbouncer(doc: &Doc, block: &Block) -> Result<PgbouncerSpec, SpecError> {
     let mut s = Section::of_block(doc, block)?;
-    let spec = PgbouncerSpec {
+    let mut spec = PgbouncerSpec {
         cluster: s.required_string("cluster")?,
         service: s.required_string("service")?,
         target_group: s.required_string("target_group")?,
@@ -286,7 +354,31 @@ fn pgbouncer(doc: &Doc, block: &Block) -> Result<PgbouncerSpec, SpecError> {
         max_stop_timeout: s
             .duration("max_stop_timeout")?
             .unwrap_or(Duration::from_secs(120)),
+        stop_signal: s.string("stop_signal")?.unwrap_or_else(|| "SIGTERM".into()),
+        version: None,
     };
+    if let Some(text) = s.string("version")? {
+        let mut parts = text.trim().split('.');
+        let parsed = match (parts.next(), parts.next()) {
+            (Some(major), Some(minor)) => major.parse::<u32>().ok().zip(minor.parse::<u32>().ok()),
+            _ => None,
+        };
+        match parsed {
+            Some(v) => spec.version = Some(v),
+            None => {
+                return Err(s.invalid_value(
+                    "version",
+                    "a pgbouncer version such as \"1.18\" or \"1.23.1\"",
+                ));
+            }
+        }
+    }
+    if !spec.stop_signal.starts_with("SIG") || spec.stop_signal.len() < 4 {
+        return Err(s.invalid_value(
+            "stop_signal",
+            "a signal name such as \"SIGINT\" or \"SIGTERM\"",
+        ));
+    }
     s.finish()?;
     Ok(spec)
 }

@@ -25,6 +25,10 @@ pgbouncer {
   min_tasks    = 2
   min_azs      = 2
   endpoint     = "pgbouncer.internal.restartix.pro:6432"
+  # The image's STOPSIGNAL and pgbouncer version (no AWS API shows them):
+  # SIGINT is pgbouncer's safe shutdown in every version.
+  stop_signal = "SIGINT"
+  version     = "1.23"
 }
 
 edge {
@@ -121,5 +125,16 @@ drills {
     abort_unavailable = "5m"
     timeout           = "15m"
     stop_alarms       = ["restartix-production-core-api-5xx"]
+  }
+
+  pgbouncer_drain {
+    # postgres://user:password@<pgbouncer NLB>:6432/<db>, from the pipeline's secrets.
+    database_url_env   = "RESTARTIX_DRILL_PGBOUNCER_URL"
+    clients            = 16
+    hold               = "20ms"
+    max_connect_errors = 32
+    max_recovery       = "5m"
+    timeout            = "15m"
+    stop_alarms        = ["restartix-production-core-api-5xx"]
   }
 }

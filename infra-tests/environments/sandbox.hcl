@@ -25,6 +25,9 @@ pgbouncer {
   target_group = "restartix-sandbox-pgbouncer"
   min_tasks    = 2
   min_azs      = 2
+  # The image's STOPSIGNAL (no AWS API shows it): pgbouncer's safe shutdown.
+  stop_signal = "SIGINT"
+  version     = "1.18"
 }
 
 edge {
@@ -122,5 +125,16 @@ drills {
     max_unavailable   = "10s"
     abort_unavailable = "20s"
     timeout           = "3m"
+  }
+
+  pgbouncer_drain {
+    # The harness fills this from the sandbox's state (the balancer in front
+    # of the pgbouncer processes).
+    database_url_env   = "VERIFY_DRILL_PGBOUNCER_URL"
+    clients            = 8
+    hold               = "20ms"
+    max_connect_errors = 16
+    max_recovery       = "1m"
+    timeout            = "3m"
   }
 }

@@ -25,6 +25,10 @@ pgbouncer {
   min_tasks    = 2
   min_azs      = 2
   endpoint     = "pgbouncer.internal.restartix.pro:6432"
+  # The image's STOPSIGNAL and pgbouncer version (no AWS API shows them):
+  # SIGINT is pgbouncer's safe shutdown in every version.
+  stop_signal = "SIGINT"
+  version     = "1.23"
 }
 
 edge {

@@ -108,6 +108,17 @@ pub fn point_at_standins(env: &mut Environment, standins: &fixtures::standins::S
     }
 }
 
+/// The RDS probe URL with its host and port replaced by `endpoint`.
+#[cfg(feature = "sandbox")]
+fn pgbouncer_url(probe_url: &str, endpoint: std::net::SocketAddr) -> String {
+    match (probe_url.find('@'), probe_url.rfind('/')) {
+        (Some(at), Some(slash)) if slash > at => {
+            format!("{}{endpoint}{}", &probe_url[..=at], &probe_url[slash..])
+        }
+        _ => probe_url.to_string(),
+    }
+}
+
 /// Loads the named environment; a sandbox one is pointed at the running sandbox's stand-ins.
 pub fn load_for_run(name: &str) -> Result<Environment> {
     #[cfg_attr(not(feature = "sandbox"), allow(unused_mut))]
@@ -124,6 +135,20 @@ pub fn load_for_run(name: &str) -> Result<Environment> {
                 && drill.database_url.is_none()
             {
                 drill.database_url = Some(rds.probe_url.clone());
+            }
+            // The drain drill's workload goes through the balancer (the NLB
+            // stand-in) to pgbouncer, as the master user.
+            if let (Some(rds), Some(endpoint)) = (
+                &state.rds,
+                state.standins.as_ref().and_then(|s| s.pgbouncer_endpoint),
+            ) {
+                let drill = env
+                    .drills
+                    .pgbouncer_drain
+                    .get_or_insert_with(verify::spec::PgbouncerDrainDrill::defaults);
+                if drill.database_url.is_none() {
+                    drill.database_url = Some(pgbouncer_url(&rds.probe_url, endpoint));
+                }
             }
         }
         #[cfg(not(feature = "sandbox"))]

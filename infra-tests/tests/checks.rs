@@ -24,7 +24,7 @@ use verify::Status;
 #[case("pgbouncer.service", "/observed/runningCount", json!(2))]
 #[case("pgbouncer.multi_az", "/observed/azs", json!(["eu-central-1a", "eu-central-1b"]))]
 #[case("pgbouncer.targets", "/observed/healthy_azs", json!(["eu-central-1a", "eu-central-1b"]))]
-#[case("pgbouncer.drain_ready", "/observed/deregistration_delay_s", json!(30))]
+#[case("pgbouncer.drain_ready", "/observed/deregistration_delay_s", json!(5))]
 #[case("edge.alb.https_listener", "/observed/SslPolicy", json!("ELBSecurityPolicy-TLS13-1-2-2021-06"))]
 #[case("edge.alb.http_redirect", "/observed/port_80_actions", json!(["redirect to HTTPS:443"]))]
 #[case("edge.alb.origin_locked", "/observed/not_cloudflare", json!([]))]

@@ -31,7 +31,10 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    if flags.drill != DrillKind::RdsFailover {
+    if !matches!(
+        flags.drill,
+        DrillKind::RdsFailover | DrillKind::PgbouncerDrain
+    ) {
         eprintln!("drill {name}: not implemented in this version; nothing was changed");
         return Ok(ExitCode::from(2));
     }

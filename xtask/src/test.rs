@@ -161,6 +161,18 @@ impl Scenarios {
             "verify sandbox after the drill: go",
             verify_after_drill(&dir),
         );
+        self.check(
+            "drill pgbouncer-drain sandbox --yes: exit 0, zero failed transactions",
+            drill_pgbouncer_drain(&dir),
+        );
+        self.check(
+            "drill pgbouncer-drain with pgbouncer-hard-stop: exit 1, failed transactions named",
+            drill_pgbouncer_hard_stop(&dir),
+        );
+        self.check(
+            "verify sandbox after the drills and a reset: go",
+            verify_after_drill(&dir),
+        );
         let _ = sandbox_quiet(&["reset"]);
     }
 }
@@ -501,6 +513,63 @@ fn drill_rds_failover(dir: &Path) -> Result<()> {
     let svg = std::fs::read_to_string(&svg)?;
     if !svg.starts_with("<svg") || !svg.contains("fault") {
         bail!("drill.svg is not the timeline");
+    }
+    Ok(())
+}
+
+fn drill_pgbouncer_drain(dir: &Path) -> Result<()> {
+    let json = dir.join("drain.json");
+    let out = xtask(&[
+        "drill",
+        "pgbouncer-drain",
+        "sandbox",
+        "--yes",
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 0)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "drill.pgbouncer_drain  PASS",
+        "✓ failed_transactions",
+        "0 failed",
+    ] {
+        if !stdout.contains(needle) {
+            bail!("the terminal report lacks {needle:?}:\n{stdout}");
+        }
+    }
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    if record["outcome"]["status"] != "pass"
+        || record["timeline"]["probes"]
+            .as_array()
+            .is_none_or(|p| p.is_empty())
+    {
+        bail!("drain.json: {record}");
+    }
+    Ok(())
+}
+
+/// The negative control: a task that dies at once cuts transactions in flight.
+fn drill_pgbouncer_hard_stop(dir: &Path) -> Result<()> {
+    if !sandbox_quiet(&["break", "pgbouncer-hard-stop"])? {
+        bail!("sandbox break pgbouncer-hard-stop failed");
+    }
+    let out = xtask(&[
+        "drill",
+        "pgbouncer-drain",
+        "sandbox",
+        "--yes",
+        "--report",
+        &format!("json={}", dir.join("drain-hard-stop.json").display()),
+    ]);
+    if !sandbox_quiet(&["reset"])? {
+        bail!("sandbox reset failed after the hard-stop drill");
+    }
+    let out = out?;
+    expect_exit(&out, 1)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("✗ failed_transactions") {
+        bail!("the hard stop did not fail on failed transactions:\n{stdout}");
     }
     Ok(())
 }

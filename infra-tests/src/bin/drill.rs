@@ -9,13 +9,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use infra_tests::{connection, load_for_run, runtime};
-use verify::drill::{DrillError, DrillRecord, rds_failover, render};
+use verify::drill::{DrillError, DrillRecord, pgbouncer_drain, rds_failover, render};
 use verify::{Gate, Status};
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (Some(kind), Some(env_name)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: drill <rds-failover> <env> [--report json|markdown|svg=PATH]…");
+        eprintln!(
+            "usage: drill <rds-failover|pgbouncer-drain> <env> [--report json|markdown|svg=PATH]…"
+        );
         return ExitCode::from(2);
     };
     let mut reports = Vec::new();
@@ -57,7 +59,12 @@ fn main() -> ExitCode {
         };
         let run = match kind.as_str() {
             "rds-failover" => rds_failover::run(&gate, interrupt).await,
-            other => return Err(format!("unknown drill {other:?} (known: rds-failover)")),
+            "pgbouncer-drain" => pgbouncer_drain::run(&gate, interrupt).await,
+            other => {
+                return Err(format!(
+                    "unknown drill {other:?} (known: rds-failover, pgbouncer-drain)"
+                ));
+            }
         };
         run.map_err(|e: DrillError| e.to_string())
     });

@@ -336,10 +336,12 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
             )
         })
         .collect();
+    let shutdown = stop_shutdown(&spec.stop_signal, spec.version);
     let evidence = Evidence::of(&tg_name)
         .resource(format!("ecs service '{}/{}'", spec.cluster, spec.service))
         .resource(&resource)
         .expected(json!({
+            "shutdown": Shutdown::Safe.as_str(),
             "max_deregistration_delay_s": spec.max_deregistration_delay.as_secs(),
             "connection_termination": false,
             "essential_containers": "at least one",
@@ -347,12 +349,27 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
             "max_stop_timeout_s": spec.max_stop_timeout.as_secs(),
         }))
         .observed(json!({
+            "shutdown": shutdown.as_str(),
+            "stop_signal": spec.stop_signal,
+            "version": spec.version.map(|(a, b)| format!("{a}.{b}")),
             "deregistration_delay_s": delay_s,
             "connection_termination": terminates,
             "task_definition": td_name,
             "stop_timeouts_s": stop_timeouts.iter().map(|(n, s)| json!({"container": n, "stopTimeout": s})).collect::<Vec<_>>(),
         }));
     let mut problems = Vec::new();
+    if shutdown != Shutdown::Safe {
+        problems.push(format!(
+            "ecs service '{}/{}': the stop signal {} means {} for pgbouncer {}; expected a safe shutdown (declare STOPSIGNAL SIGINT in the image and stop_signal = \"SIGINT\")",
+            spec.cluster,
+            spec.service,
+            spec.stop_signal,
+            shutdown.as_str(),
+            spec.version
+                .map(|(a, b)| format!("{a}.{b}"))
+                .unwrap_or_else(|| "(version not declared)".into()),
+        ));
+    }
     if delay_s > spec.max_deregistration_delay.as_secs() {
         problems.push(format!(
             "{tg_name}: deregistration delay expected ≤ {}s, observed {delay_s}s",
@@ -388,6 +405,44 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     } else {
         Finding::fail(problems.join("; "), evidence)
     })
+}
+
+/// What pgbouncer does on the signal ECS sends it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shutdown {
+    /// Waits for the transactions in flight, then closes (SIGINT; SIGTERM from 1.23).
+    Safe,
+    /// Closes every connection at once (SIGTERM before 1.23).
+    Immediate,
+    /// SIGTERM with no declared version: it may be either.
+    Unknown,
+    /// Any other signal: not a pgbouncer shutdown (SIGKILL after the stop timeout).
+    NotAShutdown,
+}
+
+impl Shutdown {
+    fn as_str(self) -> &'static str {
+        match self {
+            Shutdown::Safe => "a safe shutdown",
+            Shutdown::Immediate => "an immediate shutdown (transactions in flight are cut)",
+            Shutdown::Unknown => "an immediate shutdown before 1.23, a safe one from 1.23",
+            Shutdown::NotAShutdown => {
+                "no shutdown at all (the task is killed after its stop timeout)"
+            }
+        }
+    }
+}
+
+/// pgbouncer's signals: SIGINT is a safe shutdown in every version; SIGTERM
+/// is an immediate shutdown before 1.23 and a (super) safe one from 1.23.
+fn stop_shutdown(signal: &str, version: Option<(u32, u32)>) -> Shutdown {
+    match (signal, version) {
+        ("SIGINT", _) => Shutdown::Safe,
+        ("SIGTERM", Some(v)) if v >= (1, 23) => Shutdown::Safe,
+        ("SIGTERM", Some(_)) => Shutdown::Immediate,
+        ("SIGTERM", None) => Shutdown::Unknown,
+        _ => Shutdown::NotAShutdown,
+    }
 }
 
 // --- how: shared reads -------------------------------------------------------
@@ -439,6 +494,32 @@ async fn running_tasks(cx: &Context, spec: &PgbouncerSpec) -> Result<Vec<Task>, 
     Ok(tasks
         .into_iter()
         .filter(|t| t.group() == Some(group.as_str()) && t.last_status() == Some("RUNNING"))
+        .collect())
+}
+
+/// The service's RUNNING tasks, each with its ARN and the AZ it runs in
+/// (`None` when neither the task nor its ENI's subnet says). Fresh reads on
+/// `cx` (the drain drill passes a fresh gate's context each time it looks).
+pub(crate) async fn placed_tasks(
+    cx: &Context,
+    spec: &PgbouncerSpec,
+) -> Result<Vec<(String, Option<String>)>, CheckError> {
+    let tasks = running_tasks(cx, spec).await?;
+    let subnet_ids: Vec<String> = tasks
+        .iter()
+        .filter_map(|t| eni_subnet(t).map(str::to_string))
+        .collect();
+    let subnet_azs = subnet_azs(cx, &subnet_ids).await?;
+    Ok(tasks
+        .iter()
+        .filter_map(|t| {
+            let az = t.availability_zone().map(str::to_string).or_else(|| {
+                eni_subnet(t)
+                    .and_then(|s| subnet_azs.iter().find(|(id, _)| id == s))
+                    .map(|(_, az)| az.clone())
+            });
+            Some((t.task_arn()?.to_string(), az))
+        })
         .collect())
 }
 
@@ -551,4 +632,30 @@ async fn target_group(cx: &Context, name: &str) -> Result<Arc<TargetGroup>, Chec
 
 fn short_arn(arn: &str) -> String {
     arn.rsplit('/').next().unwrap_or(arn).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_safe_shutdown_lets_a_drain_keep_transactions() {
+        for (signal, version, expected) in [
+            ("SIGINT", None, Shutdown::Safe),
+            ("SIGINT", Some((1, 18)), Shutdown::Safe),
+            ("SIGTERM", Some((1, 23)), Shutdown::Safe),
+            ("SIGTERM", Some((1, 24)), Shutdown::Safe),
+            ("SIGTERM", Some((1, 22)), Shutdown::Immediate),
+            ("SIGTERM", Some((1, 18)), Shutdown::Immediate),
+            ("SIGTERM", None, Shutdown::Unknown),
+            ("SIGQUIT", Some((1, 23)), Shutdown::NotAShutdown),
+            ("SIGKILL", None, Shutdown::NotAShutdown),
+        ] {
+            assert_eq!(
+                stop_shutdown(signal, version),
+                expected,
+                "{signal} on {version:?}"
+            );
+        }
+    }
 }

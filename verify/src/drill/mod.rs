@@ -17,13 +17,19 @@
 //!
 //! Exit codes follow: 0 every assertion held, 1 one failed, 2 could not run.
 
+pub mod pgbouncer_drain;
 pub mod probe;
 pub mod rds_failover;
+pub mod workload;
 
 use std::time::Duration;
 
 pub use report_model::DrillRecord;
 pub use report_model::timeline::{Mark, MarkKind, ProbeTrace, Timeline, render};
+
+use envspec::Environment;
+use report_model::Evidence;
+use serde_json::json;
 
 use crate::check::Outcome;
 use crate::gate::Gate;
@@ -81,4 +87,88 @@ pub async fn steady_state(gate: &Gate, globs: &[&str]) -> (Vec<Outcome>, Vec<Str
 /// Milliseconds since `t0`.
 pub(crate) fn ms_since(t0: std::time::Instant) -> u64 {
     t0.elapsed().as_millis() as u64
+}
+
+/// The drill's record: its outcome, timeline and the steady-state checks around it.
+pub(crate) fn record(
+    env: &Environment,
+    outcome: Outcome,
+    timeline: Timeline,
+    before: Vec<Outcome>,
+    after: Vec<Outcome>,
+) -> DrillRecord {
+    DrillRecord {
+        environment: env.name.clone(),
+        outcome,
+        timeline,
+        steady_state_before: before,
+        steady_state_after: after,
+    }
+}
+
+/// `evidence` with each assertion's expected and observed under its name,
+/// and the assertions themselves (`holds`) as a detail.
+pub(crate) fn assertions_evidence(evidence: Evidence, assertions: &[Assertion]) -> Evidence {
+    evidence
+        .expected(json!(
+            assertions
+                .iter()
+                .map(|a| (a.name.to_string(), a.expected.clone()))
+                .collect::<serde_json::Map<_, _>>()
+        ))
+        .observed(json!(
+            assertions
+                .iter()
+                .map(|a| (a.name.to_string(), a.observed.clone()))
+                .collect::<serde_json::Map<_, _>>()
+        ))
+        .detail("assertions", json!(assertions))
+}
+
+/// The first stop alarm in `ALARM`, metric or composite. A failed read is
+/// not a stop (the drill goes on; the next poll asks again).
+pub(crate) async fn alarm_firing(gate: &Gate, alarms: &[String]) -> Option<String> {
+    if alarms.is_empty() {
+        return None;
+    }
+    let out = gate
+        .aws()
+        .cloudwatch
+        .describe_alarms()
+        .set_alarm_names(Some(alarms.to_vec()))
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
+        .send()
+        .await
+        .ok()?;
+    let metric = out
+        .metric_alarms()
+        .iter()
+        .map(|a| (a.alarm_name(), a.state_value()));
+    let composite = out
+        .composite_alarms()
+        .iter()
+        .map(|a| (a.alarm_name(), a.state_value()));
+    metric
+        .chain(composite)
+        .find(|(_, state)| state.map(|s| s.as_str()) == Some("ALARM"))
+        .and_then(|(name, _)| name.map(String::from))
+}
+
+/// Retries `attempt` every 500 ms until it succeeds or `within` passes (the
+/// database may still be recovering); the last error otherwise.
+pub(crate) async fn retry_for<T, E, F, Fut>(within: Duration, mut attempt: F) -> Result<T, E>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let deadline = std::time::Instant::now() + within;
+    loop {
+        match attempt().await {
+            Err(_) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(500)).await
+            }
+            result => return result,
+        }
+    }
 }

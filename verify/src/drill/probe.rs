@@ -92,6 +92,23 @@ impl ProbeTarget {
 
     /// One bounded connection, with the statement timeout set server-side too.
     pub async fn connect(&self) -> Result<Client, String> {
+        let client = self.connect_plain().await?;
+        let ms = self.statement_timeout.as_millis();
+        match timeout(
+            self.statement_timeout + Duration::from_millis(500),
+            client.batch_execute(&format!("SET statement_timeout = {ms}")),
+        )
+        .await
+        {
+            Ok(Ok(())) => Ok(client),
+            Ok(Err(e)) => Err(describe_error(&e)),
+            Err(_) => Err("SET statement_timeout timed out".into()),
+        }
+    }
+
+    /// One bounded connection and nothing else (through a pooler in
+    /// transaction mode a session `SET` would leak into the pool).
+    pub async fn connect_plain(&self) -> Result<Client, String> {
         let attempt = async {
             // The connection's end is seen by the client's next statement.
             let client = match &self.tls {
@@ -114,14 +131,9 @@ impl ProbeTarget {
                     client
                 }
             };
-            let ms = self.statement_timeout.as_millis();
-            client
-                .batch_execute(&format!("SET statement_timeout = {ms}"))
-                .await
-                .map_err(|e| describe_error(&e))?;
             Ok(client)
         };
-        match timeout(self.connect_timeout + self.statement_timeout, attempt).await {
+        match timeout(self.connect_timeout, attempt).await {
             Ok(result) => result,
             Err(_) => Err(format!(
                 "connect timed out after {}",

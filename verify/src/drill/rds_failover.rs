@@ -26,7 +26,8 @@ use serde_json::json;
 
 use super::probe::{self, Ledger, ProbeTarget, RunningProbe};
 use super::{
-    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, ms_since, steady_state,
+    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing,
+    assertions_evidence, ms_since, record, steady_state,
 };
 use crate::Status;
 use crate::check::{CheckError, Outcome};
@@ -151,9 +152,14 @@ pub async fn run(
     // database answers again: an interrupted drill may stop mid-outage).
     let present = if matches!(ending, Ok(Ending::Interrupted(_)) | Err(_)) {
         Err(probe::ProbeError::Database("not read".into()))
+    } else if ledger.is_none() {
+        Err(probe::ProbeError::Database(
+            "the writer probe ended without its ledger (it panicked)".into(),
+        ))
     } else {
         read_back(&target, &table).await
     };
+    let ledger = ledger.unwrap_or_default();
 
     // Cleanup: the probe table goes, retried while the database recovers.
     let cleanup = cleanup(&target, &table).await;
@@ -258,20 +264,7 @@ pub async fn run(
     } else {
         format!("{summary}; {}", problems.join("; "))
     };
-    let evidence = Evidence::of(rds.identifier.clone())
-        .expected(json!(
-            assertions
-                .iter()
-                .map(|a| (a.name.to_string(), a.expected.clone()))
-                .collect::<serde_json::Map<_, _>>()
-        ))
-        .observed(json!(
-            assertions
-                .iter()
-                .map(|a| (a.name.to_string(), a.observed.clone()))
-                .collect::<serde_json::Map<_, _>>()
-        ))
-        .detail("assertions", json!(assertions))
+    let evidence = assertions_evidence(Evidence::of(rds.identifier.clone()), &assertions)
         .detail("table", table)
         .detail("probe_interval_ms", drill.probe_interval.as_millis() as u64);
     Ok(record(
@@ -287,22 +280,6 @@ pub async fn run(
         before,
         after,
     ))
-}
-
-fn record(
-    env: &Environment,
-    outcome: Outcome,
-    timeline: Timeline,
-    before: Vec<Outcome>,
-    after: Vec<Outcome>,
-) -> DrillRecord {
-    DrillRecord {
-        environment: env.name.clone(),
-        outcome,
-        timeline,
-        steady_state_before: before,
-        steady_state_after: after,
-    }
 }
 
 /// The `rds` block the drill fails over.
@@ -444,10 +421,12 @@ async fn writer_stop(
     writer: RunningProbe<Ledger>,
     reader: RunningProbe<()>,
     timeline: &mut Timeline,
-) -> Ledger {
+) -> Option<Ledger> {
     let writer_trace = writer.trace.clone();
     let reader_trace = reader.trace.clone();
-    let ledger = writer.stop().await.unwrap_or_default();
+    // A writer that did not come back (it panicked) kept no ledger: the
+    // verdict must not read "nothing lost" from an empty one.
+    let ledger = writer.stop().await;
     reader.stop().await;
     timeline.probes = vec![
         writer_trace.lock().expect("trace").clone(),
@@ -607,25 +586,6 @@ async fn describe(gate: &Gate, identifier: &str) -> Result<InstanceState, CheckE
         primary_az: db.availability_zone().map(String::from),
         secondary_az: db.secondary_availability_zone().map(String::from),
     })
-}
-
-/// The first stop alarm in `ALARM`, if any (a failed read is not a stop).
-async fn alarm_firing(gate: &Gate, alarms: &[String]) -> Option<String> {
-    if alarms.is_empty() {
-        return None;
-    }
-    let out = gate
-        .aws()
-        .cloudwatch
-        .describe_alarms()
-        .set_alarm_names(Some(alarms.to_vec()))
-        .send()
-        .await
-        .ok()?;
-    out.metric_alarms()
-        .iter()
-        .find(|a| a.state_value().map(|s| s.as_str()) == Some("ALARM"))
-        .and_then(|a| a.alarm_name().map(String::from))
 }
 
 /// RDS events for the instance since the drill started, as marks (best effort).

@@ -1,0 +1,369 @@
+//! `drill.pgbouncer_drain` on the sandbox: real pgbouncer processes behind
+//! the balancer (the NLB stand-in), stopped as ECS stops a task (the gap
+//! layer's StopTask: deregister, the target group's delay, the image's stop
+//! signal, SIGKILL after the stop timeout, a replacement), through the real
+//! SDK:
+//! - the good sandbox passes: zero failed transactions, every committed row
+//!   present, the service back at its desired count across two AZs, the
+//!   workload table dropped; `pgbouncer.drain_ready` passes on it too;
+//! - check and drill agree the other way: with connection termination on
+//!   (the NLB resets open connections at the end of the delay)
+//!   `pgbouncer.drain_ready` fails, and the drill fails naming the
+//!   transactions it cut;
+//! - negative control: with `pgbouncer-hard-stop` (the task dies at once,
+//!   never deregistered) the drill fails on failed transactions;
+//! - an image that sends SIGTERM (pgbouncer 1.18: immediate shutdown) fails too;
+//! - interrupted midway, it reports `error` and its table is gone;
+//! - refused where the spec does not allow drills, and when `pgbouncer.*`
+//!   do not hold, with only reads made.
+//!
+//! The sandbox's data plane is one shared thing: the test holds its lock and
+//! leaves it good (reset) whatever happens.
+
+use std::time::Duration;
+
+use fixtures::SandboxState;
+use fixtures::rds;
+use fixtures::standins::StandinsState;
+use infra_tests::{Account, connection, load_for_run, runtime};
+use verify::drill::{DrillError, DrillRecord, pgbouncer_drain};
+use verify::{Gate, Status};
+
+fn sandbox() -> SandboxState {
+    SandboxState::load()
+        .expect("state.json")
+        .expect("the sandbox is running (cargo xtask sandbox up)")
+}
+
+async fn sandbox_gate() -> Gate {
+    let env = load_for_run("sandbox").expect("sandbox spec");
+    let connection = connection(&env).expect("connection");
+    Gate::connect(env, connection).await
+}
+
+fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
+    record.outcome.evidence.details["assertions"]
+        .as_array()
+        .expect("assertions")
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no assertion {name}"))
+}
+
+/// Workload tables a drill left behind.
+async fn drain_tables(state: &SandboxState) -> Vec<String> {
+    let url = &state.rds.as_ref().expect("rds").probe_url;
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the endpoint");
+    tokio::spawn(conn);
+    client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE tablename LIKE 'verify_drain_%'",
+            &[],
+        )
+        .await
+        .expect("pg_tables")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// Both pgbouncer tasks running and registered again (a replacement is up).
+async fn both_tasks_back(standins: &StandinsState) {
+    for _ in 0..100 {
+        let status = fixtures::standins::control(standins, "GET", "/pgbouncer", None)
+            .await
+            .expect("GET /pgbouncer");
+        let running = status["tasks"]
+            .as_array()
+            .is_some_and(|t| t.iter().all(|t| t["pid"].is_u64()));
+        if running
+            && status["registered"]
+                .as_array()
+                .is_some_and(|r| r.len() == 2)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the pgbouncer tasks did not come back");
+}
+
+/// Sets the pgbouncer target group's connection termination on or off, in the sandbox account.
+async fn connection_termination(gate: &Gate, on: bool) {
+    let elb = &gate.aws().elb;
+    let _guard = gate
+        .aws()
+        .mode
+        .allow_writes(&["elasticloadbalancing:ModifyTargetGroupAttributes"]);
+    let groups = elb
+        .describe_target_groups()
+        .names(fixtures::platform::PGBOUNCER_TARGET_GROUP)
+        .send()
+        .await
+        .expect("DescribeTargetGroups");
+    let arn = groups.target_groups()[0].target_group_arn().expect("arn");
+    elb.modify_target_group_attributes()
+        .target_group_arn(arn)
+        .attributes(
+            aws_sdk_elasticloadbalancingv2::types::TargetGroupAttribute::builder()
+                .key("deregistration_delay.connection_termination.enabled")
+                .value(on.to_string())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("ModifyTargetGroupAttributes");
+}
+
+#[test]
+fn the_drain_drill_passes_agrees_with_drain_ready_and_fails_when_transactions_are_cut() {
+    let state = sandbox();
+    let rds_state = state
+        .rds
+        .clone()
+        .expect("the sandbox has an RDS data plane");
+    let standins = state.standins.clone().expect("stand-ins");
+    let _lock = rds::lock(&rds_state).expect("the data plane's lock");
+    runtime().block_on(async {
+        let result = tokio::spawn(drills()).await;
+        // Whatever happened: the good sandbox back for everyone else.
+        let gate = sandbox_gate().await;
+        connection_termination(&gate, false).await;
+        fixtures::standins::reset_running(&standins)
+            .await
+            .expect("reset");
+        both_tasks_back(&standins).await;
+        if let Err(e) = result
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    });
+}
+
+async fn drills() {
+    let state = sandbox();
+    let standins = state.standins.clone().expect("stand-ins");
+
+    // --- good: the check passes, and the drill agrees
+    let gate = sandbox_gate().await;
+    let check = gate
+        .run_id("pgbouncer.drain_ready")
+        .await
+        .expect("drain_ready");
+    assert_eq!(check.status, Status::Pass, "{}", check.message);
+    let record = pgbouncer_drain::run(&gate, std::future::pending())
+        .await
+        .expect("the drill runs");
+    let o = &record.outcome;
+    assert_eq!(o.status, Status::Pass, "{}", o.message);
+    assert!(o.message.contains("0 failed"), "{}", o.message);
+    assert_eq!(assertion(&record, "failed_transactions")["holds"], true);
+    let ran = &assertion(&record, "workload_ran_through")["observed"];
+    assert!(
+        ran["committed_after_task_stopped"].as_u64() > Some(0),
+        "{ran}"
+    );
+    assert_eq!(
+        assertion(&record, "service_recovered")["holds"],
+        true,
+        "{}",
+        o.message
+    );
+    assert!(record.timeline.probes.len() == 8, "a trace per client");
+    let labels: Vec<&str> = record
+        .timeline
+        .marks
+        .iter()
+        .map(|m| m.label.as_str())
+        .collect();
+    for needle in [
+        "StopTask",
+        "task DEACTIVATING",
+        "task STOPPED",
+        "service 2/2 running",
+    ] {
+        assert!(
+            labels.iter().any(|l| l.contains(needle)),
+            "no mark {needle:?}: {labels:?}"
+        );
+    }
+    assert!(
+        record
+            .steady_state_after
+            .iter()
+            .all(|o| o.status == Status::Pass)
+    );
+    assert_eq!(
+        drain_tables(&state).await,
+        Vec::<String>::new(),
+        "table dropped"
+    );
+    both_tasks_back(&standins).await;
+
+    // --- the other direction: connection termination cuts open
+    // transactions at the end of the delay; the check fails, and so does the drill
+    connection_termination(&gate, true).await;
+    let check = gate
+        .fresh()
+        .run_id("pgbouncer.drain_ready")
+        .await
+        .expect("drain_ready");
+    assert_eq!(check.status, Status::Fail, "{}", check.message);
+    assert!(
+        check.message.contains("connection_termination"),
+        "{}",
+        check.message
+    );
+    // The drill's steady state includes drain_ready; run it with the check
+    // out of the way to see what clients see.
+    let record = drill_ignoring_drain_ready().await;
+    connection_termination(&gate, false).await;
+    assert_eq!(
+        record.outcome.status,
+        Status::Fail,
+        "{}",
+        record.outcome.message
+    );
+    let failed = &assertion(&record, "failed_transactions")["observed"]["failed"];
+    assert!(failed.as_u64() > Some(0), "{}", record.outcome.message);
+    both_tasks_back(&standins).await;
+
+    // --- negative control: a task that dies at once cuts transactions
+    fixtures::standins::apply_break(&standins, "pgbouncer-hard-stop")
+        .await
+        .expect("break");
+    let record = pgbouncer_drain::run(&sandbox_gate().await, std::future::pending())
+        .await
+        .expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Fail,
+        "{}",
+        record.outcome.message
+    );
+    assert!(
+        record.outcome.message.contains("failed_transactions"),
+        "{}",
+        record.outcome.message
+    );
+    fixtures::standins::reset_running(&standins)
+        .await
+        .expect("reset");
+    both_tasks_back(&standins).await;
+
+    // --- an image without STOPSIGNAL: SIGTERM is pgbouncer 1.18's immediate shutdown
+    fixtures::standins::apply_break(&standins, "pgbouncer-sigterm")
+        .await
+        .expect("break");
+    // The spec that tells the truth about that image fails drain_ready…
+    let mut env = load_for_run("sandbox").expect("sandbox spec");
+    env.pgbouncer.as_mut().expect("pgbouncer").stop_signal = "SIGTERM".into();
+    let sigterm_spec = Gate::connect(env.clone(), connection(&env).expect("connection")).await;
+    let check = sigterm_spec
+        .run_id("pgbouncer.drain_ready")
+        .await
+        .expect("drain_ready");
+    assert_eq!(check.status, Status::Fail, "{}", check.message);
+    assert!(
+        check.message.contains("immediate shutdown"),
+        "{}",
+        check.message
+    );
+    // …and the drill shows the transactions it cuts.
+    let record = drill_ignoring_drain_ready().await;
+    assert_eq!(
+        record.outcome.status,
+        Status::Fail,
+        "{}",
+        record.outcome.message
+    );
+    let failed = &assertion(&record, "failed_transactions")["observed"]["failed"];
+    assert!(failed.as_u64() > Some(0), "{}", record.outcome.message);
+    fixtures::standins::reset_running(&standins)
+        .await
+        .expect("reset");
+    both_tasks_back(&standins).await;
+
+    // --- interrupted midway: error, no verdict, the table gone
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        "test interrupt".to_string()
+    };
+    let record = pgbouncer_drain::run(&sandbox_gate().await, interrupt)
+        .await
+        .expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Error,
+        "{}",
+        record.outcome.message
+    );
+    assert!(record.outcome.message.contains("interrupted"));
+    assert_eq!(record.outcome.evidence.details["cleanup"], true);
+    assert_eq!(
+        drain_tables(&state).await,
+        Vec::<String>::new(),
+        "table dropped"
+    );
+}
+
+/// The drill on the sandbox with `pgbouncer.drain_ready` left out of its
+/// steady state: what clients see of a configuration the check refuses.
+async fn drill_ignoring_drain_ready() -> DrillRecord {
+    pgbouncer_drain::run_with_steady_state(
+        &sandbox_gate().await,
+        &[
+            "pgbouncer.service",
+            "pgbouncer.multi_az",
+            "pgbouncer.targets",
+        ],
+        std::future::pending(),
+    )
+    .await
+    .expect("the drill runs")
+}
+
+#[test]
+fn a_spec_without_consent_or_a_broken_steady_state_stops_nothing() {
+    runtime().block_on(async {
+        let account = Account::seeded(&[]).await.expect("account");
+        let mut env = account.env.clone();
+        env.drills.allowed = false;
+        let gate = Gate::connect(env, account.connection.clone()).await;
+        let refused = pgbouncer_drain::run(&gate, std::future::pending()).await;
+        assert!(
+            matches!(refused, Err(DrillError::NotAllowed(_))),
+            "{refused:?}"
+        );
+        assert_eq!(gate.aws().calls.snapshot().total_operations(), 0);
+
+        // A task already stopped: pgbouncer.service fails, nothing is stopped.
+        let account = Account::seeded(&["pgbouncer-task-stopped"])
+            .await
+            .expect("account");
+        let mut env = account.env.clone();
+        let drill = env
+            .drills
+            .pgbouncer_drain
+            .get_or_insert_with(verify::spec::PgbouncerDrainDrill::defaults);
+        drill.database_url = Some("postgres://u:p@127.0.0.1:1/db?sslmode=disable".into());
+        let gate = Gate::connect(env, account.connection.clone()).await;
+        match pgbouncer_drain::run(&gate, std::future::pending()).await {
+            Err(DrillError::SteadyState(why)) => {
+                assert!(why.contains("pgbouncer.service"), "{why}")
+            }
+            other => panic!("expected a steady-state refusal, got {other:?}"),
+        }
+        let calls = gate.aws().calls.snapshot();
+        assert!(
+            calls
+                .operations
+                .keys()
+                .all(|op| verify::aws::is_read_only(op.split(':').nth(1).unwrap_or(op))),
+            "{calls:?}"
+        );
+    });
+}
