@@ -229,6 +229,50 @@ pub struct DrillsSpec {
     /// `pgbouncer_drain { … }`; `None` when the spec has no such block (the
     /// drill then runs with [`PgbouncerDrainDrill::defaults`]).
     pub pgbouncer_drain: Option<PgbouncerDrainDrill>,
+    /// `pitr_restore { … }`; `None` when the spec has no such block (the
+    /// drill then runs with [`PitrRestoreDrill::defaults`] if there is
+    /// exactly one `rds` block).
+    pub pitr_restore: Option<PitrRestoreDrill>,
+}
+
+/// `drills { pitr_restore { … } }`: a point-in-time restore into a scratch
+/// instance, judged by marker rows written before and after the restore time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PitrRestoreDrill {
+    /// The `rds "<label>"` block whose instance is restored (default: the only one).
+    pub rds: Option<String>,
+    /// The environment variable holding the source's database URL (the
+    /// master user; the scratch instance keeps its credentials).
+    pub database_url_env: String,
+    /// Filled in by the harness; never read from the spec.
+    pub database_url: Option<String>,
+    /// The restore must be available within this long (default 1 h).
+    pub max_duration: Duration,
+    /// How long to wait for the source's `LatestRestorableTime` to pass the
+    /// restore time (RDS uploads WAL every 5 minutes; default 15 min).
+    pub restorable_within: Duration,
+    /// Bound on one connection attempt (default 5 s).
+    pub connect_timeout: Duration,
+    /// Bound on one statement (default 5 s).
+    pub statement_timeout: Duration,
+    /// PEM roots trusted beside the public ones (Amazon's `global-bundle.pem`).
+    pub ca_file: Option<PathBuf>,
+}
+
+impl PitrRestoreDrill {
+    /// The drill as a `pitr_restore {}` block with nothing set.
+    pub fn defaults() -> Self {
+        PitrRestoreDrill {
+            rds: None,
+            database_url_env: "VERIFY_DRILL_DATABASE_URL".into(),
+            database_url: None,
+            max_duration: Duration::from_secs(3600),
+            restorable_within: Duration::from_secs(15 * 60),
+            connect_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(5),
+            ca_file: None,
+        }
+    }
 }
 
 /// `drills { pgbouncer_drain { … } }`: one pgbouncer task stopped under a

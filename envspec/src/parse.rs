@@ -141,12 +141,62 @@ fn drills(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<DrillsSpec, SpecE
         .single_block("pgbouncer_drain")?
         .map(|b| pgbouncer_drain(doc, b))
         .transpose()?;
+    let pitr_restore = s
+        .single_block("pitr_restore")?
+        .map(|b| pitr_restore(doc, b, rds))
+        .transpose()?;
     s.finish()?;
     Ok(DrillsSpec {
         allowed,
         rds_failover,
         pgbouncer_drain,
+        pitr_restore,
     })
+}
+
+fn pitr_restore(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<PitrRestoreDrill, SpecError> {
+    let mut s = Section::of_block(doc, block)?;
+    let d = PitrRestoreDrill::defaults();
+    let drill = PitrRestoreDrill {
+        rds: s.string("rds")?,
+        database_url_env: s.string("database_url_env")?.unwrap_or(d.database_url_env),
+        database_url: None,
+        max_duration: s.duration("max_duration")?.unwrap_or(d.max_duration),
+        restorable_within: s
+            .duration("restorable_within")?
+            .unwrap_or(d.restorable_within),
+        connect_timeout: s.duration("connect_timeout")?.unwrap_or(d.connect_timeout),
+        statement_timeout: s
+            .duration("statement_timeout")?
+            .unwrap_or(d.statement_timeout),
+        ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
+    };
+    match &drill.rds {
+        Some(label) if !rds.iter().any(|r| &r.label == label) => {
+            return Err(s.invalid_value("rds", "the label of an `rds` block of this spec"));
+        }
+        None if rds.len() != 1 => {
+            return Err(
+                s.invalid_value("rds", "set: the spec has no single `rds` block to restore")
+            );
+        }
+        _ => {}
+    }
+    if drill.database_url_env.trim().is_empty() {
+        return Err(s.invalid_value("database_url_env", "a non-empty variable name"));
+    }
+    for (key, value) in [
+        ("max_duration", drill.max_duration),
+        ("restorable_within", drill.restorable_within),
+        ("connect_timeout", drill.connect_timeout),
+        ("statement_timeout", drill.statement_timeout),
+    ] {
+        if value.is_zero() {
+            return Err(s.invalid_value(key, "a duration above zero"));
+        }
+    }
+    s.finish()?;
+    Ok(drill)
 }
 
 /// A `ca_file` as written, relative to the spec's directory.

@@ -137,4 +137,10 @@ drills {
     timeout            = "15m"
     stop_alarms        = ["restartix-production-core-api-5xx"]
   }
+
+  pitr_restore {
+    database_url_env  = "RESTARTIX_DRILL_DATABASE_URL"
+    max_duration      = "1h"   # the launch gate: PITR restore works in < 1 h
+    restorable_within = "15m"  # RDS uploads WAL about every 5 minutes
+  }
 }

@@ -137,4 +137,11 @@ drills {
     max_recovery       = "1m"
     timeout            = "3m"
   }
+
+  pitr_restore {
+    # The harness fills this from the sandbox's state (the endpoint stand-in).
+    database_url_env  = "VERIFY_DRILL_DATABASE_URL"
+    max_duration      = "2m"
+    restorable_within = "1m"
+  }
 }

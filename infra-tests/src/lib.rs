@@ -136,6 +136,16 @@ pub fn load_for_run(name: &str) -> Result<Environment> {
             {
                 drill.database_url = Some(rds.probe_url.clone());
             }
+            // The restore drill writes its markers through the endpoint too.
+            if let Some(rds) = &state.rds {
+                let drill = env
+                    .drills
+                    .pitr_restore
+                    .get_or_insert_with(verify::spec::PitrRestoreDrill::defaults);
+                if drill.database_url.is_none() {
+                    drill.database_url = Some(rds.probe_url.clone());
+                }
+            }
             // The drain drill's workload goes through the balancer (the NLB
             // stand-in) to pgbouncer, as the master user.
             if let (Some(rds), Some(endpoint)) = (

@@ -83,6 +83,12 @@ async fn both_tasks_back(standins: &StandinsState) {
                 .as_array()
                 .is_some_and(|r| r.len() == 2)
         {
+            // The stop knobs are the good ones (a reset undoes the breaks).
+            assert_eq!(
+                (&status["stop_signal"], &status["hard_stop"]),
+                (&serde_json::json!("SIGINT"), &serde_json::json!(false)),
+                "{status}"
+            );
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -96,7 +102,7 @@ async fn connection_termination(gate: &Gate, on: bool) {
     let _guard = gate
         .aws()
         .mode
-        .allow_writes(&["elasticloadbalancing:ModifyTargetGroupAttributes"]);
+        .allow_writes(&["elastic load balancing v2:ModifyTargetGroupAttributes"]);
     let groups = elb
         .describe_target_groups()
         .names(fixtures::platform::PGBOUNCER_TARGET_GROUP)

@@ -16,7 +16,11 @@ use crate::flags::{Drill, DrillKind};
 
 pub fn run(flags: &Drill) -> Result<ExitCode> {
     let name = flags.drill.as_str();
-    if !flags.yes {
+    // `cleanup` deletes only what a drill made (tagged scratch instances),
+    // so it needs neither consent nor drills allowed: it is how a crashed
+    // restore drill is undone anywhere.
+    let cleanup = flags.drill == DrillKind::Cleanup;
+    if !flags.yes && !cleanup {
         eprintln!(
             "refusing: drill {name} changes state in '{}'. Re-run with --yes to consent.",
             flags.env
@@ -24,18 +28,11 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
         return Ok(ExitCode::from(2));
     }
     let env = crate::environment::load(&flags.env)?;
-    if !env.drills.allowed {
+    if !env.drills.allowed && !cleanup {
         eprintln!(
             "refusing: environment '{}' does not allow drills (set `drills {{ allowed = true }}` in its spec)",
             flags.env
         );
-        return Ok(ExitCode::from(2));
-    }
-    if !matches!(
-        flags.drill,
-        DrillKind::RdsFailover | DrillKind::PgbouncerDrain
-    ) {
-        eprintln!("drill {name}: not implemented in this version; nothing was changed");
         return Ok(ExitCode::from(2));
     }
     if env.aws.sandbox {

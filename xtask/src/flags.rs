@@ -104,6 +104,9 @@ pub enum DrillKind {
     RdsFailover,
     PgbouncerDrain,
     PitrRestore,
+    /// Delete the scratch instances a crashed `pitr-restore` left (only
+    /// instances tagged `verify:drill = pitr_restore`).
+    Cleanup,
 }
 
 impl DrillKind {
@@ -113,6 +116,7 @@ impl DrillKind {
             DrillKind::RdsFailover => "rds-failover",
             DrillKind::PgbouncerDrain => "pgbouncer-drain",
             DrillKind::PitrRestore => "pitr-restore",
+            DrillKind::Cleanup => "cleanup",
         }
     }
 }

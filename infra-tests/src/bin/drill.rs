@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use infra_tests::{connection, load_for_run, runtime};
-use verify::drill::{DrillError, DrillRecord, pgbouncer_drain, rds_failover, render};
+use verify::drill::{DrillError, DrillRecord, pgbouncer_drain, pitr_restore, rds_failover, render};
 use verify::{Gate, Status};
 
 fn main() -> ExitCode {
@@ -60,16 +60,30 @@ fn main() -> ExitCode {
         let run = match kind.as_str() {
             "rds-failover" => rds_failover::run(&gate, interrupt).await,
             "pgbouncer-drain" => pgbouncer_drain::run(&gate, interrupt).await,
+            "pitr-restore" => pitr_restore::run(&gate, interrupt).await,
+            "cleanup" => {
+                let removed = pitr_restore::cleanup_leftovers(&gate)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if removed.is_empty() {
+                    println!("no scratch instances left by a drill");
+                }
+                for id in &removed {
+                    println!("deleted scratch instance {id}");
+                }
+                return Ok(None);
+            }
             other => {
                 return Err(format!(
-                    "unknown drill {other:?} (known: rds-failover, pgbouncer-drain)"
+                    "unknown drill {other:?} (known: rds-failover, pgbouncer-drain, pitr-restore, cleanup)"
                 ));
             }
         };
-        run.map_err(|e: DrillError| e.to_string())
+        run.map(Some).map_err(|e: DrillError| e.to_string())
     });
     let record = match result {
-        Ok(record) => record,
+        Ok(Some(record)) => record,
+        Ok(None) => return ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(2);

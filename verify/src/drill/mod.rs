@@ -18,6 +18,7 @@
 //! Exit codes follow: 0 every assertion held, 1 one failed, 2 could not run.
 
 pub mod pgbouncer_drain;
+pub mod pitr_restore;
 pub mod probe;
 pub mod rds_failover;
 pub mod workload;
@@ -27,7 +28,7 @@ use std::time::Duration;
 pub use report_model::DrillRecord;
 pub use report_model::timeline::{Mark, MarkKind, ProbeTrace, Timeline, render};
 
-use envspec::Environment;
+use envspec::{Environment, RdsSpec};
 use report_model::Evidence;
 use serde_json::json;
 
@@ -171,4 +172,25 @@ where
             result => return result,
         }
     }
+}
+
+/// The `rds` block a drill acts on: the one labelled `label`, or the only one.
+pub(crate) fn rds_block<'a>(
+    env: &'a Environment,
+    label: Option<&str>,
+    drill: &str,
+) -> Result<&'a RdsSpec, DrillError> {
+    match label {
+        Some(label) => env.rds.iter().find(|r| r.label == label),
+        None if env.rds.len() == 1 => env.rds.first(),
+        None => None,
+    }
+    .ok_or_else(|| {
+        DrillError::Setup(format!(
+            "drill {drill}: no rds block {} in the spec",
+            label
+                .map(|l| format!("\"{l}\""))
+                .unwrap_or_else(|| "(exactly one expected)".into())
+        ))
+    })
 }

@@ -143,6 +143,15 @@ impl ProbeTarget {
     }
 }
 
+/// `url` (`postgres://user:password@host:port/db?…`) with its host and port
+/// replaced by `host:port`: the same credentials against another instance.
+pub fn with_host_port(url: &str, host: &str, port: u16) -> String {
+    match (url.find('@'), url[url.find('@').unwrap_or(0)..].find('/')) {
+        (Some(at), Some(slash)) => format!("{}{host}:{port}{}", &url[..=at], &url[at + slash..]),
+        _ => url.to_string(),
+    }
+}
+
 /// A Postgres error as a person needs it: the server's message and code
 /// when it sent one (tokio-postgres displays only "db error").
 pub fn describe_error(e: &tokio_postgres::Error) -> String {

@@ -20,14 +20,14 @@
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
-use envspec::{Environment, RdsFailoverDrill, RdsSpec};
+use envspec::{RdsFailoverDrill, RdsSpec};
 use report_model::Evidence;
 use serde_json::json;
 
 use super::probe::{self, Ledger, ProbeTarget, RunningProbe};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing,
-    assertions_evidence, ms_since, record, steady_state,
+    assertions_evidence, ms_since, rds_block, record, steady_state,
 };
 use crate::Status;
 use crate::check::{CheckError, Outcome};
@@ -77,7 +77,7 @@ pub async fn run(
         .rds_failover
         .clone()
         .unwrap_or_else(RdsFailoverDrill::defaults);
-    let rds = instance_spec(env, &drill)?;
+    let rds = rds_block(env, drill.rds.as_deref(), "rds_failover")?;
     let max_unavailable = drill.max_unavailable.unwrap_or(rds.failover_budget);
     let url = drill
         .database_url
@@ -280,28 +280,6 @@ pub async fn run(
         before,
         after,
     ))
-}
-
-/// The `rds` block the drill fails over.
-fn instance_spec<'a>(
-    env: &'a Environment,
-    drill: &RdsFailoverDrill,
-) -> Result<&'a RdsSpec, DrillError> {
-    match &drill.rds {
-        Some(label) => env.rds.iter().find(|r| &r.label == label),
-        None if env.rds.len() == 1 => env.rds.first(),
-        None => None,
-    }
-    .ok_or_else(|| {
-        DrillError::Setup(format!(
-            "drill rds_failover: no rds block {} in the spec",
-            drill
-                .rds
-                .as_deref()
-                .map(|l| format!("\"{l}\""))
-                .unwrap_or_else(|| "(exactly one expected)".into())
-        ))
-    })
 }
 
 /// Injects the fault and waits for recovery, bounded; records marks.

@@ -80,7 +80,13 @@ impl Workload {
         for client in 1..=clients {
             let trace = Arc::new(Mutex::new(ProbeTrace::new(format!("client-{client}"))));
             traces.push(trace.clone());
+            // Clients start spread over one cycle (hold + interval), so at
+            // any moment most of them are inside a transaction: a fault cuts
+            // some, whenever it lands.
+            let cycle = hold + target.interval;
+            let offset = cycle * (client - 1) / clients;
             let run = WorkloadClient {
+                offset,
                 id: client,
                 target: target.clone(),
                 table: table.to_string(),
@@ -118,6 +124,8 @@ impl Workload {
 
 /// One client of the workload.
 struct WorkloadClient {
+    /// When this client starts, after the workload does.
+    offset: Duration,
     id: u32,
     target: ProbeTarget,
     table: String,
@@ -138,6 +146,7 @@ enum Transaction {
 
 impl WorkloadClient {
     async fn run(self, mut stopped: watch::Receiver<bool>) {
+        tokio::time::sleep(self.offset).await;
         let mut client: Option<Client> = None;
         let mut seq: u64 = 0;
         let mut backoff = self.target.interval;

@@ -1,0 +1,685 @@
+//! `drill.pitr_restore`: a point-in-time restore into a scratch instance,
+//! judged by two marker rows.
+//!
+//! What it asserts:
+//! - the scratch instance is `available` within `max_duration` of the restore call;
+//! - marker A, committed before the restore time, is present in it;
+//! - marker B, committed after the restore time, is absent (a restore that
+//!   ignores the time, or lands after B, fails here);
+//! - the scratch instance is deleted afterwards and nothing tagged as this
+//!   run's scratch remains.
+//!
+//! How: on the source (through the URL the spec names) a table
+//! `verify_pitr_<run>` gets marker A, the server's clock is read as the
+//! restore time, then marker B. Once the source's `LatestRestorableTime`
+//! has passed marker B, `RestoreDBInstanceToPointInTime` makes
+//! `<source>-verify-<run>` (the source's subnet group and security groups,
+//! single-AZ, private, no deletion protection, tagged
+//! `verify:drill = pitr_restore`, `verify:run = <run>`); `DescribeDBInstances`
+//! follows it to `available`; the markers are read through its endpoint with
+//! the source's credentials (a restore keeps the master user). Cleanup on
+//! every path: `DeleteDBInstance(SkipFinalSnapshot, DeleteAutomatedBackups)`
+//! of the scratch instance, waiting until it is gone, and the marker table
+//! dropped on the source. [`cleanup_leftovers`] removes what a crashed run left.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_rds::types::{DbInstance, Tag};
+use envspec::{PitrRestoreDrill, RdsSpec};
+use report_model::Evidence;
+use serde_json::json;
+
+use super::probe::{ProbeTarget, describe_error, with_host_port};
+use super::{
+    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, assertions_evidence,
+    ms_since, rds_block, record, retry_for, steady_state,
+};
+use crate::Status;
+use crate::check::{CheckError, Outcome};
+use crate::gate::Gate;
+
+/// The public id of this drill's outcome.
+pub const ID: &str = "drill.pitr_restore";
+
+/// The writes this drill makes: the restore, and the scratch instance's deletion.
+pub const WRITES: [&str; 2] = ["rds:RestoreDBInstanceToPointInTime", "rds:DeleteDBInstance"];
+
+/// The tag every scratch instance carries (value `pitr_restore`), and the run's.
+pub const SCRATCH_TAG: &str = "verify:drill";
+pub const RUN_TAG: &str = "verify:run";
+
+/// How often the instances are described while waiting.
+const POLL: Duration = Duration::from_secs(1);
+/// The wait for a deleted scratch instance to be gone.
+const DELETE_WITHIN: Duration = Duration::from_secs(30 * 60);
+/// The gap on each side of the restore time (server clock).
+const MARKER_GAP: Duration = Duration::from_secs(1);
+
+/// Runs the drill on `gate`'s environment. `interrupt` ends it early (the
+/// harness passes Ctrl-C); the scratch instance is deleted whatever happens.
+///
+/// ```no_run
+/// # async fn demo(gate: verify::Gate) -> Result<(), verify::drill::DrillError> {
+/// let record = verify::drill::pitr_restore::run(&gate, std::future::pending()).await?;
+/// println!("{}: {}", record.outcome.status.as_str(), record.outcome.message);
+/// # Ok(()) }
+/// ```
+pub async fn run(
+    gate: &Gate,
+    interrupt: impl Future<Output = String> + Send,
+) -> Result<DrillRecord, DrillError> {
+    let env = gate.env();
+    if !env.drills.allowed {
+        return Err(DrillError::NotAllowed(env.name.clone()));
+    }
+    let drill = env
+        .drills
+        .pitr_restore
+        .clone()
+        .unwrap_or_else(PitrRestoreDrill::defaults);
+    let rds = rds_block(env, drill.rds.as_deref(), "pitr_restore")?;
+    let url = drill
+        .database_url
+        .clone()
+        .or_else(|| std::env::var(&drill.database_url_env).ok())
+        .ok_or_else(|| {
+            DrillError::Setup(format!(
+                "the source's database URL is not set: export {} (postgres://user:password@host:port/db)",
+                drill.database_url_env
+            ))
+        })?;
+    let target = probe_target(&url, &drill)?;
+
+    let (before, failing) = steady_state(gate, &["rds.*"]).await;
+    if !failing.is_empty() {
+        return Err(DrillError::SteadyState(failing.join("; ")));
+    }
+    let source = describe(gate, &rds.identifier)
+        .await
+        .map_err(|e| DrillError::Setup(e.to_string()))?
+        .ok_or_else(|| DrillError::Setup(format!("rds instance '{}' not found", rds.identifier)))?;
+
+    let run_id = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.as_millis())
+        .unwrap_or_default()
+        .to_string();
+    let table = format!("verify_pitr_{run_id}");
+    let scratch = format!("{}-verify-{run_id}", rds.identifier);
+    let markers = write_markers(&target, &table)
+        .await
+        .map_err(DrillError::SteadyState)?;
+
+    // From here on, cleanup runs on every path.
+    let started_at = SystemTime::now();
+    let t0 = Instant::now();
+    let mut timeline = Timeline {
+        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+        ..Timeline::default()
+    };
+    let mut marks = vec![Mark {
+        at_ms: 0,
+        kind: MarkKind::Status,
+        label: format!(
+            "markers written: A at {}, restore time {}, B at {}",
+            markers.a_at, markers.restore_time, markers.b_at
+        ),
+    }];
+    let mut progress = Progress::default();
+    let guard = gate.aws().mode.allow_writes(&WRITES);
+    let body = follow(
+        gate,
+        &drill,
+        rds,
+        &source,
+        &scratch,
+        &run_id,
+        &markers,
+        &url,
+        t0,
+        &mut marks,
+        &mut progress,
+    );
+    let ending = tokio::select! {
+        ending = body => ending,
+        why = interrupt => Ok(Ending::Interrupted(why)),
+    };
+
+    // Cleanup: the scratch instance deleted and gone, nothing of this run
+    // left, the marker table dropped.
+    let deleted = if progress.restore_called {
+        delete_scratch(gate, &scratch).await
+    } else {
+        Ok(false)
+    };
+    let left = retry_for(Duration::from_secs(30), || {
+        scratch_instances(gate, Some(&run_id))
+    })
+    .await;
+    drop(guard);
+    let dropped = retry_for(Duration::from_secs(60), || drop_table(&target, &table)).await;
+    marks.push(Mark {
+        at_ms: ms_since(t0),
+        kind: MarkKind::Cleanup,
+        label: match (&deleted, &dropped) {
+            (Ok(true), Ok(())) => format!("deleted {scratch}, dropped {table}"),
+            (Ok(false), Ok(())) => format!("no scratch instance made; dropped {table}"),
+            (Err(e), _) => format!("could not delete {scratch}: {e}"),
+            (_, Err(e)) => format!("could not drop {table}: {e}"),
+        },
+    });
+    marks.sort_by_key(|m| m.at_ms);
+    timeline.marks = marks;
+    timeline.duration_ms = ms_since(t0);
+    let ending = ending?;
+    let cleanup_ok =
+        deleted.is_ok() && dropped.is_ok() && left.as_ref().is_ok_and(|l| l.is_empty());
+    let source_name = format!("rds instance '{}'", rds.identifier);
+
+    if let Ending::Interrupted(why) = &ending {
+        return Ok(record(
+            env,
+            Outcome {
+                id: ID.into(),
+                status: Status::Error,
+                message: format!("interrupted ({why}); cleanup ran, no verdict"),
+                duration_ms: timeline.duration_ms,
+                evidence: Evidence::of(source_name)
+                    .resource(format!("rds instance '{scratch}'"))
+                    .detail("cleanup", cleanup_ok)
+                    .detail("table", table.clone()),
+            },
+            timeline,
+            before,
+            Vec::new(),
+        ));
+    }
+
+    let assertions = judge(&drill, &markers, &progress, &deleted, &left);
+    let mut problems: Vec<String> = assertions
+        .iter()
+        .filter(|a| !a.holds)
+        .map(|a| {
+            format!(
+                "{}: expected {}, observed {}",
+                a.name, a.expected, a.observed
+            )
+        })
+        .collect();
+    match &ending {
+        Ending::Recovered => {}
+        Ending::TimedOut(after) => problems.insert(
+            0,
+            format!(
+                "not available within {}",
+                humantime::format_duration(*after)
+            ),
+        ),
+        Ending::Aborted(why) => problems.insert(0, format!("aborted: {why}")),
+        Ending::Interrupted(_) => unreachable!("handled above"),
+    }
+    if let Err(e) = &dropped {
+        problems.push(format!("cleanup: {e}"));
+    }
+    let summary = format!(
+        "{source_name} restored to {} into '{scratch}': available in {} (bound {}); marker A {}, marker B {}; scratch {}",
+        markers.restore_time,
+        progress
+            .available_after_ms
+            .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+            .unwrap_or_else(|| "—".into()),
+        humantime::format_duration(drill.max_duration),
+        presence(progress.markers.as_ref(), "A"),
+        presence(progress.markers.as_ref(), "B"),
+        if cleanup_ok {
+            "deleted"
+        } else {
+            "NOT cleaned up"
+        },
+    );
+    let status = if problems.is_empty() {
+        Status::Pass
+    } else {
+        Status::Fail
+    };
+    let message = if problems.is_empty() {
+        summary
+    } else {
+        format!("{summary}; {}", problems.join("; "))
+    };
+    let evidence = assertions_evidence(
+        Evidence::of(source_name).resource(format!("rds instance '{scratch}'")),
+        &assertions,
+    )
+    .detail("table", table)
+    .detail("restore_time", markers.restore_time.clone());
+    Ok(record(
+        env,
+        Outcome {
+            id: ID.into(),
+            status,
+            message,
+            duration_ms: timeline.duration_ms,
+            evidence,
+        },
+        timeline,
+        before,
+        Vec::new(),
+    ))
+}
+
+/// Lists the scratch instances a crashed run left (any run's) and deletes
+/// each; returns their identifiers. What `cargo xtask drill cleanup <env>` does.
+pub async fn cleanup_leftovers(gate: &Gate) -> Result<Vec<String>, DrillError> {
+    let found = scratch_instances(gate, None)
+        .await
+        .map_err(|e| DrillError::Setup(e.to_string()))?;
+    let _guard = gate.aws().mode.allow_writes(&["rds:DeleteDBInstance"]);
+    for id in &found {
+        delete_scratch(gate, id)
+            .await
+            .map_err(|e| DrillError::Setup(format!("deleting {id}: {e}")))?;
+    }
+    Ok(found)
+}
+
+/// The marker rows and the restore time between them (the server's clock).
+#[derive(Debug, Clone, PartialEq)]
+struct Markers {
+    a_at: String,
+    restore_time: String,
+    b_at: String,
+}
+
+/// What the wait saw, for the assertions.
+#[derive(Debug, Default, Clone, PartialEq)]
+struct Progress {
+    restore_called: bool,
+    /// From the restore call to `available`.
+    available_after_ms: Option<u64>,
+    final_status: Option<String>,
+    /// The markers found in the scratch instance (or why they could not be read).
+    markers: Option<Result<BTreeSet<String>, String>>,
+}
+
+fn presence(markers: Option<&Result<BTreeSet<String>, String>>, marker: &str) -> &'static str {
+    match markers {
+        Some(Ok(found)) if found.contains(marker) => "present",
+        Some(Ok(_)) => "absent",
+        _ => "not read",
+    }
+}
+
+fn probe_target(url: &str, drill: &PitrRestoreDrill) -> Result<ProbeTarget, DrillError> {
+    ProbeTarget::from_url(
+        url,
+        &drill.database_url_env,
+        drill.ca_file.as_deref(),
+        drill.connect_timeout,
+        drill.statement_timeout,
+        Duration::from_millis(50),
+    )
+    .map_err(|e| DrillError::Setup(e.to_string()))
+}
+
+/// Marker A, the restore time, marker B, each committed, on the server's clock.
+async fn write_markers(target: &ProbeTarget, table: &str) -> Result<Markers, String> {
+    let client = target.connect().await?;
+    let one = |sql: String| {
+        let client = &client;
+        async move {
+            client
+                .query_one(&sql, &[])
+                .await
+                .map(|row| row.get::<_, String>(0))
+                .map_err(|e| describe_error(&e))
+        }
+    };
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE {table} (marker text PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())"
+        ))
+        .await
+        .map_err(|e| format!("creating {table}: {}", describe_error(&e)))?;
+    let stamp =
+        "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')";
+    let a_at = one(format!(
+        "INSERT INTO {table} (marker) VALUES ('A') RETURNING to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    ))
+    .await?;
+    tokio::time::sleep(MARKER_GAP).await;
+    let restore_time = one(format!("SELECT {stamp}")).await?;
+    tokio::time::sleep(MARKER_GAP).await;
+    let b_at = one(format!(
+        "INSERT INTO {table} (marker) VALUES ('B') RETURNING to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
+    ))
+    .await?;
+    Ok(Markers {
+        a_at,
+        restore_time,
+        b_at,
+    })
+}
+
+/// Waits for the restorable time, restores, waits for `available`, reads the markers.
+#[allow(clippy::too_many_arguments)]
+async fn follow(
+    gate: &Gate,
+    drill: &PitrRestoreDrill,
+    rds: &RdsSpec,
+    source: &DbInstance,
+    scratch: &str,
+    run_id: &str,
+    markers: &Markers,
+    url: &str,
+    t0: Instant,
+    marks: &mut Vec<Mark>,
+    progress: &mut Progress,
+) -> Result<Ending, DrillError> {
+    let restore_time = aws_smithy_types::DateTime::from_str(
+        &markers.restore_time,
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .map_err(|e| {
+        DrillError::Setup(format!(
+            "the server's clock {:?}: {e}",
+            markers.restore_time
+        ))
+    })?;
+    let b_at = aws_smithy_types::DateTime::from_str(
+        &markers.b_at,
+        aws_smithy_types::date_time::Format::DateTime,
+    )
+    .map_err(|e| DrillError::Setup(format!("marker B's time {:?}: {e}", markers.b_at)))?;
+
+    // RDS restores only up to LatestRestorableTime (its WAL uploads lag
+    // about five minutes): wait until it has passed marker B.
+    let deadline = Instant::now() + drill.restorable_within;
+    loop {
+        let latest = describe(gate, &rds.identifier)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|db| db.latest_restorable_time().copied());
+        if latest.is_some_and(|l| l > b_at) {
+            break;
+        }
+        if Instant::now() >= deadline {
+            return Ok(Ending::TimedOut(drill.restorable_within));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+
+    let mut restore = gate
+        .aws()
+        .rds
+        .restore_db_instance_to_point_in_time()
+        .source_db_instance_identifier(&rds.identifier)
+        .target_db_instance_identifier(scratch)
+        .restore_time(restore_time)
+        .multi_az(false)
+        .publicly_accessible(false)
+        .deletion_protection(false)
+        .tags(
+            Tag::builder()
+                .key(SCRATCH_TAG)
+                .value("pitr_restore")
+                .build(),
+        )
+        .tags(Tag::builder().key(RUN_TAG).value(run_id).build());
+    if let Some(group) = source
+        .db_subnet_group()
+        .and_then(|g| g.db_subnet_group_name())
+    {
+        restore = restore.db_subnet_group_name(group);
+    }
+    for sg in source.vpc_security_groups() {
+        if let Some(id) = sg.vpc_security_group_id() {
+            restore = restore.vpc_security_group_ids(id);
+        }
+    }
+    progress.restore_called = true;
+    restore.send().await.map_err(|e| {
+        DrillError::Setup(
+            CheckError::from_sdk("rds:RestoreDBInstanceToPointInTime", scratch, e).to_string(),
+        )
+    })?;
+    let fault_ms = ms_since(t0);
+    marks.push(Mark {
+        at_ms: fault_ms,
+        kind: MarkKind::Fault,
+        label: format!(
+            "RestoreDBInstanceToPointInTime {scratch} to {}",
+            markers.restore_time
+        ),
+    });
+
+    let started = Instant::now();
+    let deadline = started + drill.max_duration;
+    let mut last: Option<String> = None;
+    let endpoint = loop {
+        tokio::time::sleep(POLL).await;
+        if Instant::now() >= deadline {
+            return Ok(Ending::TimedOut(drill.max_duration));
+        }
+        let Ok(Some(db)) = describe(gate, scratch).await else {
+            continue;
+        };
+        let status = db.db_instance_status().unwrap_or("unknown").to_string();
+        if last.as_ref() != Some(&status) {
+            marks.push(Mark {
+                at_ms: ms_since(t0),
+                kind: MarkKind::Status,
+                label: format!("{scratch} {status}"),
+            });
+            progress.final_status = Some(status.clone());
+            last = Some(status.clone());
+        }
+        match status.as_str() {
+            "available" => {
+                let address = db
+                    .endpoint()
+                    .and_then(|e| Some((e.address()?.to_string(), e.port()?)));
+                match address {
+                    Some(a) => break a,
+                    None => continue,
+                }
+            }
+            "failed"
+            | "incompatible-restore"
+            | "incompatible-parameters"
+            | "incompatible-network" => {
+                return Ok(Ending::Aborted(format!("the restore ended {status}")));
+            }
+            _ => {}
+        }
+    };
+    progress.available_after_ms = Some(started.elapsed().as_millis() as u64);
+    marks.push(Mark {
+        at_ms: ms_since(t0),
+        kind: MarkKind::Recovered,
+        label: format!("{scratch} available at {}:{}", endpoint.0, endpoint.1),
+    });
+    let scratch_target = probe_target(&with_host_port(url, &endpoint.0, endpoint.1 as u16), drill)?;
+    let table = format!("verify_pitr_{run_id}");
+    progress.markers = Some(
+        retry_for(Duration::from_secs(60), || {
+            markers_in(&scratch_target, &table)
+        })
+        .await,
+    );
+    Ok(Ending::Recovered)
+}
+
+/// The drill's assertions, each with expected and observed.
+fn judge(
+    drill: &PitrRestoreDrill,
+    markers: &Markers,
+    progress: &Progress,
+    deleted: &Result<bool, String>,
+    left: &Result<Vec<String>, CheckError>,
+) -> Vec<Assertion> {
+    let found = match &progress.markers {
+        Some(Ok(found)) => json!(found),
+        Some(Err(e)) => json!({ "error": e }),
+        None => json!(null),
+    };
+    let has = |m: &str| matches!(&progress.markers, Some(Ok(f)) if f.contains(m));
+    let read = matches!(&progress.markers, Some(Ok(_)));
+    vec![
+        Assertion {
+            name: "restore_duration",
+            holds: progress
+                .available_after_ms
+                .is_some_and(|ms| ms <= drill.max_duration.as_millis() as u64),
+            expected: json!({ "max_ms": drill.max_duration.as_millis() as u64 }),
+            observed: json!({
+                "available_after_ms": progress.available_after_ms,
+                "status": progress.final_status,
+            }),
+        },
+        Assertion {
+            name: "marker_before_present",
+            holds: read && has("A"),
+            expected: json!({ "marker": "A", "written_at": markers.a_at, "present": true }),
+            observed: json!({ "markers": found }),
+        },
+        Assertion {
+            name: "marker_after_absent",
+            holds: read && !has("B"),
+            expected: json!({
+                "marker": "B",
+                "written_at": markers.b_at,
+                "restore_time": markers.restore_time,
+                "present": false,
+            }),
+            observed: json!({ "markers": found }),
+        },
+        Assertion {
+            name: "scratch_deleted",
+            holds: deleted.is_ok() && left.as_ref().is_ok_and(|l| l.is_empty()),
+            expected: json!({ "scratch_instances_left": 0 }),
+            observed: json!({
+                "deleted": deleted.as_ref().map_err(|e| e.clone()).ok(),
+                "delete_error": deleted.as_ref().err(),
+                "left": left.as_ref().map(|l| json!(l)).unwrap_or_else(|e| json!({ "error": e.to_string() })),
+            }),
+        },
+    ]
+}
+
+/// The instance, or `None` when RDS says it does not exist.
+async fn describe(gate: &Gate, identifier: &str) -> Result<Option<DbInstance>, CheckError> {
+    match gate
+        .aws()
+        .rds
+        .describe_db_instances()
+        .db_instance_identifier(identifier)
+        .send()
+        .await
+    {
+        Ok(out) => Ok(out.db_instances().first().cloned()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(CheckError::from_sdk(
+            "rds:DescribeDBInstances",
+            identifier,
+            e,
+        )),
+    }
+}
+
+/// Scratch instances (tagged `verify:drill = pitr_restore`), of one run or
+/// of any; every page of DescribeDBInstances read.
+async fn scratch_instances(gate: &Gate, run: Option<&str>) -> Result<Vec<String>, CheckError> {
+    let mut found = Vec::new();
+    let mut pages = gate
+        .aws()
+        .rds
+        .describe_db_instances()
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page =
+            page.map_err(|e| CheckError::from_sdk("rds:DescribeDBInstances", "rds instances", e))?;
+        for db in page.db_instances() {
+            let tag = |key: &str| {
+                db.tag_list()
+                    .iter()
+                    .find(|t| t.key() == Some(key))
+                    .and_then(|t| t.value())
+            };
+            if tag(SCRATCH_TAG) == Some("pitr_restore")
+                && run.is_none_or(|r| tag(RUN_TAG) == Some(r))
+            {
+                found.extend(db.db_instance_identifier().map(String::from));
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Deletes a scratch instance (no final snapshot, no automated backups
+/// kept) and waits until it is gone. `Ok(false)`: there was none.
+async fn delete_scratch(gate: &Gate, identifier: &str) -> Result<bool, String> {
+    let sent = retry_for(Duration::from_secs(60), || async {
+        match gate
+            .aws()
+            .rds
+            .delete_db_instance()
+            .db_instance_identifier(identifier)
+            .skip_final_snapshot(true)
+            .delete_automated_backups(true)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
+            {
+                Ok(false)
+            }
+            // Still `creating` (an interrupted drill): retried until it can be deleted.
+            Err(e) => Err(CheckError::from_sdk("rds:DeleteDBInstance", identifier, e).to_string()),
+        }
+    })
+    .await?;
+    let deadline = Instant::now() + DELETE_WITHIN;
+    loop {
+        match describe(gate, identifier).await {
+            Ok(None) => return Ok(sent),
+            _ if Instant::now() >= deadline => {
+                return Err(format!(
+                    "{identifier} still listed {} after DeleteDBInstance",
+                    humantime::format_duration(DELETE_WITHIN)
+                ));
+            }
+            _ => tokio::time::sleep(POLL).await,
+        }
+    }
+}
+
+/// The markers in the scratch instance's copy of the table.
+async fn markers_in(target: &ProbeTarget, table: &str) -> Result<BTreeSet<String>, String> {
+    let client = target.connect().await?;
+    let rows = client
+        .query(&format!("SELECT marker FROM {table}"), &[])
+        .await
+        .map_err(|e| format!("reading {table}: {}", describe_error(&e)))?;
+    Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
+}
+
+async fn drop_table(target: &ProbeTarget, table: &str) -> Result<(), String> {
+    let client = target.connect().await?;
+    client
+        .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
+        .await
+        .map_err(|e| format!("dropping {table}: {}", describe_error(&e)))
+}
