@@ -1,0 +1,317 @@
+//! `drill.pitr_restore` on the sandbox's data plane (WAL archived by every
+//! member, a base backup from `up`; a restore is a new PostgreSQL cluster
+//! recovering to the restore time), through the real SDK:
+//! - the good data plane passes: marker A present, marker B absent, the
+//!   scratch instance deleted and its cluster gone, the marker table dropped;
+//!   also after a failover (the archive crosses a timeline switch);
+//! - negative control: with `rds-restore-ignores-target` (recovery to the
+//!   end of the archive) the drill fails on marker B;
+//! - interrupted after the restore call, it reports `error` and still
+//!   deletes the scratch instance;
+//! - `cleanup_leftovers` deletes tagged scratch instances only;
+//! - refused where the spec does not allow drills, and when `rds.*` do not
+//!   hold, with only reads made.
+
+use std::time::Duration;
+
+use fixtures::SandboxState;
+use fixtures::rds;
+use infra_tests::{Account, connection, load_for_run, runtime};
+use verify::drill::{DrillError, DrillRecord, pitr_restore};
+use verify::{Gate, Status};
+
+fn sandbox() -> SandboxState {
+    SandboxState::load()
+        .expect("state.json")
+        .expect("the sandbox is running (cargo xtask sandbox up)")
+}
+
+async fn sandbox_gate() -> Gate {
+    let env = load_for_run("sandbox").expect("sandbox spec");
+    let connection = connection(&env).expect("connection");
+    Gate::connect(env, connection).await
+}
+
+fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
+    record.outcome.evidence.details["assertions"]
+        .as_array()
+        .expect("assertions")
+        .iter()
+        .find(|a| a["name"] == name)
+        .unwrap_or_else(|| panic!("no assertion {name}"))
+}
+
+/// No scratch instance in moto, no restored cluster in the data plane, no marker table.
+async fn nothing_left(state: &SandboxState, gate: &Gate) {
+    let rds_state = state.rds.as_ref().expect("rds");
+    let status = rds::status(rds_state).await.expect("GET /rds");
+    assert!(status.restores.is_empty(), "{status:?}");
+    let out = gate
+        .aws()
+        .rds
+        .describe_db_instances()
+        .send()
+        .await
+        .expect("DescribeDBInstances");
+    let ids: Vec<&str> = out
+        .db_instances()
+        .iter()
+        .filter_map(|d| d.db_instance_identifier())
+        .collect();
+    assert_eq!(ids, vec!["restartix-sandbox"], "only the source is left");
+    let (client, conn) = tokio_postgres::connect(&rds_state.probe_url, tokio_postgres::NoTls)
+        .await
+        .expect("connect to the endpoint");
+    tokio::spawn(conn);
+    let tables = client
+        .query(
+            "SELECT tablename::text FROM pg_tables WHERE tablename LIKE 'verify_pitr_%'",
+            &[],
+        )
+        .await
+        .expect("pg_tables");
+    assert!(tables.is_empty(), "marker tables left: {}", tables.len());
+}
+
+#[test]
+fn the_restore_drill_passes_fails_when_the_target_is_ignored_and_always_deletes_its_scratch() {
+    let state = sandbox();
+    let rds_state = state
+        .rds
+        .clone()
+        .expect("the sandbox has an RDS data plane");
+    let standins = state.standins.clone().expect("stand-ins");
+    let _lock = rds::lock(&rds_state).expect("the data plane's lock");
+    runtime().block_on(async {
+        let result = tokio::spawn(drills()).await;
+        fixtures::standins::reset_running(&standins)
+            .await
+            .expect("reset");
+        rds::wait_until_good(&rds_state, Duration::from_secs(60))
+            .await
+            .expect("good after reset");
+        if let Err(e) = result
+            && e.is_panic()
+        {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    });
+}
+
+async fn drills() {
+    let state = sandbox();
+    let standins = state.standins.clone().expect("stand-ins");
+
+    // --- good
+    let gate = sandbox_gate().await;
+    let record = pitr_restore::run(&gate, std::future::pending())
+        .await
+        .expect("the drill runs");
+    let o = &record.outcome;
+    assert_eq!(o.status, Status::Pass, "{}", o.message);
+    assert!(
+        o.message.contains("marker A present, marker B absent"),
+        "{}",
+        o.message
+    );
+    for name in [
+        "restore_duration",
+        "marker_before_present",
+        "marker_after_absent",
+        "scratch_deleted",
+    ] {
+        assert_eq!(
+            assertion(&record, name)["holds"],
+            true,
+            "{name}: {}",
+            o.message
+        );
+    }
+    let labels: Vec<&str> = record
+        .timeline
+        .marks
+        .iter()
+        .map(|m| m.label.as_str())
+        .collect();
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.starts_with("RestoreDBInstanceToPointInTime")),
+        "{labels:?}"
+    );
+    nothing_left(&state, &gate).await;
+
+    // --- after a failover: the archive spans a timeline switch
+    fixtures::standins::control(&standins, "POST", "/rds/failover", None)
+        .await
+        .expect("failover");
+    rds::wait_until_good(state.rds.as_ref().unwrap(), Duration::from_secs(60))
+        .await
+        .expect("standby back");
+    let record = pitr_restore::run(&gate.fresh(), std::future::pending())
+        .await
+        .expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Pass,
+        "{}",
+        record.outcome.message
+    );
+    nothing_left(&state, &gate).await;
+
+    // --- negative control: a restore that ignores the target keeps marker B
+    fixtures::standins::apply_break(&standins, "rds-restore-ignores-target")
+        .await
+        .expect("break");
+    let record = pitr_restore::run(&gate.fresh(), std::future::pending())
+        .await
+        .expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Fail,
+        "{}",
+        record.outcome.message
+    );
+    assert_eq!(assertion(&record, "marker_after_absent")["holds"], false);
+    assert!(
+        record.outcome.message.contains("marker B present"),
+        "{}",
+        record.outcome.message
+    );
+    assert_eq!(assertion(&record, "scratch_deleted")["holds"], true);
+    fixtures::standins::reset_running(&standins)
+        .await
+        .expect("reset");
+    nothing_left(&state, &gate).await;
+
+    // --- interrupted after the restore call: error, and the scratch still goes
+    let interrupt = async {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        "test interrupt".to_string()
+    };
+    let record = pitr_restore::run(&gate.fresh(), interrupt)
+        .await
+        .expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Error,
+        "{}",
+        record.outcome.message
+    );
+    assert_eq!(record.outcome.evidence.details["cleanup"], true);
+    nothing_left(&state, &gate).await;
+}
+
+#[test]
+fn cleanup_deletes_tagged_scratch_instances_only() {
+    runtime().block_on(async {
+        let account = Account::seeded(&[]).await.expect("account");
+        let gate = account.gate().await;
+        {
+            let _guard = gate
+                .aws()
+                .mode
+                .allow_writes(&["rds:RestoreDBInstanceToPointInTime"]);
+            for (id, tagged) in [("left-by-a-crash", true), ("someone-elses-copy", false)] {
+                let mut restore = gate
+                    .aws()
+                    .rds
+                    .restore_db_instance_to_point_in_time()
+                    .source_db_instance_identifier("restartix-sandbox")
+                    .target_db_instance_identifier(id)
+                    .use_latest_restorable_time(true)
+                    .deletion_protection(false);
+                if tagged {
+                    restore = restore.tags(
+                        aws_sdk_rds::types::Tag::builder()
+                            .key(pitr_restore::SCRATCH_TAG)
+                            .value("pitr_restore")
+                            .build(),
+                    );
+                }
+                restore.send().await.expect("restore");
+            }
+        }
+        let removed = pitr_restore::cleanup_leftovers(&gate)
+            .await
+            .expect("cleanup");
+        assert_eq!(removed, vec!["left-by-a-crash".to_string()]);
+        let out = gate
+            .aws()
+            .rds
+            .describe_db_instances()
+            .send()
+            .await
+            .expect("describe");
+        let mut ids: Vec<&str> = out
+            .db_instances()
+            .iter()
+            .filter_map(|d| d.db_instance_identifier())
+            .collect();
+        ids.sort();
+        assert_eq!(ids, vec!["restartix-sandbox", "someone-elses-copy"]);
+    });
+}
+
+#[test]
+fn a_restore_time_after_the_latest_restorable_time_is_refused() {
+    runtime().block_on(async {
+        let account = Account::seeded(&[]).await.expect("account");
+        let gate = account.gate().await;
+        let _guard = gate
+            .aws()
+            .mode
+            .allow_writes(&["rds:RestoreDBInstanceToPointInTime"]);
+        let future = std::time::SystemTime::now() + Duration::from_secs(3600);
+        let refused = gate
+            .aws()
+            .rds
+            .restore_db_instance_to_point_in_time()
+            .source_db_instance_identifier("restartix-sandbox")
+            .target_db_instance_identifier("too-late")
+            .restore_time(aws_smithy_types::DateTime::from(future))
+            .send()
+            .await
+            .expect_err("a restore time in the future");
+        let text = format!("{:?}", refused);
+        assert!(text.contains("InvalidRestoreFault"), "{text}");
+    });
+}
+
+#[test]
+fn a_spec_without_consent_or_a_broken_steady_state_restores_nothing() {
+    runtime().block_on(async {
+        let account = Account::seeded(&[]).await.expect("account");
+        let mut env = account.env.clone();
+        env.drills.allowed = false;
+        let gate = Gate::connect(env, account.connection.clone()).await;
+        let refused = pitr_restore::run(&gate, std::future::pending()).await;
+        assert!(
+            matches!(refused, Err(DrillError::NotAllowed(_))),
+            "{refused:?}"
+        );
+        assert_eq!(gate.aws().calls.snapshot().total_operations(), 0);
+
+        let account = Account::seeded(&["rds-retention-1"])
+            .await
+            .expect("account");
+        let mut env = account.env.clone();
+        env.drills
+            .pitr_restore
+            .get_or_insert_with(verify::spec::PitrRestoreDrill::defaults)
+            .database_url = Some("postgres://u:p@127.0.0.1:1/db?sslmode=disable".into());
+        let gate = Gate::connect(env, account.connection.clone()).await;
+        match pitr_restore::run(&gate, std::future::pending()).await {
+            Err(DrillError::SteadyState(why)) => assert!(why.contains("rds.backups"), "{why}"),
+            other => panic!("expected a steady-state refusal, got {other:?}"),
+        }
+        let calls = gate.aws().calls.snapshot();
+        assert!(
+            calls
+                .operations
+                .keys()
+                .all(|op| verify::aws::is_read_only(op.split(':').nth(1).unwrap_or(op))),
+            "{calls:?}"
+        );
+    });
+}
