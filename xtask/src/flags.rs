@@ -152,9 +152,19 @@ pub struct Test {
 
 #[derive(Debug, Parser)]
 pub struct Bench {
-    /// Measured runs (after one warm-up run).
-    #[arg(long, default_value_t = 10)]
-    pub runs: usize,
+    /// What to measure: the gate (default) or the drills (the measured
+    /// unavailability of a known outage, and each drill's wall time).
+    #[arg(value_enum, default_value_t = BenchWhat::Gate)]
+    pub what: BenchWhat,
+    /// Measured runs (after one warm-up run); for drills, runs of the known outage.
+    #[arg(long)]
+    pub runs: Option<usize>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BenchWhat {
+    Gate,
+    Drills,
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 use crate::cargo::{build_workspace, root, sandbox as sandbox_bin, workspace_bin};
-use crate::flags::{Bench, Sandbox, SandboxAction};
+use crate::flags::{Bench, BenchWhat, Sandbox, SandboxAction};
 
 pub fn run(flags: &Sandbox) -> Result<ExitCode> {
     build_workspace()?;
@@ -43,8 +43,12 @@ pub fn ensure_up() -> Result<bool> {
 pub fn bench(flags: &Bench) -> Result<ExitCode> {
     build_workspace()?;
     ensure_up()?;
-    let status = Command::new(workspace_bin("bench"))
-        .args(["--runs", &flags.runs.to_string()])
+    let (bin, runs) = match flags.what {
+        BenchWhat::Gate => ("bench", flags.runs.unwrap_or(10)),
+        BenchWhat::Drills => ("bench_drills", flags.runs.unwrap_or(5)),
+    };
+    let status = Command::new(workspace_bin(bin))
+        .args(["--runs", &runs.to_string()])
         .current_dir(root())
         .status()
         .context("running the bench")?;

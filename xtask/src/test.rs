@@ -170,6 +170,18 @@ impl Scenarios {
             drill_pgbouncer_hard_stop(&dir),
         );
         self.check(
+            "drill pitr-restore sandbox --yes: exit 0, marker A present, B absent, scratch deleted",
+            drill_pitr_restore(&dir),
+        );
+        self.check(
+            "drill pitr-restore with rds-restore-ignores-target: exit 1 on marker B",
+            drill_pitr_ignores_target(&dir),
+        );
+        self.check(
+            "drill cleanup sandbox: nothing left to delete",
+            drill_cleanup(),
+        );
+        self.check(
             "verify sandbox after the drills and a reset: go",
             verify_after_drill(&dir),
         );
@@ -545,6 +557,71 @@ fn drill_pgbouncer_drain(dir: &Path) -> Result<()> {
             .is_none_or(|p| p.is_empty())
     {
         bail!("drain.json: {record}");
+    }
+    Ok(())
+}
+
+fn drill_pitr_restore(dir: &Path) -> Result<()> {
+    let json = dir.join("pitr.json");
+    let out = xtask(&[
+        "drill",
+        "pitr-restore",
+        "sandbox",
+        "--yes",
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        &format!("markdown={}", dir.join("pitr.md").display()),
+    ])?;
+    expect_exit(&out, 0)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "drill.pitr_restore  PASS",
+        "marker A present, marker B absent",
+        "scratch deleted",
+    ] {
+        if !stdout.contains(needle) {
+            bail!("the terminal report lacks {needle:?}:\n{stdout}");
+        }
+    }
+    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    if record["outcome"]["status"] != "pass" {
+        bail!("pitr.json: {record}");
+    }
+    Ok(())
+}
+
+/// The negative control: a restore that ignores its target keeps marker B.
+fn drill_pitr_ignores_target(dir: &Path) -> Result<()> {
+    if !sandbox_quiet(&["break", "rds-restore-ignores-target"])? {
+        bail!("sandbox break rds-restore-ignores-target failed");
+    }
+    let out = xtask(&[
+        "drill",
+        "pitr-restore",
+        "sandbox",
+        "--yes",
+        "--report",
+        &format!("json={}", dir.join("pitr-ignores-target.json").display()),
+    ]);
+    if !sandbox_quiet(&["reset"])? {
+        bail!("sandbox reset failed after the restore drill");
+    }
+    let out = out?;
+    expect_exit(&out, 1)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("✗ marker_after_absent") {
+        bail!("the restore drill did not fail on marker B:\n{stdout}");
+    }
+    Ok(())
+}
+
+fn drill_cleanup() -> Result<()> {
+    let out = xtask(&["drill", "cleanup", "sandbox"])?;
+    expect_exit(&out, 0)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("no scratch instances left") {
+        bail!("drill cleanup: {stdout}");
     }
     Ok(())
 }

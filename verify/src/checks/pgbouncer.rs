@@ -417,7 +417,7 @@ enum Shutdown {
     /// SIGTERM with no declared version: it may be either.
     Unknown,
     /// Any other signal: not a pgbouncer shutdown (SIGKILL after the stop timeout).
-    NotAShutdown,
+    Killed,
 }
 
 impl Shutdown {
@@ -426,7 +426,7 @@ impl Shutdown {
             Shutdown::Safe => "a safe shutdown",
             Shutdown::Immediate => "an immediate shutdown (transactions in flight are cut)",
             Shutdown::Unknown => "an immediate shutdown before 1.23, a safe one from 1.23",
-            Shutdown::NotAShutdown => {
+            Shutdown::Killed => {
                 "no shutdown at all (the task is killed after its stop timeout)"
             }
         }
@@ -441,7 +441,7 @@ fn stop_shutdown(signal: &str, version: Option<(u32, u32)>) -> Shutdown {
         ("SIGTERM", Some(v)) if v >= (1, 23) => Shutdown::Safe,
         ("SIGTERM", Some(_)) => Shutdown::Immediate,
         ("SIGTERM", None) => Shutdown::Unknown,
-        _ => Shutdown::NotAShutdown,
+        _ => Shutdown::Killed,
     }
 }
 
@@ -648,8 +648,8 @@ mod tests {
             ("SIGTERM", Some((1, 22)), Shutdown::Immediate),
             ("SIGTERM", Some((1, 18)), Shutdown::Immediate),
             ("SIGTERM", None, Shutdown::Unknown),
-            ("SIGQUIT", Some((1, 23)), Shutdown::NotAShutdown),
-            ("SIGKILL", None, Shutdown::NotAShutdown),
+            ("SIGQUIT", Some((1, 23)), Shutdown::Killed),
+            ("SIGKILL", None, Shutdown::Killed),
         ] {
             assert_eq!(
                 stop_shutdown(signal, version),

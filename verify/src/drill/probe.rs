@@ -310,6 +310,11 @@ async fn sample_loop<F, Fut>(
         if *stopped.borrow() {
             return;
         }
+        // A sample is dated when the client asked: the service was (or was
+        // not) there for a request made then. Dating it by the answer would
+        // add the reconnection's cost (a TLS and SCRAM handshake) to every
+        // outage's end.
+        let at_ms = t0.elapsed().as_millis() as u64;
         let attempt = match &client {
             Some(c) if !c.is_closed() => operation(c.clone()).await,
             _ => match target.connect().await {
@@ -321,7 +326,6 @@ async fn sample_loop<F, Fut>(
                 Err(e) => Attempt::Unreachable(e),
             },
         };
-        let at_ms = t0.elapsed().as_millis() as u64;
         let mut trace = trace.lock().expect("probe trace poisoned");
         match attempt {
             Attempt::Ok => trace.sample(at_ms, true, None),

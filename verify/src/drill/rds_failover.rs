@@ -327,6 +327,8 @@ async fn follow(
 
     let deadline = Instant::now() + drill.timeout;
     let mut last = start.clone();
+    // Seen out of `available` since the fault: the reboot happened.
+    let mut rebooted = false;
     loop {
         tokio::time::sleep(POLL).await;
         if Instant::now() >= deadline {
@@ -346,6 +348,7 @@ async fn follow(
                     now.secondary_az.as_deref().unwrap_or("none")
                 ),
             });
+            rebooted |= now.status != "available";
             last = now;
         }
         if let Some(alarm) = alarm_firing(gate, &drill.stop_alarms).await {
@@ -378,8 +381,15 @@ async fn follow(
                 humantime::format_duration(drill.abort_unavailable)
             )));
         }
+        // Back once available again after the reboot (or with the AZs
+        // swapped, when the reboot was quicker than a poll) and writes have
+        // succeeded for a while; whether the primary moved is an assertion,
+        // not something to wait for until the timeout.
         let swapped = last.primary_az.is_some() && last.primary_az != start.primary_az;
-        if last.status == "available" && swapped && stable_for >= SETTLE.as_millis() as u64 {
+        if last.status == "available"
+            && (swapped || rebooted)
+            && stable_for >= SETTLE.as_millis() as u64
+        {
             marks.push(Mark {
                 at_ms: ms_since(t0),
                 kind: MarkKind::Recovered,
