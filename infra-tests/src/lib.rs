@@ -108,17 +108,6 @@ pub fn point_at_standins(env: &mut Environment, standins: &fixtures::standins::S
     }
 }
 
-/// The RDS probe URL with its host and port replaced by `endpoint`.
-#[cfg(feature = "sandbox")]
-fn pgbouncer_url(probe_url: &str, endpoint: std::net::SocketAddr) -> String {
-    match (probe_url.find('@'), probe_url.rfind('/')) {
-        (Some(at), Some(slash)) if slash > at => {
-            format!("{}{endpoint}{}", &probe_url[..=at], &probe_url[slash..])
-        }
-        _ => probe_url.to_string(),
-    }
-}
-
 /// Loads the named environment; a sandbox one is pointed at the running sandbox's stand-ins.
 pub fn load_for_run(name: &str) -> Result<Environment> {
     #[cfg_attr(not(feature = "sandbox"), allow(unused_mut))]
@@ -157,7 +146,11 @@ pub fn load_for_run(name: &str) -> Result<Environment> {
                     .pgbouncer_drain
                     .get_or_insert_with(verify::spec::PgbouncerDrainDrill::defaults);
                 if drill.database_url.is_none() {
-                    drill.database_url = Some(pgbouncer_url(&rds.probe_url, endpoint));
+                    drill.database_url = Some(verify::drill::probe::with_host_port(
+                        &rds.probe_url,
+                        &endpoint.ip().to_string(),
+                        endpoint.port(),
+                    ));
                 }
             }
         }
@@ -274,6 +267,8 @@ impl ResultsSink {
 mod accounts;
 #[cfg(feature = "sandbox")]
 pub use accounts::{Account, fresh_account};
+#[cfg(feature = "sandbox")]
+pub mod drills;
 
 /// A multi-thread runtime for a test (each test owns its clients).
 pub fn runtime() -> tokio::runtime::Runtime {

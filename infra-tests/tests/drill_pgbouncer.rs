@@ -25,30 +25,12 @@ use std::time::Duration;
 use fixtures::SandboxState;
 use fixtures::rds;
 use fixtures::standins::StandinsState;
+use infra_tests::drills::{
+    assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
+};
 use infra_tests::{Account, connection, load_for_run, runtime};
 use verify::drill::{DrillError, DrillRecord, pgbouncer_drain};
 use verify::{Gate, Status};
-
-fn sandbox() -> SandboxState {
-    SandboxState::load()
-        .expect("state.json")
-        .expect("the sandbox is running (cargo xtask sandbox up)")
-}
-
-async fn sandbox_gate() -> Gate {
-    let env = load_for_run("sandbox").expect("sandbox spec");
-    let connection = connection(&env).expect("connection");
-    Gate::connect(env, connection).await
-}
-
-fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
-    record.outcome.evidence.details["assertions"]
-        .as_array()
-        .expect("assertions")
-        .iter()
-        .find(|a| a["name"] == name)
-        .unwrap_or_else(|| panic!("no assertion {name}"))
-}
 
 /// Workload tables a drill left behind.
 async fn drain_tables(state: &SandboxState) -> Vec<String> {
@@ -125,7 +107,7 @@ async fn connection_termination(gate: &Gate, on: bool) {
 
 #[test]
 fn the_drain_drill_passes_agrees_with_drain_ready_and_fails_when_transactions_are_cut() {
-    let state = sandbox();
+    let state = running_sandbox();
     let rds_state = state
         .rds
         .clone()
@@ -150,7 +132,7 @@ fn the_drain_drill_passes_agrees_with_drain_ready_and_fails_when_transactions_ar
 }
 
 async fn drills() {
-    let state = sandbox();
+    let state = running_sandbox();
     let standins = state.standins.clone().expect("stand-ins");
 
     // --- good: the check passes, and the drill agrees
@@ -357,19 +339,10 @@ fn a_spec_without_consent_or_a_broken_steady_state_stops_nothing() {
             .get_or_insert_with(verify::spec::PgbouncerDrainDrill::defaults);
         drill.database_url = Some("postgres://u:p@127.0.0.1:1/db?sslmode=disable".into());
         let gate = Gate::connect(env, account.connection.clone()).await;
-        match pgbouncer_drain::run(&gate, std::future::pending()).await {
-            Err(DrillError::SteadyState(why)) => {
-                assert!(why.contains("pgbouncer.service"), "{why}")
-            }
-            other => panic!("expected a steady-state refusal, got {other:?}"),
-        }
-        let calls = gate.aws().calls.snapshot();
-        assert!(
-            calls
-                .operations
-                .keys()
-                .all(|op| verify::aws::is_read_only(op.split(':').nth(1).unwrap_or(op))),
-            "{calls:?}"
+        refused_naming(
+            pgbouncer_drain::run(&gate, std::future::pending()).await,
+            "pgbouncer.service",
         );
+        only_reads_made(&gate);
     });
 }

@@ -16,30 +16,12 @@ use std::time::Duration;
 
 use fixtures::SandboxState;
 use fixtures::rds;
-use infra_tests::{Account, connection, load_for_run, runtime};
-use verify::drill::{DrillError, DrillRecord, pitr_restore};
+use infra_tests::drills::{
+    assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
+};
+use infra_tests::{Account, runtime};
+use verify::drill::{DrillError, pitr_restore};
 use verify::{Gate, Status};
-
-fn sandbox() -> SandboxState {
-    SandboxState::load()
-        .expect("state.json")
-        .expect("the sandbox is running (cargo xtask sandbox up)")
-}
-
-async fn sandbox_gate() -> Gate {
-    let env = load_for_run("sandbox").expect("sandbox spec");
-    let connection = connection(&env).expect("connection");
-    Gate::connect(env, connection).await
-}
-
-fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
-    record.outcome.evidence.details["assertions"]
-        .as_array()
-        .expect("assertions")
-        .iter()
-        .find(|a| a["name"] == name)
-        .unwrap_or_else(|| panic!("no assertion {name}"))
-}
 
 /// No scratch instance in moto, no restored cluster in the data plane, no marker table.
 async fn nothing_left(state: &SandboxState, gate: &Gate) {
@@ -75,7 +57,7 @@ async fn nothing_left(state: &SandboxState, gate: &Gate) {
 
 #[test]
 fn the_restore_drill_passes_fails_when_the_target_is_ignored_and_always_deletes_its_scratch() {
-    let state = sandbox();
+    let state = running_sandbox();
     let rds_state = state
         .rds
         .clone()
@@ -99,7 +81,7 @@ fn the_restore_drill_passes_fails_when_the_target_is_ignored_and_always_deletes_
 }
 
 async fn drills() {
-    let state = sandbox();
+    let state = running_sandbox();
     let standins = state.standins.clone().expect("stand-ins");
 
     // --- good
@@ -301,17 +283,10 @@ fn a_spec_without_consent_or_a_broken_steady_state_restores_nothing() {
             .get_or_insert_with(verify::spec::PitrRestoreDrill::defaults)
             .database_url = Some("postgres://u:p@127.0.0.1:1/db?sslmode=disable".into());
         let gate = Gate::connect(env, account.connection.clone()).await;
-        match pitr_restore::run(&gate, std::future::pending()).await {
-            Err(DrillError::SteadyState(why)) => assert!(why.contains("rds.backups"), "{why}"),
-            other => panic!("expected a steady-state refusal, got {other:?}"),
-        }
-        let calls = gate.aws().calls.snapshot();
-        assert!(
-            calls
-                .operations
-                .keys()
-                .all(|op| verify::aws::is_read_only(op.split(':').nth(1).unwrap_or(op))),
-            "{calls:?}"
+        refused_naming(
+            pitr_restore::run(&gate, std::future::pending()).await,
+            "rds.backups",
         );
+        only_reads_made(&gate);
     });
 }

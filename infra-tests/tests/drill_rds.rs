@@ -15,23 +15,13 @@
 
 use std::time::Duration;
 
-use fixtures::SandboxState;
 use fixtures::rds::{self, RdsState};
-use infra_tests::{Account, connection, load_for_run, runtime};
-use verify::drill::{DrillError, DrillRecord, MarkKind, rds_failover};
+use infra_tests::drills::{
+    assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
+};
+use infra_tests::{Account, runtime};
+use verify::drill::{DrillError, MarkKind, rds_failover};
 use verify::{Gate, Status};
-
-fn sandbox() -> SandboxState {
-    SandboxState::load()
-        .expect("state.json")
-        .expect("the sandbox is running (cargo xtask sandbox up)")
-}
-
-async fn sandbox_gate() -> Gate {
-    let env = load_for_run("sandbox").expect("sandbox spec");
-    let connection = connection(&env).expect("connection");
-    Gate::connect(env, connection).await
-}
 
 /// Tables a drill left behind in the probe's database.
 async fn drill_tables(rds: &RdsState) -> Vec<String> {
@@ -85,18 +75,9 @@ async fn cleaned_up_and_settled(rds: &RdsState, gate: &Gate) {
     wait_available(gate).await;
 }
 
-fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
-    record.outcome.evidence.details["assertions"]
-        .as_array()
-        .expect("assertions")
-        .iter()
-        .find(|a| a["name"] == name)
-        .unwrap_or_else(|| panic!("no assertion {name}"))
-}
-
 #[test]
 fn the_failover_drill_passes_cleans_up_when_interrupted_and_fails_on_an_async_standby() {
-    let state = sandbox();
+    let state = running_sandbox();
     let rds = state
         .rds
         .clone()
@@ -122,7 +103,7 @@ fn the_failover_drill_passes_cleans_up_when_interrupted_and_fails_on_an_async_st
 
 async fn drills(rds: RdsState) {
     let rds = &rds;
-    let state = sandbox();
+    let state = running_sandbox();
     let standins = state.standins.clone().expect("stand-ins");
 
     // --- good: pass, with evidence
@@ -282,26 +263,20 @@ fn a_spec_without_consent_or_a_broken_steady_state_injects_nothing() {
         // the only calls made were reads.
         let account = Account::seeded(&["rds-single-az"]).await.expect("account");
         let gate = account.gate().await;
-        let refused = rds_failover::run(&gate, std::future::pending()).await;
-        match refused {
-            Err(DrillError::SteadyState(why)) => assert!(why.contains("rds.multi_az"), "{why}"),
-            other => panic!("expected a steady-state refusal, got {other:?}"),
-        }
-        let calls = gate.aws().calls.snapshot();
-        assert!(
-            calls
-                .operations
-                .keys()
-                .all(|op| verify::aws::is_read_only(op.split(':').nth(1).unwrap_or(op))),
-            "{calls:?}"
+        refused_naming(
+            rds_failover::run(&gate, std::future::pending()).await,
+            "rds.multi_az",
         );
+        only_reads_made(&gate);
     });
 }
 
 #[test]
 fn a_probe_asking_for_tls_verifies_or_refuses_never_falls_back() {
     use verify::drill::probe::ProbeTarget;
-    let rds = sandbox().rds.expect("the sandbox has an RDS data plane");
+    let rds = running_sandbox()
+        .rds
+        .expect("the sandbox has an RDS data plane");
     let second = Duration::from_secs(1);
     let interval = Duration::from_millis(50);
     runtime().block_on(async {

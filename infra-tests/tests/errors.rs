@@ -92,14 +92,19 @@ fn denied(code: &str, message: &str) -> ErrorMetadata {
     ErrorMetadata::builder().code(code).message(message).build()
 }
 
-/// Clients for a closed local port, with the rds and budgets clients replaced by mocks.
-fn gate_over_mocks(rds: aws_sdk_rds::Client, budgets: aws_sdk_budgets::Client) -> Gate {
+/// Read-only clients for a closed local port: a test replaces the ones it mocks.
+fn closed_clients() -> AwsClients {
     let closed = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("eu-central-1"))
         .endpoint_url("http://127.0.0.1:9")
         .build();
-    let mut clients = AwsClients::new(&closed, verify::aws::AccessMode::read_only());
+    AwsClients::new(&closed, verify::aws::AccessMode::read_only())
+}
+
+/// Clients for a closed local port, with the rds and budgets clients replaced by mocks.
+fn gate_over_mocks(rds: aws_sdk_rds::Client, budgets: aws_sdk_budgets::Client) -> Gate {
+    let mut clients = closed_clients();
     clients.rds = rds;
     clients.budgets = budgets;
     Gate::with_clients(sandbox_env(), clients)
@@ -286,5 +291,106 @@ fn a_pending_slack_subscription_is_not_routed() {
         !outcome.evidence.to_string().contains("secret"),
         "webhook secrets stay out of reports: {}",
         outcome.evidence
+    );
+}
+
+/// `DescribeTasks` answering a `failures[]` entry other than `MISSING` (which
+/// no local part produces): the tasks it could not describe make the check
+/// an error naming them, never a count without them.
+#[test]
+fn a_task_describe_tasks_could_not_describe_is_an_error() {
+    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+    use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_ecs::types::{Failure, Task};
+    let arn =
+        |id: &str| format!("arn:aws:ecs:eu-central-1:123456789012:task/restartix-sandbox/{id}");
+    let listed = mock!(aws_sdk_ecs::Client::list_tasks).then_output(move || {
+        ListTasksOutput::builder()
+            .task_arns(arn("a"))
+            .task_arns(arn("b"))
+            .build()
+    });
+    let described = mock!(aws_sdk_ecs::Client::describe_tasks).then_output(move || {
+        DescribeTasksOutput::builder()
+            .tasks(
+                Task::builder()
+                    .task_arn(arn("a"))
+                    .group("service:pgbouncer")
+                    .last_status("RUNNING")
+                    .availability_zone("eu-central-1a")
+                    .build(),
+            )
+            .failures(
+                Failure::builder()
+                    .arn(arn("b"))
+                    .reason("ACCESS_DENIED")
+                    .detail("not authorized to describe this task")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&listed, &described]);
+    let mut clients = closed_clients();
+    clients.ecs = ecs;
+    let gate = Gate::with_clients(sandbox_env(), clients);
+    let outcome = runtime()
+        .block_on(gate.run_id("pgbouncer.multi_az"))
+        .expect("pgbouncer.multi_az");
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("could not be described")
+            && outcome.message.contains("ACCESS_DENIED"),
+        "{}",
+        outcome.message
+    );
+}
+
+/// An NLB target group's attributes without `connection_termination` (AWS
+/// always reports it; a proxy or a partial answer might not): `error`, never
+/// read as "off".
+#[test]
+fn an_nlb_target_group_without_connection_termination_is_an_error() {
+    use aws_sdk_elasticloadbalancingv2::operation::describe_target_group_attributes::DescribeTargetGroupAttributesOutput;
+    use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+    use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetGroup, TargetGroupAttribute};
+    let groups = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
+        DescribeTargetGroupsOutput::builder()
+            .target_groups(
+                TargetGroup::builder()
+                    .target_group_name("restartix-sandbox-pgbouncer")
+                    .target_group_arn("arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/restartix-sandbox-pgbouncer/1")
+                    .protocol(ProtocolEnum::Tcp)
+                    .build(),
+            )
+            .build()
+    });
+    let attributes =
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_group_attributes)
+            .then_output(|| {
+                DescribeTargetGroupAttributesOutput::builder()
+                    .attributes(
+                        TargetGroupAttribute::builder()
+                            .key("deregistration_delay.timeout_seconds")
+                            .value("5")
+                            .build(),
+                    )
+                    .build()
+            });
+    let elb = mock_client!(
+        aws_sdk_elasticloadbalancingv2,
+        RuleMode::MatchAny,
+        [&groups, &attributes]
+    );
+    let mut clients = closed_clients();
+    clients.elb = elb;
+    let gate = Gate::with_clients(sandbox_env(), clients);
+    let outcome = runtime()
+        .block_on(gate.run_id("pgbouncer.drain_ready"))
+        .expect("pgbouncer.drain_ready");
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("connection_termination"),
+        "{}",
+        outcome.message
     );
 }

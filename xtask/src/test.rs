@@ -162,6 +162,15 @@ impl Scenarios {
             verify_after_drill(&dir),
         );
         self.check(
+            "drill rds-failover with rds-async-standby: exit 1, lost acknowledged writes named",
+            negative_control(
+                &dir,
+                "rds-async-standby",
+                "rds-failover",
+                "✗ acknowledged_writes_kept",
+            ),
+        );
+        self.check(
             "drill pgbouncer-drain sandbox --yes: exit 0, zero failed transactions",
             drill_pgbouncer_drain(&dir),
         );
@@ -530,88 +539,116 @@ fn drill_rds_failover(dir: &Path) -> Result<()> {
 }
 
 fn drill_pgbouncer_drain(dir: &Path) -> Result<()> {
-    let json = dir.join("drain.json");
-    let out = xtask(&[
-        "drill",
+    let record = drill_passes(
+        dir,
         "pgbouncer-drain",
-        "sandbox",
-        "--yes",
-        "--report",
-        &format!("json={}", json.display()),
-    ])?;
-    expect_exit(&out, 0)?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for needle in [
-        "drill.pgbouncer_drain  PASS",
-        "✓ failed_transactions",
-        "0 failed",
-    ] {
-        if !stdout.contains(needle) {
-            bail!("the terminal report lacks {needle:?}:\n{stdout}");
-        }
-    }
-    let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
-    if record["outcome"]["status"] != "pass"
-        || record["timeline"]["probes"]
-            .as_array()
-            .is_none_or(|p| p.is_empty())
+        &[
+            "drill.pgbouncer_drain  PASS",
+            "✓ failed_transactions",
+            "0 failed",
+        ],
+    )?;
+    if record["timeline"]["probes"]
+        .as_array()
+        .is_none_or(|p| p.is_empty())
     {
-        bail!("drain.json: {record}");
+        bail!("the drain's record has no client traces: {record}");
     }
     Ok(())
 }
 
+/// The negative control: a task that dies at once cuts transactions in flight.
+fn drill_pgbouncer_hard_stop(dir: &Path) -> Result<()> {
+    negative_control(
+        dir,
+        "pgbouncer-hard-stop",
+        "pgbouncer-drain",
+        "✗ failed_transactions",
+    )
+}
+
 fn drill_pitr_restore(dir: &Path) -> Result<()> {
-    let json = dir.join("pitr.json");
+    drill_passes(
+        dir,
+        "pitr-restore",
+        &[
+            "drill.pitr_restore  PASS",
+            "marker A present, marker B absent",
+            "scratch deleted",
+        ],
+    )
+    .map(drop)
+}
+
+/// The negative control: a restore that ignores its target keeps marker B.
+fn drill_pitr_ignores_target(dir: &Path) -> Result<()> {
+    negative_control(
+        dir,
+        "rds-restore-ignores-target",
+        "pitr-restore",
+        "✗ marker_after_absent",
+    )
+}
+
+/// `drill <drill> sandbox --yes` exits 0, its terminal report holds every
+/// needle and its JSON and Markdown reports are written; the JSON record.
+fn drill_passes(dir: &Path, drill: &str, needles: &[&str]) -> Result<serde_json::Value> {
+    let json = dir.join(format!("{drill}.json"));
+    let markdown = dir.join(format!("{drill}.md"));
     let out = xtask(&[
         "drill",
-        "pitr-restore",
+        drill,
         "sandbox",
         "--yes",
         "--report",
         &format!("json={}", json.display()),
         "--report",
-        &format!("markdown={}", dir.join("pitr.md").display()),
+        &format!("markdown={}", markdown.display()),
     ])?;
     expect_exit(&out, 0)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    for needle in [
-        "drill.pitr_restore  PASS",
-        "marker A present, marker B absent",
-        "scratch deleted",
-    ] {
+    for needle in needles {
         if !stdout.contains(needle) {
             bail!("the terminal report lacks {needle:?}:\n{stdout}");
         }
     }
     let record: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
     if record["outcome"]["status"] != "pass" {
-        bail!("pitr.json: {record}");
+        bail!("{}: {record}", json.display());
     }
-    Ok(())
+    if !std::fs::read_to_string(&markdown)?.contains(&format!("drill.{}", drill.replace('-', "_")))
+    {
+        bail!("{} does not name the drill", markdown.display());
+    }
+    Ok(record)
 }
 
-/// The negative control: a restore that ignores its target keeps marker B.
-fn drill_pitr_ignores_target(dir: &Path) -> Result<()> {
-    if !sandbox_quiet(&["break", "rds-restore-ignores-target"])? {
-        bail!("sandbox break rds-restore-ignores-target failed");
+/// With the sandbox break `break_name`, `drill <drill>` exits 1 and its
+/// terminal report shows `failed` (the assertion that caught it); the
+/// sandbox is reset whatever happened.
+fn negative_control(dir: &Path, break_name: &str, drill: &str, failed: &str) -> Result<()> {
+    if !sandbox_quiet(&["break", break_name])? {
+        bail!("sandbox break {break_name} failed");
     }
     let out = xtask(&[
         "drill",
-        "pitr-restore",
+        drill,
         "sandbox",
         "--yes",
         "--report",
-        &format!("json={}", dir.join("pitr-ignores-target.json").display()),
+        &format!(
+            "json={}",
+            dir.join(format!("{drill}-{break_name}.json")).display()
+        ),
     ]);
     if !sandbox_quiet(&["reset"])? {
-        bail!("sandbox reset failed after the restore drill");
+        bail!("sandbox reset failed after drill {drill} with {break_name}");
     }
     let out = out?;
     expect_exit(&out, 1)?;
     let stdout = String::from_utf8_lossy(&out.stdout);
-    if !stdout.contains("✗ marker_after_absent") {
-        bail!("the restore drill did not fail on marker B:\n{stdout}");
+    if !stdout.contains(failed) {
+        bail!("drill {drill} with {break_name} did not fail on {failed:?}:\n{stdout}");
     }
     Ok(())
 }
@@ -622,31 +659,6 @@ fn drill_cleanup() -> Result<()> {
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !stdout.contains("no scratch instances left") {
         bail!("drill cleanup: {stdout}");
-    }
-    Ok(())
-}
-
-/// The negative control: a task that dies at once cuts transactions in flight.
-fn drill_pgbouncer_hard_stop(dir: &Path) -> Result<()> {
-    if !sandbox_quiet(&["break", "pgbouncer-hard-stop"])? {
-        bail!("sandbox break pgbouncer-hard-stop failed");
-    }
-    let out = xtask(&[
-        "drill",
-        "pgbouncer-drain",
-        "sandbox",
-        "--yes",
-        "--report",
-        &format!("json={}", dir.join("drain-hard-stop.json").display()),
-    ]);
-    if !sandbox_quiet(&["reset"])? {
-        bail!("sandbox reset failed after the hard-stop drill");
-    }
-    let out = out?;
-    expect_exit(&out, 1)?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !stdout.contains("✗ failed_transactions") {
-        bail!("the hard stop did not fail on failed transactions:\n{stdout}");
     }
     Ok(())
 }

@@ -113,9 +113,10 @@ async fn multi_az(cx: &Context) -> CheckResult {
             Some(nat) if !available_nats.contains(nat) => without_nat.push(format!(
                 "{id} ({az}) routes to {nat}, which is not available"
             )),
-            Some(nat) if route_state.is_some_and(|s| s != "active") => without_nat.push(format!(
+            // A route whose state AWS did not report is not known to be active.
+            Some(nat) if route_state != Some("active") => without_nat.push(format!(
                 "{id} ({az}) route to {nat} is {}",
-                route_state.unwrap_or("?")
+                route_state.unwrap_or("of unknown state (DescribeRouteTables gave none)")
             )),
             Some(nat) => match nat_az.get(nat) {
                 Some(nat_zone) if *nat_zone == az => private_azs_with_nat

@@ -299,9 +299,21 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         field: format!("a numeric deregistration_delay.timeout_seconds (got {delay_text:?})"),
     })?;
     // NLB only: at the end of the delay it resets every connection still open,
-    // cutting whatever transaction is in flight on it. Absent (ALB) is off.
-    let terminates =
-        attribute("deregistration_delay.connection_termination.enabled") == Some("true");
+    // cutting whatever transaction is in flight on it. An NLB's target group
+    // (TCP, TLS, UDP) always reports it: absent there is "could not see";
+    // absent on an ALB's (HTTP/HTTPS) is off.
+    let termination = attribute("deregistration_delay.connection_termination.enabled");
+    let nlb = group
+        .protocol()
+        .is_some_and(|p| matches!(p.as_str(), "TCP" | "TLS" | "UDP" | "TCP_UDP"));
+    if nlb && termination.is_none() {
+        return Err(CheckError::Missing {
+            operation: DESCRIBE_TG_ATTRIBUTES.into(),
+            resource: tg_name.clone(),
+            field: "deregistration_delay.connection_termination.enabled".into(),
+        });
+    }
+    let terminates = termination == Some("true");
     let svc = service(cx, spec).await?;
     let td_name = required(
         svc.task_definition(),
@@ -426,9 +438,7 @@ impl Shutdown {
             Shutdown::Safe => "a safe shutdown",
             Shutdown::Immediate => "an immediate shutdown (transactions in flight are cut)",
             Shutdown::Unknown => "an immediate shutdown before 1.23, a safe one from 1.23",
-            Shutdown::Killed => {
-                "no shutdown at all (the task is killed after its stop timeout)"
-            }
+            Shutdown::Killed => "no shutdown at all (the task is killed after its stop timeout)",
         }
     }
 }

@@ -194,3 +194,89 @@ pub(crate) fn rds_block<'a>(
         ))
     })
 }
+
+/// Runs a drill's body until it ends or `interrupt` fires (Ctrl-C). A panic
+/// in the body ends it as [`Ending::Interrupted`] too, so the cleanup that
+/// follows the call runs on every path.
+pub(crate) async fn until_interrupted(
+    body: impl std::future::Future<Output = Result<Ending, DrillError>>,
+    interrupt: impl std::future::Future<Output = String>,
+) -> Result<Ending, DrillError> {
+    use futures_util::FutureExt;
+    let body = std::panic::AssertUnwindSafe(body).catch_unwind();
+    tokio::select! {
+        ending = body => ending.unwrap_or_else(|panic| {
+            let why = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            Ok(Ending::Interrupted(format!("the drill panicked: {why}")))
+        }),
+        why = interrupt => Ok(Ending::Interrupted(why)),
+    }
+}
+
+/// A drill's outcome once it ran: `pass` when the body recovered, every
+/// assertion held and cleanup succeeded; otherwise `fail`, the summary
+/// followed by each problem (how the wait ended, each assertion that did not
+/// hold with expected and observed, the cleanup's error). `waited` names
+/// what the wait was for ("recovered", "available", …).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn judged(
+    id: &str,
+    summary: String,
+    assertions: &[Assertion],
+    ending: &Ending,
+    waited: &str,
+    cleanup: Option<&str>,
+    duration_ms: u64,
+    evidence: Evidence,
+) -> Outcome {
+    let mut problems: Vec<String> = match ending {
+        Ending::Recovered => Vec::new(),
+        Ending::TimedOut(after) => vec![format!(
+            "not {waited} within {}",
+            humantime::format_duration(*after)
+        )],
+        Ending::Aborted(why) => vec![format!("aborted: {why}")],
+        Ending::Interrupted(why) => vec![format!("interrupted: {why}")],
+    };
+    problems.extend(assertions.iter().filter(|a| !a.holds).map(|a| {
+        format!(
+            "{}: expected {}, observed {}",
+            a.name, a.expected, a.observed
+        )
+    }));
+    problems.extend(cleanup.map(|e| format!("cleanup: {e}")));
+    let (status, message) = if problems.is_empty() {
+        (Status::Pass, summary)
+    } else {
+        (Status::Fail, format!("{summary}; {}", problems.join("; ")))
+    };
+    Outcome {
+        id: id.into(),
+        status,
+        message,
+        duration_ms,
+        evidence: assertions_evidence(evidence, assertions),
+    }
+}
+
+/// The outcome of a drill interrupted (Ctrl-C, a panic): `error`, no
+/// verdict, whether its cleanup succeeded in the evidence.
+pub(crate) fn interrupted(
+    id: &str,
+    why: &str,
+    cleanup_ok: bool,
+    duration_ms: u64,
+    evidence: Evidence,
+) -> Outcome {
+    Outcome {
+        id: id.into(),
+        status: Status::Error,
+        message: format!("interrupted ({why}); cleanup ran, no verdict"),
+        duration_ms,
+        evidence: evidence.detail("cleanup", cleanup_ok),
+    }
+}

@@ -32,10 +32,9 @@ use super::probe::ProbeTarget;
 use super::workload::{self, Tally, Workload};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing,
-    assertions_evidence, ms_since, record, retry_for, steady_state,
+    interrupted, judged, ms_since, record, retry_for, steady_state, until_interrupted,
 };
-use crate::Status;
-use crate::check::{CheckError, Outcome};
+use crate::check::CheckError;
 use crate::gate::Gate;
 
 /// The public id of this drill's outcome.
@@ -158,10 +157,7 @@ pub async fn run_with_steady_state(
         &mut marks,
         &mut progress,
     );
-    let ending = tokio::select! {
-        ending = body => ending,
-        why = interrupt => Ok(Ending::Interrupted(why)),
-    };
+    let ending = until_interrupted(body, interrupt).await;
     let traces: Vec<_> = load.traces.clone();
     let tally = load.stop().await;
     timeline.probes = traces
@@ -199,21 +195,9 @@ pub async fn run_with_steady_state(
     let task_name = format!("ecs task '{}' in {victim_az}", short_arn(&victim));
 
     if let Ending::Interrupted(why) = &ending {
-        return Ok(record(
-            env,
-            Outcome {
-                id: ID.into(),
-                status: Status::Error,
-                message: format!("interrupted ({why}); cleanup ran, no verdict"),
-                duration_ms: timeline.duration_ms,
-                evidence: Evidence::of(task_name)
-                    .detail("cleanup", cleanup.is_ok())
-                    .detail("table", table.clone()),
-            },
-            timeline,
-            before,
-            Vec::new(),
-        ));
+        let evidence = Evidence::of(task_name).detail("table", table.clone());
+        let outcome = interrupted(ID, why, cleanup.is_ok(), timeline.duration_ms, evidence);
+        return Ok(record(env, outcome, timeline, before, Vec::new()));
     }
 
     let (after, failing_after) = steady_state(&gate.fresh(), steady).await;
@@ -225,31 +209,6 @@ pub async fn run_with_steady_state(
         &progress,
         &failing_after,
     );
-    let mut problems: Vec<String> = assertions
-        .iter()
-        .filter(|a| !a.holds)
-        .map(|a| {
-            format!(
-                "{}: expected {}, observed {}",
-                a.name, a.expected, a.observed
-            )
-        })
-        .collect();
-    match &ending {
-        Ending::Recovered => {}
-        Ending::TimedOut(after) => problems.insert(
-            0,
-            format!(
-                "service not back within {}",
-                humantime::format_duration(*after)
-            ),
-        ),
-        Ending::Aborted(why) => problems.insert(0, format!("aborted: {why}")),
-        Ending::Interrupted(_) => unreachable!("handled above"),
-    }
-    if let Err(e) = &cleanup {
-        problems.push(format!("cleanup: {e}"));
-    }
     let empty = Tally::default();
     let t = tally.as_ref().unwrap_or(&empty);
     let summary = format!(
@@ -266,37 +225,22 @@ pub async fn run_with_steady_state(
             .map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
             .unwrap_or_else(|| "—".into()),
     );
-    let status = if problems.is_empty() {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
-    let message = if problems.is_empty() {
-        summary
-    } else {
-        format!("{summary}; {}", problems.join("; "))
-    };
-    let evidence = assertions_evidence(
-        Evidence::of(task_name)
-            .resource(format!("ecs service '{}/{}'", spec.cluster, spec.service)),
+    let evidence = Evidence::of(task_name)
+        .resource(format!("ecs service '{}/{}'", spec.cluster, spec.service))
+        .detail("table", table)
+        .detail("clients", drill.clients)
+        .detail("hold_ms", drill.hold.as_millis() as u64);
+    let outcome = judged(
+        ID,
+        summary,
         &assertions,
-    )
-    .detail("table", table)
-    .detail("clients", drill.clients)
-    .detail("hold_ms", drill.hold.as_millis() as u64);
-    Ok(record(
-        env,
-        Outcome {
-            id: ID.into(),
-            status,
-            message,
-            duration_ms: timeline.duration_ms,
-            evidence,
-        },
-        timeline,
-        before,
-        after,
-    ))
+        &ending,
+        "back at the desired count",
+        cleanup.as_ref().err().map(String::as_str),
+        timeline.duration_ms,
+        evidence,
+    );
+    Ok(record(env, outcome, timeline, before, after))
 }
 
 /// What the wait saw, for the assertions.

@@ -33,11 +33,10 @@ use serde_json::json;
 
 use super::probe::{ProbeTarget, describe_error, with_host_port};
 use super::{
-    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, assertions_evidence,
-    ms_since, rds_block, record, retry_for, steady_state,
+    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, interrupted, judged,
+    ms_since, rds_block, record, retry_for, steady_state, until_interrupted,
 };
-use crate::Status;
-use crate::check::{CheckError, Outcome};
+use crate::check::CheckError;
 use crate::gate::Gate;
 
 /// The public id of this drill's outcome.
@@ -142,10 +141,7 @@ pub async fn run(
         &mut marks,
         &mut progress,
     );
-    let ending = tokio::select! {
-        ending = body => ending,
-        why = interrupt => Ok(Ending::Interrupted(why)),
-    };
+    let ending = until_interrupted(body, interrupt).await;
 
     // Cleanup: the scratch instance deleted and gone, nothing of this run
     // left, the marker table dropped.
@@ -179,50 +175,16 @@ pub async fn run(
     let source_name = format!("rds instance '{}'", rds.identifier);
 
     if let Ending::Interrupted(why) = &ending {
-        return Ok(record(
-            env,
-            Outcome {
-                id: ID.into(),
-                status: Status::Error,
-                message: format!("interrupted ({why}); cleanup ran, no verdict"),
-                duration_ms: timeline.duration_ms,
-                evidence: Evidence::of(source_name)
-                    .resource(format!("rds instance '{scratch}'"))
-                    .detail("cleanup", cleanup_ok)
-                    .detail("table", table.clone()),
-            },
-            timeline,
-            before,
-            Vec::new(),
-        ));
+        let evidence = Evidence::of(source_name)
+            .resource(format!("rds instance '{scratch}'"))
+            .detail("table", table.clone());
+        let outcome = interrupted(ID, why, cleanup_ok, timeline.duration_ms, evidence);
+        return Ok(record(env, outcome, timeline, before, Vec::new()));
     }
 
+    // The source is untouched by a restore; its checks again, for the record.
+    let (after, _) = steady_state(&gate.fresh(), &["rds.*"]).await;
     let assertions = judge(&drill, &markers, &progress, &deleted, &left);
-    let mut problems: Vec<String> = assertions
-        .iter()
-        .filter(|a| !a.holds)
-        .map(|a| {
-            format!(
-                "{}: expected {}, observed {}",
-                a.name, a.expected, a.observed
-            )
-        })
-        .collect();
-    match &ending {
-        Ending::Recovered => {}
-        Ending::TimedOut(after) => problems.insert(
-            0,
-            format!(
-                "not available within {}",
-                humantime::format_duration(*after)
-            ),
-        ),
-        Ending::Aborted(why) => problems.insert(0, format!("aborted: {why}")),
-        Ending::Interrupted(_) => unreachable!("handled above"),
-    }
-    if let Err(e) = &dropped {
-        problems.push(format!("cleanup: {e}"));
-    }
     let summary = format!(
         "{source_name} restored to {} into '{scratch}': available in {} (bound {}); marker A {}, marker B {}; scratch {}",
         markers.restore_time,
@@ -239,35 +201,21 @@ pub async fn run(
             "NOT cleaned up"
         },
     );
-    let status = if problems.is_empty() {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
-    let message = if problems.is_empty() {
-        summary
-    } else {
-        format!("{summary}; {}", problems.join("; "))
-    };
-    let evidence = assertions_evidence(
-        Evidence::of(source_name).resource(format!("rds instance '{scratch}'")),
+    let evidence = Evidence::of(source_name)
+        .resource(format!("rds instance '{scratch}'"))
+        .detail("table", table)
+        .detail("restore_time", markers.restore_time.clone());
+    let outcome = judged(
+        ID,
+        summary,
         &assertions,
-    )
-    .detail("table", table)
-    .detail("restore_time", markers.restore_time.clone());
-    Ok(record(
-        env,
-        Outcome {
-            id: ID.into(),
-            status,
-            message,
-            duration_ms: timeline.duration_ms,
-            evidence,
-        },
-        timeline,
-        before,
-        Vec::new(),
-    ))
+        &ending,
+        "available",
+        dropped.as_ref().err().map(String::as_str),
+        timeline.duration_ms,
+        evidence,
+    );
+    Ok(record(env, outcome, timeline, before, after))
 }
 
 /// Lists the scratch instances a crashed run left (any run's) and deletes

@@ -144,12 +144,24 @@ impl ProbeTarget {
 }
 
 /// `url` (`postgres://user:password@host:port/db?…`) with its host and port
-/// replaced by `host:port`: the same credentials against another instance.
+/// replaced by `host:port`: the same credentials against another instance
+/// (a restored scratch instance, the pooler in front of the same database).
+///
+/// ```
+/// use verify::drill::probe::with_host_port;
+/// assert_eq!(
+///     with_host_port("postgres://u:p@db.internal:5432/app?sslmode=require", "127.0.0.1", 6432),
+///     "postgres://u:p@127.0.0.1:6432/app?sslmode=require"
+/// );
+/// ```
 pub fn with_host_port(url: &str, host: &str, port: u16) -> String {
-    match (url.find('@'), url[url.find('@').unwrap_or(0)..].find('/')) {
-        (Some(at), Some(slash)) => format!("{}{host}:{port}{}", &url[..=at], &url[at + slash..]),
-        _ => url.to_string(),
-    }
+    // The last '@' ends the credentials (a host holds none).
+    let Some(at) = url.rfind('@') else {
+        return url.to_string();
+    };
+    let rest = &url[at + 1..];
+    let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+    format!("{}{host}:{port}{tail}", &url[..=at])
 }
 
 /// A Postgres error as a person needs it: the server's message and code

@@ -27,10 +27,9 @@ use serde_json::json;
 use super::probe::{self, Ledger, ProbeTarget, RunningProbe};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing,
-    assertions_evidence, ms_since, rds_block, record, steady_state,
+    interrupted, judged, ms_since, rds_block, record, steady_state, until_interrupted,
 };
-use crate::Status;
-use crate::check::{CheckError, Outcome};
+use crate::check::CheckError;
 use crate::gate::Gate;
 
 /// The public id of this drill's outcome.
@@ -143,10 +142,7 @@ pub async fn run(
     let reader = probe::start_reader(target.clone(), t0);
     let mut marks = Vec::new();
     let body = follow(gate, &drill, rds, &start_state, &writer, t0, &mut marks);
-    let ending = tokio::select! {
-        ending = body => ending,
-        why = interrupt => Ok(Ending::Interrupted(why)),
-    };
+    let ending = until_interrupted(body, interrupt).await;
     let ledger = writer_stop(writer, reader, &mut timeline).await;
     // The ledger against the table, before cleanup drops it (once the
     // database answers again: an interrupted drill may stop mid-outage).
@@ -182,21 +178,9 @@ pub async fn run(
     timeline.duration_ms = ms_since(t0);
 
     if let Ending::Interrupted(why) = &ending {
-        return Ok(record(
-            env,
-            Outcome {
-                id: ID.into(),
-                status: Status::Error,
-                message: format!("interrupted ({why}); cleanup ran, no verdict"),
-                duration_ms: timeline.duration_ms,
-                evidence: Evidence::of(rds.identifier.clone())
-                    .detail("cleanup", cleanup.is_ok())
-                    .detail("table", table.clone()),
-            },
-            timeline,
-            before,
-            Vec::new(),
-        ));
+        let evidence = Evidence::of(rds.identifier.clone()).detail("table", table.clone());
+        let outcome = interrupted(ID, why, cleanup.is_ok(), timeline.duration_ms, evidence);
+        return Ok(record(env, outcome, timeline, before, Vec::new()));
     }
 
     // Judge.
@@ -212,31 +196,6 @@ pub async fn run(
         end_state.as_ref(),
         &failing_after,
     );
-    let mut problems: Vec<String> = assertions
-        .iter()
-        .filter(|a| !a.holds)
-        .map(|a| {
-            format!(
-                "{}: expected {}, observed {}",
-                a.name, a.expected, a.observed
-            )
-        })
-        .collect();
-    match &ending {
-        Ending::Recovered => {}
-        Ending::TimedOut(after) => problems.insert(
-            0,
-            format!(
-                "not recovered within {}",
-                humantime::format_duration(*after)
-            ),
-        ),
-        Ending::Aborted(why) => problems.insert(0, format!("aborted: {why}")),
-        Ending::Interrupted(_) => unreachable!("handled above"),
-    }
-    if let Err(e) = &cleanup {
-        problems.push(format!("cleanup: {e}"));
-    }
     let unavailable = worst_outage_ms(&timeline, fault_ms);
     let summary = format!(
         "rds instance '{}': failover {} → {}; clients unavailable {} (bound {}); {} acknowledged writes, {} missing, {} indeterminate",
@@ -254,32 +213,20 @@ pub async fn run(
         missing(&ledger, present.as_deref().ok()).map_or("?".to_string(), |m| m.len().to_string()),
         ledger.indeterminate.len(),
     );
-    let status = if problems.is_empty() {
-        Status::Pass
-    } else {
-        Status::Fail
-    };
-    let message = if problems.is_empty() {
-        summary.clone()
-    } else {
-        format!("{summary}; {}", problems.join("; "))
-    };
-    let evidence = assertions_evidence(Evidence::of(rds.identifier.clone()), &assertions)
+    let evidence = Evidence::of(rds.identifier.clone())
         .detail("table", table)
         .detail("probe_interval_ms", drill.probe_interval.as_millis() as u64);
-    Ok(record(
-        env,
-        Outcome {
-            id: ID.into(),
-            status,
-            message,
-            duration_ms: timeline.duration_ms,
-            evidence,
-        },
-        timeline,
-        before,
-        after,
-    ))
+    let outcome = judged(
+        ID,
+        summary,
+        &assertions,
+        &ending,
+        "recovered",
+        cleanup.as_ref().err().map(String::as_str),
+        timeline.duration_ms,
+        evidence,
+    );
+    Ok(record(env, outcome, timeline, before, after))
 }
 
 /// Injects the fault and waits for recovery, bounded; records marks.

@@ -212,6 +212,17 @@ async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
         "port_80": "no listener, or one whose default action and every rule only redirect to HTTPS",
         "not_redirecting": [],
     }));
+    // A listener whose port AWS did not report could be the one on 80.
+    if let Some(unknown) = listeners.iter().find(|l| l.port().is_none()) {
+        return Err(CheckError::Missing {
+            operation: DESCRIBE_LISTENERS.into(),
+            resource: format!(
+                "{name} listener {}",
+                unknown.listener_arn().unwrap_or("(no ARN)")
+            ),
+            field: "Port".into(),
+        });
+    }
     let Some(http) = listeners.iter().find(|l| l.port() == Some(80)) else {
         return Ok(Finding::pass(
             format!("{name}: no listener on port 80"),
