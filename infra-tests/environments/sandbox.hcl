@@ -133,6 +133,7 @@ drills {
     database_url_env   = "VERIFY_DRILL_PGBOUNCER_URL"
     clients            = 8
     hold               = "20ms"
+    interval           = "2ms"
     max_connect_errors = 16
     max_recovery       = "1m"
     timeout            = "3m"

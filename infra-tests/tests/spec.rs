@@ -52,6 +52,8 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::drain_interval_too_long(&format!("{GOOD_HEAD}drills {{\n  pgbouncer_drain {{\n    interval = \"1s\"\n  }}\n}}\n"), 6, "`interval` must be between 1ms and 50ms")]
 #[case::drain_no_clients(&format!("{GOOD_HEAD}drills {{\n  pgbouncer_drain {{\n    clients = 0\n  }}\n}}\n"), 6, "`clients` must be a whole number ≥ 1")]
 #[case::drain_timeout_within_recovery(&format!("{GOOD_HEAD}drills {{\n  pgbouncer_drain {{\n    max_recovery = \"10m\"\n    timeout = \"5m\"\n  }}\n}}\n"), 7, "`timeout` must be longer than max_recovery")]
+#[case::pitr_zero_duration(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  pitr_restore {{\n    max_duration = \"0s\"\n  }}\n}}\n"), 9, "`max_duration` must be a duration above zero")]
+#[case::pitr_unknown_rds(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  pitr_restore {{\n    rds = \"other\"\n  }}\n}}\n"), 9, "`rds` must be the label of an `rds` block")]
 #[case::pgbouncer_bad_version(&format!("{GOOD_HEAD}pgbouncer {{\n  cluster = \"c\"\n  service = \"s\"\n  target_group = \"t\"\n  version = \"new\"\n}}\n"), 8, "`version` must be a pgbouncer version")]
 #[case::interpolation(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"${{var.x}}\"\n}}\n"), 5, "string template")]
 #[case::reference(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = var.x\n}}\n"), 5, "only literal values")]

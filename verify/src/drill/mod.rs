@@ -280,3 +280,31 @@ pub(crate) fn interrupted(
         evidence: evidence.detail("cleanup", cleanup_ok),
     }
 }
+
+/// Consent in the spec: `drills { allowed = true }`, or nothing is touched.
+pub(crate) fn allowed(env: &Environment) -> Result<(), DrillError> {
+    if env.drills.allowed {
+        Ok(())
+    } else {
+        Err(DrillError::NotAllowed(env.name.clone()))
+    }
+}
+
+/// A drill's database URL: the one the harness filled in (the sandbox's),
+/// else the environment variable the spec names, never the spec itself.
+/// `whose` and `shape` are for the message when neither is set.
+pub(crate) fn database_url(
+    filled: Option<&str>,
+    variable: &str,
+    whose: &str,
+    shape: &str,
+) -> Result<String, DrillError> {
+    filled
+        .map(str::to_string)
+        .or_else(|| std::env::var(variable).ok())
+        .ok_or_else(|| {
+            DrillError::Setup(format!(
+                "the {whose} database URL is not set: export {variable} ({shape})"
+            ))
+        })
+}

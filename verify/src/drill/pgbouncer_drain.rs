@@ -31,8 +31,9 @@ use serde_json::json;
 use super::probe::ProbeTarget;
 use super::workload::{self, Tally, Workload};
 use super::{
-    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing,
-    interrupted, judged, ms_since, record, retry_for, steady_state, until_interrupted,
+    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing, allowed,
+    database_url, interrupted, judged, ms_since, record, retry_for, steady_state,
+    until_interrupted,
 };
 use crate::check::CheckError;
 use crate::gate::Gate;
@@ -75,9 +76,7 @@ pub async fn run_with_steady_state(
     interrupt: impl Future<Output = String> + Send,
 ) -> Result<DrillRecord, DrillError> {
     let env = gate.env();
-    if !env.drills.allowed {
-        return Err(DrillError::NotAllowed(env.name.clone()));
-    }
+    allowed(env)?;
     let drill = env
         .drills
         .pgbouncer_drain
@@ -86,16 +85,12 @@ pub async fn run_with_steady_state(
     let spec = env.pgbouncer.as_ref().ok_or_else(|| {
         DrillError::Setup("drill pgbouncer_drain: the spec has no pgbouncer block".into())
     })?;
-    let url = drill
-        .database_url
-        .clone()
-        .or_else(|| std::env::var(&drill.database_url_env).ok())
-        .ok_or_else(|| {
-            DrillError::Setup(format!(
-                "the workload's database URL is not set: export {} (postgres://user:password@<pgbouncer endpoint>/db)",
-                drill.database_url_env
-            ))
-        })?;
+    let url = database_url(
+        drill.database_url.as_deref(),
+        &drill.database_url_env,
+        "workload's",
+        "postgres://user:password@<pgbouncer endpoint>/db",
+    )?;
     let target = ProbeTarget::from_url(
         &url,
         &drill.database_url_env,

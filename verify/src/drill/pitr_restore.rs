@@ -33,8 +33,8 @@ use serde_json::json;
 
 use super::probe::{ProbeTarget, describe_error, with_host_port};
 use super::{
-    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, interrupted, judged,
-    ms_since, rds_block, record, retry_for, steady_state, until_interrupted,
+    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, allowed, database_url,
+    interrupted, judged, ms_since, rds_block, record, retry_for, steady_state, until_interrupted,
 };
 use crate::check::CheckError;
 use crate::gate::Gate;
@@ -70,25 +70,19 @@ pub async fn run(
     interrupt: impl Future<Output = String> + Send,
 ) -> Result<DrillRecord, DrillError> {
     let env = gate.env();
-    if !env.drills.allowed {
-        return Err(DrillError::NotAllowed(env.name.clone()));
-    }
+    allowed(env)?;
     let drill = env
         .drills
         .pitr_restore
         .clone()
         .unwrap_or_else(PitrRestoreDrill::defaults);
     let rds = rds_block(env, drill.rds.as_deref(), "pitr_restore")?;
-    let url = drill
-        .database_url
-        .clone()
-        .or_else(|| std::env::var(&drill.database_url_env).ok())
-        .ok_or_else(|| {
-            DrillError::Setup(format!(
-                "the source's database URL is not set: export {} (postgres://user:password@host:port/db)",
-                drill.database_url_env
-            ))
-        })?;
+    let url = database_url(
+        drill.database_url.as_deref(),
+        &drill.database_url_env,
+        "source's",
+        "postgres://user:password@host:port/db",
+    )?;
     let target = probe_target(&url, &drill)?;
 
     let (before, failing) = steady_state(gate, &["rds.*"]).await;

@@ -26,8 +26,9 @@ use serde_json::json;
 
 use super::probe::{self, Ledger, ProbeTarget, RunningProbe};
 use super::{
-    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing,
-    interrupted, judged, ms_since, rds_block, record, steady_state, until_interrupted,
+    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, alarm_firing, allowed,
+    database_url, interrupted, judged, ms_since, rds_block, record, steady_state,
+    until_interrupted,
 };
 use crate::check::CheckError;
 use crate::gate::Gate;
@@ -68,9 +69,7 @@ pub async fn run(
     interrupt: impl Future<Output = String> + Send,
 ) -> Result<DrillRecord, DrillError> {
     let env = gate.env();
-    if !env.drills.allowed {
-        return Err(DrillError::NotAllowed(env.name.clone()));
-    }
+    allowed(env)?;
     let drill = env
         .drills
         .rds_failover
@@ -78,16 +77,12 @@ pub async fn run(
         .unwrap_or_else(RdsFailoverDrill::defaults);
     let rds = rds_block(env, drill.rds.as_deref(), "rds_failover")?;
     let max_unavailable = drill.max_unavailable.unwrap_or(rds.failover_budget);
-    let url = drill
-        .database_url
-        .clone()
-        .or_else(|| std::env::var(&drill.database_url_env).ok())
-        .ok_or_else(|| {
-        DrillError::Setup(format!(
-            "the probe's database URL is not set: export {} (postgres://user:password@host:port/db)",
-            drill.database_url_env
-        ))
-    })?;
+    let url = database_url(
+        drill.database_url.as_deref(),
+        &drill.database_url_env,
+        "probe's",
+        "postgres://user:password@host:port/db",
+    )?;
     let target = ProbeTarget::from_url(
         &url,
         &drill.database_url_env,

@@ -2,8 +2,10 @@
 //! (pgbouncer in transaction mode), counting what each client saw.
 //!
 //! Each client loops: connect when it has no connection, `BEGIN`, one
-//! `INSERT` of `(client, seq)` and a `pg_sleep(hold)` in one statement,
-//! `COMMIT`, pause one interval. It tells apart:
+//! `INSERT` of `(client, seq)` and a `pg_sleep` of 0.5–1.5 × hold in one
+//! statement, `COMMIT`, a pause of up to one interval (the spread keeps the
+//! clients from moving in step, so at any moment most are inside a
+//! transaction). It tells apart:
 //! - a **committed** transaction: `COMMIT` answered;
 //! - a **failed** transaction: `BEGIN` acknowledged and `COMMIT` not
 //!   answered (an error, a lost connection, a timeout): what a drain must
@@ -177,7 +179,7 @@ impl WorkloadClient {
                         .push((self.id, seq));
                     self.trace.lock().expect("trace").sample(at_ms, true, None);
                     backoff = self.target.interval;
-                    self.target.interval
+                    self.target.interval.mul_f64(jitter(self.id, seq, 1))
                 }
                 Transaction::BeforeBegin(e) => {
                     client = None;
@@ -234,7 +236,10 @@ impl WorkloadClient {
             self.target.statement_timeout.as_millis(),
             self.table,
             self.id,
-            self.hold.as_secs_f64()
+            // 0.5–1.5 × hold: commits answered together (a synchronous
+            // standby acknowledges in batches) would otherwise line the
+            // clients up, all between transactions at the same moments.
+            self.hold.as_secs_f64() * (0.5 + jitter(self.id, seq, 2))
         );
         for (what, sql) in [("INSERT", body.as_str()), ("COMMIT", "COMMIT")] {
             match timeout(bound, client.simple_query(sql)).await {
@@ -247,6 +252,16 @@ impl WorkloadClient {
         }
         Transaction::Committed
     }
+}
+
+/// A number in [0, 1), fixed by `(client, seq, salt)` (splitmix64): the
+/// spread of pauses and holds, the same on every run.
+fn jitter(client: u32, seq: u64, salt: u64) -> f64 {
+    let mut z = (u64::from(client) << 40 ^ seq << 2 ^ salt).wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
 /// Creates the workload's table (`client int, seq bigint`, one row per commit).
