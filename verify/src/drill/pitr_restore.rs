@@ -611,17 +611,35 @@ async fn delete_scratch(gate: &Gate, identifier: &str) -> Result<bool, String> {
 /// The markers in the scratch instance's copy of the table.
 async fn markers_in(target: &ProbeTarget, table: &str) -> Result<BTreeSet<String>, String> {
     let client = target.connect().await?;
-    let rows = client
-        .query(&format!("SELECT marker FROM {table}"), &[])
-        .await
-        .map_err(|e| format!("reading {table}: {}", describe_error(&e)))?;
+    let bound = target.statement_timeout + Duration::from_millis(500);
+    let rows = tokio::time::timeout(
+        bound,
+        client.query(&format!("SELECT marker FROM {table}"), &[]),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "reading {table}: no answer within {}",
+            humantime::format_duration(bound)
+        )
+    })?
+    .map_err(|e| format!("reading {table}: {}", describe_error(&e)))?;
     Ok(rows.iter().map(|r| r.get::<_, String>(0)).collect())
 }
 
 async fn drop_table(target: &ProbeTarget, table: &str) -> Result<(), String> {
     let client = target.connect().await?;
-    client
-        .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
-        .await
-        .map_err(|e| format!("dropping {table}: {}", describe_error(&e)))
+    let bound = target.statement_timeout + Duration::from_millis(500);
+    tokio::time::timeout(
+        bound,
+        client.batch_execute(&format!("DROP TABLE IF EXISTS {table}")),
+    )
+    .await
+    .map_err(|_| {
+        format!(
+            "dropping {table}: no answer within {}",
+            humantime::format_duration(bound)
+        )
+    })?
+    .map_err(|e| format!("dropping {table}: {}", describe_error(&e)))
 }

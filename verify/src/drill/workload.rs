@@ -264,25 +264,46 @@ fn jitter(client: u32, seq: u64, salt: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
+/// One statement on a fresh connection, bounded by the statement timeout
+/// on the client's side (no session `SET` through a transaction pool).
+async fn one_statement(
+    target: &ProbeTarget,
+    sql: &str,
+    what: &str,
+) -> Result<Vec<tokio_postgres::SimpleQueryMessage>, String> {
+    let client = target.connect_plain().await?;
+    let bound = target.statement_timeout + Duration::from_millis(500);
+    match timeout(bound, client.simple_query(sql)).await {
+        Ok(Ok(messages)) => Ok(messages),
+        Ok(Err(e)) => Err(format!("{what}: {}", describe_error(&e))),
+        Err(_) => Err(format!(
+            "{what}: no answer within {}",
+            humantime::format_duration(bound)
+        )),
+    }
+}
+
 /// Creates the workload's table (`client int, seq bigint`, one row per commit).
 pub async fn create_table(target: &ProbeTarget, table: &str) -> Result<(), String> {
-    let client = target.connect_plain().await?;
-    client
-        .simple_query(&format!(
+    one_statement(
+        target,
+        &format!(
             "CREATE TABLE IF NOT EXISTS {table} (client int NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (client, seq))"
-        ))
-        .await
-        .map(drop)
-        .map_err(|e| format!("creating {table}: {}", describe_error(&e)))
+        ),
+        &format!("creating {table}"),
+    )
+    .await
+    .map(drop)
 }
 
 /// The `(client, seq)` rows in `table` now.
 pub async fn rows_present(target: &ProbeTarget, table: &str) -> Result<Vec<(u32, u64)>, String> {
-    let client = target.connect_plain().await?;
-    let messages = client
-        .simple_query(&format!("SELECT client, seq FROM {table}"))
-        .await
-        .map_err(|e| format!("reading {table}: {}", describe_error(&e)))?;
+    let messages = one_statement(
+        target,
+        &format!("SELECT client, seq FROM {table}"),
+        &format!("reading {table}"),
+    )
+    .await?;
     Ok(messages
         .iter()
         .filter_map(|m| match m {
@@ -296,10 +317,11 @@ pub async fn rows_present(target: &ProbeTarget, table: &str) -> Result<Vec<(u32,
 
 /// Drops `table`.
 pub async fn drop_table(target: &ProbeTarget, table: &str) -> Result<(), String> {
-    let client = target.connect_plain().await?;
-    client
-        .simple_query(&format!("DROP TABLE IF EXISTS {table}"))
-        .await
-        .map(drop)
-        .map_err(|e| format!("dropping {table}: {}", describe_error(&e)))
+    one_statement(
+        target,
+        &format!("DROP TABLE IF EXISTS {table}"),
+        &format!("dropping {table}"),
+    )
+    .await
+    .map(drop)
 }
