@@ -45,6 +45,17 @@ pub struct Verify {
     /// Waivers file (HCL `waiver "<glob>" { justification, expires }` blocks).
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// `terraform show -json` of a plan saved right after apply: runs `terraform.idempotent`.
+    #[arg(long, value_name = "PLAN.json")]
+    pub terraform_plan: Option<PathBuf>,
+    /// `terraform show -json` of the state after apply: runs `terraform.declared`,
+    /// and its outputs serve the spec's `output.NAME` references.
+    #[arg(long, value_name = "STATE.json")]
+    pub terraform_state: Option<PathBuf>,
+    /// `terraform output -json`: the outputs the spec's `output.NAME` references read
+    /// (instead of the state's).
+    #[arg(long, value_name = "OUTPUTS.json")]
+    pub terraform_outputs: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
