@@ -27,7 +27,8 @@ mod parse;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use parse::{decode_utf8, load, parse, read_utf8};
+pub use parse::{decode_utf8, load, load_with, parse, parse_with, read_utf8};
+pub use terraform_json::Outputs;
 
 /// Where the spec named `name` lives: `name` itself when it ends in `.hcl`
 /// (a path), else `<environments>/<name>.hcl`.
@@ -64,8 +65,21 @@ pub struct Environment {
     pub ses: Option<SesSpec>,
     pub network: Option<NetworkSpec>,
     pub drills: DrillsSpec,
+    /// Terraform's JSON for this run (`--terraform-plan`, `--terraform-state`),
+    /// filled in by the harness: never written in the spec.
+    pub terraform: TerraformInputs,
     /// The file this was read from (empty when parsed from a string).
     pub source: PathBuf,
+}
+
+/// The Terraform documents a run judges: `terraform.idempotent` reads the
+/// plan, `terraform.declared` the state; each skips when its file is not given.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TerraformInputs {
+    /// `terraform show -json PLANFILE`, taken right after apply.
+    pub plan: Option<PathBuf>,
+    /// `terraform show -json` of the state after apply.
+    pub state: Option<PathBuf>,
 }
 
 /// How to reach AWS: aws-config's standard chain (env, profile, SSO, IMDS),

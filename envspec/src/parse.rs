@@ -9,15 +9,22 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use hcl_edit::Span;
-use hcl_edit::expr::Expression;
+use hcl_edit::expr::{Expression, TraversalOperator};
 use hcl_edit::structure::{Attribute, Block, BlockLabel, Body, Structure};
+use terraform_json::Outputs;
 
 use super::*;
 
 /// Reads and validates `path`.
 pub fn load(path: &Path) -> Result<Environment, SpecError> {
+    load_with(path, None)
+}
+
+/// [`load`], with the Terraform outputs that `output.NAME` references read
+/// (`None`: a spec with such a reference is an error naming its position).
+pub fn load_with(path: &Path, outputs: Option<&Outputs>) -> Result<Environment, SpecError> {
     let source = read_utf8(path)?;
-    parse(&source, path)
+    parse_with(&source, path, outputs)
 }
 
 /// Reads `path` as UTF-8 text. A file that cannot be read is [`SpecError::Read`];
@@ -57,7 +64,20 @@ pub fn decode_utf8(bytes: Vec<u8>, file: &Path) -> Result<String, SpecError> {
 
 /// Parses and validates a spec; `file` is only used in error messages.
 pub fn parse(source: &str, file: &Path) -> Result<Environment, SpecError> {
-    let doc = Doc { file, source };
+    parse_with(source, file, None)
+}
+
+/// [`parse`], with the Terraform outputs `output.NAME` references read.
+pub fn parse_with(
+    source: &str,
+    file: &Path,
+    outputs: Option<&Outputs>,
+) -> Result<Environment, SpecError> {
+    let doc = Doc {
+        file,
+        source,
+        outputs,
+    };
     let body = hcl_edit::parser::parse_body(source).map_err(|e| SpecError::Invalid {
         file: file.to_path_buf(),
         line: e.location().line(),
@@ -126,6 +146,7 @@ pub fn parse(source: &str, file: &Path) -> Result<Environment, SpecError> {
         ses,
         network,
         drills,
+        terraform: TerraformInputs::default(),
         source: file.to_path_buf(),
     })
 }
@@ -621,9 +642,120 @@ fn network(doc: &Doc, block: &Block) -> Result<NetworkSpec, SpecError> {
 struct Doc<'a> {
     file: &'a Path,
     source: &'a str,
+    outputs: Option<&'a Outputs>,
 }
 
 impl Doc<'_> {
+    /// The value an `output.NAME` reference (optionally indexed: `output.NAME["key"]`,
+    /// `output.NAME.key`, `output.NAME[0]`) stands for; `None` when `expr` is
+    /// not such a reference. `key` and `what` name the attribute in errors.
+    fn output_value(
+        &self,
+        expr: &Expression,
+        what: &str,
+        key: &str,
+    ) -> Option<Result<serde_json::Value, SpecError>> {
+        let Expression::Traversal(t) = expr else {
+            return None;
+        };
+        let Expression::Variable(root) = &t.expr else {
+            return None;
+        };
+        if root.value().as_str() != "output" {
+            return None;
+        }
+        let span = expr.span();
+        let err = |message: String| Some(Err(self.error(span.clone(), message)));
+        let mut operators = t.operators.iter().map(|op| op.value());
+        let Some(TraversalOperator::GetAttr(name)) = operators.next() else {
+            return err(format!(
+                "{what}: `{key}` = output… must name an output: `output.NAME`"
+            ));
+        };
+        let name = name.value().as_str();
+        let Some(outputs) = self.outputs else {
+            return err(format!(
+                "{what}: `{key}` takes `output.{name}` from Terraform, but no outputs were given: \
+                 pass --terraform-outputs FILE (`terraform output -json`) or --terraform-state FILE"
+            ));
+        };
+        let Some(output) = outputs.values.get(name) else {
+            return err(format!(
+                "{what}: `{key}`: no Terraform output `{name}` in {} (it has: {})",
+                outputs.source.display(),
+                if outputs.values.is_empty() {
+                    "none".to_string()
+                } else {
+                    outputs.names().join(", ")
+                }
+            ));
+        };
+        let mut value = &output.value;
+        let mut path = format!("output.{name}");
+        for op in operators {
+            let next = match op {
+                TraversalOperator::GetAttr(k) => {
+                    path.push_str(&format!(".{}", k.value().as_str()));
+                    value.get(k.value().as_str())
+                }
+                TraversalOperator::Index(Expression::String(k)) => {
+                    path.push_str(&format!("[{:?}]", k.value().as_str()));
+                    value.get(k.value().as_str())
+                }
+                TraversalOperator::Index(index) => match number_of(index) {
+                    Some(n) if n >= 0.0 && n.fract() == 0.0 => {
+                        path.push_str(&format!("[{n}]"));
+                        value.get(n as usize)
+                    }
+                    _ => {
+                        return err(format!(
+                            "{what}: `{key}`: {path} takes a string key or a whole-number index"
+                        ));
+                    }
+                },
+                TraversalOperator::LegacyIndex(n) => {
+                    path.push_str(&format!(".{}", n.value()));
+                    value.get(*n.value() as usize)
+                }
+                TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
+                    return err(format!(
+                        "{what}: `{key}`: splat expressions are not supported on outputs"
+                    ));
+                }
+            };
+            match next {
+                Some(v) => value = v,
+                None => {
+                    return err(format!(
+                        "{what}: `{key}`: {path} is not in output `{name}` of {}",
+                        outputs.source.display()
+                    ));
+                }
+            }
+        }
+        Some(Ok(value.clone()))
+    }
+
+    /// [`Doc::output_value`] that must be a string.
+    fn output_string(
+        &self,
+        expr: &Expression,
+        what: &str,
+        key: &str,
+    ) -> Option<Result<String, SpecError>> {
+        self.output_value(expr, what, key).map(|r| {
+            r.and_then(|v| match v {
+                serde_json::Value::String(s) => Ok(s),
+                other => Err(self.error(
+                    expr.span(),
+                    format!(
+                        "{what}: `{key}` must be a string, but the Terraform output is {}",
+                        json_kind(&other)
+                    ),
+                )),
+            })
+        })
+    }
     fn error(&self, span: Option<Range<usize>>, message: String) -> SpecError {
         let offset = span.map(|s| s.start).unwrap_or(0).min(self.source.len());
         let before = &self.source[..offset];
@@ -738,6 +870,9 @@ impl<'a> Section<'a> {
         let Some(attr) = self.attribute(key) else {
             return Ok(None);
         };
+        if let Some(from_output) = self.doc.output_string(&attr.value, &self.what, key) {
+            return from_output.map(Some);
+        }
         match &attr.value {
             Expression::String(s) => Ok(Some(s.value().to_string())),
             _ => Err(self.wrong_type(attr, "a string")),
@@ -821,6 +956,25 @@ impl<'a> Section<'a> {
         let Some(attr) = self.attribute(key) else {
             return Ok(None);
         };
+        if let Some(from_output) = self.doc.output_value(&attr.value, &self.what, key) {
+            let value = from_output?;
+            return match value.as_array().map(|items| {
+                items
+                    .iter()
+                    .map(|i| i.as_str().map(String::from))
+                    .collect::<Option<Vec<_>>>()
+            }) {
+                Some(Some(list)) => Ok(Some(list)),
+                _ => Err(self.doc.error(
+                    attr.value.span(),
+                    format!(
+                        "{}: `{key}` must be a list of strings, but the Terraform output is {}",
+                        self.what,
+                        json_kind(&value)
+                    ),
+                )),
+            };
+        }
         let Expression::Array(items) = &attr.value else {
             return Err(self.wrong_type(attr, "a list of strings"));
         };
@@ -828,6 +982,10 @@ impl<'a> Section<'a> {
             .iter()
             .map(|item| match item {
                 Expression::String(s) => Ok(s.value().to_string()),
+                other if self.doc.output_value(other, &self.what, key).is_some() => self
+                    .doc
+                    .output_string(other, &self.what, key)
+                    .expect("an output reference"),
                 other => Err(self.doc.error(
                     other.span(),
                     format!(
@@ -985,6 +1143,18 @@ fn number_of(expr: &Expression) -> Option<f64> {
     }
 }
 
+/// What a JSON value is, for "the Terraform output is …".
+fn json_kind(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::Null => "null".into(),
+        serde_json::Value::Bool(b) => format!("the bool {b}"),
+        serde_json::Value::Number(n) => format!("the number {n}"),
+        serde_json::Value::String(s) => format!("the string {s:?}"),
+        serde_json::Value::Array(_) => "a list".into(),
+        serde_json::Value::Object(_) => "a map or object".into(),
+    }
+}
+
 fn describe(expr: &Expression) -> String {
     match expr {
         Expression::Null(_) => "null".into(),
@@ -997,6 +1167,9 @@ fn describe(expr: &Expression) -> String {
             "a string template (interpolation is not supported here)".into()
         }
         Expression::Variable(v) => format!("the reference `{}`", v.value().as_str()),
+        Expression::Traversal(_) => {
+            "a reference (only literal values, or `output.NAME` for a Terraform output, are supported)".into()
+        }
         _ => "an expression (only literal values are supported)".into(),
     }
 }

@@ -5,6 +5,8 @@
 mod cargo;
 mod drill;
 mod environment;
+#[cfg(test)]
+mod examples;
 mod flags;
 mod report;
 mod sandbox;

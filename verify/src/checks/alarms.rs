@@ -43,6 +43,9 @@ pub struct AlarmView {
     pub actions_enabled: Option<bool>,
     pub alarm_actions: Vec<String>,
     pub state: Option<String>,
+    /// The metric alarm as described (`None` for a composite one):
+    /// `terraform.declared` compares its threshold, period and metric.
+    pub metric: Option<MetricAlarm>,
 }
 
 impl From<&MetricAlarm> for AlarmView {
@@ -53,6 +56,7 @@ impl From<&MetricAlarm> for AlarmView {
             actions_enabled: a.actions_enabled(),
             alarm_actions: a.alarm_actions().to_vec(),
             state: a.state_value().map(|s| s.as_str().to_string()),
+            metric: Some(a.clone()),
         }
     }
 }
@@ -65,6 +69,7 @@ impl From<&CompositeAlarm> for AlarmView {
             actions_enabled: a.actions_enabled(),
             alarm_actions: a.alarm_actions().to_vec(),
             state: a.state_value().map(|s| s.as_str().to_string()),
+            metric: None,
         }
     }
 }
@@ -316,7 +321,10 @@ fn redact(endpoint: &str) -> String {
 
 /// The declared alarms, metric and composite, every page (DescribeAlarms
 /// takes ≤ 100 names and pages at `MaxRecords`, 50 by default); read once per run.
-async fn alarms(cx: &Context, names: &[String]) -> Result<Arc<Vec<AlarmView>>, CheckError> {
+pub(crate) async fn alarms(
+    cx: &Context,
+    names: &[String],
+) -> Result<Arc<Vec<AlarmView>>, CheckError> {
     cx.cache()
         .get(
             &format!("{DESCRIBE_ALARMS}:{}", names.join(",")),

@@ -165,7 +165,7 @@ fn describe_notification(n: &Notification) -> String {
 
 // --- how: shared reads -------------------------------------------------------
 
-async fn budget(cx: &Context, name: &str) -> Result<Arc<Budget>, CheckError> {
+pub(crate) async fn budget(cx: &Context, name: &str) -> Result<Arc<Budget>, CheckError> {
     let account = &cx.env().account_id;
     cx.cache()
         .get(&format!("{DESCRIBE_BUDGET}:{account}:{name}"), || async {
@@ -187,7 +187,10 @@ async fn budget(cx: &Context, name: &str) -> Result<Arc<Budget>, CheckError> {
         .await
 }
 
-async fn notifications(cx: &Context, name: &str) -> Result<Arc<Vec<Notification>>, CheckError> {
+pub(crate) async fn notifications(
+    cx: &Context,
+    name: &str,
+) -> Result<Arc<Vec<Notification>>, CheckError> {
     let account = &cx.env().account_id;
     cx.cache()
         .get(

@@ -10,6 +10,7 @@ pub mod pgbouncer;
 pub mod rds;
 pub mod scheduled;
 pub mod ses;
+pub mod terraform;
 
 use crate::check::Check;
 use crate::spec::Environment;
@@ -27,6 +28,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(budgets::checks());
     checks.extend(ses::checks());
     checks.extend(network::checks());
+    checks.extend(terraform::checks());
     checks
 }
 

@@ -49,15 +49,7 @@ async fn multi_az(cx: &Context) -> CheckResult {
         .collect::<Result<_, _>>()
         .await
         .map_err(|e| CheckError::from_sdk(DESCRIBE_ROUTE_TABLES, &resource, e))?;
-    let nats: Vec<NatGateway> = ec2
-        .describe_nat_gateways()
-        .filter(by_vpc())
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &resource, e))?;
+    let nats = nat_gateways(cx, &vpc_id).await?;
     let available_nats: BTreeSet<&str> = nats
         .iter()
         .filter(|n| n.state().is_some_and(|s| s.as_str() == "available"))
@@ -184,6 +176,47 @@ async fn multi_az(cx: &Context) -> CheckResult {
     } else {
         Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
     })
+}
+
+/// The NAT gateways of the VPC `vpc_id` (every page), described once per run
+/// (`network.multi_az`, `terraform.declared`).
+pub(crate) async fn nat_gateways(
+    cx: &Context,
+    vpc_id: &str,
+) -> Result<std::sync::Arc<Vec<NatGateway>>, CheckError> {
+    cx.cache()
+        .get(&format!("{DESCRIBE_NAT_GATEWAYS}:{vpc_id}"), || async {
+            cx.aws()
+                .ec2
+                .describe_nat_gateways()
+                .filter(Filter::builder().name("vpc-id").values(vpc_id).build())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|e| {
+                    CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &format!("vpc {vpc_id}"), e)
+                })
+        })
+        .await
+}
+
+/// NAT gateways by id, in one describe (those `nat_gateways` of the declared VPC did not list).
+pub(crate) async fn nat_gateways_by_id(
+    cx: &Context,
+    ids: &[String],
+) -> Result<Vec<NatGateway>, CheckError> {
+    cx.aws()
+        .ec2
+        .describe_nat_gateways()
+        .set_nat_gateway_ids(Some(ids.to_vec()))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &ids.join(", "), e))
 }
 
 /// A VPC by id (`vpc-…`) or by its `Name` tag, described once per run.

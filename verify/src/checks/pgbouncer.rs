@@ -14,14 +14,14 @@ use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
 use crate::context::Context;
+use crate::reads;
 use crate::spec::PgbouncerSpec;
 
-const DESCRIBE_SERVICES: &str = "ecs:DescribeServices";
+use crate::reads::ecs::DESCRIBE_SERVICES;
 const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
 const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
-const DESCRIBE_TARGET_GROUPS: &str = "elasticloadbalancing:DescribeTargetGroups";
+use crate::reads::elb::{DESCRIBE_TARGET_GROUPS, DESCRIBE_TG_ATTRIBUTES};
 const DESCRIBE_TARGET_HEALTH: &str = "elasticloadbalancing:DescribeTargetHealth";
-const DESCRIBE_TG_ATTRIBUTES: &str = "elasticloadbalancing:DescribeTargetGroupAttributes";
 /// Below this, ECS kills pgbouncer before it can finish a transaction.
 const MIN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -267,26 +267,8 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
 async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     let group = target_group(cx, &spec.target_group).await?;
     let tg_name = format!("target group '{}'", spec.target_group);
-    let attributes = cx
-        .aws()
-        .elb
-        .describe_target_group_attributes()
-        .target_group_arn(required(
-            group.target_group_arn(),
-            DESCRIBE_TARGET_GROUPS,
-            &tg_name,
-            "TargetGroupArn",
-        )?)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_TG_ATTRIBUTES, &tg_name, e))?;
-    let attribute = |key: &str| {
-        attributes
-            .attributes()
-            .iter()
-            .find(|a| a.key() == Some(key))
-            .and_then(|a| a.value())
-    };
+    let attributes = reads::elb::target_group_attributes(cx, &spec.target_group).await?;
+    let attribute = |key: &str| attributes.get(key).map(String::as_str);
     let delay_text = required(
         attribute("deregistration_delay.timeout_seconds"),
         DESCRIBE_TG_ATTRIBUTES,
@@ -458,31 +440,7 @@ fn stop_shutdown(signal: &str, version: Option<(u32, u32)>) -> Shutdown {
 // --- how: shared reads -------------------------------------------------------
 
 async fn service(cx: &Context, spec: &PgbouncerSpec) -> Result<Arc<Service>, CheckError> {
-    cx.cache()
-        .get(
-            &format!("{DESCRIBE_SERVICES}:{}:{}", spec.cluster, spec.service),
-            || async {
-                let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-                let out = cx
-                    .aws()
-                    .ecs
-                    .describe_services()
-                    .cluster(&spec.cluster)
-                    .services(&spec.service)
-                    .send()
-                    .await
-                    .map_err(|e| CheckError::from_sdk(DESCRIBE_SERVICES, &resource, e))?;
-                out.services
-                    .unwrap_or_default()
-                    .into_iter()
-                    .find(|s| s.service_name() == Some(spec.service.as_str()))
-                    .ok_or(CheckError::NotFound {
-                        operation: DESCRIBE_SERVICES.into(),
-                        resource,
-                    })
-            },
-        )
-        .await
+    reads::ecs::service(cx, &spec.cluster, &spec.service).await
 }
 
 /// The service's RUNNING tasks (`group = service:<name>`, which real ECS sets
@@ -617,27 +575,7 @@ fn az_of_ip(subnets: &[(String, String)], ip: &str) -> Option<String> {
 }
 
 async fn target_group(cx: &Context, name: &str) -> Result<Arc<TargetGroup>, CheckError> {
-    cx.cache()
-        .get(&format!("{DESCRIBE_TARGET_GROUPS}:{name}"), || async {
-            let resource = format!("target group '{name}'");
-            let out = cx
-                .aws()
-                .elb
-                .describe_target_groups()
-                .names(name)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_TARGET_GROUPS, &resource, e))?;
-            out.target_groups
-                .unwrap_or_default()
-                .into_iter()
-                .next()
-                .ok_or(CheckError::NotFound {
-                    operation: DESCRIBE_TARGET_GROUPS.into(),
-                    resource,
-                })
-        })
-        .await
+    reads::elb::target_group(cx, name).await
 }
 
 fn short_arn(arn: &str) -> String {

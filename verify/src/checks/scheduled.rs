@@ -13,11 +13,10 @@ use serde_json::json;
 
 use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
 use crate::context::Context;
+use crate::reads;
 use crate::spec::{ScheduleTrigger, ScheduledTaskSpec};
 
-const DESCRIBE_RULE: &str = "events:DescribeRule";
 const LIST_TARGETS: &str = "events:ListTargetsByRule";
-const GET_SCHEDULE: &str = "scheduler:GetSchedule";
 const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
 const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
 const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
@@ -58,14 +57,7 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
     let (kind, name, state, expression, targets) = match &spec.trigger {
         ScheduleTrigger::Rule(rule) => {
             let resource = format!("EventBridge rule '{rule}'");
-            let described = cx
-                .aws()
-                .events
-                .describe_rule()
-                .name(rule)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_RULE, &resource, e))?;
+            let described = reads::events::rule(cx, rule).await?;
             let listed = list_targets(cx, rule, &resource).await?;
             let targets: Vec<(String, String)> = listed
                 .iter()
@@ -90,15 +82,7 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
             )
         }
         ScheduleTrigger::Schedule(schedule) => {
-            let resource = format!("Scheduler schedule '{schedule}'");
-            let got = cx
-                .aws()
-                .scheduler
-                .get_schedule()
-                .name(schedule)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(GET_SCHEDULE, &resource, e))?;
+            let got = reads::events::schedule(cx, schedule, None).await?;
             let targets = got
                 .target()
                 .map(|t| {

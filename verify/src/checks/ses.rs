@@ -12,11 +12,10 @@ use serde_json::json;
 use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 use crate::probe::dns::txt;
+use crate::reads;
 use crate::spec::SesSpec;
 
 const GET_ACCOUNT: &str = "ses:GetAccount";
-const GET_IDENTITY: &str = "ses:GetEmailIdentity";
-const GET_DESTINATIONS: &str = "ses:GetConfigurationSetEventDestinations";
 const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 const NONE_DECLARED: &str = "no ses declared for this environment";
 
@@ -87,14 +86,7 @@ async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
 /// beside the point).
 async fn identity(cx: &Context, spec: &SesSpec) -> CheckResult {
     let resource = format!("SES identity '{}'", spec.domain);
-    let out = cx
-        .aws()
-        .ses
-        .get_email_identity()
-        .email_identity(&spec.domain)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk(GET_IDENTITY, &resource, e))?;
+    let out = reads::ses::email_identity(cx, &spec.domain).await?;
     let verified = out.verified_for_sending_status();
     let dkim = out
         .dkim_attributes()
@@ -303,16 +295,8 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
             env.region, env.account_id, spec.feedback_topic
         )
     };
-    let out = cx
-        .aws()
-        .ses
-        .get_configuration_set_event_destinations()
-        .configuration_set_name(set)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk(GET_DESTINATIONS, &resource, e))?;
+    let out = reads::ses::event_destinations(cx, set).await?;
     let destinations: Vec<serde_json::Value> = out
-        .event_destinations()
         .iter()
         .map(|d| {
             json!({
@@ -322,7 +306,7 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
             })
         })
         .collect();
-    let routed = out.event_destinations().iter().any(|d| {
+    let routed = out.iter().any(|d| {
         let types: BTreeSet<&str> = d
             .matching_event_types()
             .iter()

@@ -3,6 +3,10 @@
 //! operations). A check's own single-use reads stay in its area's module.
 
 pub mod ec2;
+pub mod ecs;
+pub mod elb;
+pub mod events;
+pub mod ses;
 pub mod sns;
 
 pub use ec2::{

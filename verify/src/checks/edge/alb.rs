@@ -487,7 +487,7 @@ async fn load_balancer(cx: &Context, name: &str) -> Result<Arc<LoadBalancer>, Ch
         .await
 }
 
-async fn listeners(cx: &Context, name: &str) -> Result<Arc<Vec<Listener>>, CheckError> {
+pub(crate) async fn listeners(cx: &Context, name: &str) -> Result<Arc<Vec<Listener>>, CheckError> {
     let lb = load_balancer(cx, name).await?;
     let resource = format!("load balancer '{name}'");
     let arn = required(
