@@ -1,6 +1,13 @@
 # Production: what must be true before real clinics and patients use it.
 # Kept next to the Terraform that builds it; `cargo xtask verify production`
 # runs read-only with whatever credentials aws-config finds (env, profile, SSO).
+#
+# Identifiers Terraform already knows are taken from its outputs, declared
+# once: `output.NAME` (or `output.NAME["key"]` for a map) reads the file given
+# as `--terraform-outputs` (`terraform output -json`) or the outputs of
+# `--terraform-state` (`terraform show -json`). A name Terraform does not
+# output is a spec error at its line and column. An example of that file:
+# examples/production/outputs.json.
 environment = "production"
 region      = "eu-central-1"
 account_id  = "210987654321"
@@ -11,7 +18,7 @@ aws {
 }
 
 rds "core" {
-  identifier         = "restartix-production"
+  identifier         = output.rds_identifier
   multi_az           = true
   backup_retention   = 14
   max_restorable_lag = "15m"
@@ -19,9 +26,9 @@ rds "core" {
 }
 
 pgbouncer {
-  cluster      = "restartix-production"
-  service      = "pgbouncer"
-  target_group = "restartix-production-pgbouncer"
+  cluster      = output.ecs_cluster_name
+  service      = output.pgbouncer_service_name
+  target_group = output.pgbouncer_target_group_name
   min_tasks    = 2
   min_azs      = 2
   endpoint     = "pgbouncer.internal.restartix.pro:6432"
@@ -32,7 +39,7 @@ pgbouncer {
 }
 
 edge {
-  load_balancer    = "restartix-production-core-api"
+  load_balancer    = output.alb_name
   hostnames        = ["api.restartix.pro"]
   health_path      = "/health"
   min_cert_days    = 21
@@ -46,9 +53,9 @@ edge {
 }
 
 scheduled_task "audit-partition-roll" {
-  rule           = "restartix-production-audit-partition-roll"
+  rule           = output.scheduled_rule_names["audit-partition-roll"]
   expression     = "cron(0 2 25 * ? *)"
-  cluster        = "restartix-production"
+  cluster        = output.ecs_cluster_name
   task_family    = "audit-partition-roll"
   max_age        = "35d"
   log_group      = "/ecs/audit-partition-roll"
@@ -56,9 +63,9 @@ scheduled_task "audit-partition-roll" {
 }
 
 scheduled_task "usage-quota-reset" {
-  rule           = "restartix-production-usage-quota-reset"
+  rule           = output.scheduled_rule_names["usage-quota-reset"]
   expression     = "cron(0 0 1 * ? *)"
-  cluster        = "restartix-production"
+  cluster        = output.ecs_cluster_name
   task_family    = "usage-quota-reset"
   max_age        = "35d"
   log_group      = "/ecs/usage-quota-reset"
@@ -66,9 +73,9 @@ scheduled_task "usage-quota-reset" {
 }
 
 scheduled_task "usage-summary-rollup" {
-  rule           = "restartix-production-usage-summary-rollup"
+  rule           = output.scheduled_rule_names["usage-summary-rollup"]
   expression     = "cron(15 * * * ? *)"
-  cluster        = "restartix-production"
+  cluster        = output.ecs_cluster_name
   task_family    = "usage-summary-rollup"
   max_age        = "2h"
   log_group      = "/ecs/usage-summary-rollup"
@@ -76,9 +83,9 @@ scheduled_task "usage-summary-rollup" {
 }
 
 scheduled_task "check-providers" {
-  rule           = "restartix-production-check-providers"
+  rule           = output.scheduled_rule_names["check-providers"]
   expression     = "rate(5 minutes)"
-  cluster        = "restartix-production"
+  cluster        = output.ecs_cluster_name
   task_family    = "check-providers"
   max_age        = "30m"
   log_group      = "/ecs/check-providers"
@@ -86,7 +93,7 @@ scheduled_task "check-providers" {
 }
 
 alarms {
-  topic = "restartix-production-alerts"
+  topic = output.alerts_topic_name
   required = [
     "restartix-production-core-api-5xx",
     "restartix-production-core-api-p99",
@@ -97,7 +104,7 @@ alarms {
 }
 
 budget "monthly" {
-  name       = "restartix-production-monthly"
+  name       = output.budget_name
   limit_usd  = 3000
   thresholds = [50, 80, 100]
 }
@@ -105,13 +112,13 @@ budget "monthly" {
 ses {
   domain            = "restartix.pro"
   mail_from         = "mail.restartix.pro"
-  configuration_set = "restartix-production"
-  feedback_topic    = "restartix-production-ses-feedback"
+  configuration_set = output.ses_configuration_set
+  feedback_topic    = output.ses_feedback_topic_name
   feedback_endpoint = "https://api.restartix.pro/v1/internal/ses-feedback"
 }
 
 network {
-  vpc     = "restartix-production"
+  vpc     = output.vpc_name
   min_azs = 3
 }
 

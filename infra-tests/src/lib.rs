@@ -108,10 +108,36 @@ pub fn point_at_standins(env: &mut Environment, standins: &fixtures::standins::S
     }
 }
 
-/// Loads the named environment; a sandbox one is pointed at the running sandbox's stand-ins.
+/// A path from the environment variable `name` (unset or empty: none).
+fn path_from_env(name: &str) -> Option<PathBuf> {
+    std::env::var_os(name)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+}
+
+/// Loads `environments/<name>.hcl` (or the file `name`) with the Terraform
+/// files `cargo xtask` passed: `VERIFY_TERRAFORM_OUTPUTS` (or the outputs
+/// of `VERIFY_TERRAFORM_STATE`) serve `output.NAME` references, and the plan
+/// and state become the run's `terraform.*` inputs.
+pub fn load_with_terraform(name: &str) -> Result<Environment> {
+    let state = path_from_env("VERIFY_TERRAFORM_STATE");
+    let outputs = verify::spec::Outputs::for_run(
+        path_from_env("VERIFY_TERRAFORM_OUTPUTS").as_deref(),
+        state.as_deref(),
+    )?;
+    let path = verify::spec::resolve(name, &environments_dir());
+    let mut env = verify::spec::load_with(&path, outputs.as_ref())?;
+    env.terraform.plan = path_from_env("VERIFY_TERRAFORM_PLAN");
+    env.terraform.state = state;
+    Ok(env)
+}
+
+/// Loads the named environment (with the run's Terraform files, see
+/// [`load_with_terraform`]); a sandbox one is pointed at the running
+/// sandbox's stand-ins.
 pub fn load_for_run(name: &str) -> Result<Environment> {
     #[cfg_attr(not(feature = "sandbox"), allow(unused_mut))]
-    let mut env = load_environment(name)?;
+    let mut env = load_with_terraform(name)?;
     if env.aws.sandbox {
         #[cfg(feature = "sandbox")]
         {

@@ -255,6 +255,17 @@ mod network {
     }
 }
 
+/// Skipped unless `cargo xtask verify` is given `--terraform-plan` / `--terraform-state`.
+mod terraform {
+    use crate::{Suite, expect, suite};
+    use rstest::rstest;
+
+    checks! {
+        idempotent => "terraform.idempotent",
+        declared => "terraform.declared",
+    }
+}
+
 /// Scheduled ids depend on the spec (`scheduled.<task>.configured|succeeded`):
 /// one area-level test over all of them.
 mod scheduled {
@@ -289,6 +300,7 @@ fn every_catalogue_id_has_its_test(suite: &Suite) {
         budgets::IDS,
         ses::IDS,
         network::IDS,
+        terraform::IDS,
     ]
     .concat()
     .into_iter()

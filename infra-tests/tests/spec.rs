@@ -173,19 +173,35 @@ fn an_unreadable_file_is_an_error_naming_it() {
     assert!(err.to_string().contains("does-not-exist.hcl"), "{err}");
 }
 
+/// The example `terraform output -json` production's `output.NAME` references read.
+fn production_outputs() -> verify::spec::Outputs {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/production/outputs.json");
+    verify::spec::Outputs::load(&file).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A shipped spec; production takes its identifiers from Terraform outputs.
+fn shipped(name: &str) -> Result<verify::Environment, SpecError> {
+    let path = verify::spec::resolve(name, &infra_tests::environments_dir());
+    if name == "production" {
+        verify::spec::load_with(&path, Some(&production_outputs()))
+    } else {
+        verify::spec::load(&path)
+    }
+}
+
 #[rstest]
 #[case("sandbox")]
 #[case("staging")]
 #[case("production")]
 fn every_shipped_environment_parses(#[case] name: &str) {
-    let env = infra_tests::load_environment(name).unwrap_or_else(|e| panic!("{e}"));
+    let env = shipped(name).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.name, name);
     assert!(!env.rds.is_empty() && !env.budgets.is_empty());
 }
 
 #[test]
 fn production_refuses_drills_and_declares_every_area() {
-    let env = infra_tests::load_environment("production").unwrap();
+    let env = shipped("production").unwrap();
     assert!(!env.drills.allowed);
     assert_eq!(env.scheduled_tasks.len(), 4);
     assert!(
@@ -217,4 +233,84 @@ fn no_input_panics() {
         mutated[i] = *replacement;
         let _ = parse(&String::from_utf8_lossy(&mutated));
     }
+}
+
+/// `output.NAME` takes an identifier from Terraform: strings, map entries
+/// and lists of strings; each misuse is an error at its position.
+#[test]
+fn identifiers_come_from_terraform_outputs() {
+    let outputs = verify::spec::Outputs::parse(
+        br#"{"db": {"sensitive": false, "type": "string", "value": "restartix-production"},
+             "rules": {"sensitive": false, "type": ["map", "string"], "value": {"roll": "rule-roll"}},
+             "alarms": {"sensitive": false, "type": ["list", "string"], "value": ["a-5xx", "a-p99"]},
+             "count": {"sensitive": false, "type": "number", "value": 3}}"#,
+        Path::new("outputs.json"),
+    )
+    .unwrap();
+    let spec = |body: &str| format!("{GOOD_HEAD}{body}");
+    let parse_with = |text: &str, outputs: Option<&verify::spec::Outputs>| {
+        verify::spec::parse_with(text, Path::new("environments/bad.hcl"), outputs)
+    };
+    let good = spec(
+        "rds \"core\" {\n  identifier = output.db\n}\nalarms {\n  topic = output.rules[\"roll\"]\n  required = output.alarms\n}\nnetwork {\n  vpc = output.rules.roll\n}\n",
+    );
+    let env = parse_with(&good, Some(&outputs)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env.rds[0].identifier, "restartix-production");
+    let alarms = env.alarms.unwrap();
+    assert_eq!(
+        (alarms.topic.as_str(), alarms.required.clone()),
+        ("rule-roll", vec!["a-5xx".to_string(), "a-p99".to_string()])
+    );
+    assert_eq!(env.network.unwrap().vpc, "rule-roll");
+
+    let cases: [(&str, Option<&verify::spec::Outputs>, &str); 5] = [
+        (
+            "rds \"core\" {\n  identifier = output.db\n}\n",
+            None,
+            "no outputs were given: pass --terraform-outputs",
+        ),
+        (
+            "rds \"core\" {\n  identifier = output.dbb\n}\n",
+            Some(&outputs),
+            "no Terraform output `dbb` in outputs.json (it has: alarms, count, db, rules)",
+        ),
+        (
+            "rds \"core\" {\n  identifier = output.count\n}\n",
+            Some(&outputs),
+            "must be a string, but the Terraform output is the number 3",
+        ),
+        (
+            "rds \"core\" {\n  identifier = output.rules[\"nope\"]\n}\n",
+            Some(&outputs),
+            "output.rules[\"nope\"] is not in output `rules`",
+        ),
+        (
+            "rds \"core\" {\n  identifier = outputs.db\n}\n",
+            Some(&outputs),
+            "only literal values, or `output.NAME`",
+        ),
+    ];
+    for (body, outputs, says) in cases {
+        match parse_with(&spec(body), outputs) {
+            Err(SpecError::Invalid {
+                line,
+                column,
+                message,
+                ..
+            }) => {
+                assert_eq!((line, column), (5, 16), "{message}");
+                assert!(message.contains(says), "{message:?} should say {says:?}");
+            }
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+}
+
+/// Production without its outputs cannot run: the first reference is named.
+#[test]
+fn production_without_outputs_names_the_first_reference() {
+    let err = infra_tests::load_environment("production").unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("production.hcl:21:"), "{text}");
+    assert!(text.contains("output.rds_identifier"), "{text}");
 }

@@ -27,7 +27,12 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let env = crate::environment::load(&flags.env)?;
+    let terraform = crate::terraform::TerraformFiles::read(
+        None,
+        flags.terraform_state.as_deref(),
+        flags.terraform_outputs.as_deref(),
+    )?;
+    let env = crate::environment::load(&flags.env, terraform.outputs.as_ref())?;
     if !env.drills.allowed && !cleanup {
         eprintln!(
             "refusing: environment '{}' does not allow drills (set `drills {{ allowed = true }}` in its spec)",
@@ -43,6 +48,7 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
     }
     let mut command = Command::new(workspace_bin("drill"));
     command.arg(name).arg(&flags.env).current_dir(root());
+    terraform.pass_to(&mut command);
     for report in &flags.report {
         command.arg("--report").arg(absolute(report)?);
     }

@@ -98,6 +98,12 @@ pub struct Drill {
     /// Write a report: json=PATH, markdown=PATH or svg=PATH (the timeline) (repeatable).
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_drill_report)]
     pub report: Vec<String>,
+    /// `terraform show -json` of the state: its outputs serve the spec's `output.NAME` references.
+    #[arg(long, value_name = "STATE.json")]
+    pub terraform_state: Option<PathBuf>,
+    /// `terraform output -json`: the outputs the spec's `output.NAME` references read.
+    #[arg(long, value_name = "OUTPUTS.json")]
+    pub terraform_outputs: Option<PathBuf>,
 }
 
 /// `json=PATH`, `markdown=PATH` or `svg=PATH`, passed to the drill as given.

@@ -150,6 +150,26 @@ impl Scenarios {
             invalid_waivers(&dir),
         );
         self.check(
+            "verify sandbox --terraform-plan <no-op> --terraform-state <seeded>: go, both terraform checks pass",
+            terraform_go(&dir),
+        );
+        self.check(
+            "a plan that changes resources: exit 1 naming each address and action",
+            terraform_changed_plan(&dir),
+        );
+        self.check(
+            "a live value drifted from the state: exit 1 naming address, attribute, state and live",
+            terraform_drifted_live(&dir),
+        );
+        self.check(
+            "a plan of format 2.0: exit 2 naming the file and the reason",
+            terraform_unsupported_plan(),
+        );
+        self.check(
+            "production without its Terraform outputs: exit 2 at the first output reference",
+            production_without_outputs(),
+        );
+        self.check(
             "drills refuse without --yes and where not allowed",
             drills_refuse(),
         );
@@ -680,13 +700,163 @@ fn drills_refuse() -> Result<()> {
     if !String::from_utf8_lossy(&out.stderr).contains("--yes") {
         bail!("no consent message");
     }
-    let out = xtask(&["drill", "rds-failover", "production", "--yes"])?;
+    let out = xtask(&[
+        "drill",
+        "rds-failover",
+        "production",
+        "--yes",
+        "--terraform-outputs",
+        "examples/production/outputs.json",
+    ])?;
     expect_exit(&out, 2)?;
     if !String::from_utf8_lossy(&out.stderr).contains("does not allow drills") {
         bail!(
             "production drill not refused: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+    }
+    Ok(())
+}
+
+// --- terraform.* end to end ----------------------------------------------------
+
+const PLANS: &str = "fixtures/terraform/plans";
+
+/// The seeded sandbox's `terraform show -json` state (written by `sandbox up`/`reset`).
+fn seeded_state() -> std::path::PathBuf {
+    target_dir()
+        .join("sandbox")
+        .join("terraform")
+        .join("state.json")
+}
+
+/// The JSON report's entry for `id`.
+fn check_in<'a>(report: &'a Report, id: &str) -> Result<&'a crate::report::CheckOutcome> {
+    report
+        .checks
+        .iter()
+        .find(|c| c.id == id)
+        .with_context(|| format!("{id} missing from the report"))
+}
+
+fn terraform_go(dir: &Path) -> Result<()> {
+    let json = dir.join("terraform-go.json");
+    let state = seeded_state();
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--terraform-plan",
+        &format!("{PLANS}/noop.json"),
+        "--terraform-state",
+        &state.display().to_string(),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 0)?;
+    let report = read_report(&json)?;
+    for id in ["terraform.idempotent", "terraform.declared"] {
+        let check = check_in(&report, id)?;
+        if check.status != Status::Pass {
+            bail!("{id}: {} {}", check.status.as_str(), check.message);
+        }
+    }
+    let declared = check_in(&report, "terraform.declared")?;
+    if !declared.message.contains("equal the live values") {
+        bail!("terraform.declared: {}", declared.message);
+    }
+    Ok(())
+}
+
+fn terraform_changed_plan(dir: &Path) -> Result<()> {
+    let json = dir.join("terraform-changed.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--only",
+        "terraform.*",
+        "--terraform-plan",
+        &format!("{PLANS}/replace_create_delete.json"),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 1)?;
+    let report = read_report(&json)?;
+    let check = check_in(&report, "terraform.idempotent")?;
+    if check.status != Status::Fail
+        || !check
+            .message
+            .contains("module.app.terraform_data.x: replace (create, then delete)")
+    {
+        bail!(
+            "terraform.idempotent: {} {}",
+            check.status.as_str(),
+            check.message
+        );
+    }
+    Ok(())
+}
+
+fn terraform_drifted_live(dir: &Path) -> Result<()> {
+    if !sandbox_quiet(&["break", "rds-single-az"])? {
+        bail!("could not break the sandbox");
+    }
+    let result = (|| {
+        let json = dir.join("terraform-drift.json");
+        let state = seeded_state();
+        let out = xtask(&[
+            "verify",
+            "sandbox",
+            "--only",
+            "terraform.declared",
+            "--terraform-state",
+            &state.display().to_string(),
+            "--report",
+            &format!("json={}", json.display()),
+        ])?;
+        expect_exit(&out, 1)?;
+        let report = read_report(&json)?;
+        let check = check_in(&report, "terraform.declared")?;
+        if check.status != Status::Fail
+            || !check.message.contains("aws_db_instance.")
+            || !check.message.contains("multi_az: state true, live false")
+        {
+            bail!(
+                "terraform.declared: {} {}",
+                check.status.as_str(),
+                check.message
+            );
+        }
+        Ok(())
+    })();
+    if !sandbox_quiet(&["reset"])? {
+        bail!("could not reset the sandbox");
+    }
+    result
+}
+
+fn terraform_unsupported_plan() -> Result<()> {
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--terraform-plan",
+        &format!("{PLANS}/format_2_0.json"),
+    ])?;
+    expect_exit(&out, 2)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.contains("format_2_0.json")
+        || !stderr.contains("format_version \"2.0\" is not supported")
+    {
+        bail!("stderr lacks the file and the reason:\n{stderr}");
+    }
+    Ok(())
+}
+
+fn production_without_outputs() -> Result<()> {
+    let out = xtask(&["verify", "production"])?;
+    expect_exit(&out, 2)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.contains("production.hcl:21:") || !stderr.contains("output.rds_identifier") {
+        bail!("stderr lacks the position and the reference:\n{stderr}");
     }
     Ok(())
 }

@@ -13,6 +13,7 @@ use crate::CouldNotRun;
 use crate::cargo::{GATE_SUITE, WORKSPACE, build_gate_suite, build_workspace, cargo, target_dir};
 use crate::flags::{ReportFormat, Verify};
 use crate::report::{self, CheckOutcome, Report, RunRecord};
+use crate::terraform::TerraformFiles;
 
 pub fn run(flags: &Verify) -> Result<ExitCode> {
     for glob in flags.only.iter().chain(&flags.skip) {
@@ -32,8 +33,14 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             w.display()
         )));
     }
-    // Validate the spec before anything is built: exit 2 with file:line:column.
-    let env = crate::environment::load(&flags.env)?;
+    // Validate the Terraform files and the spec before anything is built:
+    // exit 2 with file:line:column.
+    let terraform = TerraformFiles::read(
+        flags.terraform_plan.as_deref(),
+        flags.terraform_state.as_deref(),
+        flags.terraform_outputs.as_deref(),
+    )?;
+    let env = crate::environment::load(&flags.env, terraform.outputs.as_ref())?;
     let spec_file = env.source.display().to_string();
     // The sandbox needs the whole workspace (its stand-ins, the sandbox
     // control program); a real account needs only the gate suite.
@@ -73,6 +80,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log);
+    terraform.pass_to(&mut command);
     if let Some(w) = &waivers {
         command.env("VERIFY_WAIVERS", w);
     } else {
