@@ -130,8 +130,30 @@ pub fn check_format_version(found: &str, file: &Path) -> Result<(), Error> {
     }
 }
 
-/// The `format_version` of a document, read before its body so that a
-/// newer major version is refused as such rather than as a shape error.
+/// Parses a whole document of type `T` in one pass; only when that fails is
+/// the `format_version` read on its own, so that a newer major version is
+/// refused as such rather than as a shape error. `version` picks the
+/// parsed document's version, which must then be 0.x or 1.x.
+pub(crate) fn parse_document<'a, T: serde::Deserialize<'a>>(
+    bytes: &'a [u8],
+    file: &Path,
+    what: &str,
+    version: impl Fn(&T) -> &str,
+) -> Result<T, Error> {
+    match serde_json::from_slice::<T>(bytes) {
+        Ok(document) => {
+            check_format_version(version(&document), file)?;
+            Ok(document)
+        }
+        Err(e) => {
+            format_version(bytes, file, what)?;
+            Err(invalid(file, e, what))
+        }
+    }
+}
+
+/// The `format_version` of a document on its own (a newer major version is
+/// refused as such rather than as a shape error).
 pub(crate) fn format_version(bytes: &[u8], file: &Path, what: &str) -> Result<String, Error> {
     #[derive(serde::Deserialize)]
     struct Head<'a> {

@@ -25,6 +25,11 @@ pub struct State<'a> {
     /// Absent when the state is empty.
     #[serde(borrow, default)]
     pub values: Option<Values<'a>>,
+    /// Present in a plan, never in a state: tells a plan given as a state.
+    #[serde(borrow, default)]
+    planned_values: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    resource_changes: Option<&'a RawValue>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -70,10 +75,9 @@ pub struct Resource<'a> {
 impl<'a> State<'a> {
     /// Parses `bytes` (the whole file); `file` names it in errors.
     pub fn parse(bytes: &'a [u8], file: &Path) -> Result<State<'a>, Error> {
-        crate::format_version(bytes, file, "a state")?;
         let state: State =
-            serde_json::from_slice(bytes).map_err(|e| crate::invalid(file, e, "a state"))?;
-        if is_plan(bytes) {
+            crate::parse_document(bytes, file, "a state", |s: &State| &s.format_version)?;
+        if state.planned_values.is_some() || state.resource_changes.is_some() {
             return Err(Error::WrongDocument {
                 file: file.to_path_buf(),
                 message: "this is a plan (`terraform show -json PLANFILE`), not a state; \
@@ -119,20 +123,6 @@ impl Resource<'_> {
     pub fn is_managed(&self) -> bool {
         self.mode == "managed"
     }
-}
-
-/// A plan document carries `planned_values` or `resource_changes`.
-fn is_plan(bytes: &[u8]) -> bool {
-    #[derive(Deserialize)]
-    struct Shape<'a> {
-        #[serde(borrow, default)]
-        planned_values: Option<&'a RawValue>,
-        #[serde(borrow, default)]
-        resource_changes: Option<&'a RawValue>,
-    }
-    serde_json::from_slice::<Shape>(bytes)
-        .map(|s| s.planned_values.is_some() || s.resource_changes.is_some())
-        .unwrap_or(false)
 }
 
 #[cfg(test)]

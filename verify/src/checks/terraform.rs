@@ -195,12 +195,13 @@ pub struct Recorded {
 
 /// What the state holds, for the comparison.
 #[derive(Debug, Default)]
-struct StateSummary {
-    terraform_version: Option<String>,
-    recorded: Vec<Recorded>,
+pub struct StateSummary {
+    pub terraform_version: Option<String>,
+    /// The resources of compared types, their recorded values parsed.
+    pub recorded: Vec<Recorded>,
     /// Managed resources of types not compared, by type.
-    not_compared: BTreeMap<String, usize>,
-    data_sources: usize,
+    pub not_compared: BTreeMap<String, usize>,
+    pub data_sources: usize,
 }
 
 /// One attribute whose recorded and live values differ.
@@ -224,7 +225,7 @@ async fn declared(cx: &Context) -> CheckResult {
     let resource = format!("terraform state {}", file.display());
     let summary = {
         let file = file.clone();
-        tokio::task::spawn_blocking(move || summarise(&file))
+        tokio::task::spawn_blocking(move || read_state(&file))
             .await
             .map_err(|e| CheckError::Probe {
                 probe: "terraform state".into(),
@@ -321,8 +322,9 @@ async fn declared(cx: &Context) -> CheckResult {
     ))
 }
 
-/// Reads the state and keeps the resources of compared types, parsed.
-fn summarise(file: &Path) -> Result<StateSummary, CheckError> {
+/// Reads the state and keeps the resources of compared types, parsed (the
+/// others are counted by type, their values never parsed).
+pub fn read_state(file: &Path) -> Result<StateSummary, CheckError> {
     let bytes = terraform_json::read(file).map_err(|e| unreadable(file, e))?;
     let state = State::parse(&bytes, file).map_err(|e| unreadable(file, e))?;
     let mut summary = StateSummary {
