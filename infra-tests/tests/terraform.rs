@@ -105,3 +105,207 @@ fn an_unsupported_format_or_another_document_is_refused() {
     let err = terraform_json::plan::Plan::parse(state, Path::new("state.json")).unwrap_err();
     assert!(err.to_string().contains("this is a state"), "{err}");
 }
+
+// --- terraform.declared on the running sandbox (read-only) ---------------------
+
+use infra_tests::drills::{gate_for, running_sandbox};
+use infra_tests::{load_for_run, runtime};
+
+/// The seeded sandbox's state (`sandbox up` / `reset` write it).
+fn seeded_state() -> serde_json::Value {
+    let file = running_sandbox()
+        .terraform
+        .expect("the sandbox wrote its terraform state")
+        .state;
+    serde_json::from_slice(&std::fs::read(&file).expect("the seeded state")).unwrap()
+}
+
+/// The resource at `address` in a state document (any module).
+fn resource<'a>(state: &'a mut serde_json::Value, address: &str) -> &'a mut serde_json::Value {
+    fn find<'a>(
+        module: &'a mut serde_json::Value,
+        address: &str,
+    ) -> Option<&'a mut serde_json::Value> {
+        if let Some(i) = module["resources"]
+            .as_array()
+            .and_then(|rs| rs.iter().position(|r| r["address"] == address))
+        {
+            return module["resources"].get_mut(i);
+        }
+        module["child_modules"]
+            .as_array_mut()?
+            .iter_mut()
+            .find_map(|c| find(c, address))
+    }
+    find(&mut state["values"]["root_module"], address).unwrap_or_else(|| panic!("no {address}"))
+}
+
+/// `terraform.declared` with `state` as the state file.
+fn declared(state: &serde_json::Value, name: &str) -> verify::Outcome {
+    let file = std::env::temp_dir().join(format!(
+        "verify-declared-{}-{name}.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, serde_json::to_vec(state).unwrap()).unwrap();
+    let outcome = runtime().block_on(async {
+        let mut env = load_for_run("sandbox").expect("sandbox spec");
+        env.terraform.state = Some(file.clone());
+        gate_for(env)
+            .await
+            .run_id("terraform.declared")
+            .await
+            .expect("in the catalogue")
+    });
+    let _ = std::fs::remove_file(&file);
+    outcome
+}
+
+#[test]
+fn the_seeded_state_equals_the_live_sandbox() {
+    let outcome = declared(&seeded_state(), "good");
+    assert_eq!(outcome.status, Status::Pass, "{}", outcome.message);
+    let compared = &outcome.evidence.details["compared"];
+    for kind in [
+        "aws_db_instance",
+        "aws_ecs_service",
+        "aws_lb_listener",
+        "aws_lb_target_group",
+        "aws_budgets_budget",
+        "aws_cloudwatch_event_rule",
+        "aws_cloudwatch_metric_alarm",
+        "aws_nat_gateway",
+        "aws_sesv2_email_identity",
+        "aws_sesv2_configuration_set",
+        "aws_sesv2_configuration_set_event_destination",
+    ] {
+        assert!(
+            compared[kind].as_u64().unwrap_or(0) >= 1,
+            "{kind} not compared: {compared}"
+        );
+    }
+    // Other types are counted, never passed.
+    assert!(
+        outcome.evidence.details["not_compared"]["aws_vpc"].as_u64() == Some(1),
+        "{:?}",
+        outcome.evidence.details
+    );
+    assert!(
+        outcome
+            .message
+            .contains("resources of other types not compared"),
+        "{}",
+        outcome.message
+    );
+}
+
+#[test]
+fn a_recorded_value_the_live_one_differs_from_fails_naming_address_attribute_and_both_values() {
+    let mut state = seeded_state();
+    resource(&mut state, "aws_db_instance.this")["values"]["multi_az"] = serde_json::json!(false);
+    resource(&mut state, "aws_lb_target_group.pgbouncer")["values"]["deregistration_delay"] =
+        serde_json::json!("300");
+    resource(
+        &mut state,
+        "module.network.aws_nat_gateway.this[\"eu-central-1b\"]",
+    )["values"]["subnet_id"] = serde_json::json!("subnet-elsewhere");
+    let outcome = declared(&state, "drift");
+    assert_eq!(outcome.status, Status::Fail, "{}", outcome.message);
+    for says in [
+        "aws_db_instance.this multi_az: state false, live true",
+        "aws_lb_target_group.pgbouncer deregistration_delay: state \"300\", live \"5\"",
+        "module.network.aws_nat_gateway.this[\"eu-central-1b\"] subnet_id: state \"subnet-elsewhere\"",
+    ] {
+        assert!(
+            outcome.message.contains(says),
+            "{} should say {says}",
+            outcome.message
+        );
+    }
+    assert_eq!(
+        outcome.evidence.observed["mismatches"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+#[test]
+fn a_resource_gone_from_aws_fails_and_a_foreign_or_empty_state_is_an_error() {
+    let mut state = seeded_state();
+    resource(
+        &mut state,
+        "aws_cloudwatch_event_rule.scheduled[\"check-providers\"]",
+    )["values"]["name"] = serde_json::json!("restartix-sandbox-deleted-rule");
+    let outcome = declared(&state, "gone");
+    assert_eq!(outcome.status, Status::Fail, "{}", outcome.message);
+    assert!(outcome.message.contains("aws_cloudwatch_event_rule.scheduled[\"check-providers\"] exists: state true, live false"), "{}", outcome.message);
+
+    let mut state = seeded_state();
+    let db = resource(&mut state, "aws_db_instance.this");
+    let arn = db["values"]["arn"]
+        .as_str()
+        .unwrap()
+        .replace("123456789012", "999999999999");
+    db["values"]["arn"] = serde_json::json!(arn);
+    let outcome = declared(&state, "foreign");
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("not this environment's state")
+            && outcome.message.contains("aws_db_instance.this"),
+        "{}",
+        outcome.message
+    );
+
+    let empty = serde_json::json!({"format_version": "1.0", "terraform_version": "1.11.4"});
+    let outcome = declared(&empty, "empty");
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("nothing to compare"),
+        "{}",
+        outcome.message
+    );
+}
+
+/// The shared reads: with the state, the whole gate still describes the RDS
+/// instance, the pgbouncer service and the target group once each.
+#[test]
+fn terraform_declared_adds_no_describe_a_check_already_made() {
+    let file = std::env::temp_dir().join(format!(
+        "verify-declared-{}-shared.json",
+        std::process::id()
+    ));
+    std::fs::write(&file, serde_json::to_vec(&seeded_state()).unwrap()).unwrap();
+    runtime().block_on(async {
+        let mut env = load_for_run("sandbox").expect("sandbox spec");
+        env.terraform.state = Some(file.clone());
+        let gate = gate_for(env).await;
+        let outcomes = gate.run(&verify::Selection::all(), |_| {}).await;
+        let declared = outcomes
+            .iter()
+            .find(|o| o.id == "terraform.declared")
+            .unwrap();
+        assert_eq!(declared.status, Status::Pass, "{}", declared.message);
+        let calls = gate.aws().calls.snapshot();
+        for op in [
+            "rds:DescribeDBInstances",
+            "ecs:DescribeServices",
+            "elasticloadbalancing:DescribeTargetGroupAttributes",
+            "events:DescribeRule",
+        ] {
+            let n = calls
+                .operations
+                .iter()
+                .find(|(k, _)| k.ends_with(op.split(':').nth(1).unwrap()))
+                .map(|(_, n)| *n);
+            assert!(n.is_some(), "{op} not called: {calls:?}");
+        }
+        let db = calls
+            .operations
+            .iter()
+            .find(|(k, _)| k.ends_with("DescribeDBInstances"))
+            .map(|(_, n)| *n);
+        assert_eq!(db, Some(1), "{calls:?}");
+    });
+    let _ = std::fs::remove_file(&file);
+}
