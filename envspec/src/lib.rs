@@ -64,6 +64,10 @@ pub struct Environment {
     pub budgets: Vec<BudgetSpec>,
     pub ses: Option<SesSpec>,
     pub network: Option<NetworkSpec>,
+    /// `metric "<name>" { … }`: the post-cutover metric gates (`metrics.<name>`).
+    pub metrics: Vec<MetricGateSpec>,
+    /// `canary "<name>" { … }`: synthetic requests through the real edge (`canary.<name>`).
+    pub canaries: Vec<CanarySpec>,
     pub drills: DrillsSpec,
     /// Terraform's JSON for this run (`--terraform-plan`, `--terraform-state`),
     /// filled in by the harness: never written in the spec.
@@ -229,6 +233,182 @@ pub struct SesSpec {
 pub struct NetworkSpec {
     pub vpc: String,
     pub min_azs: u32,
+}
+
+/// `metric "<name>" { … }`: a CloudWatch metric (or metric math over several)
+/// judged over a window against a threshold.
+///
+/// ```hcl
+/// metric "core_api_5xx_rate" {
+///   expression = "100 * FILL(errors, 0) / requests"   # metric math over the queries
+///   query "errors" {
+///     namespace    = "AWS/ApplicationELB"
+///     metric       = "HTTPCode_Target_5XX_Count"
+///     target_group = "restartix-production-core-api"  # → TargetGroup and LoadBalancer dimensions
+///     statistic    = "Sum"
+///   }
+///   query "requests" { … }
+///   period     = "1m"
+///   window     = "30m"
+///   comparison = ">"        # breaching when the value is > threshold …
+///   threshold  = 0.5
+///   sustained  = "10m"      # … for 10 minutes running
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricGateSpec {
+    pub name: String,
+    pub description: Option<String>,
+    /// The metrics read; one (and no `expression`) for a plain metric gate.
+    pub queries: Vec<MetricQuerySpec>,
+    /// Metric math over the query ids; `None`: the single query is the value.
+    pub expression: Option<String>,
+    pub period: Duration,
+    /// How far back from now the gate judges.
+    pub window: Duration,
+    pub comparison: Comparison,
+    pub threshold: f64,
+    /// Breaching only when every datapoint over this long a stretch breaches;
+    /// `None`: any breaching datapoint fails the gate.
+    pub sustained: Option<Duration>,
+    pub missing_data: MissingData,
+    /// Fewer datapoints in the window than this is `error` (default 1).
+    pub min_datapoints: u32,
+}
+
+/// `query "<id>" { … }` of a metric gate (or the gate's own attributes for a
+/// plain metric gate, id `m`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricQuerySpec {
+    /// Starts with a lowercase letter (CloudWatch's rule for query ids).
+    pub id: String,
+    pub namespace: String,
+    pub metric: String,
+    /// Literal dimensions, name → value.
+    pub dimensions: Vec<(String, String)>,
+    /// Load balancer name whose ARN suffix is the `LoadBalancer` dimension.
+    pub load_balancer: Option<String>,
+    /// Target group name whose ARN suffix is the `TargetGroup` dimension
+    /// (and its load balancer's the `LoadBalancer` one).
+    pub target_group: Option<String>,
+    /// `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile `pNN[.N]`.
+    pub statistic: String,
+    pub unit: Option<String>,
+}
+
+/// The breaching side of a metric gate's threshold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Comparison {
+    Greater,
+    GreaterOrEqual,
+    Less,
+    LessOrEqual,
+}
+
+impl Comparison {
+    /// Whether `value` breaches `threshold`.
+    pub fn breaches(self, value: f64, threshold: f64) -> bool {
+        match self {
+            Comparison::Greater => value > threshold,
+            Comparison::GreaterOrEqual => value >= threshold,
+            Comparison::Less => value < threshold,
+            Comparison::LessOrEqual => value <= threshold,
+        }
+    }
+
+    /// `>`, `>=`, `<`, `<=`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Comparison::Greater => ">",
+            Comparison::GreaterOrEqual => ">=",
+            Comparison::Less => "<",
+            Comparison::LessOrEqual => "<=",
+        }
+    }
+}
+
+/// What a metric gate concludes from a window with no datapoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MissingData {
+    /// `error`: the gate could not see (the default).
+    #[default]
+    Error,
+    /// `fail`, as CloudWatch's `breaching`.
+    Breaching,
+    /// `pass`, as CloudWatch's `notBreaching`; the report says no data was seen.
+    NotBreaching,
+}
+
+/// `canary "<name>" { … }`: one request or a sequence of steps through the
+/// real edge, each judged on status, body and latency.
+///
+/// ```hcl
+/// canary "t0" {
+///   writes   = true                       # any step but GET/HEAD needs this
+///   base_url = "https://api.restartix.pro"
+///   secrets  = { password = "CANARY_PASSWORD" }   # {{password}} ← $CANARY_PASSWORD
+///   step "sign_in" {
+///     method        = "POST"
+///     path          = "/v1/auth/sign-in"
+///     json          = { email = "canary@restartix.pro", password = "{{password}}" }
+///     expect_status = 200
+///     capture       = { token = "/token" }          # JSON pointer into the body
+///   }
+///   step "orgs" {
+///     path    = "/v1/orgs"
+///     headers = { authorization = "Bearer {{token}}" }
+///     expect { pointer = "/items/0/name", exists = true }
+///   }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanarySpec {
+    pub name: String,
+    pub description: Option<String>,
+    /// Whether the canary may send anything but GET/HEAD.
+    pub writes: bool,
+    pub base_url: String,
+    /// Placeholder name → the environment variable holding its value.
+    pub secrets: Vec<(String, String)>,
+    /// Bound on each step's request (default 10 s).
+    pub timeout: Duration,
+    pub steps: Vec<CanaryStep>,
+}
+
+/// One request of a canary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryStep {
+    pub name: String,
+    pub method: String,
+    /// Appended to the canary's `base_url`; `{{name}}` placeholders allowed.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// The request body (JSON text from `json = { … }`, or `body = "…"`).
+    pub body: Option<String>,
+    pub expect_status: u16,
+    /// The step fails when it took longer (default: none beyond `timeout`).
+    pub max_latency: Option<Duration>,
+    pub expect: Vec<BodyExpectation>,
+    /// Placeholder name → JSON pointer into this step's response body.
+    pub capture: Vec<(String, String)>,
+}
+
+/// `expect { pointer = "/items", contains = "…" }`: one assertion on a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BodyExpectation {
+    /// A JSON pointer (RFC 6901); `""` is the whole body.
+    pub pointer: String,
+    pub test: BodyTest,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum BodyTest {
+    /// The value is there (any value, `null` included).
+    Exists,
+    /// The value equals this JSON value (strings may hold `{{placeholders}}`).
+    Equals(serde_json::Value),
+    /// A string holding this text, or an array with an element equal to it.
+    Contains(serde_json::Value),
 }
 
 /// `drills { … }`: whether drills may run here, and how each is bounded.

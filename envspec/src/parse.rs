@@ -15,6 +15,8 @@ use terraform_json::Outputs;
 
 use super::*;
 
+mod gates;
+
 /// Reads and validates `path`.
 pub fn load(path: &Path) -> Result<Environment, SpecError> {
     load_with(path, None)
@@ -127,6 +129,16 @@ pub fn parse_with(
         .single_block("network")?
         .map(|b| network(&doc, b))
         .transpose()?;
+    let metrics = top
+        .labelled_blocks("metric")?
+        .into_iter()
+        .map(|(label, b)| gates::metric(&doc, label, b))
+        .collect::<Result<_, _>>()?;
+    let canaries = top
+        .labelled_blocks("canary")?
+        .into_iter()
+        .map(|(label, b)| gates::canary(&doc, label, b))
+        .collect::<Result<_, _>>()?;
     let drills = match top.single_block("drills")? {
         Some(block) => drills(&doc, block, &rds)?,
         None => DrillsSpec::default(),
@@ -145,6 +157,8 @@ pub fn parse_with(
         budgets,
         ses,
         network,
+        metrics,
+        canaries,
         drills,
         terraform: TerraformInputs::default(),
         source: file.to_path_buf(),

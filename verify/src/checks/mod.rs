@@ -5,6 +5,7 @@ pub mod alarms;
 pub mod budgets;
 pub mod cloudflare;
 pub mod edge;
+pub mod metrics;
 pub mod network;
 pub mod pgbouncer;
 pub mod rds;
@@ -29,6 +30,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(ses::checks());
     checks.extend(network::checks());
     checks.extend(terraform::checks());
+    checks.extend(metrics::checks(&env.metrics));
     checks
 }
 

@@ -18,7 +18,7 @@ use crate::context::Context;
 use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::EdgeSpec;
 
-const DESCRIBE_LOAD_BALANCERS: &str = "elasticloadbalancing:DescribeLoadBalancers";
+pub(crate) const DESCRIBE_LOAD_BALANCERS: &str = "elasticloadbalancing:DescribeLoadBalancers";
 const DESCRIBE_LISTENERS: &str = "elasticloadbalancing:DescribeListeners";
 const DESCRIBE_LB_ATTRIBUTES: &str = "elasticloadbalancing:DescribeLoadBalancerAttributes";
 const DESCRIBE_RULES: &str = "elasticloadbalancing:DescribeRules";
@@ -463,7 +463,10 @@ async fn access_logs(cx: &Context, spec: &EdgeSpec) -> CheckResult {
 
 // --- how: shared reads -------------------------------------------------------
 
-async fn load_balancer(cx: &Context, name: &str) -> Result<Arc<LoadBalancer>, CheckError> {
+pub(crate) async fn load_balancer(
+    cx: &Context,
+    name: &str,
+) -> Result<Arc<LoadBalancer>, CheckError> {
     cx.cache()
         .get(&format!("{DESCRIBE_LOAD_BALANCERS}:{name}"), || async {
             let resource = format!("load balancer '{name}'");
