@@ -412,8 +412,13 @@ th, td { text-align: left; vertical-align: top; padding: 6px 8px; border-bottom:
 thead th { font-size: 12px; text-transform: uppercase; color: var(--muted); font-weight: 600; }
 table.facts th { width: 160px; color: var(--muted); font-weight: 600; }
 td.status, td.ms { white-space: nowrap; width: 1%; }
+table.checks { table-layout: fixed; }
+table.checks th:nth-child(1) { width: 96px; }
+table.checks th:nth-child(2) { width: 280px; }
+table.checks th:nth-child(4) { width: 64px; }
+table.checks td.id code { overflow-wrap: anywhere; }
 td.ms { text-align: right; color: var(--muted); }
-td.id { white-space: nowrap; width: 1%; }
+table.signoffs td:nth-child(2) { font-weight: 600; }
 code, pre { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: 13px; }
 pre { margin: 2px 0; padding: 6px 8px; background: #f6f6f6; border-radius: 4px; white-space: pre-wrap; word-break: break-word; }
 .badge { display: inline-block; min-width: 62px; padding: 1px 8px; border-radius: 10px; font-size: 12px; font-weight: 700; text-align: center; text-transform: uppercase; color: #fff; background: #888; }
@@ -423,6 +428,7 @@ pre { margin: 2px 0; padding: 6px 8px; background: #f6f6f6; border-radius: 4px; 
 .badge.skip { background: #999; }
 tr.fail td, tr.error td { background: #fff5f5; }
 tr.waived td { background: #fffaf0; }
+tr.signoff.missing td, tr.signoff.expired td { background: #fff5f5; }
 details.evidence { margin-top: 4px; }
 details.evidence summary { cursor: pointer; color: var(--muted); font-size: 13px; }
 details.evidence dl { margin: 4px 0 0; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }
@@ -497,6 +503,36 @@ mod tests {
         let waivers = select(&doc, "#waivers tr.waiver");
         assert_eq!(waivers.len(), 1);
         assert!(text(&waivers[0]).contains("OPS-1"), "{}", text(&waivers[0]));
+        // With the waiver the gate suite records: pattern, justification, expiry;
+        // an expired one is marked as no longer applying.
+        let mut report = report.clone();
+        let waiver = |expired: bool| {
+            serde_json::json!({"pattern": "budgets.*", "justification": "OPS-7 <accepted> by CFO",
+                               "expires": "2026-12-31", "expired": expired})
+        };
+        report.checks[4]
+            .evidence
+            .details
+            .insert("waiver".into(), waiver(false));
+        report.checks[2]
+            .evidence
+            .details
+            .insert("waiver".into(), waiver(true));
+        let doc = Html::parse_document(&render(&report));
+        let live = text(&select(&doc, "#waivers tr.waiver[data-id='budgets.thresholds']")[0]);
+        assert!(
+            live.contains("budgets.*") && live.contains("OPS-7 <accepted> by CFO"),
+            "{live}"
+        );
+        assert!(
+            live.contains("2026-12-31") && !live.contains("expired"),
+            "{live}"
+        );
+        let expired = text(&select(&doc, "#waivers tr.waiver[data-id='budgets.monthly']")[0]);
+        assert!(
+            expired.contains("expired on 2026-12-31: no longer applies"),
+            "{expired}"
+        );
         // The run facts.
         let facts = text(&select(&doc, "#run")[0]);
         for needle in [
