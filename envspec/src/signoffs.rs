@@ -320,7 +320,20 @@ pub fn load(path: &Path) -> Result<Signoffs, SignoffsError> {
     parse(&text, path)
 }
 
-/// Parses and validates a sign-offs file; `file` is only used in errors.
+/// Parses and validates a sign-offs file; `file` is only used in errors,
+/// which name its line and column and what was expected.
+///
+/// ```
+/// let err = envspec::signoffs::parse(
+///     "manual \"dpa\" {\n  group = \"Regulatory\"\n  item = \"DPA\"\n  done = \"yes\"\n}\n",
+///     "signoffs.hcl".as_ref(),
+/// )
+/// .unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "signoffs.hcl:4:10: block `manual \"dpa\"`: `done` must be true or false, found the string \"yes\""
+/// );
+/// ```
 pub fn parse(text: &str, file: &Path) -> Result<Signoffs, SignoffsError> {
     let doc = Doc { text, file };
     let body = hcl_edit::parser::parse_body(text).map_err(|e| SignoffsError::Invalid {
