@@ -23,6 +23,7 @@
 //! ```
 
 mod parse;
+pub mod signoffs;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -14,6 +14,8 @@
 //! assert_eq!(outcome.evidence.resources, ["rds instance 'db'"]);
 //! ```
 
+pub mod gates;
+pub mod signoffs;
 pub mod timeline;
 pub mod verdict;
 

@@ -115,6 +115,24 @@ pub fn decide<'a>(
     Ok(if blocked { Verdict::NoGo } else { Verdict::Go })
 }
 
+/// The verdict with the sign-offs: `Go` only when the automated verdict is
+/// `Go` and, when a sign-offs file was given (`Some`), it is complete (every
+/// required sign-off given and unexpired, every manual item done). Without
+/// one (`None`) the automated verdict stands.
+///
+/// ```
+/// use report_model::verdict::{Verdict, with_signoffs};
+/// assert_eq!(with_signoffs(Verdict::Go, None), Verdict::Go);
+/// assert_eq!(with_signoffs(Verdict::Go, Some(false)), Verdict::NoGo);
+/// assert_eq!(with_signoffs(Verdict::NoGo, Some(true)), Verdict::NoGo);
+/// ```
+pub fn with_signoffs(automated: Verdict, signoffs_complete: Option<bool>) -> Verdict {
+    match (automated, signoffs_complete) {
+        (Verdict::Go, None | Some(true)) => Verdict::Go,
+        _ => Verdict::NoGo,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,12 +39,18 @@ pub struct Verify {
     /// Skip checks whose id matches this glob (repeatable).
     #[arg(long, value_name = "GLOB")]
     pub skip: Vec<String>,
-    /// Write a report: json=PATH, junit=PATH or markdown=PATH (repeatable).
+    /// Write a report: json=PATH, junit=PATH, markdown=PATH or html=PATH (one
+    /// self-contained page) (repeatable).
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub report: Vec<ReportTarget>,
     /// Waivers file (HCL `waiver "<glob>" { justification, expires }` blocks).
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
+    /// Sign-offs file (HCL `signoff "<label>" { role, owner, confirms, signed_by, date,
+    /// evidence, expires }` and `manual "<label>" { group, item, done, done_by, evidence }`
+    /// blocks): go also needs every required sign-off given and unexpired, every item done.
+    #[arg(long, value_name = "FILE")]
+    pub signoffs: Option<PathBuf>,
     /// `terraform show -json` of a plan saved right after apply: runs `terraform.idempotent`.
     #[arg(long, value_name = "PLAN.json")]
     pub terraform_plan: Option<PathBuf>,
@@ -63,6 +69,8 @@ pub enum ReportFormat {
     Json,
     Junit,
     Markdown,
+    /// One self-contained HTML page (inline CSS, no script, nothing fetched).
+    Html,
 }
 
 #[derive(Debug, Clone)]
@@ -76,7 +84,7 @@ fn parse_report(value: &str) -> Result<ReportTarget, String> {
         .split_once('=')
         .ok_or("expected FORMAT=PATH, e.g. json=report.json")?;
     let format = ReportFormat::from_str(format, true).map_err(|_| {
-        format!("unknown report format {format:?}; expected json, junit or markdown")
+        format!("unknown report format {format:?}; expected json, junit, markdown or html")
     })?;
     if path.is_empty() {
         return Err("the report path is empty".into());
@@ -201,6 +209,9 @@ mod tests {
     fn report_targets_parse() {
         let t = parse_report("junit=out/junit.xml").unwrap();
         assert_eq!(t.format, ReportFormat::Junit);
+        let t = parse_report("html=out/launch.html").unwrap();
+        assert_eq!(t.format, ReportFormat::Html);
+        assert_eq!(t.path, PathBuf::from("out/launch.html"));
         assert!(
             parse_report("xml=a")
                 .unwrap_err()

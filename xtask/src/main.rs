@@ -10,6 +10,7 @@ mod examples;
 mod flags;
 mod report;
 mod sandbox;
+mod signoffs;
 mod terraform;
 mod test;
 mod verify;

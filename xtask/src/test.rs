@@ -150,6 +150,18 @@ impl Scenarios {
             invalid_waivers(&dir),
         );
         self.check(
+            "verify sandbox --signoffs <complete> --report html= --report json=: go, exit 0, the page parses",
+            signoffs_go(&dir),
+        );
+        self.check(
+            "verify sandbox --signoffs <one missing>: no-go, exit 1, the missing role named",
+            signoffs_one_missing(&dir),
+        );
+        self.check(
+            "an invalid sign-offs file: exit 2 with file:line:column, nothing built",
+            invalid_signoffs(&dir),
+        );
+        self.check(
             "verify sandbox --terraform-plan <no-op> --terraform-state <seeded>: go, both terraform checks pass",
             terraform_go(&dir),
         );
@@ -518,6 +530,147 @@ fn invalid_waivers(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The sandbox's sign-offs, all given (`examples/sandbox/signoffs.hcl`).
+fn sandbox_signoffs() -> std::path::PathBuf {
+    root().join("examples").join("sandbox").join("signoffs.hcl")
+}
+
+fn signoffs_go(dir: &Path) -> Result<()> {
+    let json = dir.join("signoffs-go.json");
+    let html = dir.join("signoffs-go.html");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--signoffs",
+        &sandbox_signoffs().display().to_string(),
+        "--report",
+        &format!("html={}", html.display()),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 0)?;
+    let report = read_report(&json)?;
+    let signoffs = report
+        .signoffs
+        .as_ref()
+        .context("JSON report lacks the signoffs section")?;
+    if report.verdict != "go" || !signoffs.complete || signoffs.roles.len() != 5 {
+        bail!("verdict {}, sign-offs {signoffs:?}", report.verdict);
+    }
+    let page = std::fs::read_to_string(&html)?;
+    let doc = html_is_self_contained(&page)?;
+    for needle in [
+        "data-verdict=\"go\"",
+        "data-role=\"Commercial\"",
+        "data-id=\"rds.multi_az\"",
+    ] {
+        if !doc.contains(needle) {
+            bail!("HTML report lacks {needle}");
+        }
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("Sign-offs") || stdout.contains("not given to this run") {
+        bail!("terminal report lacks the sign-offs:\n{stdout}");
+    }
+    Ok(())
+}
+
+/// The HTML report's shape without an HTML parser in the binary (the unit
+/// tests parse it with html5ever): one document, closed, nothing fetched.
+fn html_is_self_contained(page: &str) -> Result<&str> {
+    if !page.starts_with("<!DOCTYPE html>") || !page.trim_end().ends_with("</html>") {
+        bail!("the HTML report is not one whole document");
+    }
+    if page.contains("<script") || page.contains(" src=") || page.contains("<link") {
+        bail!("the HTML report fetches or runs something");
+    }
+    Ok(page)
+}
+
+fn signoffs_one_missing(dir: &Path) -> Result<()> {
+    let complete = std::fs::read_to_string(sandbox_signoffs())?;
+    let file = dir.join("signoffs-missing.hcl");
+    std::fs::write(&file, unsigned(&complete, "commercial")?)?;
+    let json = dir.join("signoffs-missing.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--signoffs",
+        &file.display().to_string(),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 1)?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("✗ MISSING Commercial") || !stdout.contains("verdict: NO-GO") {
+        bail!("stdout does not name the missing sign-off:\n{stdout}");
+    }
+    let report = read_report(&json)?;
+    let missing = report
+        .signoffs
+        .as_ref()
+        .map(|s| s.missing_roles().join(","))
+        .unwrap_or_default();
+    if report.verdict != "no-go" || missing != "Commercial" || !report.automated_go() {
+        bail!(
+            "verdict {}, automated {}, missing {missing:?}",
+            report.verdict,
+            report.automated_verdict
+        );
+    }
+    Ok(())
+}
+
+/// `text` with the sign-off `signoff "<label>"` declared but not given: its
+/// `signed_by`, `date` and `evidence` lines removed.
+fn unsigned(text: &str, label: &str) -> Result<String> {
+    let block = text
+        .find(&format!("signoff \"{label}\""))
+        .with_context(|| format!("no block signoff \"{label}\""))?;
+    let (head, tail) = text.split_at(block);
+    let end = tail
+        .find("\n}\n")
+        .with_context(|| format!("signoff \"{label}\" is not closed"))?;
+    let kept: Vec<&str> = tail[..end]
+        .lines()
+        .filter(|l| {
+            let key = l.trim_start();
+            !["signed_by", "date", "evidence"]
+                .iter()
+                .any(|k| key.starts_with(k))
+        })
+        .collect();
+    Ok(format!("{head}{}{}", kept.join("\n"), &tail[end..]))
+}
+
+fn invalid_signoffs(dir: &Path) -> Result<()> {
+    let file = dir.join("bad-signoffs.hcl");
+    std::fs::write(
+        &file,
+        "signoff \"engineering\" {\n  role = \"Engineering\"\n  owner = \"Head of Engineering\"\n  confirms = \"x\"\n  signed_by = \"Ana\"\n  date = \"2026-02-30\"\n  evidence = \"https://wiki.example\"\n}\n",
+    )?;
+    let started = std::time::Instant::now();
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "--signoffs",
+        &file.display().to_string(),
+    ])?;
+    expect_exit(&out, 2)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.contains("bad-signoffs.hcl:6:10:") || !stderr.contains("expected YYYY-MM-DD") {
+        bail!("stderr lacks the sign-off's position and what was expected:\n{stderr}");
+    }
+    // Refused before anything is built or any check runs.
+    if String::from_utf8_lossy(&out.stdout).contains("verdict:") {
+        bail!("checks ran although the sign-offs file is invalid");
+    }
+    if started.elapsed() > std::time::Duration::from_secs(30) {
+        bail!("took {:?}: was something built first?", started.elapsed());
+    }
+    Ok(())
+}
+
 fn drill_rds_failover(dir: &Path) -> Result<()> {
     let json = dir.join("drill.json");
     let svg = dir.join("drill.svg");
@@ -859,4 +1012,34 @@ fn production_without_outputs() -> Result<()> {
         bail!("stderr lacks the position and the reference:\n{stderr}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The e2e "one missing" file, checked here without the sandbox.
+    #[test]
+    fn the_one_missing_signoffs_file_misses_only_commercial() {
+        let complete = std::fs::read_to_string(sandbox_signoffs()).unwrap();
+        let text = unsigned(&complete, "commercial").unwrap();
+        let file = envspec::signoffs::parse(&text, Path::new("missing.hcl"))
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        let today = envspec::signoffs::Date::parse("2026-11-23").unwrap();
+        let report = crate::signoffs::judge(&file, today);
+        assert_eq!(report.missing_roles(), ["Commercial"]);
+        assert!(report.manual.iter().all(|m| m.done));
+        assert!(unsigned(&complete, "nobody").is_err());
+    }
+
+    /// The e2e invalid file is refused at the position the scenario expects.
+    #[test]
+    fn the_invalid_signoffs_file_is_refused_where_the_scenario_says() {
+        let text = "signoff \"engineering\" {\n  role = \"Engineering\"\n  owner = \"Head of Engineering\"\n  confirms = \"x\"\n  signed_by = \"Ana\"\n  date = \"2026-02-30\"\n  evidence = \"https://wiki.example\"\n}\n";
+        let err = envspec::signoffs::parse(text, Path::new("/tmp/bad-signoffs.hcl"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("bad-signoffs.hcl:6:10:"), "{err}");
+        assert!(err.contains("expected YYYY-MM-DD"), "{err}");
+    }
 }

@@ -33,8 +33,15 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             w.display()
         )));
     }
-    // Validate the Terraform files and the spec before anything is built:
-    // exit 2 with file:line:column.
+    // Validate the sign-offs, the Terraform files and the spec before
+    // anything is built: exit 2 with file:line:column.
+    let signoffs = flags
+        .signoffs
+        .as_ref()
+        .map(|s| absolute(s).map_err(|e| CouldNotRun(e.to_string())))
+        .transpose()?
+        .map(|s| crate::signoffs::load(&s))
+        .transpose()?;
     let terraform = TerraformFiles::read(
         flags.terraform_plan.as_deref(),
         flags.terraform_state.as_deref(),
@@ -141,7 +148,15 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             log_path.display()
         ))
     })?;
-    if !status.success() && report.is_go() {
+    // The sign-offs are judged on the day the run ended (UTC).
+    let report = match &signoffs {
+        Some(file) => report.with_signoffs(crate::signoffs::judge(
+            file,
+            envspec::signoffs::Date::today(),
+        )),
+        None => report,
+    };
+    if !status.success() && report.automated_go() {
         bail!(CouldNotRun(format!(
             "cargo test failed ({status}) although every check passed; see {}",
             log_path.display()
@@ -154,6 +169,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             ReportFormat::Json => report::json::render(&report),
             ReportFormat::Junit => report::junit::render(&report),
             ReportFormat::Markdown => report::markdown::render(&report),
+            ReportFormat::Html => report::html::render(&report),
         };
         report::write(&absolute(&target.path)?, &text)?;
     }

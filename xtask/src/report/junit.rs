@@ -1,6 +1,11 @@
-//! `--report junit=PATH`: one testcase per check, named by its id, classname = area.
+//! `--report junit=PATH`: one testcase per check, named by its id, classname
+//! = area; with `--signoffs`, one per sign-off (classname `signoff`, named by
+//! role) and per manual item (classname `manual`, named by label), failing
+//! when missing, expired or not done.
 
 use quick_junit::{NonSuccessKind, Report as JUnit, TestCase, TestCaseStatus, TestSuite};
+
+use report_model::signoffs::SignoffStatus;
 
 use super::{Report, Status};
 
@@ -23,6 +28,35 @@ pub fn render(report: &Report) -> String {
         case.set_time(std::time::Duration::from_millis(check.duration_ms));
         case.set_system_out(serde_json::to_string_pretty(&check.evidence).unwrap_or_default());
         suite.add_test_case(case);
+    }
+    if let Some(signoffs) = &report.signoffs {
+        for r in &signoffs.roles {
+            let status = match r.status {
+                SignoffStatus::Given => TestCaseStatus::success(),
+                SignoffStatus::Missing | SignoffStatus::Expired => {
+                    failure(NonSuccessKind::Failure, r.status.as_str(), &r.reason)
+                }
+            };
+            let mut case = TestCase::new(r.role.clone(), status);
+            case.set_classname("signoff");
+            case.set_system_out(serde_json::to_string_pretty(r).unwrap_or_default());
+            suite.add_test_case(case);
+        }
+        for m in &signoffs.manual {
+            let status = if m.done {
+                TestCaseStatus::success()
+            } else {
+                failure(
+                    NonSuccessKind::Failure,
+                    "not done",
+                    &format!("not done: {}", m.item),
+                )
+            };
+            let mut case = TestCase::new(m.label.clone(), status);
+            case.set_classname("manual");
+            case.set_system_out(serde_json::to_string_pretty(m).unwrap_or_default());
+            suite.add_test_case(case);
+        }
     }
     junit.add_test_suite(suite);
     junit.to_string().expect("junit serialises")
@@ -54,5 +88,52 @@ mod tests {
         assert!(xml.contains("&quot;expected&quot;: {"), "{xml}");
         assert!(xml.contains("&quot;MultiAZ&quot;: false"), "{xml}");
         assert!(xml.contains("tests=\"5\""), "{xml}");
+        assert!(!xml.contains("classname=\"signoff\""), "{xml}");
+    }
+
+    #[test]
+    fn signoffs_and_manual_items_are_testcases() {
+        let xml = super::render(&super::super::sample_with_signoffs());
+        assert!(xml.contains("tests=\"10\""), "{xml}");
+        assert!(
+            xml.contains(r#"<testcase name="Engineering" classname="signoff""#),
+            "{xml}"
+        );
+        let commercial = xml
+            .split(r#"<testcase name="Commercial" classname="signoff""#)
+            .nth(1)
+            .expect(&xml);
+        assert!(
+            commercial.trim_start().starts_with(">\n") || commercial.contains("<failure"),
+            "{xml}"
+        );
+        let until_next = commercial.split("</testcase>").next().unwrap();
+        assert!(until_next.contains("<failure message=\"declared"), "{xml}");
+        assert!(until_next.contains("type=\"missing\""), "{xml}");
+        assert!(xml.contains("type=\"expired\""), "{xml}");
+        let manual = xml
+            .split(r#"<testcase name="status-page-live" classname="manual""#)
+            .nth(1)
+            .expect(&xml);
+        assert!(
+            manual
+                .split("</testcase>")
+                .next()
+                .unwrap()
+                .contains("<failure message=\"not done: Status page live\""),
+            "{xml}"
+        );
+        let done = xml
+            .split(r#"<testcase name="dpa-countersigned" classname="manual""#)
+            .nth(1)
+            .expect(&xml);
+        assert!(
+            !done
+                .split("</testcase>")
+                .next()
+                .unwrap()
+                .contains("<failure"),
+            "{xml}"
+        );
     }
 }

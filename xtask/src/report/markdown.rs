@@ -2,6 +2,9 @@
 
 use std::fmt::Write;
 
+use report_model::gates::BlockerKind;
+use report_model::signoffs::SignoffStatus;
+
 use super::{Report, Status};
 
 pub fn render(report: &Report) -> String {
@@ -23,8 +26,8 @@ pub fn render(report: &Report) -> String {
         "AWS account `{}` in `{}`, as `{}`\n",
         report.identity.account, report.identity.region, report.identity.arn
     );
-    for (area, checks) in report.by_area() {
-        let _ = writeln!(md, "## {area}\n\n| | check | result |\n|---|---|---|");
+    for (group, checks) in report.by_group() {
+        let _ = writeln!(md, "## {group}\n\n| | check | result |\n|---|---|---|");
         for c in checks {
             let icon = match c.status {
                 Status::Pass => "✅",
@@ -33,7 +36,7 @@ pub fn render(report: &Report) -> String {
                 Status::Skip => "⏭️",
                 Status::Waived => "🟡",
             };
-            let message = c.message.replace('|', "\\|").replace('\n', " ");
+            let message = cell(&c.message);
             let _ = writeln!(
                 md,
                 "| {icon} {} | `{}` | {message} |",
@@ -43,8 +46,94 @@ pub fn render(report: &Report) -> String {
         }
         md.push('\n');
     }
+    signoffs(report, &mut md);
+    blocking(report, &mut md);
     evidence_of_failures(report, &mut md);
     md
+}
+
+/// A table cell: `|` escaped, line breaks as spaces.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace(['\r', '\n'], " ")
+}
+
+/// The sign-offs and manual items, or a note that none were given.
+fn signoffs(report: &Report, md: &mut String) {
+    let Some(s) = &report.signoffs else {
+        let _ = writeln!(
+            md,
+            "## Sign-offs\n\nNot given to this run (`--signoffs FILE`): the verdict is the automated checks' alone.\n"
+        );
+        return;
+    };
+    let _ = writeln!(
+        md,
+        "## Sign-offs\n\nFrom {}, judged on {} (UTC).\n\n| | role | owner | confirms | status | evidence |\n|---|---|---|---|---|---|",
+        code(&s.file),
+        s.judged_on
+    );
+    for r in &s.roles {
+        let icon = if r.status == SignoffStatus::Given {
+            "✅"
+        } else {
+            "❌"
+        };
+        let _ = writeln!(
+            md,
+            "| {icon} {} | {} | {} | {} | {} | {} |",
+            r.status.as_str(),
+            cell(&r.role),
+            cell(r.owner.as_deref().unwrap_or("—")),
+            cell(r.confirms.as_deref().unwrap_or("—")),
+            cell(&r.reason),
+            r.evidence
+                .as_deref()
+                .map(|e| cell(&code(e)))
+                .unwrap_or_else(|| "—".into())
+        );
+    }
+    md.push('\n');
+    if !s.manual.is_empty() {
+        let _ = writeln!(
+            md,
+            "### Manual checklist\n\n| | group | item | done by | evidence |\n|---|---|---|---|---|"
+        );
+        for m in &s.manual {
+            let icon = if m.done { "✅ done" } else { "❌ not done" };
+            let _ = writeln!(
+                md,
+                "| {icon} | {} | {} | {} | {} |",
+                cell(&m.group),
+                cell(&m.item),
+                cell(m.done_by.as_deref().unwrap_or("—")),
+                m.evidence
+                    .as_deref()
+                    .map(|e| cell(&code(e)))
+                    .unwrap_or_else(|| "—".into())
+            );
+        }
+        md.push('\n');
+    }
+}
+
+/// What blocks go, by gate group.
+fn blocking(report: &Report, md: &mut String) {
+    if report.blocking.is_empty() {
+        return;
+    }
+    let _ = writeln!(md, "## Blocking go\n");
+    for g in &report.blocking {
+        let _ = writeln!(md, "- **{}**", cell(&g.group));
+        for item in &g.items {
+            let what = match item.kind {
+                BlockerKind::Check => code(&item.id),
+                BlockerKind::Signoff => format!("sign-off {}", item.id),
+                BlockerKind::Manual => format!("manual {}", code(&item.id)),
+            };
+            let _ = writeln!(md, "  - {what}: {}", cell(&item.why));
+        }
+    }
+    md.push('\n');
 }
 
 /// Longest JSON shown per field; beyond it the JSON report has the rest.
@@ -108,7 +197,12 @@ mod tests {
     fn tables_by_area_with_escaped_cells() {
         let md = super::render(&super::super::sample());
         assert!(md.starts_with("# verify sandbox — ❌ **NO-GO**"), "{md}");
-        assert!(md.contains("## rds\n"), "{md}");
+        assert!(md.contains("## Database (RDS)\n"), "{md}");
+        assert!(md.contains("Not given to this run"), "{md}");
+        assert!(
+            md.contains("## Blocking go\n\n- **Database (RDS)**\n  - `rds.multi_az`: fail: "),
+            "{md}"
+        );
         assert!(md.contains("| ❌ fail | `rds.multi_az` |"), "{md}");
         assert!(md.contains("x \\| y"), "{md}");
         let evidence = md
@@ -127,6 +221,35 @@ mod tests {
         assert!(evidence.contains(r#"- observed: `{"core":{"#), "{md}");
         // Only failing checks: the error and the waived one are in the tables only.
         assert!(!evidence.contains("budgets."), "{md}");
+    }
+
+    #[test]
+    fn signoffs_and_manual_items_are_listed() {
+        let md = super::render(&super::super::sample_with_signoffs());
+        assert!(
+            md.contains("From `signoffs.hcl`, judged on 2026-11-23 (UTC)."),
+            "{md}"
+        );
+        assert!(
+            md.contains("| ✅ given | Engineering | Head of Engineering |"),
+            "{md}"
+        );
+        assert!(md.contains("| ❌ missing | Commercial |"), "{md}");
+        assert!(md.contains("| ❌ expired | Regulatory |"), "{md}");
+        assert!(
+            md.contains("| ❌ not done | Operations | Status page live | — | — |"),
+            "{md}"
+        );
+        assert!(
+            md.contains("- **Commercial**\n  - sign-off Commercial: declared"),
+            "{md}"
+        );
+        assert!(
+            md.contains(
+                "- **Operations**\n  - manual `status-page-live`: not done: Status page live"
+            ),
+            "{md}"
+        );
     }
 
     #[test]

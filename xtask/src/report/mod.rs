@@ -1,6 +1,9 @@
 //! The report of one run, built from the outcomes the gate suite wrote, and
-//! its renderings: terminal, JSON (the shape in `harness.md`), JUnit, Markdown.
+//! its renderings: terminal, JSON (the shape in `harness.md`), JUnit, Markdown
+//! and HTML. Every rendering groups checks by gate group
+//! ([`report_model::gates`]).
 
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
@@ -12,6 +15,8 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use report_model::gates::{self, BlockingGroup};
+use report_model::signoffs::SignoffReport;
 use report_model::verdict::{self, Incomplete, Verdict};
 
 /// One check's outcome and its status: the library's own types
@@ -28,7 +33,9 @@ pub struct Summary {
 }
 
 /// The JSON report (`--report json=…`): `harness.md`'s shape, plus the
-/// confirmed AWS identity and the AWS call counts.
+/// confirmed AWS identity, the AWS call counts, the automated verdict, the
+/// sign-offs (`null` when no `--signoffs` was given) and what blocks go, by
+/// gate group.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub environment: String,
@@ -41,6 +48,15 @@ pub struct Report {
     pub identity: Identity,
     #[serde(default)]
     pub aws_calls: Value,
+    /// The verdict of the automated checks alone (`verdict` also needs the sign-offs).
+    #[serde(default)]
+    pub automated_verdict: String,
+    /// The sign-offs judged this run; `None` when `--signoffs` was not given.
+    #[serde(default)]
+    pub signoffs: Option<SignoffReport>,
+    /// What blocks go, by gate group ([`gates::blocking`]); empty when go.
+    #[serde(default)]
+    pub blocking: Vec<BlockingGroup>,
 }
 
 /// The AWS identity a run confirmed (`sts:GetCallerIdentity`) before any check.
@@ -84,6 +100,7 @@ impl Report {
                 Status::Waived => summary.waived += 1,
             }
         }
+        let blocking = gates::blocking(&checks, None);
         Ok(Report {
             environment: record.environment,
             started_at: record.started_at,
@@ -93,23 +110,41 @@ impl Report {
             checks,
             identity: record.identity,
             aws_calls: record.aws_calls,
+            automated_verdict: verdict.as_str().into(),
+            signoffs: None,
+            blocking,
         })
+    }
+
+    /// The report with the run's sign-offs: the verdict becomes
+    /// [`verdict::with_signoffs`]'s, and `blocking` lists the missing ones.
+    pub fn with_signoffs(mut self, signoffs: SignoffReport) -> Report {
+        let automated = if self.automated_verdict == Verdict::Go.as_str() {
+            Verdict::Go
+        } else {
+            Verdict::NoGo
+        };
+        self.verdict = verdict::with_signoffs(automated, Some(signoffs.complete))
+            .as_str()
+            .into();
+        self.blocking = gates::blocking(&self.checks, Some(&signoffs));
+        self.signoffs = Some(signoffs);
+        self
     }
 
     pub fn is_go(&self) -> bool {
         self.verdict == Verdict::Go.as_str()
     }
 
-    /// Areas in first-seen order, each with its outcomes.
-    pub fn by_area(&self) -> Vec<(&str, Vec<&CheckOutcome>)> {
-        let mut areas: Vec<(&str, Vec<&CheckOutcome>)> = Vec::new();
-        for c in &self.checks {
-            match areas.iter_mut().find(|(a, _)| *a == c.area()) {
-                Some((_, list)) => list.push(c),
-                None => areas.push((c.area(), vec![c])),
-            }
-        }
-        areas
+    /// Whether the automated checks alone are go.
+    pub fn automated_go(&self) -> bool {
+        self.automated_verdict == Verdict::Go.as_str()
+    }
+
+    /// Gate groups in launch-gate order ([`gates::grouped`]), each with its
+    /// outcomes in plan order.
+    pub fn by_group(&self) -> Vec<(String, Vec<&CheckOutcome>)> {
+        gates::grouped(self.checks.iter().map(|c| (gates::group_of(&c.id), c)))
     }
 }
 
@@ -212,6 +247,68 @@ pub(crate) fn sample() -> Report {
     ];
     let planned: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
     Report::new(sample_record(), &planned, checks).expect("the sample is complete")
+}
+
+/// [`sample`] with a sign-offs section: Engineering given, Commercial
+/// declared but not signed, Regulatory expired, one manual item not done.
+#[cfg(test)]
+pub(crate) fn sample_with_signoffs() -> Report {
+    use report_model::signoffs::{ManualOutcome, RoleSignoff, SignoffStatus};
+    let role = |role: &str, status, reason: &str| RoleSignoff {
+        role: role.into(),
+        status,
+        reason: reason.into(),
+        label: Some(role.to_lowercase()),
+        owner: Some(format!("Head of {role}")),
+        confirms: Some("checks <green> & \"drills\" run".into()),
+        ..RoleSignoff::default()
+    };
+    let mut engineering = role(
+        "Engineering",
+        SignoffStatus::Given,
+        "signed by Ana Pop on 2026-11-20",
+    );
+    engineering.signed_by = Some("Ana Pop".into());
+    engineering.date = Some("2026-11-20".into());
+    engineering.evidence = Some("https://wiki.example/eng?a=1&b=2".into());
+    let mut regulatory = role(
+        "Regulatory",
+        SignoffStatus::Expired,
+        "expired on 2026-11-01",
+    );
+    regulatory.expires = Some("2026-11-01".into());
+    sample().with_signoffs(SignoffReport {
+        file: "signoffs.hcl".into(),
+        judged_on: "2026-11-23".into(),
+        complete: false,
+        roles: vec![
+            engineering,
+            role(
+                "Commercial",
+                SignoffStatus::Missing,
+                "declared (`signoff \"commercial\"`) but not signed",
+            ),
+            regulatory,
+        ],
+        manual: vec![
+            ManualOutcome {
+                label: "dpa-countersigned".into(),
+                group: "Regulatory".into(),
+                item: "DPA countersigned with every clinic".into(),
+                done: true,
+                done_by: Some("Ioana".into()),
+                evidence: Some("https://wiki.example/dpa".into()),
+            },
+            ManualOutcome {
+                label: "status-page-live".into(),
+                group: "Operations".into(),
+                item: "Status page live".into(),
+                done: false,
+                done_by: None,
+                evidence: None,
+            },
+        ],
+    })
 }
 
 #[cfg(test)]
@@ -317,5 +414,52 @@ mod tests {
         .unwrap();
         assert!(!report.is_go());
         assert_eq!(report.verdict, "no-go");
+    }
+
+    #[test]
+    fn signoffs_decide_go_with_the_automated_checks() {
+        use report_model::signoffs::SignoffReport;
+        let planned = vec!["rds.a".to_string()];
+        let passing = || {
+            Report::new(
+                sample_record(),
+                &planned,
+                vec![outcome("rds.a", Status::Pass)],
+            )
+            .unwrap()
+        };
+        let complete = SignoffReport {
+            complete: true,
+            ..SignoffReport::default()
+        };
+        assert!(passing().is_go() && passing().signoffs.is_none());
+        let report = passing().with_signoffs(complete.clone());
+        assert!(report.is_go() && report.blocking.is_empty());
+        let report = passing().with_signoffs(SignoffReport::default());
+        assert!(!report.is_go() && report.automated_go());
+        assert_eq!(report.verdict, "no-go");
+        // Complete sign-offs never turn a failing run go.
+        let failing = Report::new(
+            sample_record(),
+            &planned,
+            vec![outcome("rds.a", Status::Fail)],
+        )
+        .unwrap()
+        .with_signoffs(complete);
+        assert!(!failing.is_go() && !failing.automated_go());
+        assert_eq!(failing.blocking[0].group, "Database (RDS)");
+
+        let report = sample_with_signoffs();
+        let groups: Vec<&str> = report.blocking.iter().map(|g| g.group.as_str()).collect();
+        assert_eq!(
+            groups,
+            [
+                "Database (RDS)",
+                "Alerting and budgets",
+                "Commercial",
+                "Regulatory",
+                "Operations"
+            ]
+        );
     }
 }
