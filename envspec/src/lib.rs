@@ -386,6 +386,9 @@ pub struct CanaryStep {
     pub headers: Vec<(String, String)>,
     /// The request body (JSON text from `json = { … }`, or `body = "…"`).
     pub body: Option<String>,
+    /// The body came from `json`: placeholders in it are filled JSON-escaped,
+    /// and `content-type: application/json` is sent unless a header sets it.
+    pub body_is_json: bool,
     pub expect_status: u16,
     /// The step fails when it took longer (default: none beyond `timeout`).
     pub max_latency: Option<Duration>,

@@ -116,6 +116,123 @@ network {
   min_azs = 3
 }
 
+# Post-cutover gates (metrics.*): one GetMetricData serves them all. A gate
+# breaches when its value is `comparison` `threshold` (for `sustained`, when
+# set); no datapoint in the window is an error, never a pass.
+metric "core_api_5xx_rate" {
+  description = "Core API 5xx error rate > 0.5 % sustained 10 m"
+  # ALB reports no datapoint for a minute without 5xx: FILL makes it 0.
+  expression = "100 * FILL(errors, 0) / requests"
+  query "errors" {
+    namespace    = "AWS/ApplicationELB"
+    metric       = "HTTPCode_Target_5XX_Count"
+    target_group = "restartix-sandbox-core-api"
+    statistic    = "Sum"
+  }
+  query "requests" {
+    namespace    = "AWS/ApplicationELB"
+    metric       = "RequestCount"
+    target_group = "restartix-sandbox-core-api"
+    statistic    = "Sum"
+  }
+  period         = "1m"
+  window         = "30m"
+  comparison     = ">"
+  threshold      = 0.5
+  sustained      = "10m"
+  min_datapoints = 20
+}
+
+metric "core_api_p99_latency" {
+  description    = "Core API p99 latency > 2 s sustained 10 m"
+  namespace      = "AWS/ApplicationELB"
+  metric         = "TargetResponseTime"
+  target_group   = "restartix-sandbox-core-api"
+  statistic      = "p99"
+  period         = "1m"
+  window         = "30m"
+  comparison     = ">"
+  threshold      = 2
+  sustained      = "10m"
+  min_datapoints = 20
+}
+
+metric "rds_connection_saturation" {
+  description = "RDS connections > 80 % of max_connections (100)"
+  expression  = "100 * connections / 100"
+  query "connections" {
+    namespace  = "AWS/RDS"
+    metric     = "DatabaseConnections"
+    dimensions = { DBInstanceIdentifier = "restartix-sandbox" }
+    statistic  = "Maximum"
+  }
+  period         = "1m"
+  window         = "30m"
+  comparison     = ">"
+  threshold      = 80
+  min_datapoints = 20
+}
+
+# T-0 canary (canary.*): through TLS, the edge, the balancer, the Core API,
+# pgbouncer and Postgres. It writes (a test appointment), so it says so.
+canary "t0" {
+  description = "sign in, list orgs, list specialists, create a test appointment, confirm it persists"
+  writes      = true
+  base_url    = "https://api.restartix.test"
+  secrets     = { password = "SANDBOX_CANARY_PASSWORD" }
+  timeout     = "10s"
+
+  step "sign_in" {
+    method        = "POST"
+    path          = "/v1/auth/sign-in"
+    json          = { email = "canary@restartix.test", password = "{{password}}" }
+    expect_status = 200
+    max_latency   = "2s"
+    capture       = { token = "/token" }
+  }
+
+  step "list_orgs" {
+    path        = "/v1/orgs"
+    headers     = { authorization = "Bearer {{token}}" }
+    max_latency = "2s"
+    expect {
+      pointer = "/items/0/id"
+      exists  = true
+    }
+  }
+
+  step "list_specialists" {
+    path        = "/v1/specialists"
+    headers     = { authorization = "Bearer {{token}}" }
+    max_latency = "2s"
+    capture     = { specialist = "/items/0/id" }
+  }
+
+  step "create_appointment" {
+    method        = "POST"
+    path          = "/v1/appointments"
+    headers       = { authorization = "Bearer {{token}}" }
+    json          = { specialist_id = "{{specialist}}", starts_at = "2030-01-01T09:00:00Z", patient = "canary (synthetic, safe to delete)" }
+    expect_status = 201
+    max_latency   = "2s"
+    capture       = { appointment = "/id" }
+  }
+
+  step "read_back" {
+    path        = "/v1/appointments/{{appointment}}"
+    headers     = { authorization = "Bearer {{token}}" }
+    max_latency = "2s"
+    expect {
+      pointer = "/id"
+      equals  = "{{appointment}}"
+    }
+    expect {
+      pointer = "/status"
+      equals  = "scheduled"
+    }
+  }
+}
+
 drills {
   allowed = true
 

@@ -42,6 +42,9 @@ use verify::Status;
 #[case("scheduled.check-providers.configured", "/observed/ScheduleExpression", json!("rate(5 minutes)"))]
 #[case("scheduled.usage-quota-reset.succeeded", "/observed/finished_runs/0/exit_codes/0/1", json!(0))]
 #[case("scheduled.usage-summary-rollup.succeeded", "/observed/finished_runs/0/exit_codes/0/1", json!(0))]
+#[case("metrics.core_api_5xx_rate", "/observed/breaching_datapoints", json!(0))]
+#[case("metrics.core_api_p99_latency", "/observed/worst/value", json!(0.4))]
+#[case("metrics.rds_connection_saturation", "/observed/worst/value", json!(20.0))]
 fn passes_on_the_good_sandbox_with_evidence(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -113,6 +116,9 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("ses-dkim-pending", "ses.identity", &["SES identity 'restartix.test'", "DKIM status expected SUCCESS, observed NOT_STARTED", "VerifiedForSendingStatus expected true, observed false"])]
 #[case("ses-suppression-bounce-only", "ses.suppression", &["SES account suppression list", "BOUNCE and COMPLAINT expected, observed [BOUNCE]"])]
 #[case("ses-event-destination-removed", "ses.feedback", &["SES configuration set 'restartix-sandbox'", "an enabled event destination for BOUNCE and COMPLAINT to restartix-sandbox-ses-feedback expected, observed none"])]
+#[case("metrics-5xx-burst", "metrics.core_api_5xx_rate", &["metric gate 'core_api_5xx_rate': breaching for 1", "expected never > 0.5 for 10m", "worst 10.1 at"])]
+#[case("metrics-slow-responses", "metrics.core_api_p99_latency", &["metric gate 'core_api_p99_latency': breaching for 1", "expected never > 2 for 10m", "worst 3 at"])]
+#[case("metrics-db-connections-saturated", "metrics.rds_connection_saturation", &["metric gate 'rds_connection_saturation'", "datapoint(s) breaching (expected never > 80)", "worst 95 at"])]
 #[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to an available NAT gateway in its own AZ", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,
@@ -328,4 +334,69 @@ fn a_scheduled_task_passes_on_its_log_marker_and_fails_without_it() {
         "{}",
         without.message
     );
+}
+
+/// `metrics.*`: one `GetMetricData` serves every gate; the pages of a small
+/// `MaxDatapoints` add up to the one-page answer; a gate over a metric with
+/// no datapoints is `error` (could not see), never a pass.
+#[test]
+fn metric_gates_share_one_call_follow_pages_and_never_pass_on_no_data() {
+    runtime().block_on(async {
+        let mut account = Account::seeded(&[]).await.expect("seeded account");
+        let mut ghost = account.env.metrics[2].clone();
+        ghost.name = "ghost".into();
+        ghost.queries[0].dimensions = vec![("DBInstanceIdentifier".into(), "no-such-db".into())];
+        account.env.metrics.push(ghost);
+        let gate = account.gate().await;
+        let selection = verify::Selection::new(&["metrics.*".into()], &[]).unwrap();
+        let outcomes = gate.run(&selection, |_| {}).await;
+        assert_eq!(outcomes.len(), 4);
+        for o in &outcomes[..3] {
+            assert_eq!(o.status, Status::Pass, "{}: {}", o.id, o.message);
+            assert_eq!(
+                o.evidence
+                    .operations
+                    .iter()
+                    .filter(|op| op.contains("GetMetricData"))
+                    .count(),
+                1
+            );
+        }
+        let ghost = &outcomes[3];
+        assert_eq!(ghost.status, Status::Error, "{}", ghost.message);
+        assert!(
+            ghost.message.contains("metric gate 'ghost'")
+                && ghost.message.contains("could not see"),
+            "{}",
+            ghost.message
+        );
+        let calls = gate.aws().calls.snapshot();
+        let get_metric_data: u64 = calls
+            .operations
+            .iter()
+            .filter(|(op, _)| op.ends_with(":GetMetricData"))
+            .map(|(_, n)| n)
+            .sum();
+        assert_eq!(get_metric_data, 1, "{calls:?}");
+
+        let one_page = verify::checks::metrics::read_all(gate.context(), 100_800)
+            .await
+            .unwrap();
+        let pages = verify::checks::metrics::read_all(gate.context(), 7)
+            .await
+            .unwrap();
+        for name in [
+            "core_api_5xx_rate",
+            "core_api_p99_latency",
+            "rds_connection_saturation",
+        ] {
+            let whole = one_page.series[name].as_ref().unwrap();
+            assert!(whole.points.len() >= 29, "{name}: {whole:?}");
+            assert_eq!(
+                pages.series[name].as_ref().unwrap(),
+                whole,
+                "{name}: pages differ"
+            );
+        }
+    });
 }

@@ -327,6 +327,7 @@ fn step_of(s: &mut Section, name: String, writes: bool) -> Result<CanaryStep, Sp
     let headers = s.string_map("headers")?.unwrap_or_default();
     let json = s.json("json")?;
     let body = s.string("body")?;
+    let body_is_json = json.is_some();
     let body = match (json, body) {
         (Some(_), Some(_)) => return Err(s.invalid_value("body", "left out when `json` is set")),
         (Some(json), None) => Some(json.to_string()),
@@ -377,6 +378,7 @@ fn step_of(s: &mut Section, name: String, writes: bool) -> Result<CanaryStep, Sp
         path,
         headers,
         body,
+        body_is_json,
         expect_status,
         max_latency,
         expect,

@@ -627,7 +627,8 @@ mod tests {
     use crate::check::Status;
     use crate::spec::Comparison;
 
-    const END: i64 = 1_800_000_000 - 1_800_000_000 % 60;
+    /// A whole minute.
+    const END: i64 = 1_800_000_000;
 
     fn gate(comparison: Comparison, threshold: f64, sustained: Option<u64>) -> MetricGateSpec {
         MetricGateSpec {

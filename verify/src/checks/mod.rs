@@ -3,6 +3,7 @@
 
 pub mod alarms;
 pub mod budgets;
+pub mod canary;
 pub mod cloudflare;
 pub mod edge;
 pub mod metrics;
@@ -31,6 +32,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     checks.extend(network::checks());
     checks.extend(terraform::checks());
     checks.extend(metrics::checks(&env.metrics));
+    checks.extend(canary::checks(&env.canaries));
     checks
 }
 

@@ -32,7 +32,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper::Uri;
 use hyper_util::rt::TokioIo;
 use rustls::pki_types::CertificateDer;
@@ -112,6 +112,41 @@ fn is_redirect(status: u16) -> bool {
     matches!(status, 301 | 302 | 303 | 307 | 308)
 }
 
+/// One request to send: method, extra headers, body ([`send`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outgoing {
+    /// `GET` when empty.
+    pub method: String,
+    /// Sent as given, after `Host` and `User-Agent`.
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+}
+
+/// `outgoing` to `url` on a fresh connection, redirects not followed: the
+/// synthetic canaries' client (`canary.*`).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), verify::probe::http::ProbeError> {
+/// use verify::probe::http::{HttpOptions, Outgoing, send};
+/// let sign_in = Outgoing {
+///     method: "POST".into(),
+///     headers: vec![("content-type".into(), "application/json".into())],
+///     body: Some(br#"{"email":"canary@example.com"}"#.to_vec()),
+/// };
+/// let response = send("https://api.example.com/v1/auth/sign-in", &sign_in, &HttpOptions::default()).await?;
+/// println!("{} {}", response.status, String::from_utf8_lossy(&response.body));
+/// # Ok(()) }
+/// ```
+pub async fn send(
+    url: &str,
+    outgoing: &Outgoing,
+    options: &HttpOptions,
+) -> Result<HttpResponse, ProbeError> {
+    let deadline = Instant::now() + options.timeout;
+    let target = Target::parse(url)?;
+    fetch(&target, outgoing, options, deadline).await
+}
+
 /// `GET url`, following up to `options.follow_redirects` redirects.
 ///
 /// A redirect beyond the limit is returned as the response (with its
@@ -122,7 +157,7 @@ pub async fn get(url: &str, options: &HttpOptions) -> Result<HttpResponse, Probe
     let mut redirects = Vec::new();
     let limit = options.follow_redirects.min(MAX_REDIRECTS);
     loop {
-        let mut response = fetch(&current, options, deadline).await?;
+        let mut response = fetch(&current, &Outgoing::default(), options, deadline).await?;
         match response.location.clone() {
             Some(location) if response.is_redirect() && redirects.len() < usize::from(limit) => {
                 let next = current.join(&location)?;
@@ -318,6 +353,7 @@ async fn resolve(
 /// One request on a fresh connection.
 async fn fetch(
     target: &Target,
+    outgoing: &Outgoing,
     options: &HttpOptions,
     deadline: Instant,
 ) -> Result<HttpResponse, ProbeError> {
@@ -339,9 +375,9 @@ async fn fetch(
             Ok(Err(e)) => return Err(handshake_error(&target.host, e)),
             Ok(Ok(tls)) => tls,
         };
-        exchange(TokioIo::new(tls), target, options, deadline).await
+        exchange(TokioIo::new(tls), target, outgoing, options, deadline).await
     } else {
-        exchange(TokioIo::new(tcp), target, options, deadline).await
+        exchange(TokioIo::new(tcp), target, outgoing, options, deadline).await
     }
 }
 
@@ -357,6 +393,7 @@ impl Drop for AbortOnDrop {
 async fn exchange<I>(
     io: I,
     target: &Target,
+    outgoing: &Outgoing,
     options: &HttpOptions,
     deadline: Instant,
 ) -> Result<HttpResponse, ProbeError>
@@ -381,12 +418,31 @@ where
     let _driver = AbortOnDrop(tokio::spawn(async move {
         let _ = connection.await;
     }));
-    let request = hyper::Request::get(target.path_and_query.as_str())
+    let method = if outgoing.method.is_empty() {
+        "GET"
+    } else {
+        outgoing.method.as_str()
+    };
+    let mut request = hyper::Request::builder()
+        .method(method)
+        .uri(target.path_and_query.as_str())
         .header(hyper::header::HOST, target.authority())
         .header(hyper::header::USER_AGENT, "verify-probe")
-        .header(hyper::header::ACCEPT, "*/*")
-        .header(hyper::header::CONNECTION, "close")
-        .body(Empty::<Bytes>::new())
+        .header(hyper::header::CONNECTION, "close");
+    if !outgoing
+        .headers
+        .iter()
+        .any(|(name, _)| name.eq_ignore_ascii_case("accept"))
+    {
+        request = request.header(hyper::header::ACCEPT, "*/*");
+    }
+    for (name, value) in &outgoing.headers {
+        request = request.header(name.as_str(), value.as_str());
+    }
+    let request = request
+        .body(Full::new(Bytes::from(
+            outgoing.body.clone().unwrap_or_default(),
+        )))
         .map_err(|e| http_error(e.to_string()))?;
     let response = match tokio::time::timeout_at(deadline, sender.send_request(request)).await {
         Err(_) => return Err(timed_out("response")),

@@ -97,7 +97,7 @@ pub(super) fn resolve_entries(spec: &EdgeSpec) -> Vec<(String, SocketAddr)> {
         .collect()
 }
 
-pub(super) fn http_options(
+pub(crate) fn http_options(
     spec: &EdgeSpec,
     follow_redirects: u8,
 ) -> Result<HttpOptions, CheckError> {
