@@ -5,6 +5,7 @@
 
 use std::time::{Duration, SystemTime};
 
+use fixtures::core_api::Knobs;
 use fixtures::edge::HttpMode;
 use fixtures::standins::{self, API_HOSTNAME, Standins};
 use infra_tests::{Account, evidence_at, point_at_standins, runtime};
@@ -355,4 +356,58 @@ fn an_unreachable_edge_is_an_error() {
         "{}",
         outcome.message
     );
+}
+
+/// `canary.t0` both ways: private stand-ins (the edge and a Core API of their
+/// own, so the case can break them) persisting into the running sandbox's
+/// database through its pgbouncer balancer, as the sandbox's own Core API does.
+#[rstest]
+#[case::good(Knobs::default(), Status::Pass, &["canary 't0': 5 step(s) as expected", "wrote: POST /v1/auth/sign-in, POST /v1/appointments"])]
+#[case::error_500(Knobs { error_500: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_specialists` status expected 200, observed 500"])]
+#[case::slow(Knobs { slow_ms: 2_500, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_orgs` latency expected ≤ 2000 ms, observed 2"])]
+#[case::lost_write(Knobs { drop_writes: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `read_back` status expected 200, observed 404"])]
+fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts: &[&str]) {
+    let outcome = runtime().block_on(async {
+        let state = fixtures::SandboxState::load()
+            .expect("sandbox state")
+            .expect("the sandbox is running");
+        let database_url = state
+            .standins
+            .as_ref()
+            .and_then(|s| s.core_api.as_ref())
+            .map(|api| api.database_url.clone())
+            .expect("the sandbox's Core API and its database URL");
+        let dir = std::env::temp_dir().join(format!(
+            "verify-canary-{}-{}",
+            std::process::id(),
+            infra_tests::fresh_account()
+        ));
+        let mut standins = standins::start(&dir).await.expect("stand-ins");
+        standins
+            .start_core_api_at(&database_url)
+            .await
+            .expect("a Core API of its own");
+        standins.core_api.as_ref().unwrap().set_knobs(knobs);
+        let mut account = Account::seeded(&[]).await.expect("account");
+        point_at_standins(&mut account.env, &standins.state);
+        account.check("canary.t0").await
+    });
+    assert_eq!(outcome.status, status, "{}", outcome.message);
+    for part in parts {
+        assert!(
+            outcome.message.contains(part),
+            "message {:?} lacks {part:?}",
+            outcome.message
+        );
+    }
+    let evidence = &outcome.evidence;
+    assert_eq!(evidence.details["writes"], json!(true));
+    assert!(
+        evidence.resources.iter().any(|r| r == "canary 't0'")
+            && evidence.expected["steps"].as_array().is_some_and(|s| s.len() == 5)
+            && evidence.observed["steps"].as_array().is_some_and(|s| !s.is_empty()),
+        "{evidence}"
+    );
+    // No secret in the evidence: the templates, never the password or the token.
+    assert!(!evidence.to_string().contains(fixtures::core_api::CANARY_PASSWORD));
 }
