@@ -404,10 +404,18 @@ fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts:
     assert_eq!(evidence.details["writes"], json!(true));
     assert!(
         evidence.resources.iter().any(|r| r == "canary 't0'")
-            && evidence.expected["steps"].as_array().is_some_and(|s| s.len() == 5)
-            && evidence.observed["steps"].as_array().is_some_and(|s| !s.is_empty()),
+            && evidence.expected["steps"]
+                .as_array()
+                .is_some_and(|s| s.len() == 5)
+            && evidence.observed["steps"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty()),
         "{evidence}"
     );
     // No secret in the evidence: the templates, never the password or the token.
-    assert!(!evidence.to_string().contains(fixtures::core_api::CANARY_PASSWORD));
+    assert!(
+        !evidence
+            .to_string()
+            .contains(fixtures::core_api::CANARY_PASSWORD)
+    );
 }

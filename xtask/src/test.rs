@@ -141,6 +141,10 @@ impl Scenarios {
             broken_sandbox(&dir),
         );
         self.check(
+            "metric gates and the T-0 canary: go, then a 5xx burst and a lost write: exit 1 with the observed values",
+            gates_and_canary(&dir),
+        );
+        self.check(
             "an invalid spec: exit 2 with file:line:column",
             invalid_spec(&dir),
         );
@@ -476,6 +480,63 @@ fn broken_sandbox(dir: &Path) -> Result<()> {
         let waived = read_report(&waived_json)?;
         if waived.summary.waived != 1 {
             bail!("expected one waived check, summary {:?}", waived.summary);
+        }
+        Ok(())
+    })();
+    if !sandbox_quiet(&["reset"])? {
+        bail!("could not reset the sandbox");
+    }
+    result
+}
+
+/// `metrics.*` and `canary.*` pass on the good sandbox; a 5xx burst (the
+/// default account's CloudWatch) and a write the Core API loses (its knob)
+/// turn them to fail with what was observed.
+fn gates_and_canary(dir: &Path) -> Result<()> {
+    let only = ["--only", "metrics.*", "--only", "canary.*"];
+    let good = dir.join("gates-good.json");
+    let mut args = vec!["verify", "sandbox"];
+    args.extend(only);
+    let good_arg = format!("json={}", good.display());
+    args.extend(["--report", &good_arg]);
+    expect_exit(&xtask(&args)?, 0)?;
+    let report = read_report(&good)?;
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+    if ids.len() != 4 || !ids.contains(&"canary.t0") || report.summary.pass != 4 {
+        bail!(
+            "expected 3 metric gates and the canary passing, got {ids:?} {:?}",
+            report.summary
+        );
+    }
+    for b in ["metrics-5xx-burst", "core-api-lost-write"] {
+        if !sandbox_quiet(&["break", b])? {
+            let _ = sandbox_quiet(&["reset"]);
+            bail!("could not apply {b}");
+        }
+    }
+    let result = (|| {
+        let broken = dir.join("gates-broken.json");
+        let broken_arg = format!("json={}", broken.display());
+        let mut args = vec!["verify", "sandbox"];
+        args.extend(only);
+        args.extend(["--report", &broken_arg]);
+        expect_exit(&xtask(&args)?, 1)?;
+        let report = read_report(&broken)?;
+        let rate = check_in(&report, "metrics.core_api_5xx_rate")?;
+        if rate.status != Status::Fail || !rate.message.contains("expected never > 0.5 for 10m") {
+            bail!(
+                "metrics.core_api_5xx_rate: {} {}",
+                rate.status.as_str(),
+                rate.message
+            );
+        }
+        let canary = check_in(&report, "canary.t0")?;
+        if canary.status != Status::Fail
+            || !canary
+                .message
+                .contains("step `read_back` status expected 200, observed 404")
+        {
+            bail!("canary.t0: {} {}", canary.status.as_str(), canary.message);
         }
         Ok(())
     })();
