@@ -619,51 +619,79 @@ fn drill_permissions(env: &Environment, a: &Arns<'_>, add: &mut Add<'_>) {
     }
 }
 
+/// An IAM policy document, its keys in the order IAM's own examples use.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Document {
+    pub version: &'static str,
+    pub statement: Vec<Statement>,
+}
+
+/// One statement: a scope (Sid), its actions, resources and condition.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct Statement {
+    pub sid: &'static str,
+    pub effect: &'static str,
+    pub action: Vec<&'static str>,
+    pub resource: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub condition: Option<Value>,
+}
+
 /// The IAM policy document for `env`: `Version` 2012-10-17, one statement
-/// per scope (Sid), actions and resources sorted.
-pub fn policy(env: &Environment, drills: bool) -> Value {
-    let mut order: Vec<&'static str> = Vec::new();
+/// per scope (Sid), in catalogue order; actions and resources sorted.
+pub fn document(env: &Environment, drills: bool) -> Document {
     type Cond = BTreeMap<(&'static str, &'static str), BTreeSet<String>>;
-    let mut statements: BTreeMap<&'static str, (BTreeSet<&str>, BTreeSet<String>, Cond)> =
+    let mut order: Vec<&'static str> = Vec::new();
+    let mut statements: BTreeMap<&'static str, (BTreeSet<&'static str>, BTreeSet<String>, Cond)> =
         BTreeMap::new();
-    let permissions = permissions(env, drills);
-    for p in &permissions {
+    for p in permissions(env, drills) {
         if !statements.contains_key(p.sid) {
             order.push(p.sid);
         }
         let entry = statements.entry(p.sid).or_default();
         entry.0.insert(p.action);
-        entry.1.extend(p.resources.iter().cloned());
-        if let Some((op, key, values)) = &p.condition {
-            entry
-                .2
-                .entry((op, key))
-                .or_default()
-                .extend(values.iter().cloned());
+        entry.1.extend(p.resources);
+        if let Some((op, key, values)) = p.condition {
+            entry.2.entry((op, key)).or_default().extend(values);
         }
     }
-    let statements: Vec<Value> = order
-        .iter()
+    let statement = order
+        .into_iter()
         .map(|sid| {
-            let (actions, resources, condition) = &statements[sid];
-            let mut s = json!({
-                "Sid": sid,
-                "Effect": "Allow",
-                "Action": actions.iter().collect::<Vec<_>>(),
-                "Resource": resources.iter().collect::<Vec<_>>(),
-            });
-            if !condition.is_empty() {
+            let (actions, resources, condition) = statements.remove(sid).unwrap_or_default();
+            let condition = (!condition.is_empty()).then(|| {
                 let mut c = serde_json::Map::new();
                 for ((op, key), values) in condition {
                     let entry = c.entry(op.to_string()).or_insert_with(|| json!({}));
-                    entry[*key] = json!(values.iter().collect::<Vec<_>>());
+                    entry[key] = json!(values);
                 }
-                s["Condition"] = Value::Object(c);
+                Value::Object(c)
+            });
+            Statement {
+                sid,
+                effect: "Allow",
+                action: actions.into_iter().collect(),
+                resource: resources.into_iter().collect(),
+                condition,
             }
-            s
         })
         .collect();
-    json!({ "Version": "2012-10-17", "Statement": statements })
+    Document {
+        version: "2012-10-17",
+        statement,
+    }
+}
+
+/// [`document`] as a JSON value.
+pub fn policy(env: &Environment, drills: bool) -> Value {
+    serde_json::to_value(document(env, drills)).expect("a policy document is JSON")
+}
+
+/// [`document`] as pretty JSON, `Version` first and each statement's `Sid` first.
+pub fn render(env: &Environment, drills: bool) -> String {
+    serde_json::to_string_pretty(&document(env, drills)).expect("a policy document is JSON")
 }
 
 /// Every action a policy document grants.
