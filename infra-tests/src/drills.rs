@@ -78,7 +78,7 @@ pub fn iam_policy_covers_the_drill(gate: &Gate, drill: &str, writes: &[&str]) {
         .collect();
     assert_eq!(
         written,
-        writes.iter().copied().collect(),
+        writes.iter().copied().collect::<BTreeSet<&str>>(),
         "{drill}: writes made"
     );
     let table = iam_policy::DRILL_WRITES
