@@ -49,6 +49,59 @@ pub fn only_reads_made(gate: &Gate) {
     );
 }
 
+/// After a good run of `drill` (`rds_failover`, …) on `gate`: every
+/// operation the gate recorded is granted by `iam-policy`'s policy with
+/// `--drills`; the writes made are exactly the guard's `writes`, which are
+/// the table's [`iam_policy::DRILL_WRITES`] for the drill; and every action
+/// the table grants for this drill alone was called (nothing extra).
+pub fn iam_policy_covers_the_drill(gate: &Gate, drill: &str, writes: &[&str]) {
+    use std::collections::BTreeSet;
+    let calls = gate.aws().calls.snapshot();
+    let policy = iam_policy::policy(gate.env(), true);
+    let granted = iam_policy::actions(&policy);
+    let mut called = BTreeSet::new();
+    for op in calls.operations.keys() {
+        for action in iam_policy::iam_actions(op).unwrap_or_else(|e| panic!("{e}")) {
+            called.insert(action);
+        }
+    }
+    let missing: Vec<&String> = called.difference(&granted).collect();
+    assert!(
+        missing.is_empty(),
+        "{drill} called, the policy does not grant: {missing:?}"
+    );
+    let written: BTreeSet<&str> = calls
+        .operations
+        .keys()
+        .map(String::as_str)
+        .filter(|op| !verify::aws::is_read_only(op.split(':').nth(1).unwrap_or(op)))
+        .collect();
+    assert_eq!(
+        written,
+        writes.iter().copied().collect::<BTreeSet<&str>>(),
+        "{drill}: writes made"
+    );
+    let table = iam_policy::DRILL_WRITES
+        .iter()
+        .find(|(name, _)| *name == drill)
+        .map(|(_, w)| *w)
+        .unwrap_or_else(|| panic!("no {drill} in iam_policy::DRILL_WRITES"));
+    assert_eq!(
+        table, writes,
+        "iam_policy::DRILL_WRITES[{drill}] = the guard's WRITES"
+    );
+    let id = format!("drill.{drill}");
+    let extra: Vec<&str> = iam_policy::permissions(gate.env(), true)
+        .iter()
+        .filter(|p| p.needed_by == id && !called.contains(p.action))
+        .map(|p| p.action)
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "{drill}: granted, never called: {extra:?}"
+    );
+}
+
 /// `refused` is the steady-state refusal naming `check`.
 pub fn refused_naming(refused: Result<DrillRecord, DrillError>, check: &str) {
     match refused {

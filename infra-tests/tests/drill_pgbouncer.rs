@@ -145,6 +145,12 @@ async fn drills() {
     let record = pgbouncer_drain::run(&gate, std::future::pending())
         .await
         .expect("the drill runs");
+    // Every operation it made is granted by `cargo xtask iam-policy sandbox --drills`.
+    infra_tests::drills::iam_policy_covers_the_drill(
+        &gate,
+        "pgbouncer_drain",
+        &pgbouncer_drain::WRITES,
+    );
     let o = &record.outcome;
     assert_eq!(o.status, Status::Pass, "{}", o.message);
     assert!(o.message.contains("0 failed"), "{}", o.message);

@@ -89,6 +89,8 @@ async fn drills() {
     let record = pitr_restore::run(&gate, std::future::pending())
         .await
         .expect("the drill runs");
+    // Every operation it made is granted by `cargo xtask iam-policy sandbox --drills`.
+    infra_tests::drills::iam_policy_covers_the_drill(&gate, "pitr_restore", &pitr_restore::WRITES);
     let o = &record.outcome;
     assert_eq!(o.status, Status::Pass, "{}", o.message);
     assert!(

@@ -111,6 +111,8 @@ async fn drills(rds: RdsState) {
     let record = rds_failover::run(&gate, std::future::pending())
         .await
         .expect("the drill runs");
+    // Every operation it made is granted by `cargo xtask iam-policy sandbox --drills`.
+    infra_tests::drills::iam_policy_covers_the_drill(&gate, "rds_failover", &rds_failover::WRITES);
     println!(
         "{}\n{}",
         record.outcome.message,

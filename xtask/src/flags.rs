@@ -27,6 +27,23 @@ pub enum Command {
     Test(Test),
     /// Run the gate on a warm sandbox several times; print median wall time and AWS calls.
     Bench(Bench),
+    /// Print the least-privilege IAM policy (JSON) for the checks the spec enables.
+    IamPolicy(IamPolicy),
+}
+
+#[derive(Debug, Parser)]
+pub struct IamPolicy {
+    /// Environment name (`infra-tests/environments/<env>.hcl`) or a path to a `.hcl` spec.
+    pub env: String,
+    /// Also grant the drills' writes (and the reads they make beyond the gate's).
+    #[arg(long)]
+    pub drills: bool,
+    /// `terraform show -json` of the state: its outputs serve the spec's `output.NAME` references.
+    #[arg(long, value_name = "STATE.json")]
+    pub terraform_state: Option<PathBuf>,
+    /// `terraform output -json`: the outputs the spec's `output.NAME` references read.
+    #[arg(long, value_name = "OUTPUTS.json")]
+    pub terraform_outputs: Option<PathBuf>,
 }
 
 #[derive(Debug, Parser)]

@@ -8,6 +8,7 @@ mod environment;
 #[cfg(test)]
 mod examples;
 mod flags;
+mod iam_policy;
 mod report;
 mod sandbox;
 mod signoffs;
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         flags::Command::Sandbox(s) => sandbox::run(s),
         flags::Command::Test(t) => test::run(t),
         flags::Command::Bench(b) => sandbox::bench(b),
+        flags::Command::IamPolicy(p) => iam_policy::run(p),
     };
     match result {
         Ok(code) => code,
