@@ -403,15 +403,9 @@ pub fn permissions(env: &Environment, drills: bool) -> Vec<Permission> {
             "ses",
             None,
         );
+        // `ses:GetConfigurationSet` is terraform.declared's read alone
+        // (not granted: see the crate doc on terraform.declared).
         let set = vec![a.arn("ses", &format!("configuration-set/{}", s.configuration_set))];
-        add(
-            "SesReadDeclaredConfigurationSet",
-            "ses:GetConfigurationSet",
-            set.clone(),
-            None,
-            "ses",
-            None,
-        );
         add(
             "SesReadDeclaredConfigurationSet",
             "ses:GetConfigurationSetEventDestinations",
