@@ -186,6 +186,10 @@ impl Scenarios {
             production_without_outputs(),
         );
         self.check(
+            "iam-policy sandbox [--drills]: the policy JSON, drill writes only with --drills",
+            iam_policy_printed(),
+        );
+        self.check(
             "drills refuse without --yes and where not allowed",
             drills_refuse(),
         );
@@ -544,6 +548,38 @@ fn gates_and_canary(dir: &Path) -> Result<()> {
         bail!("could not reset the sandbox");
     }
     result
+}
+
+/// `cargo xtask iam-policy`: a policy document on stdout, the drills' writes
+/// only with `--drills`; production without its outputs cannot be read (2).
+fn iam_policy_printed() -> Result<()> {
+    let actions = |args: &[&str]| -> Result<Vec<String>> {
+        let out = xtask(args)?;
+        expect_exit(&out, 0)?;
+        let policy: serde_json::Value =
+            serde_json::from_slice(&out.stdout).context("iam-policy prints JSON")?;
+        if policy["Version"] != "2012-10-17" {
+            bail!("not a policy document: {policy}");
+        }
+        Ok(policy["Statement"]
+            .as_array()
+            .context("no statements")?
+            .iter()
+            .flat_map(|s| s["Action"].as_array().cloned().unwrap_or_default())
+            .filter_map(|a| a.as_str().map(str::to_string))
+            .collect())
+    };
+    let reads = actions(&["iam-policy", "sandbox"])?;
+    if !reads.iter().any(|a| a == "cloudwatch:GetMetricData")
+        || reads.iter().any(|a| a == "rds:RebootDBInstance")
+    {
+        bail!("the read policy: {reads:?}");
+    }
+    let drills = actions(&["iam-policy", "sandbox", "--drills"])?;
+    if !drills.iter().any(|a| a == "rds:RebootDBInstance") {
+        bail!("the drill policy lacks rds:RebootDBInstance: {drills:?}");
+    }
+    expect_exit(&xtask(&["iam-policy", "production"])?, 2)
 }
 
 fn invalid_spec(dir: &Path) -> Result<()> {
