@@ -50,9 +50,18 @@ pub fn bench(flags: &Bench) -> Result<ExitCode> {
         BenchWhat::Gate => ("bench", flags.runs.unwrap_or(10)),
         BenchWhat::Drills => ("bench_drills", flags.runs.unwrap_or(5)),
         BenchWhat::Terraform => ("bench_terraform", flags.runs.unwrap_or(5)),
+        BenchWhat::Environments => ("bench_environments", flags.runs.unwrap_or(1)),
     };
-    let status = Command::new(workspace_bin(bin))
-        .args(["--runs", &runs.to_string()])
+    let mut command = Command::new(workspace_bin(bin));
+    command.args(["--runs", &runs.to_string()]);
+    if flags.what == BenchWhat::Environments {
+        command
+            .arg("--dir")
+            .arg(crate::cargo::target_dir().join("bench-environments"))
+            .args(["--environments", &flags.environments.to_string()])
+            .args(["--jobs", &flags.jobs.to_string()]);
+    }
+    let status = command
         .current_dir(root())
         .status()
         .context("running the bench")?;
