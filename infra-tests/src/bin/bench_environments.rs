@@ -84,7 +84,13 @@ fn main() -> Result<()> {
 
         // One after another: each a whole gate run, as `verify <env>` runs it
         // (without the `cargo test` process around it).
-        let started = Instant::now();
+        let moto = state
+            .services
+            .iter()
+            .find(|s| s.name == "moto")
+            .map(|s| s.pid);
+        let cpu = || moto.and_then(cpu_seconds);
+        let (cpu_at, started) = (cpu(), Instant::now());
         let mut each = Vec::new();
         for (i, spec) in specs.iter().enumerate() {
             let sink = ResultsSink::in_dir(&dir.join("sequential").join(i.to_string()))?;
@@ -96,9 +102,10 @@ fn main() -> Result<()> {
             each.push(one.elapsed());
         }
         let sequential = started.elapsed();
+        let moto_sequential = cpu().zip(cpu_at).map(|(b, a)| b - a);
 
         // All at once, bounded as `verify --jobs J --per-account 2`.
-        let started = Instant::now();
+        let (cpu_at, started) = (cpu(), Instant::now());
         let runs = run_gates(
             &specs,
             &dir.join("concurrent"),
@@ -109,6 +116,7 @@ fn main() -> Result<()> {
         )
         .await?;
         let concurrent = started.elapsed();
+        let moto_concurrent = cpu().zip(cpu_at).map(|(b, a)| b - a);
         for (spec, run) in specs.iter().zip(&runs) {
             match run {
                 Ok(run) => all_go(spec, run)?,
@@ -134,6 +142,15 @@ fn main() -> Result<()> {
             "  speed-up           {:.1}×",
             sequential.as_secs_f64() / concurrent.as_secs_f64()
         );
+        // moto is one Python process: its CPU time bounds the concurrent run.
+        if let (Some(s), Some(c)) = (moto_sequential, moto_concurrent) {
+            println!(
+                "  moto CPU time      {s:.2} s one after another, {c:.2} s all at once \
+                 ({:.0} % and {:.0} % of the wall time)",
+                100.0 * s / sequential.as_secs_f64(),
+                100.0 * c / concurrent.as_secs_f64()
+            );
+        }
         Ok(())
     })
 }
@@ -175,6 +192,14 @@ fn all_go(spec: &str, run: &GateRun) -> Result<()> {
         blocking.join("\n")
     );
     Ok(())
+}
+
+/// A process's user + system CPU seconds (`/proc/<pid>/stat`, at 100 ticks a second).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
 }
 
 fn secs(d: Duration) -> String {
