@@ -150,6 +150,10 @@ impl Scenarios {
             several_environments(&dir),
         );
         self.check(
+            "verify sandbox <another account's spec>: exit 2, that one could not run, sandbox still judged",
+            several_environments_one_wrong_account(&dir),
+        );
+        self.check(
             "verify sandbox <an invalid spec>: exit 2 with file:line:column, nothing run",
             several_environments_one_invalid(&dir),
         );
@@ -568,6 +572,47 @@ fn several_environments(dir: &Path) -> Result<()> {
         || !stdout.contains("verdict: GO")
     {
         bail!("terminal summary:\n{stdout}");
+    }
+    Ok(())
+}
+
+/// Each environment has its own account guard: one declaring another
+/// account cannot run, the other is judged as usual.
+fn several_environments_one_wrong_account(dir: &Path) -> Result<()> {
+    let spec = std::fs::read_to_string(root().join("infra-tests/environments/sandbox.hcl"))?;
+    let path = dir.join("multi-wrong-account.hcl");
+    std::fs::write(
+        &path,
+        spec.replace("environment = \"sandbox\"", "environment = \"elsewhere\"")
+            .replace(
+                &format!("account_id  = \"{SANDBOX_ACCOUNT}\""),
+                "account_id  = \"210987654321\"",
+            ),
+    )?;
+    let json = dir.join("multi-wrong.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        &path.display().to_string(),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 2)?;
+    let combined: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    let elsewhere = &combined["environments"][1];
+    if elsewhere["verdict"] != "could-not-run"
+        || !elsewhere["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("210987654321") && e.contains(SANDBOX_ACCOUNT))
+    {
+        bail!("the wrong account's entry: {elsewhere}");
+    }
+    if combined["environments"][0]["verdict"] != "go" {
+        bail!("sandbox: {}", combined["environments"][0]["verdict"]);
+    }
+    read_report(&dir.join("multi-wrong.sandbox.json"))?;
+    if dir.join("multi-wrong.elsewhere.json").exists() {
+        bail!("a report was written for an environment that could not run");
     }
     Ok(())
 }
