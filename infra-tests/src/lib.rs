@@ -7,16 +7,19 @@
 //! is behind the default `sandbox` feature: `cargo xtask verify production`
 //! builds this crate without it, so a pipeline never compiles the stand-ins.
 
+use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::{Instant, SystemTime};
 
 use anyhow::Result;
 #[cfg(feature = "sandbox")]
 use fixtures::SandboxState;
 use serde::Serialize;
 use verify::aws::Connection;
-use verify::{Environment, Evidence, Outcome, SpecError};
+use verify::waivers::Waiver;
+use verify::{Environment, Evidence, Gate, Outcome, Selection, SpecError};
 
 /// The environment a suite runs against: `VERIFY_ENV`, default `sandbox`.
 pub fn environment_name() -> String {
@@ -231,12 +234,19 @@ pub struct RunRecord<'a> {
 
 impl ResultsSink {
     pub fn from_env() -> Result<ResultsSink> {
-        let Some(dir) = std::env::var_os("VERIFY_RESULTS_DIR").map(PathBuf::from) else {
-            return Ok(ResultsSink {
+        match std::env::var_os("VERIFY_RESULTS_DIR").map(PathBuf::from) {
+            Some(dir) => ResultsSink::in_dir(&dir),
+            None => Ok(ResultsSink {
                 file: None,
                 dir: None,
-            });
-        };
+            }),
+        }
+    }
+
+    /// A sink writing into `dir` (created): `plan.json`, `outcomes.jsonl`,
+    /// `run.json`, or `setup-error.txt`, as `cargo xtask verify` reads them.
+    pub fn in_dir(dir: &Path) -> Result<ResultsSink> {
+        let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir)?;
         let file = std::fs::File::create(dir.join("outcomes.jsonl"))?;
         Ok(ResultsSink {
@@ -287,6 +297,153 @@ impl ResultsSink {
             eprintln!("cannot write setup error: {e}");
         }
     }
+}
+
+/// The waivers named by `VERIFY_WAIVERS` (none when unset).
+pub fn waivers_from_env() -> Result<Vec<Waiver>> {
+    Ok(match std::env::var_os("VERIFY_WAIVERS") {
+        Some(path) => verify::waivers::load(path.as_ref())?,
+        None => Vec::new(),
+    })
+}
+
+/// What one gate run over one environment gave: every id of its catalogue
+/// (selected or not) and the selected checks' outcomes, waivers applied.
+pub struct GateRun {
+    pub catalogue: BTreeSet<String>,
+    pub outcomes: Vec<Outcome>,
+}
+
+/// Why a gate run could not start: the spec, its credentials, or another
+/// account or region than declared (exit 2 in `cargo xtask verify`).
+#[derive(Debug)]
+pub struct SetupError(pub anyhow::Error);
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+/// One whole gate run over the environment `name` (a name or a `.hcl`
+/// path), as the gate suite and the many-environment runner (`gates`) do
+/// it: load the spec (with the run's Terraform files), connect with the
+/// spec's own credentials (profile, assumed role, or the sandbox's), confirm
+/// the account and region before any check, then run the selected checks
+/// concurrently, writing each outcome to `sink` as it ends and the run
+/// record at the end.
+///
+/// The run record names the environment `record_as` (the gate suite: as
+/// `VERIFY_ENV` gave it; the runner: the spec's `environment`).
+pub async fn run_gate(
+    name: &str,
+    record_as: &str,
+    sink: &ResultsSink,
+    selection: &Selection,
+    waivers: &[Waiver],
+) -> Result<GateRun, SetupError> {
+    let env = load_for_run(name).map_err(SetupError)?;
+    let connection = connection(&env).map_err(SetupError)?;
+    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let started = Instant::now();
+    let waive = |outcome: &Outcome| {
+        let mut outcome = outcome.clone();
+        verify::waivers::apply(
+            std::slice::from_mut(&mut outcome),
+            waivers,
+            SystemTime::now(),
+        );
+        outcome
+    };
+    let gate = Gate::connect(env, connection).await;
+    // Before any check: the credentials must be the declared account's and
+    // every client must use the declared region.
+    let identity = gate
+        .confirm_identity()
+        .await
+        .map_err(|e| SetupError(e.into()))?;
+    let catalogue: BTreeSet<String> = gate.checks().into_iter().map(|c| c.id).collect();
+    sink.plan(
+        gate.checks()
+            .iter()
+            .map(|c| c.id.as_str())
+            .filter(|id| selection.selects(id)),
+    );
+    let outcomes = gate.run(selection, |o| sink.outcome(&waive(o))).await;
+    sink.finish(&RunRecord {
+        environment: record_as,
+        started_at,
+        duration_ms: started.elapsed().as_millis() as u64,
+        identity,
+        aws_calls: gate.aws().calls.snapshot(),
+    });
+    Ok(GateRun {
+        catalogue,
+        outcomes: outcomes.iter().map(waive).collect(),
+    })
+}
+
+/// Environments of one account verified at once, by default.
+pub const DEFAULT_PER_ACCOUNT: usize = 2;
+/// Environments verified at once in all, by default.
+pub const DEFAULT_JOBS: usize = 16;
+
+/// Several whole gate runs ([`run_gate`]) at once on the current runtime:
+/// at most `per_account` at a time in one AWS account (the spec's
+/// `account_id`) and `jobs` in all. The `i`-th spec writes into
+/// `results/<i>/`; a run that could not start records why there
+/// (`setup-error.txt`). Results come back in `specs`' order.
+pub async fn run_gates(
+    specs: &[String],
+    results: &Path,
+    jobs: usize,
+    per_account: usize,
+    selection: std::sync::Arc<Selection>,
+    waivers: std::sync::Arc<Vec<Waiver>>,
+) -> Result<Vec<Result<GateRun, String>>> {
+    use std::sync::Arc;
+    use tokio::sync::Semaphore;
+    let global = Arc::new(Semaphore::new(jobs.max(1)));
+    let mut accounts: std::collections::HashMap<String, Arc<Semaphore>> = Default::default();
+    let mut runs = tokio::task::JoinSet::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let sink = ResultsSink::in_dir(&results.join(i.to_string()))?;
+        // The account keys the bound; a spec that does not load fails in
+        // its own run, under no account.
+        let (account, record_as) = match load_environment(spec) {
+            Ok(env) => (env.account_id.clone(), env.name.clone()),
+            Err(_) => (String::new(), spec.clone()),
+        };
+        let account = accounts
+            .entry(account)
+            .or_insert_with(|| Arc::new(Semaphore::new(per_account.max(1))))
+            .clone();
+        let (global, selection, waivers, spec) = (
+            global.clone(),
+            selection.clone(),
+            waivers.clone(),
+            spec.clone(),
+        );
+        runs.spawn(async move {
+            // The account's bound first, so a waiting run holds no global slot.
+            let _account = account.acquire_owned().await.expect("never closed");
+            let _global = global.acquire_owned().await.expect("never closed");
+            let run = Box::pin(run_gate(&spec, &record_as, &sink, &selection, &waivers)).await;
+            if let Err(e) = &run {
+                sink.setup_error(&e.to_string());
+            }
+            (i, run.map_err(|e| e.to_string()))
+        });
+    }
+    let mut done: Vec<Option<Result<GateRun, String>>> = specs.iter().map(|_| None).collect();
+    while let Some(joined) = runs.join_next().await {
+        let (i, run) = joined.map_err(|e| anyhow::anyhow!("an environment's run panicked: {e}"))?;
+        done[i] = Some(run);
+    }
+    Ok(done
+        .into_iter()
+        .map(|r| r.expect("every run joined"))
+        .collect())
 }
 
 #[cfg(feature = "sandbox")]

@@ -8,13 +8,12 @@
 //! the describe cache serves the whole suite (one describe per resource).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::{Instant, SystemTime};
 
 use infra_tests::{
-    ResultsSink, RunRecord, connection, environment_name, glob_list_env, load_for_run, runtime,
+    GateRun, ResultsSink, environment_name, glob_list_env, run_gate, runtime, waivers_from_env,
 };
 use rstest::{fixture, rstest};
-use verify::{Gate, Outcome, Selection};
+use verify::{Outcome, Selection};
 
 struct Suite {
     /// Every id of the catalogue for this spec, selected or not.
@@ -33,56 +32,22 @@ fn suite() -> Suite {
         sink.setup_error(&format!("{e:#}"));
         panic!("cannot run the gate on {name}: {e:#}");
     }
-    let setup = || -> anyhow::Result<_> {
-        let env = load_for_run(&name)?;
-        let connection = connection(&env)?;
-        let selection =
-            Selection::new(&glob_list_env("VERIFY_ONLY"), &glob_list_env("VERIFY_SKIP"))?;
-        let waivers = match std::env::var_os("VERIFY_WAIVERS") {
-            Some(path) => verify::waivers::load(path.as_ref())?,
-            None => Vec::new(),
-        };
-        Ok((env, connection, selection, waivers))
-    };
-    let (env, connection, selection, waivers) =
-        setup().unwrap_or_else(|e| fail_setup(&sink, &name, e));
-    let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
-    let started = Instant::now();
-    let waive = |outcome: &Outcome| {
-        let mut outcome = outcome.clone();
-        verify::waivers::apply(
-            std::slice::from_mut(&mut outcome),
-            &waivers,
-            SystemTime::now(),
-        );
-        outcome
-    };
-    let rt = runtime();
-    let gate = rt.block_on(Gate::connect(env, connection));
-    // Before any check: the credentials must be the declared account's and
-    // every client must use the declared region (exit 2 in `cargo xtask verify`).
-    let identity = rt
-        .block_on(gate.confirm_identity())
-        .unwrap_or_else(|e| fail_setup(&sink, &name, e.into()));
-    let catalogue: BTreeSet<String> = gate.checks().into_iter().map(|c| c.id).collect();
-    sink.plan(
-        gate.checks()
-            .iter()
-            .map(|c| c.id.as_str())
-            .filter(|id| selection.selects(id)),
-    );
-    let outcomes = rt.block_on(gate.run(&selection, |o| sink.outcome(&waive(o))));
-    sink.finish(&RunRecord {
-        environment: &name,
-        started_at,
-        duration_ms: started.elapsed().as_millis() as u64,
-        identity,
-        aws_calls: gate.aws().calls.snapshot(),
-    });
+    let selection = Selection::new(&glob_list_env("VERIFY_ONLY"), &glob_list_env("VERIFY_SKIP"))
+        .map_err(anyhow::Error::from)
+        .unwrap_or_else(|e| fail_setup(&sink, &name, e));
+    let waivers = waivers_from_env().unwrap_or_else(|e| fail_setup(&sink, &name, e));
+    // Loads the spec, confirms the account and region before any check (exit
+    // 2 in `cargo xtask verify` otherwise), runs every selected check.
+    let GateRun {
+        catalogue,
+        outcomes,
+    } = runtime()
+        .block_on(run_gate(&name, &name, &sink, &selection, &waivers))
+        .unwrap_or_else(|e| fail_setup(&sink, &name, e.0));
     Suite {
         catalogue,
         selection,
-        outcomes: outcomes.iter().map(|o| (o.id.clone(), waive(o))).collect(),
+        outcomes: outcomes.into_iter().map(|o| (o.id.clone(), o)).collect(),
     }
 }
 

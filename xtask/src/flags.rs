@@ -17,7 +17,8 @@ pub struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gate against an environment and report go / no-go (exit 0 / 1; 2 = could not run).
+    /// Run the gate against one or more environments and report go / no-go
+    /// (exit 0 / 1; 2 = could not run).
     Verify(Verify),
     /// Run a chaos drill (changes state; needs --yes).
     Drill(Drill),
@@ -48,8 +49,18 @@ pub struct IamPolicy {
 
 #[derive(Debug, Parser)]
 pub struct Verify {
-    /// Environment name (`infra-tests/environments/<env>.hcl`) or a path to a `.hcl` spec.
-    pub env: String,
+    /// Environment name (`infra-tests/environments/<env>.hcl`), a path to a
+    /// `.hcl` spec, or a glob over either (`'infra-tests/environments/*.hcl'`,
+    /// `'stag*'`). Several run concurrently in one process and give one
+    /// combined report plus one per environment.
+    #[arg(value_name = "ENV", required = true, num_args = 1..)]
+    pub envs: Vec<String>,
+    /// With several environments: at most this many at once in all.
+    #[arg(long, value_name = "N", default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// With several environments: at most this many at once in one AWS account.
+    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    pub per_account: u16,
     /// Only checks whose id matches this glob (repeatable), e.g. 'rds.*'.
     #[arg(long, value_name = "GLOB")]
     pub only: Vec<String>,
@@ -57,18 +68,21 @@ pub struct Verify {
     #[arg(long, value_name = "GLOB")]
     pub skip: Vec<String>,
     /// Write a report: json=PATH, junit=PATH, markdown=PATH or html=PATH (one
-    /// self-contained page) (repeatable).
+    /// self-contained page) (repeatable). With several environments PATH is
+    /// the combined report, and each environment's is written beside it with
+    /// its name before the extension (`out/gate.json` → `out/gate.staging.json`).
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
     pub report: Vec<ReportTarget>,
     /// Waivers file (HCL `waiver "<glob>" { justification, expires }` blocks).
     #[arg(long, value_name = "FILE")]
     pub waivers: Option<PathBuf>,
-    /// Sign-offs file (HCL `signoff "<label>" { role, owner, confirms, signed_by, date,
+    /// Sign-offs file (one environment only) (HCL `signoff "<label>" { role, owner, confirms, signed_by, date,
     /// evidence, expires }` and `manual "<label>" { group, item, done, done_by, evidence }`
     /// blocks): go also needs every required sign-off given and unexpired, every item done.
     #[arg(long, value_name = "FILE")]
     pub signoffs: Option<PathBuf>,
-    /// `terraform show -json` of a plan saved right after apply: runs `terraform.idempotent`.
+    /// `terraform show -json` of a plan saved right after apply: runs
+    /// `terraform.idempotent` (one environment only, as every `--terraform-*`).
     #[arg(long, value_name = "PLAN.json")]
     pub terraform_plan: Option<PathBuf>,
     /// `terraform show -json` of the state after apply: runs `terraform.declared`,
@@ -202,6 +216,12 @@ pub struct Bench {
     /// Measured runs (after one warm-up run); for drills, runs of the known outage.
     #[arg(long)]
     pub runs: Option<usize>,
+    /// For `environments`: how many sandbox environments (each in an account of its own).
+    #[arg(long, value_name = "N", default_value_t = 50)]
+    pub environments: usize,
+    /// For `environments`: the concurrent run's global bound (`verify --jobs`).
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub jobs: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -210,6 +230,9 @@ pub enum BenchWhat {
     Drills,
     /// Reading a generated 50 MB plan and a 20,000-resource state: wall time and peak memory.
     Terraform,
+    /// N environments in N fresh sandbox accounts: all at once (as `verify e1 e2 …`)
+    /// against one after another.
+    Environments,
 }
 
 #[cfg(test)]

@@ -50,15 +50,83 @@ pub fn bench(flags: &Bench) -> Result<ExitCode> {
         BenchWhat::Gate => ("bench", flags.runs.unwrap_or(10)),
         BenchWhat::Drills => ("bench_drills", flags.runs.unwrap_or(5)),
         BenchWhat::Terraform => ("bench_terraform", flags.runs.unwrap_or(5)),
+        BenchWhat::Environments => ("bench_environments", flags.runs.unwrap_or(1)),
     };
-    let status = Command::new(workspace_bin(bin))
-        .args(["--runs", &runs.to_string()])
+    let mut command = Command::new(workspace_bin(bin));
+    command.args(["--runs", &runs.to_string()]);
+    if flags.what == BenchWhat::Environments {
+        command
+            .arg("--dir")
+            .arg(crate::cargo::target_dir().join("bench-environments"))
+            .args(["--environments", &flags.environments.to_string()])
+            .args(["--jobs", &flags.jobs.to_string()]);
+    }
+    let status = command
         .current_dir(root())
         .status()
         .context("running the bench")?;
-    Ok(if status.success() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    if !status.success() {
+        return Ok(ExitCode::from(1));
+    }
+    if flags.what == BenchWhat::Environments {
+        return bench_environments_end_to_end();
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The same environments end to end as a user runs them: `cargo xtask
+/// verify <spec>` for each, one after another (each its own `cargo test` of
+/// the gate suite), against one `cargo xtask verify <spec>…`.
+fn bench_environments_end_to_end() -> Result<ExitCode> {
+    let dir = crate::cargo::target_dir()
+        .join("bench-environments")
+        .join("specs");
+    let mut specs: Vec<String> = std::fs::read_dir(&dir)?
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().display().to_string())
+        .collect();
+    specs.sort();
+    let exe = std::env::current_exe()?;
+    let verify = |args: &[String]| -> Result<()> {
+        let out = Command::new(&exe)
+            .arg("verify")
+            .args(args)
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .output()?;
+        if !out.status.success() {
+            bail!(
+                "verify {} exited {:?}:\n{}{}",
+                args.join(" "),
+                out.status.code(),
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        Ok(())
+    };
+    let started = std::time::Instant::now();
+    for spec in &specs {
+        verify(std::slice::from_ref(spec))?;
+    }
+    let one_by_one = started.elapsed();
+    let started = std::time::Instant::now();
+    verify(&specs)?;
+    let at_once = started.elapsed();
+    println!("end to end, `cargo xtask verify` as a user runs it:");
+    println!(
+        "  verify <spec>, {} times one after another  {:.2} s",
+        specs.len(),
+        one_by_one.as_secs_f64()
+    );
+    println!(
+        "  verify <{} specs> at once                  {:.2} s",
+        specs.len(),
+        at_once.as_secs_f64()
+    );
+    println!(
+        "  speed-up                                    {:.1}×",
+        one_by_one.as_secs_f64() / at_once.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
 }

@@ -150,6 +150,18 @@ impl Scenarios {
         );
         self.check("an unknown environment: exit 2", unknown_env());
         self.check(
+            "verify sandbox <a copy>: both go at once, exit 0, the combined report and one per environment",
+            several_environments(&dir),
+        );
+        self.check(
+            "verify sandbox <another account's spec>: exit 2, that one could not run, sandbox still judged",
+            several_environments_one_wrong_account(&dir),
+        );
+        self.check(
+            "verify sandbox <an invalid spec>: exit 2 with file:line:column, nothing run",
+            several_environments_one_invalid(&dir),
+        );
+        self.check(
             "an invalid waivers file: exit 2 with position",
             invalid_waivers(&dir),
         );
@@ -593,6 +605,148 @@ fn invalid_spec(dir: &Path) -> Result<()> {
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !stderr.contains("bad.hcl:7:3:") || !stderr.contains("unknown attribute `multiaz`") {
         bail!("stderr lacks file:line:column and the reason:\n{stderr}");
+    }
+    Ok(())
+}
+
+/// The sandbox spec under another environment name (same account).
+fn sandbox_copy(dir: &Path) -> Result<std::path::PathBuf> {
+    let spec = std::fs::read_to_string(root().join("infra-tests/environments/sandbox.hcl"))?;
+    let declared = "environment = \"sandbox\"";
+    if !spec.contains(declared) {
+        bail!("sandbox.hcl no longer declares {declared}");
+    }
+    let path = dir.join("sandbox-copy.hcl");
+    std::fs::write(
+        &path,
+        spec.replace(declared, "environment = \"sandbox-copy\""),
+    )?;
+    Ok(path)
+}
+
+fn several_environments(dir: &Path) -> Result<()> {
+    let copy = sandbox_copy(dir)?;
+    let json = dir.join("multi.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        &copy.display().to_string(),
+        "--report",
+        &format!("json={}", json.display()),
+        "--report",
+        &format!("junit={}", dir.join("multi.xml").display()),
+    ])?;
+    expect_exit(&out, 0)?;
+    let combined: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    if combined["verdict"] != "go" || combined["summary"]["go"] != 2 {
+        bail!("combined report: {}", combined["summary"]);
+    }
+    for env in ["sandbox", "sandbox-copy"] {
+        let report = read_report(&dir.join(format!("multi.{env}.json")))?;
+        if report.environment != env || report.verdict != "go" {
+            bail!("{env}: {} for {}", report.verdict, report.environment);
+        }
+        // Each confirmed its own identity: one sts:GetCallerIdentity each.
+        if report.aws_calls["operations"]["sts:GetCallerIdentity"] != 1
+            || report.identity.account != SANDBOX_ACCOUNT
+        {
+            bail!(
+                "{env}: identity {:?}, calls {}",
+                report.identity,
+                report.aws_calls
+            );
+        }
+        if !dir.join(format!("multi.{env}.xml")).is_file() {
+            bail!("no JUnit report for {env}");
+        }
+    }
+    let xml = std::fs::read_to_string(dir.join("multi.xml"))?;
+    if !xml.contains(r#"<testsuite name="verify.sandbox-copy""#) {
+        bail!("the combined JUnit report lacks sandbox-copy's suite");
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !stdout.contains("2 environments: 2 go, 0 no-go, 0 could not run")
+        || !stdout.contains("verdict: GO")
+    {
+        bail!("terminal summary:\n{stdout}");
+    }
+    Ok(())
+}
+
+/// Each environment has its own account guard: one declaring another
+/// account cannot run, the other is judged as usual.
+fn several_environments_one_wrong_account(dir: &Path) -> Result<()> {
+    let spec = std::fs::read_to_string(root().join("infra-tests/environments/sandbox.hcl"))?;
+    let path = dir.join("multi-wrong-account.hcl");
+    std::fs::write(
+        &path,
+        spec.replace("environment = \"sandbox\"", "environment = \"elsewhere\"")
+            .replace(
+                &format!("account_id  = \"{SANDBOX_ACCOUNT}\""),
+                "account_id  = \"210987654321\"",
+            ),
+    )?;
+    let json = dir.join("multi-wrong.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        &path.display().to_string(),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 2)?;
+    let combined: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&json)?)?;
+    let elsewhere = &combined["environments"][1];
+    if elsewhere["verdict"] != "could-not-run"
+        || !elsewhere["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("210987654321") && e.contains(SANDBOX_ACCOUNT))
+    {
+        bail!("the wrong account's entry: {elsewhere}");
+    }
+    if combined["environments"][0]["verdict"] != "go" {
+        bail!("sandbox: {}", combined["environments"][0]["verdict"]);
+    }
+    read_report(&dir.join("multi-wrong.sandbox.json"))?;
+    if dir.join("multi-wrong.elsewhere.json").exists() {
+        bail!("a report was written for an environment that could not run");
+    }
+    Ok(())
+}
+
+fn several_environments_one_invalid(dir: &Path) -> Result<()> {
+    let bad = dir.join("multi-bad.hcl");
+    std::fs::write(
+        &bad,
+        "environment = \"bad\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n\nrds \"core\" {\n  identifier = \"x\"\n  multiaz = true\n}\n",
+    )?;
+    let json = dir.join("multi-bad.json");
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        &bad.display().to_string(),
+        "--report",
+        &format!("json={}", json.display()),
+    ])?;
+    expect_exit(&out, 2)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !stderr.contains("multi-bad.hcl:7:3:") {
+        bail!("stderr lacks file:line:column:\n{stderr}");
+    }
+    if json.exists() {
+        bail!("a report was written although nothing may run");
+    }
+    // Sign-offs belong to one environment: refused with several.
+    let out = xtask(&[
+        "verify",
+        "sandbox",
+        "staging",
+        "--signoffs",
+        &sandbox_signoffs().display().to_string(),
+    ])?;
+    expect_exit(&out, 2)?;
+    if !String::from_utf8_lossy(&out.stderr).contains("--signoffs judges one environment") {
+        bail!("stderr: {}", String::from_utf8_lossy(&out.stderr));
     }
     Ok(())
 }

@@ -1,6 +1,11 @@
 //! `cargo xtask verify <env>`: runs the gate suite (`infra-tests/tests/gate.rs`)
 //! as `cargo test` against `<env>`, follows its progress, and builds every
-//! report from the outcomes it writes to a results directory.
+//! report from the outcomes it writes to a results directory. Several
+//! environments (or a glob matching several) run in one process instead:
+//! [`many`].
+
+mod many;
+pub(crate) use many::report_files;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
@@ -16,6 +21,15 @@ use crate::report::{self, CheckOutcome, Report, RunRecord};
 use crate::terraform::TerraformFiles;
 
 pub fn run(flags: &Verify) -> Result<ExitCode> {
+    let envs = crate::environment::expand(&flags.envs)?;
+    match envs.as_slice() {
+        [env] => run_one(flags, env),
+        _ => many::run(flags, &envs),
+    }
+}
+
+/// `--only`/`--skip` globs must compile (exit 2 otherwise); the waivers file must exist.
+fn validate_selection(flags: &Verify) -> Result<Option<PathBuf>> {
     for glob in flags.only.iter().chain(&flags.skip) {
         if glob.contains('\n') {
             bail!(CouldNotRun(format!(
@@ -33,6 +47,12 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             w.display()
         )));
     }
+    Ok(waivers)
+}
+
+/// One environment: `cargo test` of the gate suite, as it always was.
+fn run_one(flags: &Verify, env_name: &str) -> Result<ExitCode> {
+    let waivers = validate_selection(flags)?;
     // Validate the sign-offs, the Terraform files and the spec before
     // anything is built: exit 2 with file:line:column.
     let signoffs = flags
@@ -47,7 +67,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
         flags.terraform_state.as_deref(),
         flags.terraform_outputs.as_deref(),
     )?;
-    let env = crate::environment::load(&flags.env, terraform.outputs.as_ref())?;
+    let env = crate::environment::load(env_name, terraform.outputs.as_ref())?;
     let spec_file = env.source.display().to_string();
     // The sandbox needs the whole workspace (its stand-ins, the sandbox
     // control program); a real account needs only the gate suite.
@@ -60,7 +80,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
         &GATE_SUITE
     };
 
-    let results = target_dir().join("verify").join(sanitize(&flags.env));
+    let results = target_dir().join("verify").join(sanitize(env_name));
     if results.exists() {
         std::fs::remove_dir_all(&results)
             .with_context(|| format!("clearing {}", results.display()))?;
@@ -69,10 +89,10 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
     let log_path = results.join("cargo-test.log");
     let log = std::fs::File::create(&log_path)?;
 
-    let env_arg = if flags.env.ends_with(".hcl") {
-        absolute(Path::new(&flags.env))?.display().to_string()
+    let env_arg = if env_name.ends_with(".hcl") {
+        absolute(Path::new(env_name))?.display().to_string()
     } else {
-        flags.env.clone()
+        env_name.to_string()
     };
     let mut command = cargo();
     command
@@ -165,19 +185,23 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
 
     report::terminal::print(&report, &spec_file);
     for target in &flags.report {
-        let text = match target.format {
-            ReportFormat::Json => report::json::render(&report),
-            ReportFormat::Junit => report::junit::render(&report),
-            ReportFormat::Markdown => report::markdown::render(&report),
-            ReportFormat::Html => report::html::render(&report),
-        };
-        report::write(&absolute(&target.path)?, &text)?;
+        report::write(&absolute(&target.path)?, &render(&report, target.format))?;
     }
     Ok(if report.is_go() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
     })
+}
+
+/// One environment's report in `format`.
+fn render(report: &Report, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Json => report::json::render(report),
+        ReportFormat::Junit => report::junit::render(report),
+        ReportFormat::Markdown => report::markdown::render(report),
+        ReportFormat::Html => report::html::render(report),
+    }
 }
 
 /// Outcomes in catalogue order (as planned), whatever order they finished in.

@@ -3,6 +3,7 @@
 //! and HTML. Every rendering groups checks by gate group
 //! ([`report_model::gates`]).
 
+pub mod combined;
 pub mod html;
 pub mod json;
 pub mod junit;

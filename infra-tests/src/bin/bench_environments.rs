@@ -1,0 +1,207 @@
+//! `bench_environments --dir DIR [--environments N] [--jobs J]`: N
+//! environments in N fresh sandbox accounts, verified one after another and
+//! then all at once (as `cargo xtask verify e1 … eN` runs them: one process,
+//! one runtime, [`infra_tests::run_gates`]); prints both wall times and the
+//! speed-up. `cargo xtask bench environments` runs it.
+//!
+//! Each account is seeded as the tests seed theirs (`fixtures::seed::seed`),
+//! and its spec is `sandbox.hcl` with `environment`, `account_id` and
+//! `aws { assume_role }` changed, written under `DIR/specs/`; every run
+//! confirms its account through the assumed role before any check.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use fixtures::{SandboxState, SeedTarget};
+use infra_tests::{
+    DEFAULT_PER_ACCOUNT, GateRun, ResultsSink, environments_dir, run_gate, run_gates,
+};
+use tokio::sync::Semaphore;
+use verify::Selection;
+
+fn arg(name: &str) -> Option<String> {
+    std::env::args().skip_while(|a| a != name).nth(1)
+}
+
+fn main() -> Result<()> {
+    let dir = PathBuf::from(arg("--dir").context("--dir DIR is required")?);
+    let n: usize = arg("--environments").map_or(Ok(50), |v| v.parse())?;
+    let jobs: usize = arg("--jobs").map_or(Ok(16), |v| v.parse())?;
+    ensure!(n >= 1, "--environments must be at least 1");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("specs"))?;
+    let state = SandboxState::load()?
+        .context("the sandbox is not running: run `cargo xtask sandbox up`")?;
+    let template = std::fs::read_to_string(environments_dir().join("sandbox.hcl"))?;
+
+    infra_tests::runtime().block_on(async {
+        // N fresh accounts, seeded a few at a time.
+        let started = Instant::now();
+        let base = 900_000_000_000u64 + u64::from(std::process::id() % 100_000) * 1000;
+        let seeding = Arc::new(Semaphore::new(8));
+        let mut seeds = tokio::task::JoinSet::new();
+        for i in 0..n {
+            let target = SeedTarget {
+                endpoint: state.aws_endpoint_url.clone(),
+                account: (base + i as u64).to_string(),
+            };
+            let seeding = seeding.clone();
+            seeds.spawn(async move {
+                let _slot = seeding.acquire_owned().await.expect("never closed");
+                Box::pin(fixtures::seed::seed(&target))
+                    .await
+                    .with_context(|| format!("seeding account {}", target.account))?;
+                anyhow::Ok((i, target))
+            });
+        }
+        let mut targets: Vec<Option<SeedTarget>> = (0..n).map(|_| None).collect();
+        while let Some(seeded) = seeds.join_next().await {
+            let (i, target) = seeded??;
+            targets[i] = Some(target);
+        }
+        let mut specs = Vec::new();
+        for (i, target) in targets.into_iter().enumerate() {
+            let target = target.expect("seeded");
+            let spec = spec_for(&template, &format!("bench-{i:02}"), &target)?;
+            let path = dir.join("specs").join(format!("bench-{i:02}.hcl"));
+            std::fs::write(&path, spec)?;
+            specs.push(path.display().to_string());
+        }
+        println!(
+            "{n} environments in {n} fresh sandbox accounts, seeded in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+
+        let selection = Arc::new(Selection::all());
+        let waivers = Arc::new(Vec::new());
+        // Warm-up: the first call per moto service is slow (sandbox.md).
+        let warm = ResultsSink::in_dir(&dir.join("warm-up"))?;
+        Box::pin(run_gate(&specs[0], "warm-up", &warm, &selection, &waivers))
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+        // One after another: each a whole gate run, as `verify <env>` runs it
+        // (without the `cargo test` process around it).
+        let moto = state
+            .services
+            .iter()
+            .find(|s| s.name == "moto")
+            .map(|s| s.pid);
+        let cpu = || moto.and_then(cpu_seconds);
+        let (cpu_at, started) = (cpu(), Instant::now());
+        let mut each = Vec::new();
+        for (i, spec) in specs.iter().enumerate() {
+            let sink = ResultsSink::in_dir(&dir.join("sequential").join(i.to_string()))?;
+            let one = Instant::now();
+            let run = Box::pin(run_gate(spec, spec, &sink, &selection, &waivers))
+                .await
+                .map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+            all_go(spec, &run)?;
+            each.push(one.elapsed());
+        }
+        let sequential = started.elapsed();
+        let moto_sequential = cpu().zip(cpu_at).map(|(b, a)| b - a);
+
+        // All at once, bounded as `verify --jobs J --per-account 2`.
+        let (cpu_at, started) = (cpu(), Instant::now());
+        let runs = run_gates(
+            &specs,
+            &dir.join("concurrent"),
+            jobs,
+            DEFAULT_PER_ACCOUNT,
+            selection.clone(),
+            waivers.clone(),
+        )
+        .await?;
+        let concurrent = started.elapsed();
+        let moto_concurrent = cpu().zip(cpu_at).map(|(b, a)| b - a);
+        for (spec, run) in specs.iter().zip(&runs) {
+            match run {
+                Ok(run) => all_go(spec, run)?,
+                Err(e) => bail!("{spec} could not run: {e}"),
+            }
+        }
+
+        each.sort();
+        let checks = runs[0].as_ref().map(|r| r.outcomes.len()).unwrap_or(0);
+        println!("every environment go in both runs ({checks} checks each)");
+        println!(
+            "  one after another  {}  (per environment: median {}, min {}, max {})",
+            secs(sequential),
+            secs(each[each.len() / 2]),
+            secs(each[0]),
+            secs(*each.last().expect("one"))
+        );
+        println!(
+            "  all at once        {}  (--jobs {jobs}, --per-account {DEFAULT_PER_ACCOUNT})",
+            secs(concurrent)
+        );
+        println!(
+            "  speed-up           {:.1}×",
+            sequential.as_secs_f64() / concurrent.as_secs_f64()
+        );
+        // moto is one Python process: its CPU time bounds the concurrent run.
+        if let (Some(s), Some(c)) = (moto_sequential, moto_concurrent) {
+            println!(
+                "  moto CPU time      {s:.2} s one after another, {c:.2} s all at once \
+                 ({:.0} % and {:.0} % of the wall time)",
+                100.0 * s / sequential.as_secs_f64(),
+                100.0 * c / concurrent.as_secs_f64()
+            );
+        }
+        Ok(())
+    })
+}
+
+/// `sandbox.hcl` as environment `name` in `target`'s account, reached through its role.
+fn spec_for(template: &str, name: &str, target: &SeedTarget) -> Result<String> {
+    let role = target.role_arn().context("a fresh account has a role")?;
+    let replace = |text: &str, from: &str, to: &str| -> Result<String> {
+        ensure!(text.contains(from), "sandbox.hcl no longer has {from:?}");
+        Ok(text.replacen(from, to, 1))
+    };
+    let spec = replace(
+        template,
+        "environment = \"sandbox\"",
+        &format!("environment = \"{name}\""),
+    )?;
+    let spec = replace(
+        &spec,
+        "account_id  = \"123456789012\"",
+        &format!("account_id  = \"{}\"", target.account),
+    )?;
+    replace(
+        &spec,
+        "  sandbox         = true\n",
+        &format!("  sandbox         = true\n  assume_role     = \"{role}\"\n"),
+    )
+}
+
+fn all_go(spec: &str, run: &GateRun) -> Result<()> {
+    let blocking: Vec<String> = run
+        .outcomes
+        .iter()
+        .filter(|o| o.status.blocks_go())
+        .map(|o| format!("{} {}: {}", o.id, o.status.as_str(), o.message))
+        .collect();
+    ensure!(
+        blocking.is_empty(),
+        "{spec} is not go:\n{}",
+        blocking.join("\n")
+    );
+    Ok(())
+}
+
+/// A process's user + system CPU seconds (`/proc/<pid>/stat`, at 100 ticks a second).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: f64 = fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
