@@ -1,8 +1,11 @@
-//! `bench_environments --dir DIR [--environments N] [--jobs J]`: N
+//! `bench_environments --dir DIR [--environments N] [--jobs J] [--latency-ms L]`: N
 //! environments in N fresh sandbox accounts, verified one after another and
 //! then all at once (as `cargo xtask verify e1 … eN` runs them: one process,
 //! one runtime, [`infra_tests::run_gates`]); prints both wall times and the
-//! speed-up. `cargo xtask bench environments` runs it.
+//! speed-up; then the same with every AWS call `L` ms longer (default 50,
+//! the gap layer's model of AWS's round trip; moto alone answers in a few ms
+//! of CPU, which bounds a concurrent run on this sandbox).
+//! `cargo xtask bench environments` runs it.
 //!
 //! Each account is seeded as the tests seed theirs (`fixtures::seed::seed`),
 //! and its spec is `sandbox.hcl` with `environment`, `account_id` and
@@ -29,6 +32,8 @@ fn main() -> Result<()> {
     let dir = PathBuf::from(arg("--dir").context("--dir DIR is required")?);
     let n: usize = arg("--environments").map_or(Ok(50), |v| v.parse())?;
     let jobs: usize = arg("--jobs").map_or(Ok(16), |v| v.parse())?;
+    // A model of AWS's round trip for a second comparison (0: none).
+    let latency_ms: u64 = arg("--latency-ms").map_or(Ok(50), |v| v.parse())?;
     ensure!(n >= 1, "--environments must be at least 1");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("specs"))?;
@@ -82,77 +87,160 @@ fn main() -> Result<()> {
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
 
-        // One after another: each a whole gate run, as `verify <env>` runs it
-        // (without the `cargo test` process around it).
         let moto = state
             .services
             .iter()
             .find(|s| s.name == "moto")
             .map(|s| s.pid);
-        let cpu = || moto.and_then(cpu_seconds);
-        let (cpu_at, started) = (cpu(), Instant::now());
-        let mut each = Vec::new();
-        for (i, spec) in specs.iter().enumerate() {
-            let sink = ResultsSink::in_dir(&dir.join("sequential").join(i.to_string()))?;
-            let one = Instant::now();
-            let run = Box::pin(run_gate(spec, spec, &sink, &selection, &waivers))
-                .await
-                .map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
-            all_go(spec, &run)?;
-            each.push(one.elapsed());
-        }
-        let sequential = started.elapsed();
-        let moto_sequential = cpu().zip(cpu_at).map(|(b, a)| b - a);
-
-        // All at once, bounded as `verify --jobs J --per-account 2`.
-        let (cpu_at, started) = (cpu(), Instant::now());
-        let runs = run_gates(
+        let checks = compare(
             &specs,
-            &dir.join("concurrent"),
+            &dir,
             jobs,
-            DEFAULT_PER_ACCOUNT,
-            selection.clone(),
-            waivers.clone(),
+            moto,
+            &selection,
+            &waivers,
+            "as moto answers",
         )
         .await?;
-        let concurrent = started.elapsed();
-        let moto_concurrent = cpu().zip(cpu_at).map(|(b, a)| b - a);
-        for (spec, run) in specs.iter().zip(&runs) {
-            match run {
-                Ok(run) => all_go(spec, run)?,
-                Err(e) => bail!("{spec} could not run: {e}"),
-            }
+        if latency_ms > 0 {
+            // AWS answers over a network: the same runs with every call
+            // waiting `latency_ms` first (the gap layer's latency model).
+            let _latency = Latency::set(&state.aws_endpoint_url, latency_ms)?;
+            compare(
+                &specs,
+                &dir.join(format!("latency-{latency_ms}")),
+                jobs,
+                moto,
+                &selection,
+                &waivers,
+                &format!("every AWS call {latency_ms} ms longer (a model of AWS's round trip)"),
+            )
+            .await?;
         }
-
-        each.sort();
-        let checks = runs[0].as_ref().map(|r| r.outcomes.len()).unwrap_or(0);
-        println!("every environment go in both runs ({checks} checks each)");
-        println!(
-            "  one after another  {}  (per environment: median {}, min {}, max {})",
-            secs(sequential),
-            secs(each[each.len() / 2]),
-            secs(each[0]),
-            secs(*each.last().expect("one"))
-        );
-        println!(
-            "  all at once        {}  (--jobs {jobs}, --per-account {DEFAULT_PER_ACCOUNT})",
-            secs(concurrent)
-        );
-        println!(
-            "  speed-up           {:.1}×",
-            sequential.as_secs_f64() / concurrent.as_secs_f64()
-        );
-        // moto is one Python process: its CPU time bounds the concurrent run.
-        if let (Some(s), Some(c)) = (moto_sequential, moto_concurrent) {
-            println!(
-                "  moto CPU time      {s:.2} s one after another, {c:.2} s all at once \
-                 ({:.0} % and {:.0} % of the wall time)",
-                100.0 * s / sequential.as_secs_f64(),
-                100.0 * c / concurrent.as_secs_f64()
-            );
-        }
+        println!("every environment go in every run ({checks} checks each)");
         Ok(())
     })
+}
+
+/// One after another, then all at once, printed under `label`; the number of
+/// checks each environment ran.
+async fn compare(
+    specs: &[String],
+    dir: &std::path::Path,
+    jobs: usize,
+    moto: Option<u32>,
+    selection: &Arc<Selection>,
+    waivers: &Arc<Vec<verify::waivers::Waiver>>,
+    label: &str,
+) -> Result<usize> {
+    // One after another: each a whole gate run, as `verify <env>` runs it
+    // (without the `cargo test` process around it).
+    let cpu = || moto.and_then(cpu_seconds);
+    let (cpu_at, started) = (cpu(), Instant::now());
+    let mut each = Vec::new();
+    for (i, spec) in specs.iter().enumerate() {
+        let sink = ResultsSink::in_dir(&dir.join("sequential").join(i.to_string()))?;
+        let one = Instant::now();
+        let run = Box::pin(run_gate(spec, spec, &sink, selection, waivers))
+            .await
+            .map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
+        all_go(spec, &run)?;
+        each.push(one.elapsed());
+    }
+    let sequential = started.elapsed();
+    let moto_sequential = cpu().zip(cpu_at).map(|(b, a)| b - a);
+
+    // All at once, bounded as `verify --jobs J --per-account 2`.
+    let (cpu_at, started) = (cpu(), Instant::now());
+    let runs = run_gates(
+        specs,
+        &dir.join("concurrent"),
+        jobs,
+        DEFAULT_PER_ACCOUNT,
+        selection.clone(),
+        waivers.clone(),
+    )
+    .await?;
+    let concurrent = started.elapsed();
+    let moto_concurrent = cpu().zip(cpu_at).map(|(b, a)| b - a);
+    for (spec, run) in specs.iter().zip(&runs) {
+        match run {
+            Ok(run) => all_go(spec, run)?,
+            Err(e) => bail!("{spec} could not run: {e}"),
+        }
+    }
+    each.sort();
+    println!("{label}:");
+    println!(
+        "  one after another  {}  (per environment: median {}, min {}, max {})",
+        secs(sequential),
+        secs(each[each.len() / 2]),
+        secs(each[0]),
+        secs(*each.last().expect("one"))
+    );
+    println!(
+        "  all at once        {}  (--jobs {jobs}, --per-account {DEFAULT_PER_ACCOUNT})",
+        secs(concurrent)
+    );
+    println!(
+        "  speed-up           {:.1}×",
+        sequential.as_secs_f64() / concurrent.as_secs_f64()
+    );
+    // moto is one Python process: its CPU time bounds the concurrent run.
+    if let (Some(s), Some(c)) = (moto_sequential, moto_concurrent) {
+        println!(
+            "  moto CPU time      {s:.2} s one after another, {c:.2} s all at once \
+             ({:.0} % and {:.0} % of the wall time)",
+            100.0 * s / sequential.as_secs_f64(),
+            100.0 * c / concurrent.as_secs_f64()
+        );
+    }
+    Ok(runs[0].as_ref().map(|r| r.outcomes.len()).unwrap_or(0))
+}
+
+/// The gap layer's latency model on for as long as this lives (off again on
+/// every exit path).
+struct Latency {
+    endpoint: String,
+}
+
+impl Latency {
+    fn set(endpoint: &str, ms: u64) -> Result<Latency> {
+        post_latency(endpoint, ms)?;
+        Ok(Latency {
+            endpoint: endpoint.to_string(),
+        })
+    }
+}
+
+impl Drop for Latency {
+    fn drop(&mut self) {
+        if let Err(e) = post_latency(&self.endpoint, 0) {
+            eprintln!("could not turn the sandbox latency model off: {e:#}");
+        }
+    }
+}
+
+/// `POST /sandbox-api/latency?ms=N` to moto (plain HTTP/1.0 on loopback).
+fn post_latency(endpoint: &str, ms: u64) -> Result<()> {
+    use std::io::{Read, Write};
+    let address = endpoint
+        .strip_prefix("http://")
+        .context("the sandbox endpoint is http://")?
+        .trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "POST /sandbox-api/latency?ms={ms} HTTP/1.0\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    ensure!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "moto answered {answer:?}"
+    );
+    Ok(())
 }
 
 /// `sandbox.hcl` as environment `name` in `target`'s account, reached through its role.
