@@ -22,6 +22,7 @@
 //! assert_eq!(env.rds[0].backup_retention_days, 7);
 //! ```
 
+pub mod inputs;
 mod parse;
 pub mod signoffs;
 

@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use fixtures::core_api::Knobs;
 use fixtures::edge::HttpMode;
 use fixtures::standins::{self, API_HOSTNAME, Standins};
-use infra_tests::{Account, evidence_at, point_at_standins, runtime};
+use infra_tests::{Account, evidence_at, runtime};
 use rstest::rstest;
 use serde_json::json;
 use verify::{Outcome, Status};
@@ -50,7 +50,7 @@ async fn run(id: &str, broken: Break) -> Outcome {
     let standins = standins::start(&dir).await.expect("stand-ins");
     apply(&standins, broken).await;
     let mut account = Account::seeded(&[]).await.expect("account");
-    point_at_standins(&mut account.env, &standins.state);
+    standins.state.endpoints().point(&mut account.env);
     if let Break::LegacyTlsAcceptedOnTls12Record = broken {
         let address = tls10_on_tls12_record_server().await;
         account.env.edge.as_mut().unwrap().resolve =
@@ -311,7 +311,7 @@ fn a_wrong_cloudflare_token_is_an_error() {
             std::env::temp_dir().join(format!("verify-standins-token-{}", std::process::id()));
         let standins = standins::start(&dir).await.expect("stand-ins");
         let mut account = Account::seeded(&[]).await.expect("account");
-        point_at_standins(&mut account.env, &standins.state);
+        standins.state.endpoints().point(&mut account.env);
         account
             .env
             .edge
@@ -389,7 +389,7 @@ fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts:
             .expect("a Core API of its own");
         standins.core_api.as_ref().unwrap().set_knobs(knobs);
         let mut account = Account::seeded(&[]).await.expect("account");
-        point_at_standins(&mut account.env, &standins.state);
+        standins.state.endpoints().point(&mut account.env);
         account.check("canary.t0").await
     });
     assert_eq!(outcome.status, status, "{}", outcome.message);

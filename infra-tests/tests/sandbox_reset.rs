@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use fixtures::{rds, standins};
-use infra_tests::{connection, load_environment, point_at_standins, runtime};
+use infra_tests::{connection, load_environment, runtime};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use verify::{Gate, Outcome, Selection, Status};
@@ -56,7 +56,7 @@ async fn answering(balancer: SocketAddr) -> std::collections::BTreeSet<String> {
 
 async fn run_checks(state: &standins::StandinsState) -> Vec<Outcome> {
     let mut env = load_environment("sandbox").expect("sandbox spec");
-    point_at_standins(&mut env, state);
+    state.endpoints().point(&mut env);
     let conn = connection(&env).expect("sandbox connection");
     let ids: Vec<String> = STANDIN_CHECKS.iter().map(|s| s.to_string()).collect();
     Gate::connect(env, conn)

@@ -15,6 +15,7 @@
 //! ```
 
 pub mod gates;
+pub mod report;
 pub mod signoffs;
 pub mod timeline;
 pub mod verdict;

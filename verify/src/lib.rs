@@ -10,7 +10,10 @@
 //! - [`check`]: the model every check shares (status, outcome, typed evidence, errors).
 //! - [`drill`]: consent, steady state, probes, a guarded fault, recovery,
 //!   cleanup, and a timeline (`drill.rds_failover`).
-//! - [`verdict`]: go / no-go, decided in one place (shared with `cargo xtask`).
+//! - [`verdict`]: go / no-go, decided in one place.
+//! - [`run`]: the runner: one or many environments, a stream of typed events.
+//! - [`sandbox`]: where a sandbox spec's services are (the sandbox's `state.json`).
+//! - [`signoffs`]: the sign-offs file judged on the day of the run.
 
 pub mod aws;
 pub mod cache;
@@ -21,6 +24,9 @@ pub mod drill;
 pub mod gate;
 pub mod probe;
 pub mod reads;
+pub mod run;
+pub mod sandbox;
+pub mod signoffs;
 /// The environment spec (the `envspec` crate, re-exported).
 pub use envspec as spec;
 pub use report_model::verdict;

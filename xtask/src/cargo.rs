@@ -1,12 +1,12 @@
 //! Running cargo and the workspace's own binaries.
 //!
-//! A sandbox run builds through [`build_workspace`]: one feature set for the
-//! whole workspace but xtask ([`WORKSPACE`] + `--all-targets`), so `cargo
-//! test` afterwards reuses it instead of compiling the AWS SDK a second time.
-//! A run against a real account builds only the gate suite, without the
-//! sandbox ([`GATE_SUITE`]): a pipeline never compiles the stand-ins.
-//! xtask itself is left out: `cargo xtask` builds it with its own small
-//! feature set, and rebuilding the running binary would pull it from under us.
+//! Every command builds through [`build_workspace`]: one feature set for the
+//! whole workspace but xtask ([`WORKSPACE`] + `--all-targets`), the one
+//! `cargo test` uses too, so `verify`, the sandbox program and the tests
+//! share one build of the AWS SDK, and switching between the sandbox and a
+//! real account compiles nothing. xtask itself is left out: `cargo xtask`
+//! builds it with its own small feature set, and rebuilding the running
+//! binary would pull it from under us.
 //!
 //! Every build shows progress: a first one compiles the AWS SDK for minutes.
 
@@ -44,25 +44,12 @@ pub fn cargo() -> Command {
 /// The packages every sandbox build and test run selects: all but xtask.
 pub const WORKSPACE: [&str; 3] = ["--workspace", "--exclude", "xtask"];
 
-/// The packages a run against a real account selects: the gate suite
-/// without its `sandbox` feature, so neither `fixtures` nor its servers
-/// (axum, hickory-server, rcgen) are compiled.
-pub const GATE_SUITE: [&str; 3] = ["-p", "infra-tests", "--no-default-features"];
-
 /// Builds every target of the workspace (with progress, quiet when nothing
 /// needs compiling).
 pub fn build_workspace() -> Result<()> {
     build(
         &[&WORKSPACE[..], &["--all-targets"]].concat(),
         "the workspace",
-    )
-}
-
-/// Builds the gate suite alone, without the sandbox ([`GATE_SUITE`]).
-pub fn build_gate_suite() -> Result<()> {
-    build(
-        &[&GATE_SUITE[..], &["--tests", "--bins"]].concat(),
-        "the gate suite (without the sandbox)",
     )
 }
 
@@ -195,7 +182,7 @@ mod tests {
         let out = cargo()
             .arg("tree")
             .args(selection)
-            .args(["-e", "normal,build,dev", "--prefix", "none", "-f", "{p}"])
+            .args(["--prefix", "none", "-f", "{p}"])
             .output()
             .expect("cargo tree runs");
         assert!(
@@ -212,17 +199,18 @@ mod tests {
     /// The stand-ins and the servers they are built on.
     const SANDBOX_ONLY: [&str; 4] = ["fixtures", "axum", "hickory-server", "rcgen"];
 
+    /// The program a pipeline installs never links the sandbox.
     #[test]
-    fn a_real_account_build_leaves_the_sandbox_out() {
-        let gate_suite = packages(&GATE_SUITE);
-        assert!(gate_suite.iter().any(|p| p == "verify"), "{gate_suite:?}");
+    fn the_verify_binary_leaves_the_sandbox_out() {
+        let verify = packages(&["-p", "verify-cli", "-e", "normal"]);
+        assert!(verify.iter().any(|p| p == "verify"), "{verify:?}");
         for crate_name in SANDBOX_ONLY {
             assert!(
-                !gate_suite.iter().any(|p| p == crate_name),
-                "{crate_name} is built for a real account"
+                !verify.iter().any(|p| p == crate_name),
+                "{crate_name} is linked into verify"
             );
         }
-        // And the sandbox build does have them (this test can fail).
+        // And the workspace does have them (this test can fail).
         let workspace = packages(&WORKSPACE);
         for crate_name in SANDBOX_ONLY {
             assert!(workspace.iter().any(|p| p == crate_name), "{crate_name}");
@@ -231,7 +219,7 @@ mod tests {
 
     #[test]
     fn nothing_pulls_in_ring() {
-        for selection in [&GATE_SUITE, &WORKSPACE] {
+        for selection in [&["-p", "verify-cli"][..], &WORKSPACE[..]] {
             let all = packages(selection);
             assert!(
                 !all.iter().any(|p| p == "ring"),

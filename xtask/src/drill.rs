@@ -1,17 +1,16 @@
 //! `cargo xtask drill <kind> <env> --yes [--report FORMAT=PATH]…`: drills
 //! change state, so they need consent (`--yes`) and an environment whose spec
-//! says `drills { allowed = true }`. Then the drill runner is built and this
-//! process becomes it (exec): Ctrl-C reaches the drill, which cleans up,
-//! reports and exits 0 (every assertion held), 1 (one failed) or 2 (could
-//! not run).
+//! says `drills { allowed = true }`. Then `verify` is built and this
+//! process becomes `verify drill` (exec): Ctrl-C and SIGTERM reach the
+//! drill, which cleans up, reports and exits 0 (every assertion held), 1
+//! (one failed) or 2 (could not run).
 
-use std::os::unix::process::CommandExt;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use anyhow::Result;
 
 use crate::CouldNotRun;
-use crate::cargo::{build_gate_suite, build_workspace, root, workspace_bin};
+use crate::cargo::build_workspace;
 use crate::flags::{Drill, DrillKind};
 
 pub fn run(flags: &Drill) -> Result<ExitCode> {
@@ -27,11 +26,12 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    let terraform = crate::terraform::TerraformFiles::read(
+    let terraform = envspec::inputs::TerraformFiles::read(
         None,
         flags.terraform_state.as_deref(),
         flags.terraform_outputs.as_deref(),
-    )?;
+    )
+    .map_err(|e| CouldNotRun(e.to_string()))?;
     let env = crate::environment::load(&flags.env, terraform.outputs.as_ref())?;
     if !env.drills.allowed && !cleanup {
         eprintln!(
@@ -40,30 +40,25 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
+    build_workspace()?;
     if env.aws.sandbox {
-        build_workspace()?;
         crate::sandbox::ensure_up()?;
-    } else {
-        build_gate_suite()?;
     }
-    let mut command = Command::new(workspace_bin("drill"));
-    command.arg(name).arg(&flags.env).current_dir(root());
-    terraform.pass_to(&mut command);
+    let mut command = crate::verify::verify_command("drill");
+    command.arg(name).arg(&flags.env);
+    if flags.yes {
+        command.arg("--yes");
+    }
+    for (flag, path) in [
+        ("--terraform-state", &flags.terraform_state),
+        ("--terraform-outputs", &flags.terraform_outputs),
+    ] {
+        if let Some(path) = path {
+            command.arg(flag).arg(path);
+        }
+    }
     for report in &flags.report {
-        command.arg("--report").arg(absolute(report)?);
+        command.arg("--report").arg(report);
     }
-    let err = command.exec();
-    Err(CouldNotRun(format!("cannot run the drill runner: {err}")).into())
-}
-
-/// `svg=out/t.svg` with the path made absolute (the runner's directory is the root).
-fn absolute(report: &str) -> Result<String> {
-    let (format, path) = report.split_once('=').unwrap_or(("json", report));
-    let path = std::path::Path::new(path);
-    let path = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir()?.join(path)
-    };
-    Ok(format!("{format}={}", path.display()))
+    Err(crate::verify::exec(command))
 }

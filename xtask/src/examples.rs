@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use clap::Parser;
 use yaml_rust2::{Yaml, YamlLoader};
 
-use crate::flags::{Command, ReportFormat, Verify, Xtask};
+use report_model::report::ReportFormat;
+
+use crate::flags::{Command, Verify, Xtask};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
+pub use report_model::report::ReportTarget;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -17,8 +18,8 @@ pub struct Xtask {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the gate against one or more environments and report go / no-go
-    /// (exit 0 / 1; 2 = could not run).
+    /// Build `verify` and run the gate against one or more environments:
+    /// go / no-go (exit 0 / 1; 2 = could not run).
     Verify(Verify),
     /// Run a chaos drill (changes state; needs --yes).
     Drill(Drill),
@@ -71,7 +72,7 @@ pub struct Verify {
     /// self-contained page) (repeatable). With several environments PATH is
     /// the combined report, and each environment's is written beside it with
     /// its name before the extension (`out/gate.json` → `out/gate.staging.json`).
-    #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_report)]
+    #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<ReportTarget>,
     /// Waivers file (HCL `waiver "<glob>" { justification, expires }` blocks).
     #[arg(long, value_name = "FILE")]
@@ -93,37 +94,6 @@ pub struct Verify {
     /// (instead of the state's).
     #[arg(long, value_name = "OUTPUTS.json")]
     pub terraform_outputs: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ReportFormat {
-    Json,
-    Junit,
-    Markdown,
-    /// One self-contained HTML page (inline CSS, no script, nothing fetched).
-    Html,
-}
-
-#[derive(Debug, Clone)]
-pub struct ReportTarget {
-    pub format: ReportFormat,
-    pub path: PathBuf,
-}
-
-fn parse_report(value: &str) -> Result<ReportTarget, String> {
-    let (format, path) = value
-        .split_once('=')
-        .ok_or("expected FORMAT=PATH, e.g. json=report.json")?;
-    let format = ReportFormat::from_str(format, true).map_err(|_| {
-        format!("unknown report format {format:?}; expected json, junit, markdown or html")
-    })?;
-    if path.is_empty() {
-        return Err("the report path is empty".into());
-    }
-    Ok(ReportTarget {
-        format,
-        path: PathBuf::from(path),
-    })
 }
 
 #[derive(Debug, Parser)]
@@ -247,16 +217,12 @@ mod tests {
 
     #[test]
     fn report_targets_parse() {
-        let t = parse_report("junit=out/junit.xml").unwrap();
-        assert_eq!(t.format, ReportFormat::Junit);
-        let t = parse_report("html=out/launch.html").unwrap();
-        assert_eq!(t.format, ReportFormat::Html);
+        let t: ReportTarget = "html=out/launch.html".parse().unwrap();
+        assert_eq!(t.format, report_model::report::ReportFormat::Html);
         assert_eq!(t.path, PathBuf::from("out/launch.html"));
-        assert!(
-            parse_report("xml=a")
-                .unwrap_err()
-                .contains("unknown report format")
-        );
-        assert!(parse_report("json").is_err());
+        let err = Xtask::try_parse_from(["cargo xtask", "verify", "sandbox", "--report", "xml=a"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown report format"), "{err}");
     }
 }

@@ -14,11 +14,12 @@ use crate::CouldNotRun;
 use crate::flags::IamPolicy;
 
 pub fn run(flags: &IamPolicy) -> Result<ExitCode> {
-    let terraform = crate::terraform::TerraformFiles::read(
+    let terraform = envspec::inputs::TerraformFiles::read(
         None,
         flags.terraform_state.as_deref(),
         flags.terraform_outputs.as_deref(),
-    )?;
+    )
+    .map_err(|e| CouldNotRun(e.to_string()))?;
     let env = crate::environment::load(&flags.env, terraform.outputs.as_ref())?;
     if flags.drills && !env.drills.allowed {
         return Err(CouldNotRun(format!(

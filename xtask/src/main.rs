@@ -9,10 +9,7 @@ mod environment;
 mod examples;
 mod flags;
 mod iam_policy;
-mod report;
 mod sandbox;
-mod signoffs;
-mod terraform;
 mod test;
 mod verify;
 

@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 
 use crate::cargo::{WORKSPACE, build_workspace, cargo, root, sandbox_quiet, target_dir};
 use crate::flags::Test;
-use crate::report::{Report, Status};
+use report_model::report::{CheckOutcome, Report, Status};
 
 pub fn run(flags: &Test) -> Result<ExitCode> {
     install_system_packages()?;
@@ -123,6 +123,14 @@ impl Scenarios {
         self.check(
             "verify sandbox: go, exit 0, JSON/JUnit/Markdown reports",
             verify_go(&dir),
+        );
+        self.check(
+            "the installed way: verify run <a spec in another folder> with no cargo on PATH: go",
+            binary_without_cargo(&dir),
+        );
+        self.check(
+            "cargo xtask verify staging after verify sandbox: nothing compiled, exit 2 without credentials",
+            switching_environments_compiles_nothing(),
         );
         self.check(
             "verify --only 'budgets.*': only those checks",
@@ -363,6 +371,54 @@ fn verify_go(dir: &Path) -> Result<()> {
     }
     if !stdout.contains(&format!("account {SANDBOX_ACCOUNT} in eu-central-1")) {
         bail!("terminal report lacks the confirmed account:\n{stdout}");
+    }
+    Ok(())
+}
+
+/// `target/debug/verify` run as a pipeline runs an installed binary: from a
+/// folder of its own with a copy of the spec, the sandbox's state named,
+/// and a PATH without cargo (or rustc) on it.
+fn binary_without_cargo(dir: &Path) -> Result<()> {
+    let folder = dir.join("installed");
+    std::fs::create_dir_all(&folder)?;
+    std::fs::copy(
+        root().join("infra-tests/environments/sandbox.hcl"),
+        folder.join("sandbox.hcl"),
+    )?;
+    let path: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let without_cargo: Vec<&std::path::PathBuf> = path
+        .iter()
+        .filter(|d| !d.join("cargo").exists() && !d.join("rustc").exists())
+        .collect();
+    let out = Command::new(crate::cargo::workspace_bin("verify"))
+        .current_dir(&folder)
+        .args(["run", "sandbox.hcl", "--report", "json=out/go.json"])
+        .arg("--sandbox-state")
+        .arg(target_dir().join("sandbox/state.json"))
+        .env("PATH", std::env::join_paths(without_cargo)?)
+        .env_remove("CARGO")
+        .env("NO_COLOR", "1")
+        .output()
+        .context("running verify")?;
+    expect_exit(&out, 0)?;
+    let report = read_report(&folder.join("out/go.json"))?;
+    if report.verdict != "go" || report.checks.len() < 30 {
+        bail!("{} with {} checks", report.verdict, report.checks.len());
+    }
+    Ok(())
+}
+
+/// After `cargo xtask verify sandbox` (every scenario before this one),
+/// a real account's run builds nothing: one build serves both. Staging's
+/// profile does not exist here, so it stops at the identity: exit 2.
+fn switching_environments_compiles_nothing() -> Result<()> {
+    let out = xtask(&["verify", "staging"])?;
+    expect_exit(&out, 2)?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if stderr.contains("compil") {
+        bail!("something was compiled:\n{stderr}");
     }
     Ok(())
 }
@@ -1135,7 +1191,7 @@ fn seeded_state() -> std::path::PathBuf {
 }
 
 /// The JSON report's entry for `id`.
-fn check_in<'a>(report: &'a Report, id: &str) -> Result<&'a crate::report::CheckOutcome> {
+fn check_in<'a>(report: &'a Report, id: &str) -> Result<&'a CheckOutcome> {
     report
         .checks
         .iter()
@@ -1277,9 +1333,14 @@ mod tests {
         let file = envspec::signoffs::parse(&text, Path::new("missing.hcl"))
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
         let today = envspec::signoffs::Date::parse("2026-11-23").unwrap();
-        let report = crate::signoffs::judge(&file, today);
-        assert_eq!(report.missing_roles(), ["Commercial"]);
-        assert!(report.manual.iter().all(|m| m.done));
+        let judged = file.judge(today);
+        let missing: Vec<&str> = judged
+            .roles
+            .iter()
+            .filter(|(_, state)| !matches!(state, envspec::signoffs::RoleState::Given(_)))
+            .map(|(role, _)| role.as_str())
+            .collect();
+        assert_eq!(missing, ["Commercial"]);
         assert!(unsigned(&complete, "nobody").is_err());
     }
 

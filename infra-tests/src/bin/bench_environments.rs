@@ -1,7 +1,7 @@
 //! `bench_environments --dir DIR [--environments N] [--jobs J] [--latency-ms L]`: N
 //! environments in N fresh sandbox accounts, verified one after another and
-//! then all at once (as `cargo xtask verify e1 … eN` runs them: one process,
-//! one runtime, [`infra_tests::run_gates`]); prints both wall times and the
+//! then all at once (as `verify run e1 … eN` runs them: one process, one
+//! runtime, the library's runner [`verify::run`]); prints both wall times and the
 //! speed-up; then the same with every AWS call `L` ms longer (default 50,
 //! the gap layer's model of AWS's round trip; moto alone answers in a few ms
 //! of CPU, which bounds a concurrent run on this sandbox).
@@ -18,11 +18,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use fixtures::{SandboxState, SeedTarget};
-use infra_tests::{
-    DEFAULT_PER_ACCOUNT, GateRun, ResultsSink, environments_dir, run_gate, run_gates,
-};
+use infra_tests::{environments_dir, target};
 use tokio::sync::Semaphore;
-use verify::Selection;
+use verify::run::{Collected, DEFAULT_PER_ACCOUNT, Options, Target, run_to_end};
 
 fn arg(name: &str) -> Option<String> {
     std::env::args().skip_while(|a| a != name).nth(1)
@@ -79,40 +77,29 @@ fn main() -> Result<()> {
             started.elapsed().as_secs_f64()
         );
 
-        let selection = Arc::new(Selection::all());
-        let waivers = Arc::new(Vec::new());
         // Warm-up: the first call per moto service is slow (sandbox.md).
-        let warm = ResultsSink::in_dir(&dir.join("warm-up"))?;
-        Box::pin(run_gate(&specs[0], "warm-up", &warm, &selection, &waivers))
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let warm = Box::pin(run_to_end(
+            vec![target(&specs[0])?],
+            Options::default(),
+            |_| {},
+        ))
+        .await;
+        all_go(&specs[0], &warm[0])?;
 
         let moto = state
             .services
             .iter()
             .find(|s| s.name == "moto")
             .map(|s| s.pid);
-        let checks = compare(
-            &specs,
-            &dir,
-            jobs,
-            moto,
-            &selection,
-            &waivers,
-            "as moto answers",
-        )
-        .await?;
+        let checks = compare(&specs, jobs, moto, "as moto answers").await?;
         if latency_ms > 0 {
             // AWS answers over a network: the same runs with every call
             // waiting `latency_ms` first (the gap layer's latency model).
             let _latency = Latency::set(&state.aws_endpoint_url, latency_ms)?;
             compare(
                 &specs,
-                &dir.join(format!("latency-{latency_ms}")),
                 jobs,
                 moto,
-                &selection,
-                &waivers,
                 &format!("every AWS call {latency_ms} ms longer (a model of AWS's round trip)"),
             )
             .await?;
@@ -124,27 +111,16 @@ fn main() -> Result<()> {
 
 /// One after another, then all at once, printed under `label`; the number of
 /// checks each environment ran.
-async fn compare(
-    specs: &[String],
-    dir: &std::path::Path,
-    jobs: usize,
-    moto: Option<u32>,
-    selection: &Arc<Selection>,
-    waivers: &Arc<Vec<verify::waivers::Waiver>>,
-    label: &str,
-) -> Result<usize> {
-    // One after another: each a whole gate run, as `verify <env>` runs it
-    // (without the `cargo test` process around it).
+async fn compare(specs: &[String], jobs: usize, moto: Option<u32>, label: &str) -> Result<usize> {
+    let targets: Vec<Target> = specs.iter().map(|s| target(s)).collect::<Result<_>>()?;
+    // One after another: each a whole gate run, as `verify run <spec>` runs it.
     let cpu = || moto.and_then(cpu_seconds);
     let (cpu_at, started) = (cpu(), Instant::now());
     let mut each = Vec::new();
-    for (i, spec) in specs.iter().enumerate() {
-        let sink = ResultsSink::in_dir(&dir.join("sequential").join(i.to_string()))?;
+    for (spec, target) in specs.iter().zip(&targets) {
         let one = Instant::now();
-        let run = Box::pin(run_gate(spec, spec, &sink, selection, waivers))
-            .await
-            .map_err(|e| anyhow::anyhow!("{spec}: {e}"))?;
-        all_go(spec, &run)?;
+        let run = Box::pin(run_to_end(vec![target.clone()], Options::default(), |_| {})).await;
+        all_go(spec, &run[0])?;
         each.push(one.elapsed());
     }
     let sequential = started.elapsed();
@@ -152,22 +128,16 @@ async fn compare(
 
     // All at once, bounded as `verify --jobs J --per-account 2`.
     let (cpu_at, started) = (cpu(), Instant::now());
-    let runs = run_gates(
-        specs,
-        &dir.join("concurrent"),
+    let options = Options {
         jobs,
-        DEFAULT_PER_ACCOUNT,
-        selection.clone(),
-        waivers.clone(),
-    )
-    .await?;
+        per_account: DEFAULT_PER_ACCOUNT,
+        ..Options::default()
+    };
+    let runs = Box::pin(run_to_end(targets, options, |_| {})).await;
     let concurrent = started.elapsed();
     let moto_concurrent = cpu().zip(cpu_at).map(|(b, a)| b - a);
     for (spec, run) in specs.iter().zip(&runs) {
-        match run {
-            Ok(run) => all_go(spec, run)?,
-            Err(e) => bail!("{spec} could not run: {e}"),
-        }
+        all_go(spec, run)?;
     }
     each.sort();
     println!("{label}:");
@@ -195,7 +165,7 @@ async fn compare(
             100.0 * c / concurrent.as_secs_f64()
         );
     }
-    Ok(runs[0].as_ref().map(|r| r.outcomes.len()).unwrap_or(0))
+    Ok(runs[0].outcomes.len())
 }
 
 /// The gap layer's latency model on for as long as this lives (off again on
@@ -267,7 +237,10 @@ fn spec_for(template: &str, name: &str, target: &SeedTarget) -> Result<String> {
     )
 }
 
-fn all_go(spec: &str, run: &GateRun) -> Result<()> {
+fn all_go(spec: &str, run: &Collected) -> Result<()> {
+    if let Some(e) = &run.could_not_run {
+        bail!("{spec} could not run: {e}");
+    }
     let blocking: Vec<String> = run
         .outcomes
         .iter()

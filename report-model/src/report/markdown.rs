@@ -2,8 +2,8 @@
 
 use std::fmt::Write;
 
-use report_model::gates::BlockerKind;
-use report_model::signoffs::SignoffStatus;
+use crate::gates::BlockerKind;
+use crate::signoffs::SignoffStatus;
 
 use super::{Report, Status};
 

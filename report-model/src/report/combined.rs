@@ -1,7 +1,7 @@
-//! The combined report of a run over several environments (`cargo xtask
-//! verify <env> <env>…`): each environment's verdict and summary, what
-//! blocks it, or why it could not run. Each environment's own report is
-//! written beside it (`verify::many::per_environment`).
+//! The combined report of a run over several environments (`verify run
+//! <spec> <spec>…`): each environment's verdict and summary, what blocks it,
+//! or why it could not run. Each environment's own report is written beside
+//! it ([`super::per_environment`]).
 //!
 //! - JSON: `{"started_at", "duration_ms", "verdict", "summary": {"environments",
 //!   "go", "no_go", "could_not_run"}, "environments": [{"environment", "spec",
@@ -21,7 +21,7 @@ use quick_junit::{NonSuccessKind, Report as JUnit, TestCase, TestCaseStatus, Tes
 use serde::Serialize;
 
 use super::Report;
-use crate::flags::ReportFormat;
+use super::ReportFormat;
 
 /// One environment of the run: its report, or why it could not run.
 #[derive(Debug)]
@@ -247,7 +247,7 @@ pub fn html(combined: &Combined, path: &Path) -> String {
         .iter()
         .map(|r| r.environment.as_str())
         .collect();
-    let files = crate::verify::report_files(path, &names);
+    let files = super::report_files(path, &names);
     let s = combined.summary();
     let verdict = if combined.verdict() == "go" {
         "GO"

@@ -11,9 +11,9 @@
 
 use std::fmt::Write;
 
-use report_model::gates::BlockerKind;
-use report_model::signoffs::SignoffStatus;
-use report_model::timeline::{Timeline, render};
+use crate::gates::BlockerKind;
+use crate::signoffs::SignoffStatus;
+use crate::timeline::{Timeline, render};
 use serde_json::Value;
 
 use super::{CheckOutcome, Report, Status};
@@ -69,7 +69,7 @@ pub fn render(report: &Report) -> String {
     waivers(report, &mut h);
     let _ = writeln!(
         h,
-        "<footer>Written by <code>cargo xtask verify</code>. The JSON report has every field.</footer>\n</body>\n</html>"
+        "<footer>Written by <code>verify run</code>. The JSON report has every field.</footer>\n</body>\n</html>"
     );
     h
 }
@@ -632,7 +632,7 @@ mod tests {
 
     #[test]
     fn a_go_page_and_a_drill_timeline() {
-        use report_model::timeline::{Mark, MarkKind, ProbeTrace};
+        use crate::timeline::{Mark, MarkKind, ProbeTrace};
         let mut writer = ProbeTrace::new("writer <1>");
         writer.sample(0, true, None);
         writer.sample(500, false, Some("refused & reset"));
@@ -652,7 +652,7 @@ mod tests {
             status: Status::Pass,
             message: "unavailable 1.0s <= 120s".into(),
             duration_ms: 2000,
-            evidence: report_model::Evidence::default()
+            evidence: crate::Evidence::default()
                 .detail("timeline", serde_json::to_value(&timeline).unwrap()),
         };
         let planned = vec![outcome.id.clone()];
@@ -680,7 +680,7 @@ mod tests {
             println!("note: no /usr/bin/chromium: the screenshot test is skipped");
             return;
         };
-        let dir = crate::cargo::target_dir().join("html-report-test");
+        let dir = std::env::temp_dir().join("verify-html-report-test");
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         let page = dir.join("report.html");

@@ -1,7 +1,8 @@
-//! The report of one run, built from the outcomes the gate suite wrote, and
-//! its renderings: terminal, JSON (the shape in `harness.md`), JUnit, Markdown
-//! and HTML. Every rendering groups checks by gate group
-//! ([`report_model::gates`]).
+//! The report of one run, built from the runner's events (its plan, each
+//! outcome, its [`RunRecord`]), and its renderings: terminal, JSON (with
+//! `schema_version`), JUnit, Markdown and HTML; [`combined`] renders a run
+//! over several environments. Every rendering groups checks by gate group
+//! ([`crate::gates`]).
 
 pub mod combined;
 pub mod html;
@@ -10,19 +11,18 @@ pub mod junit;
 pub mod markdown;
 pub mod terminal;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use report_model::gates::{self, BlockingGroup};
-use report_model::signoffs::SignoffReport;
-use report_model::verdict::{self, Incomplete, Verdict};
+use crate::gates::{self, BlockingGroup};
+use crate::signoffs::SignoffReport;
+use crate::verdict::{self, Incomplete, Verdict};
 
 /// One check's outcome and its status: the library's own types
 /// (`report-model`), so the two sides cannot drift.
-pub use report_model::{Outcome as CheckOutcome, Status};
+pub use crate::{Outcome as CheckOutcome, Status};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Summary {
@@ -68,8 +68,9 @@ pub struct Identity {
     pub region: String,
 }
 
-/// What the gate suite writes at the end of its run (`run.json`).
-#[derive(Debug, Deserialize)]
+/// What a run records about itself once its last check ended: the one
+/// run-record type the runner yields and every renderer reads.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct RunRecord {
     pub environment: String,
     pub started_at: String,
@@ -149,69 +150,157 @@ impl Report {
     }
 }
 
-/// Reads `outcomes.jsonl` while the suite still runs, for progress only: a
-/// torn last line (still being written) is ignored. Never used for the report.
-pub fn read_outcomes_so_far(path: &Path) -> Vec<CheckOutcome> {
-    std::fs::read_to_string(path)
-        .map(|text| {
-            text.lines()
-                .filter_map(|l| serde_json::from_str(l).ok())
-                .collect()
-        })
-        .unwrap_or_default()
+/// A report's format, as `--report FORMAT=PATH` spells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    Json,
+    Junit,
+    Markdown,
+    /// One self-contained HTML page (inline CSS, no script, nothing fetched).
+    Html,
 }
 
-/// Reads `outcomes.jsonl` after the suite ended: one outcome per line, and
-/// every line must be one (an unreadable line is an error naming it).
-/// A missing file is no outcomes (the plan comparison names what is missing).
-pub fn read_outcomes(path: &Path) -> Result<Vec<CheckOutcome>> {
-    let text = match std::fs::read(path) {
-        Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
-    };
-    parse_outcomes(&text).with_context(|| format!("reading {}", path.display()))
-}
+impl ReportFormat {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [ReportFormat; 4] = [
+        ReportFormat::Json,
+        ReportFormat::Junit,
+        ReportFormat::Markdown,
+        ReportFormat::Html,
+    ];
 
-/// [`read_outcomes`] on text: every line (blank ones too) must be an outcome.
-pub fn parse_outcomes(text: &str) -> Result<Vec<CheckOutcome>> {
-    let mut outcomes = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        match serde_json::from_str(line) {
-            Ok(outcome) => outcomes.push(outcome),
-            Err(e) => {
-                let shown: String = line.chars().take(200).collect();
-                bail!("line {} is not a check outcome ({e}): {shown:?}", n + 1)
-            }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportFormat::Json => "json",
+            ReportFormat::Junit => "junit",
+            ReportFormat::Markdown => "markdown",
+            ReportFormat::Html => "html",
         }
     }
-    if !text.is_empty() && !text.ends_with('\n') {
-        bail!(
-            "line {} was cut short (no end of line): the suite stopped while writing it",
-            text.lines().count()
-        );
-    }
-    Ok(outcomes)
 }
 
-/// Reads `plan.json`: the ids the suite selected, in catalogue order.
-pub fn read_plan(path: &Path) -> Result<Vec<String>> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("reading {}", path.display()))
+impl std::str::FromStr for ReportFormat {
+    type Err = String;
+
+    /// ```
+    /// use report_model::report::ReportFormat;
+    /// assert_eq!("JUnit".parse(), Ok(ReportFormat::Junit));
+    /// assert!("xml".parse::<ReportFormat>().unwrap_err().contains("unknown report format"));
+    /// ```
+    fn from_str(s: &str) -> Result<ReportFormat, String> {
+        ReportFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!("unknown report format {s:?}; expected json, junit, markdown or html")
+            })
+    }
 }
 
-pub fn write(path: &Path, text: &str) -> Result<()> {
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating {}", parent.display()))?;
+/// `--report FORMAT=PATH`: where a report goes, and in which format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportTarget {
+    pub format: ReportFormat,
+    pub path: PathBuf,
+}
+
+impl std::str::FromStr for ReportTarget {
+    type Err = String;
+
+    /// ```
+    /// use report_model::report::{ReportFormat, ReportTarget};
+    /// let t: ReportTarget = "junit=out/junit.xml".parse().unwrap();
+    /// assert_eq!(t.format, ReportFormat::Junit);
+    /// assert!("json".parse::<ReportTarget>().is_err());
+    /// ```
+    fn from_str(value: &str) -> Result<ReportTarget, String> {
+        let (format, path) = value
+            .split_once('=')
+            .ok_or("expected FORMAT=PATH, e.g. json=report.json")?;
+        let format = format.parse()?;
+        if path.is_empty() {
+            return Err("the report path is empty".into());
+        }
+        Ok(ReportTarget {
+            format,
+            path: PathBuf::from(path),
+        })
     }
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+/// One environment's report in `format`.
+pub fn render(report: &Report, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Json => json::render(report),
+        ReportFormat::Junit => junit::render(report),
+        ReportFormat::Markdown => markdown::render(report),
+        ReportFormat::Html => html::render(report),
+    }
+}
+
+/// Where one environment's report goes when the combined one goes to
+/// `path`: beside it, the environment's name before the extension
+/// (`out/gate.json` → `out/gate.production.json`; `out/gate` → `out/gate.production`).
+/// Characters other than ASCII letters, digits, `-` and `_` become `_`, so
+/// a name never leaves the directory, and two environments whose names
+/// differ only there are refused before the run ([`file_name_part`]).
+pub fn per_environment(path: &Path, environment: &str) -> PathBuf {
+    let name = file_name_part(environment);
+    let file = match (path.file_stem(), path.extension()) {
+        (Some(stem), Some(ext)) => format!(
+            "{}.{name}.{}",
+            stem.to_string_lossy(),
+            ext.to_string_lossy()
+        ),
+        _ => format!(
+            "{}.{name}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        ),
+    };
+    path.with_file_name(file)
+}
+
+/// An environment's name as it appears in a file name.
+///
+/// ```
+/// assert_eq!(report_model::report::file_name_part("eu.prod/1"), "eu_prod_1");
+/// ```
+pub fn file_name_part(environment: &str) -> String {
+    environment
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Environments by their report file (for the combined HTML's links).
+pub fn report_files(
+    path: &Path,
+    environments: &[&str],
+) -> std::collections::BTreeMap<String, String> {
+    environments
+        .iter()
+        .map(|e| {
+            let file = per_environment(path, e);
+            (
+                e.to_string(),
+                file.file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned(),
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]
 pub(crate) fn sample() -> Report {
-    use report_model::Evidence;
+    use crate::Evidence;
     let check = |id: &str, status, message: &str| CheckOutcome {
         id: id.into(),
         status,
@@ -254,7 +343,7 @@ pub(crate) fn sample() -> Report {
 /// declared but not signed, Regulatory expired, one manual item not done.
 #[cfg(test)]
 pub(crate) fn sample_with_signoffs() -> Report {
-    use report_model::signoffs::{ManualOutcome, RoleSignoff, SignoffStatus};
+    use crate::signoffs::{ManualOutcome, RoleSignoff, SignoffStatus};
     let role = |role: &str, status, reason: &str| RoleSignoff {
         role: role.into(),
         status,
@@ -330,7 +419,22 @@ pub(crate) fn sample_record() -> RunRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use report_model::Evidence;
+    use crate::Evidence;
+
+    #[test]
+    fn each_environment_is_named_beside_the_combined_report() {
+        let at = |p: &str, e: &str| per_environment(Path::new(p), e).display().to_string();
+        assert_eq!(
+            at("out/gate.json", "production"),
+            "out/gate.production.json"
+        );
+        assert_eq!(at("out/gate", "staging"), "out/gate.staging");
+        assert_eq!(at("gate.tar.xml", "a b"), "gate.tar.a_b.xml");
+        assert_eq!(at("/r/verify.md", "sandbox"), "/r/verify.sandbox.md");
+        // A name with dots or slashes stays one file beside the report.
+        assert_eq!(at("out/gate.json", "eu.prod"), "out/gate.eu_prod.json");
+        assert_eq!(at("out/gate.json", "../x"), "out/gate.___x.json");
+    }
 
     fn outcome(id: &str, status: Status) -> CheckOutcome {
         CheckOutcome {
@@ -339,47 +443,6 @@ mod tests {
             message: "m".into(),
             duration_ms: 1,
             evidence: Evidence::default(),
-        }
-    }
-
-    fn line(id: &str, status: &str) -> String {
-        format!(
-            r#"{{"id":"{id}","status":"{status}","message":"m","duration_ms":1,"evidence":null}}"#
-        )
-    }
-
-    #[test]
-    fn every_line_must_be_an_outcome_and_a_bad_one_is_named() {
-        let good = format!("{}\n{}\n", line("rds.a", "pass"), line("rds.b", "fail"));
-        assert_eq!(parse_outcomes(&good).unwrap().len(), 2);
-        // Lines with null or empty evidence (written before evidence was typed) still read.
-        let empty = format!("{}\n", line("rds.c", "skip").replace("null", "{}"));
-        for text in [&good, &empty] {
-            let outcomes = parse_outcomes(text).unwrap();
-            assert!(outcomes.iter().all(|o| o.evidence == Evidence::default()));
-        }
-        assert!(parse_outcomes("").unwrap().is_empty());
-        for (text, says) in [
-            (
-                format!("{}\nnot json\n", line("rds.a", "pass")),
-                "line 2 is not a check outcome",
-            ),
-            (
-                format!("{}\n\n", line("rds.a", "pass")),
-                "line 2 is not a check outcome",
-            ),
-            (
-                format!("{}\n", line("rds.a", "passed")),
-                "line 1 is not a check outcome",
-            ),
-            (
-                format!("{}\n{{\"id\":\"rds", line("rds.a", "pass")),
-                "line 2",
-            ),
-            (line("rds.a", "pass"), "line 1 was cut short"),
-        ] {
-            let err = format!("{:#}", parse_outcomes(&text).unwrap_err());
-            assert!(err.contains(says), "{err:?} should say {says:?}");
         }
     }
 
@@ -419,7 +482,7 @@ mod tests {
 
     #[test]
     fn signoffs_decide_go_with_the_automated_checks() {
-        use report_model::signoffs::SignoffReport;
+        use crate::signoffs::SignoffReport;
         let planned = vec!["rds.a".to_string()];
         let passing = || {
             Report::new(

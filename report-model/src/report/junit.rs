@@ -5,7 +5,7 @@
 
 use quick_junit::{NonSuccessKind, Report as JUnit, TestCase, TestCaseStatus, TestSuite};
 
-use report_model::signoffs::SignoffStatus;
+use crate::signoffs::SignoffStatus;
 
 use super::{Report, Status};
 

@@ -1,18 +1,8 @@
-//! `--signoffs FILE`: read and refused here, before anything is built (exit
-//! 2 with `file:line:column`), then judged on the day of the run (UTC) into
-//! the report's sign-offs section.
+//! `--signoffs FILE` (read with [`envspec::signoffs::load`]), judged on the
+//! day of the run (UTC) into the report's sign-offs section.
 
-use std::path::Path;
-
-use envspec::signoffs::{self, Date, RoleState, Signoffs};
+use envspec::signoffs::{Date, RoleState, Signoffs};
 use report_model::signoffs::{ManualOutcome, RoleSignoff, SignoffReport, SignoffStatus};
-
-use crate::CouldNotRun;
-
-/// Reads and validates the sign-offs file (exit 2 on any error, with its position).
-pub fn load(path: &Path) -> Result<Signoffs, CouldNotRun> {
-    signoffs::load(path).map_err(|e| CouldNotRun(e.to_string()))
-}
 
 /// The report's sign-offs section: every required role and manual item as
 /// they stand on `today`.
@@ -94,10 +84,14 @@ pub fn judge(file: &Signoffs, today: Date) -> SignoffReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use envspec::signoffs;
+    use std::path::Path;
 
     fn example(name: &str) -> Signoffs {
-        let path = crate::cargo::root().join("examples").join(name);
-        load(&path).unwrap_or_else(|e| panic!("{e}"))
+        let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../examples")
+            .join(name);
+        signoffs::load(&path).unwrap_or_else(|e| panic!("{e}"))
     }
 
     #[test]

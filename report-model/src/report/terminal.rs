@@ -4,8 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::signoffs::SignoffStatus;
 use console::{Style, Term};
-use report_model::signoffs::SignoffStatus;
 
 use super::{Report, Status};
 
@@ -141,9 +141,9 @@ pub fn render(report: &Report, spec_file: &str, colour: bool) -> String {
             let _ = writeln!(out, "  {}", g.group);
             for item in &g.items {
                 let what = match item.kind {
-                    report_model::gates::BlockerKind::Check => item.id.clone(),
-                    report_model::gates::BlockerKind::Signoff => format!("sign-off {}", item.id),
-                    report_model::gates::BlockerKind::Manual => format!("manual {}", item.id),
+                    crate::gates::BlockerKind::Check => item.id.clone(),
+                    crate::gates::BlockerKind::Signoff => format!("sign-off {}", item.id),
+                    crate::gates::BlockerKind::Manual => format!("manual {}", item.id),
                 };
                 let _ = writeln!(out, "    - {what}: {}", item.why);
             }
