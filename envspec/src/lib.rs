@@ -25,6 +25,7 @@
 pub mod inputs;
 mod parse;
 pub mod signoffs;
+pub mod waivers;
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -23,20 +23,6 @@ struct Listed {
     iam_actions: Option<Vec<String>>,
 }
 
-/// The spec the catalogue is listed from: every area the spec does not
-/// declare still lists its checks; tasks, metric gates and canaries are
-/// declared by name, so their ids are templates.
-const CATALOGUE_SPEC: &str =
-    "environment = \"catalogue\"\nregion = \"eu-central-1\"\naccount_id = \"000000000000\"\n";
-
-/// Ids that depend on the spec, as templates.
-const TEMPLATES: &[&str] = &[
-    "scheduled.<task>.configured",
-    "scheduled.<task>.succeeded",
-    "metrics.<name>",
-    "canary.<name>",
-];
-
 pub fn run(flags: &Checks) -> Result<ExitCode, CouldNotRun> {
     let listed = match &flags.spec {
         Some(file) => planned(file)?,
@@ -63,20 +49,10 @@ pub fn run(flags: &Checks) -> Result<ExitCode, CouldNotRun> {
 }
 
 fn catalogue() -> Result<Vec<Listed>, CouldNotRun> {
-    let env =
-        envspec::parse(CATALOGUE_SPEC, Path::new("<catalogue>")).map_err(CouldNotRun::from)?;
-    let mut ids = verify::run::planned(&env, &verify::Selection::all());
-    ids.extend(TEMPLATES.iter().map(|t| t.to_string()));
-    // In catalogue order: each template after its area's fixed ids.
-    let order = |id: &str| {
-        let area = verify::check::area_of(id);
-        ids.iter()
-            .position(|i| verify::check::area_of(i) == area)
-            .unwrap_or(usize::MAX)
-    };
-    let mut sorted = ids.clone();
-    sorted.sort_by_key(|id| order(id));
-    Ok(sorted.into_iter().map(|id| listed(id, None)).collect())
+    Ok(verify::checks::template_ids()
+        .into_iter()
+        .map(|id| listed(id, None))
+        .collect())
 }
 
 fn planned(file: &Path) -> Result<Vec<Listed>, CouldNotRun> {

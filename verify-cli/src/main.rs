@@ -85,13 +85,15 @@ fn terminal(flags: &flags::Verify) -> Terminal {
     }
 }
 
-/// Log lines on stderr through `tracing`: warnings by default, `-v` debug,
-/// `-vv` trace, `-q` errors only; `RUST_LOG` overrides them all.
+/// Log lines on stderr through `tracing`: warnings by default (errors only
+/// from aws-config, whose credential-chain warnings repeat what the run's
+/// own error says), `-v` debug, `-vv` trace, `-q` errors only; `RUST_LOG`
+/// overrides them all.
 fn logging(flags: &flags::Verify, colour: bool) {
     use tracing_subscriber::EnvFilter;
     let level = match (flags.quiet, flags.verbose) {
         (true, _) => "error",
-        (false, 0) => "warn",
+        (false, 0) => "warn,aws_config=error",
         (false, 1) => "debug",
         (false, _) => "trace",
     };

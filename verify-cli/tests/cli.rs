@@ -386,3 +386,57 @@ fn per_environment_report_names_never_collide() {
     files.sort();
     assert_eq!(files, ["gate", "gate.eu_prod", "gate.eu_prod_2"]);
 }
+
+#[test]
+fn iam_policy_prints_the_policy_and_drill_writes_only_with_drills() {
+    let policy = |drills: bool| -> Value {
+        let mut command = verify();
+        command
+            .args(["iam-policy", "sandbox", "--spec-dir"])
+            .arg(specs());
+        if drills {
+            command.arg("--drills");
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", text(&out));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let reboot = Value::from("rds:RebootDBInstance");
+    let has_reboot = |p: &Value| {
+        p["Statement"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["Action"].as_array().is_some_and(|a| a.contains(&reboot)))
+    };
+    assert_eq!(policy(false)["Version"], "2012-10-17");
+    assert!(!has_reboot(&policy(false)) && has_reboot(&policy(true)));
+}
+
+#[test]
+fn a_drill_refuses_without_consent_and_where_drills_are_not_allowed() {
+    let out = verify()
+        .args(["drill", "rds-failover", "sandbox", "--spec-dir"])
+        .arg(specs())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("--yes"),
+        "{}",
+        text(&out)
+    );
+    let out = verify()
+        .args(["drill", "rds-failover", "production", "--yes", "--spec-dir"])
+        .arg(specs())
+        .arg("--terraform-outputs")
+        .arg(workspace().join("examples/production/outputs.json"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("does not allow drills"),
+        "{}",
+        text(&out)
+    );
+}

@@ -1,174 +1,11 @@
-//! Waivers: a failed or errored check that a named person has accepted for a
-//! while. A waiver names a check id or glob, a justification and an expiry
-//! date; after that date it no longer applies and the report says so.
-//!
-//! ```hcl
-//! waiver "edge.*" {
-//!   justification = "Cloudflare cut-over on 2026-12-02; ALB checks green in staging (OPS-412)"
-//!   expires       = "2026-12-05"
-//! }
-//! ```
+//! Waivers applied to outcomes: the file is read by [`envspec::waivers`]
+//! (re-exported here), so `cargo xtask` refuses a bad one before it builds.
 
-use std::path::Path;
 use std::time::SystemTime;
 
-use globset::Glob;
-use hcl_edit::Span;
-use hcl_edit::expr::Expression;
-use hcl_edit::structure::{BlockLabel, Structure};
+pub use envspec::waivers::{Waiver, load, parse};
 
 use crate::check::{Outcome, Status};
-use crate::spec::SpecError;
-
-#[derive(Debug, Clone)]
-pub struct Waiver {
-    pub pattern: String,
-    pub justification: String,
-    /// `YYYY-MM-DD`: the waiver holds through the end of that day (UTC).
-    pub expires: String,
-    expires_at: SystemTime,
-    matcher: globset::GlobMatcher,
-}
-
-impl Waiver {
-    pub fn expired(&self, now: SystemTime) -> bool {
-        now > self.expires_at
-    }
-
-    pub fn covers(&self, id: &str) -> bool {
-        self.matcher.is_match(id)
-    }
-}
-
-/// Reads a waivers file.
-pub fn load(path: &Path) -> Result<Vec<Waiver>, SpecError> {
-    let text = crate::spec::read_utf8(path)?;
-    parse(&text, path)
-}
-
-/// Parses waivers; every error has a position.
-pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
-    let at = |offset: usize, message: String| {
-        let before = &text[..offset.min(text.len())];
-        SpecError::Invalid {
-            file: file.into(),
-            line: before.matches('\n').count() + 1,
-            column: before
-                .rsplit('\n')
-                .next()
-                .map(|l| l.chars().count())
-                .unwrap_or(0)
-                + 1,
-            message,
-        }
-    };
-    let body = hcl_edit::parser::parse_body(text).map_err(|e| SpecError::Invalid {
-        file: file.into(),
-        line: e.location().line(),
-        column: e.location().column(),
-        message: format!("HCL syntax error: {}", e.message()),
-    })?;
-    let mut waivers = Vec::new();
-    for structure in body.iter() {
-        let start = |s: Option<std::ops::Range<usize>>| s.map(|r| r.start).unwrap_or(0);
-        let block = match structure {
-            Structure::Block(b) if b.ident.as_str() == "waiver" => b,
-            Structure::Block(b) => {
-                return Err(at(
-                    start(b.ident.span()),
-                    format!(
-                        "unknown block `{}`; expected `waiver \"<check id or glob>\" {{ … }}`",
-                        b.ident.as_str()
-                    ),
-                ));
-            }
-            Structure::Attribute(a) => {
-                return Err(at(
-                    start(a.key.span()),
-                    format!(
-                        "unknown attribute `{}`; expected `waiver` blocks",
-                        a.key.as_str()
-                    ),
-                ));
-            }
-        };
-        let pattern = match block.labels.as_slice() {
-            [BlockLabel::String(s)] => s.value().to_string(),
-            [BlockLabel::Ident(i)] => i.as_str().to_string(),
-            _ => {
-                return Err(at(
-                    start(block.ident.span()),
-                    "block `waiver` needs exactly one label: the check id or glob".into(),
-                ));
-            }
-        };
-        let matcher = Glob::new(&pattern)
-            .map_err(|e| {
-                at(
-                    start(block.ident.span()),
-                    format!("waiver \"{pattern}\": invalid glob: {e}"),
-                )
-            })?
-            .compile_matcher();
-        let mut justification = None;
-        let mut expires = None;
-        for s in block.body.iter() {
-            let Structure::Attribute(a) = s else {
-                return Err(at(
-                    start(s.as_block().and_then(|b| b.ident.span())),
-                    format!("waiver \"{pattern}\": unexpected block"),
-                ));
-            };
-            let value = match &a.value {
-                Expression::String(v) => v.value().to_string(),
-                _ => {
-                    return Err(at(
-                        start(a.value.span()),
-                        format!(
-                            "waiver \"{pattern}\": `{}` must be a string",
-                            a.key.as_str()
-                        ),
-                    ));
-                }
-            };
-            match a.key.as_str() {
-                "justification" => justification = Some(value),
-                "expires" => {
-                    let when = humantime::parse_rfc3339(&format!("{value}T23:59:59Z")).map_err(|_| {
-                        at(start(a.value.span()), format!("waiver \"{pattern}\": `expires` = \"{value}\" is not a date; expected YYYY-MM-DD"))
-                    })?;
-                    expires = Some((value, when));
-                }
-                other => {
-                    return Err(at(
-                        start(a.key.span()),
-                        format!(
-                            "waiver \"{pattern}\": unknown attribute `{other}`; expected justification, expires"
-                        ),
-                    ));
-                }
-            }
-        }
-        let block_at = start(block.ident.span());
-        let justification = justification
-            .filter(|j| !j.trim().is_empty())
-            .ok_or_else(|| at(block_at, format!("waiver \"{pattern}\": missing required attribute `justification` (who accepted what, and why)")))?;
-        let (expires, expires_at) = expires.ok_or_else(|| {
-            at(
-                block_at,
-                format!("waiver \"{pattern}\": missing required attribute `expires` (YYYY-MM-DD)"),
-            )
-        })?;
-        waivers.push(Waiver {
-            pattern,
-            justification,
-            expires,
-            expires_at,
-            matcher,
-        });
-    }
-    Ok(waivers)
-}
 
 /// Turns covered `fail`/`error` outcomes into `waived`; an expired waiver
 /// leaves the outcome as it was and says so in its message.
@@ -202,6 +39,7 @@ pub fn apply(outcomes: &mut [Outcome], waivers: &[Waiver], now: SystemTime) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
     use std::time::Duration;
 
     fn outcome(id: &str, status: Status) -> Outcome {
@@ -245,22 +83,5 @@ mod tests {
         assert!(outcomes[1].message.contains("expired on 2020-01-01"));
         assert_eq!(outcomes[2].status, Status::Pass);
         assert!(!waivers[0].expired(now + Duration::from_secs(86_400 * 38)));
-    }
-
-    #[test]
-    fn a_waiver_without_justification_is_refused_with_position() {
-        let err = parse(
-            "\nwaiver \"rds.*\" {\n  expires = \"2026-12-31\"\n}\n",
-            Path::new("w.hcl"),
-        )
-        .unwrap_err();
-        assert!(err.to_string().starts_with("w.hcl:2:1: "), "{err}");
-        assert!(err.to_string().contains("justification"), "{err}");
-        let err = parse(
-            "waiver \"rds.*\" {\n  justification = \"x\"\n  expires = \"soon\"\n}\n",
-            Path::new("w.hcl"),
-        )
-        .unwrap_err();
-        assert!(err.to_string().starts_with("w.hcl:3:13: "), "{err}");
     }
 }

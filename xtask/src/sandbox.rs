@@ -74,9 +74,9 @@ pub fn bench(flags: &Bench) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The same environments end to end as a user runs them: `cargo xtask
-/// verify <spec>` for each, one after another (each its own `cargo test` of
-/// the gate suite), against one `cargo xtask verify <spec>…`.
+/// The same environments end to end as a pipeline runs them: `verify run
+/// <spec>` for each, one after another (each its own process), against one
+/// `verify run <spec>…`.
 fn bench_environments_end_to_end() -> Result<ExitCode> {
     let dir = crate::cargo::target_dir()
         .join("bench-environments")
@@ -86,10 +86,8 @@ fn bench_environments_end_to_end() -> Result<ExitCode> {
         .map(|e| e.path().display().to_string())
         .collect();
     specs.sort();
-    let exe = std::env::current_exe()?;
     let verify = |args: &[String]| -> Result<()> {
-        let out = Command::new(&exe)
-            .arg("verify")
+        let out = crate::verify::verify_command("run")
             .args(args)
             .current_dir(root())
             .env("NO_COLOR", "1")
@@ -113,7 +111,7 @@ fn bench_environments_end_to_end() -> Result<ExitCode> {
     let started = std::time::Instant::now();
     verify(&specs)?;
     let at_once = started.elapsed();
-    println!("end to end, `cargo xtask verify` as a user runs it:");
+    println!("end to end, `verify run` as a pipeline runs it:");
     println!(
         "  verify <spec>, {} times one after another  {:.2} s",
         specs.len(),

@@ -399,6 +399,11 @@ fn binary_without_cargo(dir: &Path) -> Result<()> {
         .arg(target_dir().join("sandbox/state.json"))
         .env("PATH", std::env::join_paths(without_cargo)?)
         .env_remove("CARGO")
+        // What the spec's canary asks for (cargo's [env] gives it to xtask).
+        .env(
+            "SANDBOX_CANARY_PASSWORD",
+            std::env::var("SANDBOX_CANARY_PASSWORD").unwrap_or_default(),
+        )
         .env("NO_COLOR", "1")
         .output()
         .context("running verify")?;

@@ -20,19 +20,58 @@ use crate::spec::Environment;
 /// Every check for `env`, in catalogue order. Areas the spec does not
 /// declare are still listed and end in `skip`.
 pub fn catalogue(env: &Environment) -> Vec<Check> {
+    in_order(
+        scheduled::checks(&env.scheduled_tasks),
+        metrics::checks(&env.metrics),
+        canary::checks(&env.canaries),
+    )
+}
+
+/// Every id of the catalogue without a spec, in catalogue order: the ids a
+/// spec names (its tasks, metric gates and canaries) as templates.
+///
+/// ```
+/// let ids = verify::checks::template_ids();
+/// let at = |id: &str| ids.iter().position(|i| i == id).unwrap();
+/// assert!(at("rds.multi_az") < at("scheduled.<task>.succeeded"));
+/// assert!(at("scheduled.<task>.succeeded") < at("alarms.present"));
+/// assert_eq!(ids.last().map(String::as_str), Some("canary.<name>"));
+/// ```
+pub fn template_ids() -> Vec<String> {
+    let templates = |ids: &[&str]| -> Vec<Check> {
+        ids.iter()
+            .map(|id| {
+                Check::new(*id, |_| {
+                    Box::pin(async { Ok(crate::check::Finding::skip("a template")) })
+                })
+            })
+            .collect()
+    };
+    in_order(
+        templates(&["scheduled.<task>.configured", "scheduled.<task>.succeeded"]),
+        templates(&["metrics.<name>"]),
+        templates(&["canary.<name>"]),
+    )
+    .into_iter()
+    .map(|c| c.id)
+    .collect()
+}
+
+/// The areas in catalogue order, with the checks that depend on the spec.
+fn in_order(scheduled: Vec<Check>, metrics: Vec<Check>, canaries: Vec<Check>) -> Vec<Check> {
     let mut checks = Vec::new();
     checks.extend(rds::checks());
     checks.extend(pgbouncer::checks());
     checks.extend(edge::checks());
     checks.extend(cloudflare::checks());
-    checks.extend(scheduled::checks(&env.scheduled_tasks));
+    checks.extend(scheduled);
     checks.extend(alarms::checks());
     checks.extend(budgets::checks());
     checks.extend(ses::checks());
     checks.extend(network::checks());
     checks.extend(terraform::checks());
-    checks.extend(metrics::checks(&env.metrics));
-    checks.extend(canary::checks(&env.canaries));
+    checks.extend(metrics);
+    checks.extend(canaries);
     checks
 }
 
