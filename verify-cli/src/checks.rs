@@ -29,7 +29,7 @@ pub fn run(flags: &Checks) -> Result<ExitCode, CouldNotRun> {
         None => catalogue()?,
     };
     match flags.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&listed).expect("serialises")
         ),
@@ -41,7 +41,8 @@ pub fn run(flags: &Checks) -> Result<ExitCode, CouldNotRun> {
                     Some(a) => format!("  {}", a.join(", ")),
                     None => String::new(),
                 };
-                println!("{:<width$}  {:<28}{actions}", l.id, l.group);
+                let line = format!("{:<width$}  {:<28}{actions}", l.id, l.group);
+                outln!("{}", line.trim_end());
             }
         }
     }

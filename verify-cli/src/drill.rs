@@ -63,10 +63,10 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
                     .await
                     .map_err(|e| e.to_string())?;
                 if removed.is_empty() {
-                    println!("no scratch instances left by a drill");
+                    outln!("no scratch instances left by a drill");
                 }
                 for id in &removed {
-                    println!("deleted scratch instance {id}");
+                    outln!("deleted scratch instance {id}");
                 }
                 return Ok(None);
             }
@@ -121,13 +121,13 @@ async fn interrupted() -> String {
 
 fn print(record: &DrillRecord) {
     let o = &record.outcome;
-    println!(
+    outln!(
         "\n{}  {}  {}",
         o.id,
         o.status.as_str().to_uppercase(),
         o.message
     );
-    print!("{}", render::terminal(&record.timeline, 60));
+    crate::out(&render::terminal(&record.timeline, 60));
     if let Some(assertions) = o
         .evidence
         .details
@@ -136,7 +136,7 @@ fn print(record: &DrillRecord) {
     {
         for a in assertions {
             let mark = if a["holds"] == true { "✓" } else { "✗" };
-            println!(
+            outln!(
                 "  {mark} {}: expected {}, observed {}",
                 a["name"].as_str().unwrap_or("?"),
                 a["expected"],

@@ -6,6 +6,16 @@
 //! Exit status: 0 go (or success), 1 no-go (or a failed drill assertion),
 //! 2 could not run.
 
+/// `println!` to [`out`]: a reader that went away does not end the program.
+macro_rules! outln {
+    () => {
+        $crate::out("\n")
+    };
+    ($($arg:tt)*) => {
+        $crate::out(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
 mod checks;
 mod drill;
 mod flags;
@@ -111,6 +121,22 @@ pub fn runtime() -> Result<tokio::runtime::Runtime, CouldNotRun> {
         .enable_all()
         .build()
         .map_err(|e| CouldNotRun(format!("cannot start the async runtime: {e}")))
+}
+
+/// Writes to stdout. A reader that went away (`verify checks | head`) is
+/// not an error: the rest of the output is dropped, and a run still writes
+/// its report files and exits with its verdict.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => eprintln!("error: writing to stdout: {e}"),
+    }
 }
 
 /// Writes a report file, creating its directory.

@@ -142,10 +142,11 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
             .expect("one environment")
             .map_err(CouldNotRun)?;
         let report = report_with_signoffs(report, prepared.signoffs.as_ref());
-        print!(
-            "{}",
-            report::terminal::render(&report, &env.source.display().to_string(), terminal.colour)
-        );
+        crate::out(&report::terminal::render(
+            &report,
+            &env.source.display().to_string(),
+            terminal.colour,
+        ));
         for target in &flags.report {
             let path = absolute(&target.path).map_err(CouldNotRun::from)?;
             write(&path, &report::render(&report, target.format))?;
@@ -168,7 +169,7 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
         })
         .collect();
     let combined = Combined::new(started_at, started.elapsed().as_millis() as u64, runs);
-    print!("{}", report::combined::terminal(&combined, terminal.colour));
+    crate::out(&report::combined::terminal(&combined, terminal.colour));
     for target in &flags.report {
         let path = absolute(&target.path).map_err(CouldNotRun::from)?;
         write(
@@ -301,7 +302,7 @@ pub fn validate(flags: &Validate) -> Result<ExitCode, CouldNotRun> {
         "terraform_outputs": prepared.terraform.outputs_file.as_ref().map(|p| p.display().to_string()),
     });
     match flags.format {
-        Format::Json => println!(
+        Format::Json => outln!(
             "{}",
             serde_json::to_string_pretty(&serde_json::json!({
                 "valid": true,
@@ -312,7 +313,7 @@ pub fn validate(flags: &Validate) -> Result<ExitCode, CouldNotRun> {
         ),
         Format::Text => {
             for env in &out {
-                println!(
+                outln!(
                     "{} ({}): valid; account {} in {}",
                     env["environment"].as_str().unwrap_or_default(),
                     env["spec"].as_str().unwrap_or_default(),
@@ -320,24 +321,24 @@ pub fn validate(flags: &Validate) -> Result<ExitCode, CouldNotRun> {
                     env["region"].as_str().unwrap_or_default(),
                 );
                 let checks = env["checks"].as_array().cloned().unwrap_or_default();
-                println!("  {} checks planned:", checks.len());
+                outln!("  {} checks planned:", checks.len());
                 for id in checks {
-                    println!("    {}", id.as_str().unwrap_or_default());
+                    outln!("    {}", id.as_str().unwrap_or_default());
                 }
                 let actions = env["iam_actions"].as_array().cloned().unwrap_or_default();
-                println!(
+                outln!(
                     "  {} IAM actions needed (verify iam-policy prints the policy):",
                     actions.len()
                 );
                 for action in actions {
-                    println!("    {}", action.as_str().unwrap_or_default());
+                    outln!("    {}", action.as_str().unwrap_or_default());
                 }
             }
             if !prepared.waivers.is_empty() {
-                println!("{} waivers read", prepared.waivers.len());
+                outln!("{} waivers read", prepared.waivers.len());
             }
             if let Some((path, _)) = &prepared.signoffs {
-                println!("sign-offs {} read", path.display());
+                outln!("sign-offs {} read", path.display());
             }
         }
     }
@@ -361,6 +362,6 @@ pub fn iam_policy(flags: &IamPolicy) -> Result<ExitCode, CouldNotRun> {
             env.source.display()
         )));
     }
-    println!("{}", iam_policy::render(&env, flags.drills));
+    outln!("{}", iam_policy::render(&env, flags.drills));
     Ok(ExitCode::SUCCESS)
 }

@@ -440,3 +440,24 @@ fn a_drill_refuses_without_consent_and_where_drills_are_not_allowed() {
         text(&out)
     );
 }
+
+/// `verify checks | head`: a reader that goes away is no panic and no failure.
+#[test]
+fn a_closed_stdout_is_neither_a_panic_nor_a_failure() {
+    for args in [&["checks"][..], &["checks", "--format", "json"][..]] {
+        let mut child = verify()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        assert!(
+            !String::from_utf8_lossy(&out.stderr).contains("panicked"),
+            "{}",
+            text(&out)
+        );
+    }
+}

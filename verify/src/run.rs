@@ -339,3 +339,68 @@ pub async fn run_to_end(
     }
     collected
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Status;
+
+    fn outcome(id: &str) -> Outcome {
+        Outcome {
+            id: id.into(),
+            status: Status::Pass,
+            message: String::new(),
+            duration_ms: 0,
+            evidence: crate::Evidence::default(),
+        }
+    }
+
+    /// Events fold into one environment's result; outcomes come back in
+    /// plan order whatever order they ended in, and an unplanned one last.
+    #[test]
+    fn events_collect_in_plan_order() {
+        let mut collected = Collected::default();
+        let plan = Event::Plan {
+            index: 0,
+            environment: "e".into(),
+            ids: vec!["b".into(), "a".into()],
+        };
+        assert_eq!(plan.index(), 0);
+        collected.add(plan);
+        for id in ["a", "x", "b"] {
+            collected.add(Event::Outcome {
+                index: 0,
+                outcome: outcome(id),
+            });
+        }
+        let ids: Vec<String> = collected
+            .in_plan_order()
+            .into_iter()
+            .map(|o| o.id)
+            .collect();
+        assert_eq!(ids, ["b", "a", "x"]);
+        assert!(collected.record.is_none() && collected.could_not_run.is_none());
+        collected.add(Event::CouldNotRun {
+            index: 0,
+            environment: "e".into(),
+            message: "wrong account".into(),
+        });
+        assert_eq!(collected.could_not_run.as_deref(), Some("wrong account"));
+    }
+
+    /// A sandbox spec needs the sandbox's state; a real one never reads it.
+    #[test]
+    fn only_a_sandbox_spec_needs_the_sandbox_state() {
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra-tests/environments");
+        let none = TerraformFiles::default();
+        let err = Target::load(&dir.join("sandbox.hcl"), &none, None).unwrap_err();
+        assert!(matches!(err, LoadError::NoSandboxState(_)), "{err}");
+        let missing = std::path::Path::new("/nonexistent/state.json");
+        let err = Target::load(&dir.join("sandbox.hcl"), &none, Some(missing)).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/state.json"), "{err}");
+        let staging = Target::load(&dir.join("staging.hcl"), &none, Some(missing)).unwrap();
+        assert!(staging.connection.static_credentials.is_none());
+        assert!(staging.connection.access.endpoint.is_none());
+    }
+}
