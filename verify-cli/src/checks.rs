@@ -1,7 +1,7 @@
 //! `verify checks [--spec FILE] [--format json]`: without a spec, the
 //! catalogue (ids that depend on the spec as templates: `metrics.<name>`);
-//! with one, the concrete ids it plans. Each with its area, its gate group
-//! and, with a spec, the IAM actions its area needs there.
+//! with one, the concrete ids it plans. Each with its title, its area, its
+//! gate group and, with a spec, the IAM actions its area needs there.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -16,6 +16,7 @@ use crate::flags::{Checks, Format};
 #[derive(Debug, Serialize)]
 struct Listed {
     id: String,
+    title: &'static str,
     area: String,
     group: &'static str,
     /// `None` in the catalogue: the actions depend on what the spec declares.
@@ -41,7 +42,8 @@ pub fn run(flags: &Checks) -> Result<ExitCode, CouldNotRun> {
                     Some(a) => format!("  {}", a.join(", ")),
                     None => String::new(),
                 };
-                let line = format!("{:<width$}  {:<28}{actions}", l.id, l.group);
+                outln!("{:<width$}  {}", l.id, l.title);
+                let line = format!("{:<width$}  {}{actions}", "", l.group);
                 outln!("{}", line.trim_end());
             }
         }
@@ -50,35 +52,35 @@ pub fn run(flags: &Checks) -> Result<ExitCode, CouldNotRun> {
 }
 
 fn catalogue() -> Result<Vec<Listed>, CouldNotRun> {
-    Ok(verify::checks::template_ids()
+    Ok(verify::checks::templates()
         .into_iter()
-        .map(|id| listed(id, None))
+        .map(|c| listed(c, None))
         .collect())
 }
 
 fn planned(file: &Path) -> Result<Vec<Listed>, CouldNotRun> {
     let env = envspec::load(file).map_err(CouldNotRun::from)?;
     let permissions = iam_policy::permissions(&env, false);
-    let ids = verify::run::planned(&env, &verify::Selection::all());
-    Ok(ids
+    Ok(verify::checks::catalogue(&env)
         .into_iter()
-        .map(|id| {
-            let area = verify::check::area_of(&id).to_string();
+        .map(|check| {
+            let area = check.area().to_string();
             let actions: BTreeSet<String> = permissions
                 .iter()
                 .filter(|p| p.needed_by == area)
                 .map(|p| p.action.to_string())
                 .collect();
-            listed(id, Some(actions.into_iter().collect()))
+            listed(check, Some(actions.into_iter().collect()))
         })
         .collect())
 }
 
-fn listed(id: String, iam_actions: Option<Vec<String>>) -> Listed {
+fn listed(check: verify::Check, iam_actions: Option<Vec<String>>) -> Listed {
     Listed {
-        area: verify::check::area_of(&id).to_string(),
-        group: report_model::gates::group_of(&id),
-        id,
+        area: check.area().to_string(),
+        group: report_model::gates::group_of(&check.id),
+        title: check.title,
+        id: check.id,
         iam_actions,
     }
 }

@@ -232,27 +232,31 @@ pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>
 
 type RunFn = dyn for<'a> Fn(&'a Context) -> CheckFuture<'a> + Send + Sync;
 
-/// A check: a public id and the function that reads and judges.
+/// A check: a public id, what it asserts in a line, and the function that
+/// reads and judges.
 #[derive(Clone)]
 pub struct Check {
     pub id: String,
+    /// What a pass means, in a line (`verify checks` lists it).
+    pub title: &'static str,
     run: Arc<RunFn>,
 }
 
 impl Check {
     /// ```
     /// use verify::check::{Check, Finding};
-    /// let check = Check::new("demo.always", |_cx| {
+    /// let check = Check::new("demo.always", "always passes", |_cx| {
     ///     Box::pin(async { Ok(Finding::pass("ok", verify::Evidence::of("demo resource"))) })
     /// });
     /// assert_eq!(check.id, "demo.always");
     /// ```
-    pub fn new<F>(id: impl Into<String>, run: F) -> Self
+    pub fn new<F>(id: impl Into<String>, title: &'static str, run: F) -> Self
     where
         F: for<'a> Fn(&'a Context) -> CheckFuture<'a> + Send + Sync + 'static,
     {
         Check {
             id: id.into(),
+            title,
             run: Arc::new(run),
         }
     }

@@ -28,8 +28,16 @@ const CHATBOT_HOST_SUFFIX: &str = ".sns-api.chatbot.amazonaws.com";
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("alarms.present", |g| Box::pin(present(g))),
-        Check::new("alarms.routed", |g| Box::pin(routed(g))),
+        Check::new(
+            "alarms.present",
+            "the declared CloudWatch alarms exist, with actions",
+            |g| Box::pin(present(g)),
+        ),
+        Check::new(
+            "alarms.routed",
+            "alarms reach Slack through SNS (AWS Chatbot or a forwarder)",
+            |g| Box::pin(routed(g)),
+        ),
     ]
 }
 

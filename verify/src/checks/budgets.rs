@@ -21,8 +21,16 @@ const NONE_DECLARED: &str = "no budget declared for this environment";
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("budgets.monthly", |g| Box::pin(monthly(g))),
-        Check::new("budgets.thresholds", |g| Box::pin(thresholds(g))),
+        Check::new(
+            "budgets.monthly",
+            "the monthly cost budget exists with the declared limit",
+            |g| Box::pin(monthly(g)),
+        ),
+        Check::new(
+            "budgets.thresholds",
+            "budget alerts at the declared thresholds, each subscribed",
+            |g| Box::pin(thresholds(g)),
+        ),
     ]
 }
 

@@ -24,12 +24,15 @@ use crate::context::Context;
 use crate::probe::http::{HttpOptions, HttpResponse, Outgoing, send};
 use crate::spec::{BodyExpectation, BodyTest, CanarySpec, CanaryStep};
 
+/// Every `canary.<name>` check's title.
+pub const TITLE: &str = "the declared canary's steps answer as expected, in time";
+
 pub fn checks(canaries: &[CanarySpec]) -> Vec<Check> {
     canaries
         .iter()
         .map(|canary| {
             let name = canary.name.clone();
-            Check::new(format!("canary.{}", canary.name), move |cx| {
+            Check::new(format!("canary.{}", canary.name), TITLE, move |cx| {
                 let name = name.clone();
                 Box::pin(async move { run(cx, &name).await })
             })

@@ -23,11 +23,21 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("cloudflare.ssl_strict", |g| Box::pin(ssl_strict(g))),
-        Check::new("cloudflare.waf", |g| Box::pin(waf(g))),
-        Check::new("cloudflare.custom_hostnames", |g| {
-            Box::pin(custom_hostnames(g))
-        }),
+        Check::new(
+            "cloudflare.ssl_strict",
+            "Cloudflare SSL is strict, TLS 1.2+, always HTTPS",
+            |g| Box::pin(ssl_strict(g)),
+        ),
+        Check::new(
+            "cloudflare.waf",
+            "the Cloudflare managed WAF ruleset is enabled",
+            |g| Box::pin(waf(g)),
+        ),
+        Check::new(
+            "cloudflare.custom_hostnames",
+            "every declared custom hostname and its certificate are active",
+            |g| Box::pin(custom_hostnames(g)),
+        ),
     ]
 }
 

@@ -39,12 +39,15 @@ pub const MAX_QUERIES_PER_CALL: usize = 500;
 /// At most this many datapoints are kept in a gate's evidence (newest last).
 const EVIDENCE_DATAPOINTS: usize = 240;
 
+/// Every `metrics.<name>` check's title.
+pub const TITLE: &str = "the declared metric stays within its bound over its window";
+
 pub fn checks(gates: &[MetricGateSpec]) -> Vec<Check> {
     gates
         .iter()
         .map(|gate| {
             let name = gate.name.clone();
-            Check::new(format!("metrics.{}", gate.name), move |cx| {
+            Check::new(format!("metrics.{}", gate.name), TITLE, move |cx| {
                 let name = name.clone();
                 Box::pin(async move { judge_gate(cx, &name).await })
             })

@@ -27,34 +27,35 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
     )
 }
 
-/// Every id of the catalogue without a spec, in catalogue order: the ids a
-/// spec names (its tasks, metric gates and canaries) as templates.
+/// Every check of the catalogue without a spec, in catalogue order: the
+/// ids a spec names (its tasks, metric gates and canaries) as templates.
+/// Listing only: a template check judges nothing.
 ///
 /// ```
-/// let ids = verify::checks::template_ids();
+/// let ids: Vec<String> = verify::checks::templates().into_iter().map(|c| c.id).collect();
 /// let at = |id: &str| ids.iter().position(|i| i == id).unwrap();
 /// assert!(at("rds.multi_az") < at("scheduled.<task>.succeeded"));
 /// assert!(at("scheduled.<task>.succeeded") < at("alarms.present"));
 /// assert_eq!(ids.last().map(String::as_str), Some("canary.<name>"));
 /// ```
-pub fn template_ids() -> Vec<String> {
-    let templates = |ids: &[&str]| -> Vec<Check> {
+pub fn templates() -> Vec<Check> {
+    let templates = |ids: &[(&str, &'static str)]| -> Vec<Check> {
         ids.iter()
-            .map(|id| {
-                Check::new(*id, |_| {
+            .map(|(id, title)| {
+                Check::new(*id, title, |_| {
                     Box::pin(async { Ok(crate::check::Finding::skip("a template")) })
                 })
             })
             .collect()
     };
     in_order(
-        templates(&["scheduled.<task>.configured", "scheduled.<task>.succeeded"]),
-        templates(&["metrics.<name>"]),
-        templates(&["canary.<name>"]),
+        templates(&[
+            ("scheduled.<task>.configured", scheduled::CONFIGURED),
+            ("scheduled.<task>.succeeded", scheduled::SUCCEEDED),
+        ]),
+        templates(&[("metrics.<name>", metrics::TITLE)]),
+        templates(&[("canary.<name>", canary::TITLE)]),
     )
-    .into_iter()
-    .map(|c| c.id)
-    .collect()
 }
 
 /// The areas in catalogue order, with the checks that depend on the spec.

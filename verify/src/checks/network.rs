@@ -20,7 +20,11 @@ const DESCRIBE_ROUTE_TABLES: &str = "ec2:DescribeRouteTables";
 const DESCRIBE_NAT_GATEWAYS: &str = "ec2:DescribeNatGateways";
 
 pub fn checks() -> Vec<Check> {
-    vec![Check::new("network.multi_az", |g| Box::pin(multi_az(g)))]
+    vec![Check::new(
+        "network.multi_az",
+        "private subnets with NAT routes in every declared AZ",
+        |g| Box::pin(multi_az(g)),
+    )]
 }
 
 async fn multi_az(cx: &Context) -> CheckResult {

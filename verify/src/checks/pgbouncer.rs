@@ -27,14 +27,26 @@ const MIN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("pgbouncer.service", |g| {
-            Box::pin(with_spec(g, service_check))
-        }),
-        Check::new("pgbouncer.multi_az", |g| Box::pin(with_spec(g, multi_az))),
-        Check::new("pgbouncer.targets", |g| Box::pin(with_spec(g, targets))),
-        Check::new("pgbouncer.drain_ready", |g| {
-            Box::pin(with_spec(g, drain_ready))
-        }),
+        Check::new(
+            "pgbouncer.service",
+            "the pgbouncer service is active, not mid-rollout, at its declared size",
+            |g| Box::pin(with_spec(g, service_check)),
+        ),
+        Check::new(
+            "pgbouncer.multi_az",
+            "pgbouncer tasks run in at least two AZs",
+            |g| Box::pin(with_spec(g, multi_az)),
+        ),
+        Check::new(
+            "pgbouncer.targets",
+            "the load balancer sees healthy pgbouncer targets in at least two AZs",
+            |g| Box::pin(with_spec(g, targets)),
+        ),
+        Check::new(
+            "pgbouncer.drain_ready",
+            "a stopping pgbouncer task drains: deregistration delay, stop timeout, safe stop signal",
+            |g| Box::pin(with_spec(g, drain_ready)),
+        ),
     ]
 }
 

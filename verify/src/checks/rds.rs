@@ -20,14 +20,34 @@ const NONE_DECLARED: &str = "no rds instance declared for this environment";
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("rds.available", |g| Box::pin(each(g, available))),
-        Check::new("rds.multi_az", |g| Box::pin(each(g, multi_az))),
-        Check::new("rds.encrypted", |g| Box::pin(each(g, encrypted))),
-        Check::new("rds.not_public", |g| Box::pin(each_async(g, not_public))),
-        Check::new("rds.deletion_protection", |g| {
-            Box::pin(each(g, deletion_protection))
+        Check::new(
+            "rds.available",
+            "the RDS instance exists and is available",
+            |g| Box::pin(each(g, available)),
+        ),
+        Check::new(
+            "rds.multi_az",
+            "RDS is Multi-AZ with a standby in another AZ",
+            |g| Box::pin(each(g, multi_az)),
+        ),
+        Check::new("rds.encrypted", "RDS storage is encrypted", |g| {
+            Box::pin(each(g, encrypted))
         }),
-        Check::new("rds.backups", |g| Box::pin(each(g, backups))),
+        Check::new(
+            "rds.not_public",
+            "RDS is not publicly accessible, by flag or security group",
+            |g| Box::pin(each_async(g, not_public)),
+        ),
+        Check::new(
+            "rds.deletion_protection",
+            "RDS deletion protection is on",
+            |g| Box::pin(each(g, deletion_protection)),
+        ),
+        Check::new(
+            "rds.backups",
+            "backups are retained long enough and point-in-time restore is fresh",
+            |g| Box::pin(each(g, backups)),
+        ),
     ]
 }
 

@@ -22,20 +22,33 @@ const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
 const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
 
 /// Two checks per declared task.
+/// Every `scheduled.<task>.configured` check's title.
+pub const CONFIGURED: &str = "the scheduled task's rule or schedule is enabled, as declared";
+/// Every `scheduled.<task>.succeeded` check's title.
+pub const SUCCEEDED: &str = "the scheduled task has run successfully within its declared age";
+
 pub fn checks(tasks: &[ScheduledTaskSpec]) -> Vec<Check> {
     tasks
         .iter()
         .flat_map(|task| {
             let (a, b) = (task.name.clone(), task.name.clone());
             [
-                Check::new(format!("scheduled.{}.configured", task.name), move |g| {
-                    let name = a.clone();
-                    Box::pin(async move { configured(g, spec_of(g, &name)?).await })
-                }),
-                Check::new(format!("scheduled.{}.succeeded", task.name), move |g| {
-                    let name = b.clone();
-                    Box::pin(async move { succeeded(g, spec_of(g, &name)?).await })
-                }),
+                Check::new(
+                    format!("scheduled.{}.configured", task.name),
+                    CONFIGURED,
+                    move |g| {
+                        let name = a.clone();
+                        Box::pin(async move { configured(g, spec_of(g, &name)?).await })
+                    },
+                ),
+                Check::new(
+                    format!("scheduled.{}.succeeded", task.name),
+                    SUCCEEDED,
+                    move |g| {
+                        let name = b.clone();
+                        Box::pin(async move { succeeded(g, spec_of(g, &name)?).await })
+                    },
+                ),
             ]
         })
         .collect()

@@ -21,13 +21,31 @@ const NONE_DECLARED: &str = "no ses declared for this environment";
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("ses.production_access", |g| {
-            Box::pin(with_spec(g, production_access))
-        }),
-        Check::new("ses.identity", |g| Box::pin(with_spec(g, identity))),
-        Check::new("ses.dns", |g| Box::pin(with_spec(g, dns))),
-        Check::new("ses.suppression", |g| Box::pin(with_spec(g, suppression))),
-        Check::new("ses.feedback", |g| Box::pin(with_spec(g, feedback))),
+        Check::new(
+            "ses.production_access",
+            "SES is out of the sandbox: production access, sending enabled, healthy",
+            |g| Box::pin(with_spec(g, production_access)),
+        ),
+        Check::new(
+            "ses.identity",
+            "the sending domain is verified, with DKIM and a custom MAIL FROM",
+            |g| Box::pin(with_spec(g, identity)),
+        ),
+        Check::new(
+            "ses.dns",
+            "SPF and DMARC records published for the sending domain",
+            |g| Box::pin(with_spec(g, dns)),
+        ),
+        Check::new(
+            "ses.suppression",
+            "the account suppression list covers bounces and complaints",
+            |g| Box::pin(with_spec(g, suppression)),
+        ),
+        Check::new(
+            "ses.feedback",
+            "bounce and complaint events go to SNS",
+            |g| Box::pin(with_spec(g, feedback)),
+        ),
     ]
 }
 

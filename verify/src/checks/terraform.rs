@@ -33,8 +33,16 @@ pub use live::COMPARED;
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("terraform.idempotent", |cx| Box::pin(idempotent(cx))),
-        Check::new("terraform.declared", |cx| Box::pin(declared(cx))),
+        Check::new(
+            "terraform.idempotent",
+            "a plan saved after apply changes nothing",
+            |cx| Box::pin(idempotent(cx)),
+        ),
+        Check::new(
+            "terraform.declared",
+            "the live resources match the Terraform state",
+            |cx| Box::pin(declared(cx)),
+        ),
     ]
 }
 

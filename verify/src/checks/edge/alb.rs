@@ -27,16 +27,22 @@ const DESCRIBE_CERTIFICATE: &str = "acm:DescribeCertificate";
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("edge.alb.https_listener", |g| {
-            Box::pin(with_spec(g, https_listener))
-        }),
-        Check::new("edge.alb.http_redirect", |g| {
-            Box::pin(with_spec(g, http_redirect))
-        }),
-        Check::new("edge.alb.origin_locked", |g| {
-            Box::pin(with_spec(g, origin_locked))
-        }),
-        Check::new("edge.alb.access_logs", |g| {
+        Check::new(
+            "edge.alb.https_listener",
+            "an HTTPS listener on 443 with a modern TLS policy and a valid certificate",
+            |g| Box::pin(with_spec(g, https_listener)),
+        ),
+        Check::new(
+            "edge.alb.http_redirect",
+            "port 80 only redirects to HTTPS",
+            |g| Box::pin(with_spec(g, http_redirect)),
+        ),
+        Check::new(
+            "edge.alb.origin_locked",
+            "the ALB admits its listener ports only from Cloudflare",
+            |g| Box::pin(with_spec(g, origin_locked)),
+        ),
+        Check::new("edge.alb.access_logs", "ALB access logs are enabled", |g| {
             Box::pin(with_spec(g, access_logs))
         }),
     ]

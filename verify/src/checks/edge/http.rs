@@ -10,9 +10,11 @@ use crate::context::Context;
 use crate::probe::http::{get, resolve_location};
 
 pub fn checks() -> Vec<Check> {
-    vec![Check::new("edge.http.redirect", |cx| {
-        Box::pin(redirect(cx))
-    })]
+    vec![Check::new(
+        "edge.http.redirect",
+        "plain HTTP on the public hostname redirects to HTTPS",
+        |cx| Box::pin(redirect(cx)),
+    )]
 }
 
 /// `edge.http.redirect`: plain HTTP redirects to HTTPS on the same hostname

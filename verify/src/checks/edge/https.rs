@@ -9,7 +9,11 @@ use crate::context::Context;
 use crate::probe::http::get;
 
 pub fn checks() -> Vec<Check> {
-    vec![Check::new("edge.https.headers", |cx| Box::pin(headers(cx)))]
+    vec![Check::new(
+        "edge.https.headers",
+        "the health URL answers 2xx through Cloudflare with HSTS",
+        |cx| Box::pin(headers(cx)),
+    )]
 }
 
 /// `edge.https.headers`: the health URL answers 2xx through Cloudflare (`cf-ray`) with HSTS.

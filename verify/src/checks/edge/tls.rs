@@ -14,10 +14,16 @@ use crate::probe::tls::{
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new("edge.tls.certificate", |cx| Box::pin(certificate(cx))),
-        Check::new("edge.tls.legacy_rejected", |cx| {
-            Box::pin(legacy_rejected(cx))
-        }),
+        Check::new(
+            "edge.tls.certificate",
+            "each public hostname's certificate validates, TLS 1.2+, not expiring soon",
+            |cx| Box::pin(certificate(cx)),
+        ),
+        Check::new(
+            "edge.tls.legacy_rejected",
+            "TLS 1.0 and 1.1 handshakes are refused",
+            |cx| Box::pin(legacy_rejected(cx)),
+        ),
     ]
 }
 
