@@ -4,7 +4,7 @@
 //!
 //! Automated checks group by the area of their id (`rds.multi_az` →
 //! "Database (RDS)"); a sign-off groups under its role, a manual item under
-//! the group it names. Automated groups come first, in [`AUTOMATED`] order;
+//! the group it names. Automated groups come first, in [`automated`] order;
 //! any other group follows in the order first seen.
 //!
 //! ```
@@ -20,38 +20,30 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Outcome;
+use crate::area::Area;
 use crate::signoffs::{SignoffReport, SignoffStatus};
 
-/// The automated groups in launch-gate order, each with the check areas
-/// (id prefixes before the first dot) it holds.
-pub const AUTOMATED: [(&str, &[&str]); 11] = [
-    ("Database (RDS)", &["rds"]),
-    ("Connection pooling (pgbouncer)", &["pgbouncer"]),
-    ("Edge (ALB + Cloudflare)", &["edge", "cloudflare"]),
-    ("Scheduled tasks", &["scheduled"]),
-    ("Alerting and budgets", &["alarms", "budgets"]),
-    ("Email (SES)", &["ses"]),
-    ("Network", &["network"]),
-    ("Terraform", &["terraform"]),
-    ("Post-cutover metrics", &["metrics"]),
-    ("Canaries", &["canary"]),
-    ("Drills", &["drill"]),
-];
+/// The automated groups in launch-gate order: each [`Area`]'s group, in
+/// the areas' order, once.
+pub fn automated() -> Vec<&'static str> {
+    let mut groups: Vec<&'static str> = Vec::new();
+    for area in Area::ALL {
+        if !groups.contains(&area.group()) {
+            groups.push(area.group());
+        }
+    }
+    groups
+}
 
-/// The group of checks whose area no entry of [`AUTOMATED`] names.
+/// The group of checks whose id has no [`Area`].
 pub const OTHER: &str = "Other checks";
 
 /// The gate group of a check id.
 pub fn group_of(check_id: &str) -> &'static str {
-    let area = check_id.split('.').next().unwrap_or(check_id);
-    AUTOMATED
-        .iter()
-        .find(|(_, areas)| areas.contains(&area))
-        .map(|(group, _)| *group)
-        .unwrap_or(OTHER)
+    Area::of(check_id).map_or(OTHER, Area::group)
 }
 
-/// Items under their group, groups in gate order: [`AUTOMATED`] first,
+/// Items under their group, groups in gate order: [`automated`] first,
 /// then [`OTHER`], then every other group as first seen. Within a group,
 /// items keep their order.
 pub fn grouped<G: AsRef<str>, T>(items: impl IntoIterator<Item = (G, T)>) -> Vec<(String, Vec<T>)> {
@@ -63,14 +55,15 @@ pub fn grouped<G: AsRef<str>, T>(items: impl IntoIterator<Item = (G, T)>) -> Vec
             None => groups.push((group.to_string(), vec![item])),
         }
     }
+    let automated = automated();
     let rank = |g: &str| {
-        AUTOMATED
+        automated
             .iter()
-            .position(|(name, _)| *name == g)
+            .position(|name| *name == g)
             .unwrap_or(if g == OTHER {
-                AUTOMATED.len()
+                automated.len()
             } else {
-                AUTOMATED.len() + 1
+                automated.len() + 1
             })
     };
     // A stable sort keeps the first-seen order among non-automated groups.

@@ -14,6 +14,7 @@
 //! assert_eq!(outcome.evidence.resources, ["rds instance 'db'"]);
 //! ```
 
+pub mod area;
 pub mod gates;
 pub mod report;
 pub mod signoffs;

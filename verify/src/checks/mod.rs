@@ -14,6 +14,8 @@ pub mod scheduled;
 pub mod ses;
 pub mod terraform;
 
+pub use report_model::area::Area;
+
 use crate::check::Check;
 use crate::spec::Environment;
 
@@ -58,21 +60,35 @@ pub fn templates() -> Vec<Check> {
     )
 }
 
-/// The areas in catalogue order, with the checks that depend on the spec.
+/// Every area's checks, in [`Area::ALL`] order, with the checks that
+/// depend on the spec given. The `match` names every area: a new one is a
+/// compile error until its checks are here (and its group in [`Area::group`]).
 fn in_order(scheduled: Vec<Check>, metrics: Vec<Check>, canaries: Vec<Check>) -> Vec<Check> {
+    let (mut scheduled, mut metrics, mut canaries) =
+        (Some(scheduled), Some(metrics), Some(canaries));
     let mut checks = Vec::new();
-    checks.extend(rds::checks());
-    checks.extend(pgbouncer::checks());
-    checks.extend(edge::checks());
-    checks.extend(cloudflare::checks());
-    checks.extend(scheduled);
-    checks.extend(alarms::checks());
-    checks.extend(budgets::checks());
-    checks.extend(ses::checks());
-    checks.extend(network::checks());
-    checks.extend(terraform::checks());
-    checks.extend(metrics);
-    checks.extend(canaries);
+    for area in Area::ALL {
+        checks.extend(match area {
+            Area::Rds => rds::checks(),
+            Area::Pgbouncer => pgbouncer::checks(),
+            Area::Edge => edge::checks(),
+            Area::Cloudflare => cloudflare::checks(),
+            Area::Scheduled => scheduled.take().unwrap_or_default(),
+            Area::Alarms => alarms::checks(),
+            Area::Budgets => budgets::checks(),
+            Area::Ses => ses::checks(),
+            Area::Network => network::checks(),
+            Area::Terraform => terraform::checks(),
+            Area::Metrics => metrics.take().unwrap_or_default(),
+            Area::Canary => canaries.take().unwrap_or_default(),
+            // Drills are run by `verify drill`, not by the gate.
+            Area::Drill => Vec::new(),
+        });
+    }
+    debug_assert!(
+        checks.iter().all(|c| Area::of(&c.id).is_some()),
+        "a check outside every area"
+    );
     checks
 }
 
@@ -137,4 +153,22 @@ pub(crate) struct DescribedTasks {
     pub tasks: Vec<aws_sdk_ecs::types::Task>,
     /// Listed, then gone before `DescribeTasks` (reported as `MISSING`).
     pub vanished: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every check of the catalogue sits in the area its id's prefix names,
+    /// areas in [`Area::ALL`] order.
+    #[test]
+    fn every_check_is_in_its_area_in_catalogue_order() {
+        let checks = templates();
+        let areas: Vec<Area> = checks
+            .iter()
+            .map(|c| Area::of(&c.id).unwrap_or_else(|| panic!("{} has no area", c.id)))
+            .collect();
+        assert!(areas.windows(2).all(|w| w[0] <= w[1]), "{areas:?}");
+        assert!(checks.iter().all(|c| !c.title.is_empty()));
+    }
 }

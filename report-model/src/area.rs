@@ -1,0 +1,105 @@
+//! The check areas: an id's prefix before its first dot, each in one gate
+//! group. One exhaustive enum, so a new area is a compile error until it
+//! names its group here and its checks in `verify::checks` (both `match`
+//! every variant).
+//!
+//! ```
+//! use report_model::area::Area;
+//! assert_eq!(Area::of("edge.alb.access_logs"), Some(Area::Edge));
+//! assert_eq!(Area::Edge.group(), "Edge (ALB + Cloudflare)");
+//! assert_eq!(Area::of("nothing.here"), None);
+//! ```
+
+/// A check area, in catalogue order ([`Area::ALL`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Area {
+    Rds,
+    Pgbouncer,
+    Edge,
+    Cloudflare,
+    Scheduled,
+    Alarms,
+    Budgets,
+    Ses,
+    Network,
+    Terraform,
+    Metrics,
+    Canary,
+    /// A drill's outcome (`drill.rds_failover`): run by `verify drill`, not the gate.
+    Drill,
+}
+
+impl Area {
+    /// Every area, in catalogue order (the order of the enum).
+    pub const ALL: [Area; 13] = [
+        Area::Rds,
+        Area::Pgbouncer,
+        Area::Edge,
+        Area::Cloudflare,
+        Area::Scheduled,
+        Area::Alarms,
+        Area::Budgets,
+        Area::Ses,
+        Area::Network,
+        Area::Terraform,
+        Area::Metrics,
+        Area::Canary,
+        Area::Drill,
+    ];
+
+    /// The id prefix (`rds`, `edge`, …).
+    pub const fn prefix(self) -> &'static str {
+        match self {
+            Area::Rds => "rds",
+            Area::Pgbouncer => "pgbouncer",
+            Area::Edge => "edge",
+            Area::Cloudflare => "cloudflare",
+            Area::Scheduled => "scheduled",
+            Area::Alarms => "alarms",
+            Area::Budgets => "budgets",
+            Area::Ses => "ses",
+            Area::Network => "network",
+            Area::Terraform => "terraform",
+            Area::Metrics => "metrics",
+            Area::Canary => "canary",
+            Area::Drill => "drill",
+        }
+    }
+
+    /// The launch gate's group its checks are reported under.
+    pub const fn group(self) -> &'static str {
+        match self {
+            Area::Rds => "Database (RDS)",
+            Area::Pgbouncer => "Connection pooling (pgbouncer)",
+            Area::Edge | Area::Cloudflare => "Edge (ALB + Cloudflare)",
+            Area::Scheduled => "Scheduled tasks",
+            Area::Alarms | Area::Budgets => "Alerting and budgets",
+            Area::Ses => "Email (SES)",
+            Area::Network => "Network",
+            Area::Terraform => "Terraform",
+            Area::Metrics => "Post-cutover metrics",
+            Area::Canary => "Canaries",
+            Area::Drill => "Drills",
+        }
+    }
+
+    /// The area of a check id, if it has one.
+    pub fn of(check_id: &str) -> Option<Area> {
+        let prefix = check_id.split('.').next().unwrap_or(check_id);
+        Area::ALL.into_iter().find(|a| a.prefix() == prefix)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `ALL` holds every variant once, in declaration order.
+    #[test]
+    fn all_is_every_area_in_order() {
+        for (i, area) in Area::ALL.into_iter().enumerate() {
+            assert_eq!(area as usize, i, "{area:?}");
+        }
+        assert_eq!(Area::Drill as usize + 1, Area::ALL.len());
+    }
+}
