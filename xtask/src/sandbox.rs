@@ -53,8 +53,9 @@ pub fn bench(flags: &Bench) -> Result<ExitCode> {
         BenchWhat::Environments => ("bench_environments", flags.runs.unwrap_or(1)),
     };
     let mut command = Command::new(workspace_bin(bin));
-    command.args(["--runs", &runs.to_string()]);
-    if flags.what == BenchWhat::Environments {
+    if flags.what != BenchWhat::Environments {
+        command.args(["--runs", &runs.to_string()]);
+    } else {
         command
             .arg("--dir")
             .arg(crate::cargo::target_dir().join("bench-environments"))

@@ -8,13 +8,16 @@ use std::time::{Duration, Instant};
 use infra_tests::{connection, load_for_run, runtime};
 use verify::{Gate, Selection};
 
+/// The gate on the warm sandbox, several times.
+#[derive(clap::Parser)]
+struct Args {
+    /// Measured runs (after one warm-up run).
+    #[arg(long, default_value_t = 10)]
+    runs: usize,
+}
+
 fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::args()
-        .skip_while(|a| a != "--runs")
-        .nth(1)
-        .map(|n| n.parse())
-        .transpose()?
-        .unwrap_or(10);
+    let Args { runs } = clap::Parser::parse();
     let env = load_for_run("sandbox")?;
     let connection = connection(&env)?;
     runtime().block_on(async {

@@ -21,13 +21,16 @@ use verify::drill::{pgbouncer_drain, pitr_restore, rds_failover};
 /// The known outage.
 const OUTAGE: Duration = Duration::from_millis(2000);
 
+/// The drills' measurement of a known outage, and each drill's wall time.
+#[derive(clap::Parser)]
+struct Args {
+    /// Runs of the known outage.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+}
+
 fn main() -> anyhow::Result<()> {
-    let runs: usize = std::env::args()
-        .skip_while(|a| a != "--runs")
-        .nth(1)
-        .map(|n| n.parse())
-        .transpose()?
-        .unwrap_or(5);
+    let Args { runs } = clap::Parser::parse();
     let state = SandboxState::load()?.ok_or_else(|| anyhow::anyhow!("the sandbox is not up"))?;
     let rds_state = state
         .rds

@@ -22,16 +22,30 @@ use infra_tests::{environments_dir, target};
 use tokio::sync::Semaphore;
 use verify::run::{Collected, DEFAULT_PER_ACCOUNT, Options, Target, run_to_end};
 
-fn arg(name: &str) -> Option<String> {
-    std::env::args().skip_while(|a| a != name).nth(1)
+/// N sandbox environments, one after another and all at once.
+#[derive(clap::Parser)]
+struct Args {
+    /// Where the specs are written.
+    #[arg(long)]
+    dir: PathBuf,
+    /// How many environments (each in a fresh account).
+    #[arg(long = "environments", default_value_t = 50)]
+    n: usize,
+    /// The concurrent run's global bound.
+    #[arg(long, default_value_t = 16)]
+    jobs: usize,
+    /// A model of AWS's round trip for a second comparison (0: none).
+    #[arg(long, default_value_t = 50)]
+    latency_ms: u64,
 }
 
 fn main() -> Result<()> {
-    let dir = PathBuf::from(arg("--dir").context("--dir DIR is required")?);
-    let n: usize = arg("--environments").map_or(Ok(50), |v| v.parse())?;
-    let jobs: usize = arg("--jobs").map_or(Ok(16), |v| v.parse())?;
-    // A model of AWS's round trip for a second comparison (0: none).
-    let latency_ms: u64 = arg("--latency-ms").map_or(Ok(50), |v| v.parse())?;
+    let Args {
+        dir,
+        n,
+        jobs,
+        latency_ms,
+    } = clap::Parser::parse();
     ensure!(n >= 1, "--environments must be at least 1");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(dir.join("specs"))?;

@@ -20,20 +20,29 @@ use serde_json::json;
 const PLAN_RESOURCES: usize = 13_000;
 const STATE_RESOURCES: usize = 20_000;
 
+/// Reading a generated plan and state at scale.
+#[derive(clap::Parser)]
+struct Args {
+    /// Measured runs of each.
+    #[arg(long, default_value_t = 5)]
+    runs: usize,
+    /// (internal) read this plan once, in a child process of its own.
+    #[arg(long, value_name = "FILE", hide = true)]
+    child_plan: Option<PathBuf>,
+    /// (internal) read this state once, in a child process of its own.
+    #[arg(long, value_name = "FILE", hide = true)]
+    child_state: Option<PathBuf>,
+}
+
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().collect();
-    match args.get(1).map(String::as_str) {
-        Some("--child-plan") => return child_plan(Path::new(&args[2])),
-        Some("--child-state") => return child_state(Path::new(&args[2])),
-        _ => {}
+    let args: Args = clap::Parser::parse();
+    if let Some(file) = &args.child_plan {
+        return child_plan(file);
     }
-    let runs: usize = args
-        .iter()
-        .skip_while(|a| *a != "--runs")
-        .nth(1)
-        .map(|n| n.parse())
-        .transpose()?
-        .unwrap_or(5);
+    if let Some(file) = &args.child_state {
+        return child_state(file);
+    }
+    let runs = args.runs;
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/bench-terraform");
     std::fs::create_dir_all(&dir)?;
     let plan = dir.join("plan.json");
