@@ -10,7 +10,7 @@
 //!
 //! Every build shows progress: a first one compiles the AWS SDK for minutes.
 
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::PathBuf;
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -67,21 +67,17 @@ fn build(args: &[&str], what: &str) -> Result<()> {
     let stdout = child.stdout.take().context("cargo build's output")?;
     let started = Instant::now();
     let mut progress: Option<BuildProgress> = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.context("reading cargo build's output")?;
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+    for message in cargo_metadata::Message::parse_stream(BufReader::new(stdout)) {
+        let message = message.context("reading cargo build's output")?;
+        let cargo_metadata::Message::CompilerArtifact(artifact) = message else {
             continue;
         };
-        if message["reason"] != "compiler-artifact" {
-            continue;
-        }
-        let name = message["target"]["name"].as_str().unwrap_or("?");
-        if message["fresh"] == true && progress.is_none() {
+        if artifact.fresh && progress.is_none() {
             continue;
         }
         progress
             .get_or_insert_with(|| BuildProgress::start(started, what))
-            .compiled(name);
+            .compiled(&artifact.target.name);
     }
     let status = child.wait().context("waiting for cargo build")?;
     if let Some(progress) = progress {
