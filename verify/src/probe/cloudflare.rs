@@ -791,17 +791,16 @@ fn error_chain(error: &dyn std::error::Error) -> String {
     message
 }
 
+/// RFC 3986's unreserved characters: all a query value keeps as they are.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
 /// Percent-encodes a query value (everything but unreserved characters).
 fn encode_query(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    percent_encoding::utf8_percent_encode(value, UNRESERVED).to_string()
 }
 
 #[cfg(test)]
@@ -812,6 +811,7 @@ mod tests {
     fn query_values_are_percent_encoded() {
         assert_eq!(encode_query("restartix.test"), "restartix.test");
         assert_eq!(encode_query("a b&c"), "a%20b%26c");
+        assert_eq!(encode_query("x~y_z-é"), "x~y_z-%C3%A9");
     }
 
     #[test]
