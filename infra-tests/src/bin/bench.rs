@@ -23,7 +23,7 @@ fn main() -> anyhow::Result<()> {
     runtime().block_on(async {
         let gate = Gate::connect(env.clone(), connection.clone()).await;
         let all = Selection::all();
-        // Warm-up: first call per moto service is slow (sandbox.md).
+        // Warm-up: first call per moto service is slow (docs/moto.md).
         gate.run(&all, |_| {}).await;
         let mut times = Vec::new();
         let mut calls = Vec::new();

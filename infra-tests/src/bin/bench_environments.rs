@@ -91,7 +91,7 @@ fn main() -> Result<()> {
             started.elapsed().as_secs_f64()
         );
 
-        // Warm-up: the first call per moto service is slow (sandbox.md).
+        // Warm-up: the first call per moto service is slow (docs/moto.md).
         let warm = Box::pin(run_to_end(
             vec![target(&specs[0])?],
             Options::default(),

@@ -16,7 +16,7 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use console::{Style, Term};
+use console::Style;
 use quick_junit::{NonSuccessKind, Report as JUnit, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
@@ -312,13 +312,8 @@ pub fn html(combined: &Combined, path: &Path) -> String {
 }
 
 /// On the terminal: one line per environment, then each blocker of a no-go
-/// one and the reason of one that could not run, then the verdict.
-pub fn print_terminal(combined: &Combined) {
-    let term = Term::stdout();
-    let colour = term.features().colors_supported() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", terminal(combined, colour));
-}
-
+/// one and the reason of one that could not run, then the verdict
+/// (`colour`: with ANSI styles; the caller decides, from `--color` and `NO_COLOR`).
 pub fn terminal(combined: &Combined, colour: bool) -> String {
     let paint = |style: Style, text: &str| {
         if colour {

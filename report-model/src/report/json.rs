@@ -1,4 +1,4 @@
-//! `--report json=PATH`: the shape in `harness.md`.
+//! `--report json=PATH`: the shape in `docs/report-format.md`.
 
 use super::Report;
 

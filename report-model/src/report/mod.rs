@@ -33,7 +33,7 @@ pub struct Summary {
     pub waived: usize,
 }
 
-/// The JSON report (`--report json=…`): `harness.md`'s shape, plus the
+/// The JSON report (`--report json=…`): the shape in `docs/report-format.md`: the base keys, plus the
 /// confirmed AWS identity, the AWS call counts, the automated verdict, the
 /// sign-offs (`null` when no `--signoffs` was given) and what blocks go, by
 /// gate group.

@@ -1,19 +1,13 @@
 //! The report on the terminal: grouped by gate group, failures first within
-//! a group, then the sign-offs, what blocks go, and the verdict; colour only
-//! on a TTY (and never with NO_COLOR).
+//! a group, then the sign-offs, what blocks go, and the verdict. Colour is
+//! the caller's choice (`verify --color`, which honours `NO_COLOR`).
 
 use std::fmt::Write;
 
 use crate::signoffs::SignoffStatus;
-use console::{Style, Term};
+use console::Style;
 
 use super::{Report, Status};
-
-pub fn print(report: &Report, spec_file: &str) {
-    let term = Term::stdout();
-    let colour = term.features().colors_supported() && std::env::var_os("NO_COLOR").is_none();
-    print!("{}", render(report, spec_file, colour));
-}
 
 /// The terminal report as text (`colour`: with ANSI styles).
 pub fn render(report: &Report, spec_file: &str, colour: bool) -> String {

@@ -1,4 +1,4 @@
-//! The check catalogue (`../shared/spec/checks.md`): one module per area,
+//! The check catalogue (`docs/checks.md`): one module per area,
 //! named as the id prefix. Ids are public interface.
 
 pub mod alarms;
@@ -170,5 +170,24 @@ mod tests {
             .collect();
         assert!(areas.windows(2).all(|w| w[0] <= w[1]), "{areas:?}");
         assert!(checks.iter().all(|c| !c.title.is_empty()));
+    }
+}
+
+#[cfg(test)]
+mod docs_tests {
+    /// `docs/checks.md` names every check of the catalogue (templates as
+    /// templates): a new check without its line there fails here.
+    #[test]
+    fn the_catalogue_page_names_every_check() {
+        let page = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/checks.md"),
+        )
+        .expect("docs/checks.md");
+        let missing: Vec<String> = super::templates()
+            .into_iter()
+            .map(|c| c.id)
+            .filter(|id| !page.contains(&format!("`{id}`")))
+            .collect();
+        assert!(missing.is_empty(), "docs/checks.md lacks {missing:?}");
     }
 }
