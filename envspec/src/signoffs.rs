@@ -81,6 +81,13 @@ pub enum SignoffsError {
 
 /// A calendar date, `YYYY-MM-DD` (always a real day of the Gregorian calendar).
 ///
+/// A thin wrapper over [`jiff::civil::Date`]: jiff does the calendar (which
+/// days exist, leap years, the UTC day of an instant) instead of hand-written
+/// arithmetic, built without its tz database since every date here is UTC.
+/// The wrapper keeps the input strict: jiff's own parser also accepts other
+/// ISO 8601 / Temporal forms (`20260105`, `2026-01-05T10:00`, `+002026-01-05`),
+/// which a date in a sign-offs file must not be.
+///
 /// ```
 /// use envspec::signoffs::Date;
 /// let d = Date::parse("2028-02-29").unwrap();
@@ -89,12 +96,8 @@ pub enum SignoffsError {
 /// assert!(Date::parse("2026-1-05").is_none());
 /// assert!(Date::parse("2026-01-05").unwrap() < d);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Date {
-    pub year: u16,
-    pub month: u8,
-    pub day: u8,
-}
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Date(jiff::civil::Date);
 
 impl Date {
     /// `YYYY-MM-DD` exactly (four, two and two digits), a day that exists.
@@ -103,35 +106,27 @@ impl Date {
         if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
             return None;
         }
-        let digits = |r: Range<usize>| -> Option<u32> {
-            let part = text.get(r)?;
-            if !part.bytes().all(|c| c.is_ascii_digit()) {
+        let digits = |r: Range<usize>| -> Option<i16> {
+            let part = &b[r];
+            if !part.iter().all(u8::is_ascii_digit) {
                 return None;
             }
-            part.parse().ok()
+            Some(part.iter().fold(0, |n, c| n * 10 + i16::from(c - b'0')))
         };
         let (year, month, day) = (digits(0..4)?, digits(5..7)?, digits(8..10)?);
-        if year == 0 || !(1..=12).contains(&month) || day == 0 {
+        // jiff's calendar has a year 0 (1 BCE); `0000` is no day anyone signs on.
+        if year == 0 {
             return None;
         }
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-        let days = match month {
-            2 if leap => 29,
-            2 => 28,
-            4 | 6 | 9 | 11 => 30,
-            _ => 31,
-        };
-        if day > days {
-            return None;
-        }
-        Some(Date {
-            year: year as u16,
-            month: month as u8,
-            day: day as u8,
-        })
+        // Month and day are two digits (0..=99), so they fit an i8; jiff
+        // refuses any month or day that does not exist (2027-02-29, 2026-04-31).
+        jiff::civil::Date::new(year, month as i8, day as i8)
+            .ok()
+            .map(Date)
     }
 
-    /// The UTC date of `time` (a time before 1970 reads as 1970-01-01).
+    /// The UTC date of `time` (a time before 1970 reads as 1970-01-01; one
+    /// past jiff's last instant, late on 9999-12-30 UTC, as 9999-12-30).
     ///
     /// ```
     /// use envspec::signoffs::Date;
@@ -139,21 +134,9 @@ impl Date {
     /// assert_eq!(Date::utc(t).to_string(), "2026-11-18");
     /// ```
     pub fn utc(time: std::time::SystemTime) -> Date {
-        let secs = time
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0);
-        // Howard Hinnant's civil_from_days.
-        let z = (secs / 86_400) as i64 + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
-        Date { year, month, day }
+        let time = time.max(std::time::UNIX_EPOCH);
+        let instant = jiff::Timestamp::try_from(time).unwrap_or(jiff::Timestamp::MAX);
+        Date(jiff::tz::Offset::UTC.to_datetime(instant).date())
     }
 
     /// Today's date in UTC.
@@ -164,7 +147,15 @@ impl Date {
 
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)
+        // Years 1..=9999 only (parse and utc see to it): jiff prints them as
+        // four digits, `YYYY-MM-DD`, the form parse reads back.
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for Date {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Date({self})")
     }
 }
 
@@ -1055,7 +1046,18 @@ manual "status-page" {
         ] {
             assert!(!is_url(bad), "{bad}");
         }
-        assert!(Date::parse("2026-12-01").is_some());
+        for good in [
+            "2026-12-01",
+            "2028-02-29",
+            "2000-02-29",
+            "0001-01-01",
+            "9999-12-31",
+        ] {
+            assert_eq!(
+                Date::parse(good).map(|d| d.to_string()).as_deref(),
+                Some(good)
+            );
+        }
         for bad in [
             "2026-13-01",
             "2026-00-10",
@@ -1065,6 +1067,20 @@ manual "status-page" {
             "2026-01-01T00",
             "0000-01-01",
             "２０２６-01-01",
+            "2027-02-29",
+            "2100-02-29",
+            "2026-1-05",
+            "2026-01-5",
+            "+2026-01-05",
+            "-2026-01-05",
+            "2026-+1-05",
+            " 2026-01-05",
+            // ISO 8601 / Temporal forms jiff's own parser reads.
+            "20260105",
+            "+002026-01-05",
+            "2026-01-05T10:00",
+            "2026-01-05Z",
+            "2026-W02-1",
         ] {
             assert!(Date::parse(bad).is_none(), "{bad}");
         }
@@ -1073,6 +1089,10 @@ manual "status-page" {
         assert_eq!(Date::utc(leap).to_string(), "2028-02-29");
         let new_year = humantime::parse_rfc3339("2027-01-01T00:00:00Z").unwrap();
         assert_eq!(Date::utc(new_year).to_string(), "2027-01-01");
+        let before = std::time::UNIX_EPOCH - std::time::Duration::from_secs(86_400 * 400);
+        assert_eq!(Date::utc(before).to_string(), "1970-01-01");
+        let far = std::time::UNIX_EPOCH + std::time::Duration::from_secs(400_000 * 365 * 86_400);
+        assert_eq!(Date::utc(far).to_string(), "9999-12-30");
     }
 
     /// No input panics: truncations and byte flips of a real file only ever give `Ok` or `Err`.
