@@ -132,6 +132,9 @@ pub struct RdsSpec {
     pub backup_retention_days: u32,
     pub max_restorable_lag: Duration,
     pub failover_budget: Duration,
+    /// `performance_insights = true`: Performance Insights must be on
+    /// (`rds.performance_insights`); not declared, not judged.
+    pub performance_insights: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -419,6 +419,7 @@ fn rds(doc: &Doc, label: String, block: &Block) -> Result<RdsSpec, SpecError> {
         failover_budget: s
             .duration("failover_budget")?
             .unwrap_or(Duration::from_secs(120)),
+        performance_insights: s.bool("performance_insights")?.unwrap_or(false),
     };
     s.finish()?;
     Ok(spec)

@@ -17,6 +17,7 @@ rds "core" {
   backup_retention   = 7
   max_restorable_lag = "15m"
   failover_budget    = "120s"
+  performance_insights = true
 }
 
 pgbouncer {

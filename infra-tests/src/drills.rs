@@ -50,18 +50,24 @@ pub fn only_reads_made(gate: &Gate) {
 }
 
 /// After a good run of `drill` (`rds_failover`, …) on `gate`: every
-/// operation the gate recorded is granted by `iam-policy`'s policy with
-/// `--drills`; the writes made are exactly the guard's `writes`, which are
-/// the table's [`iam_policy::DRILL_WRITES`] for the drill; and every action
-/// the table grants for this drill alone was called (nothing extra).
-pub fn iam_policy_covers_the_drill(gate: &Gate, drill: &str, writes: &[&str]) {
+/// operation the gate recorded is granted by the policy with `--drills`; the
+/// writes made are exactly the ones the drill's grants mark as writes (its
+/// guard admits those); and every action granted for this drill alone was
+/// called (nothing extra).
+pub fn iam_policy_covers_the_drill(gate: &Gate, drill: &str) {
     use std::collections::BTreeSet;
+    let id = format!("drill.{drill}");
+    let grants = verify::drill::GRANTS
+        .iter()
+        .find(|(name, _)| *name == id)
+        .map(|(_, g)| *g)
+        .unwrap_or_else(|| panic!("no {id} in verify::drill::GRANTS"));
     let calls = gate.aws().calls.snapshot();
-    let policy = iam_policy::policy(gate.env(), true);
-    let granted = iam_policy::actions(&policy);
+    let policy = verify::iam::policy(gate.env(), true);
+    let granted = verify::iam::actions(&policy);
     let mut called = BTreeSet::new();
     for op in calls.operations.keys() {
-        for action in iam_policy::iam_actions(op).unwrap_or_else(|e| panic!("{e}")) {
+        for action in verify::iam::iam_actions(op).unwrap_or_else(|e| panic!("{e}")) {
             called.insert(action);
         }
     }
@@ -78,20 +84,12 @@ pub fn iam_policy_covers_the_drill(gate: &Gate, drill: &str, writes: &[&str]) {
         .collect();
     assert_eq!(
         written,
-        writes.iter().copied().collect::<BTreeSet<&str>>(),
-        "{drill}: writes made"
+        verify::iam::writes(grants)
+            .into_iter()
+            .collect::<BTreeSet<&str>>(),
+        "{drill}: the writes made are the writes its grants declare"
     );
-    let table = iam_policy::DRILL_WRITES
-        .iter()
-        .find(|(name, _)| *name == drill)
-        .map(|(_, w)| *w)
-        .unwrap_or_else(|| panic!("no {drill} in iam_policy::DRILL_WRITES"));
-    assert_eq!(
-        table, writes,
-        "iam_policy::DRILL_WRITES[{drill}] = the guard's WRITES"
-    );
-    let id = format!("drill.{drill}");
-    let extra: Vec<&str> = iam_policy::permissions(gate.env(), true)
+    let extra: Vec<&str> = verify::iam::permissions(gate.env(), true)
         .iter()
         .filter(|p| p.needed_by == id && !called.contains(p.action))
         .map(|p| p.action)

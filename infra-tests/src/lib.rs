@@ -51,6 +51,13 @@ pub fn connection(env: &Environment) -> Result<Connection> {
     .connection)
 }
 
+/// An SDK configuration for the sandbox environment `env` as its operator:
+/// a test arranges the world (a failover back home, an attribute flipped)
+/// with its own clients, never with verify's guarded ones.
+pub async fn operator(env: &Environment) -> aws_config::SdkConfig {
+    verify::aws::sdk_config(&connection(env).expect("the sandbox is running")).await
+}
+
 /// Loads the named environment; a sandbox one is pointed at the running
 /// sandbox's stand-ins.
 pub fn load_for_run(name: &str) -> Result<Environment> {

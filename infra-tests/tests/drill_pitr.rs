@@ -20,6 +20,7 @@ use infra_tests::drills::{
     assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
 };
 use infra_tests::{Account, runtime};
+use verify::aws::sdk_config;
 use verify::drill::{DrillError, pitr_restore};
 use verify::{Gate, Status};
 
@@ -28,9 +29,7 @@ async fn nothing_left(state: &SandboxState, gate: &Gate) {
     let rds_state = state.rds.as_ref().expect("rds");
     let status = rds::status(rds_state).await.expect("GET /rds");
     assert!(status.restores.is_empty(), "{status:?}");
-    let out = gate
-        .aws()
-        .rds
+    let out = aws_sdk_rds::Client::new(&infra_tests::operator(gate.env()).await)
         .describe_db_instances()
         .send()
         .await
@@ -90,7 +89,7 @@ async fn drills() {
         .await
         .expect("the drill runs");
     // Every operation it made is granted by `cargo xtask iam-policy sandbox --drills`.
-    infra_tests::drills::iam_policy_covers_the_drill(&gate, "pitr_restore", &pitr_restore::WRITES);
+    infra_tests::drills::iam_policy_covers_the_drill(&gate, "pitr_restore");
     let o = &record.outcome;
     assert_eq!(o.status, Status::Pass, "{}", o.message);
     assert!(
@@ -191,15 +190,10 @@ fn cleanup_deletes_tagged_scratch_instances_only() {
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let gate = account.gate().await;
+        let rds = aws_sdk_rds::Client::new(&sdk_config(&account.connection).await);
         {
-            let _guard = gate
-                .aws()
-                .mode
-                .allow_writes(&["rds:RestoreDBInstanceToPointInTime"]);
             for (id, tagged) in [("left-by-a-crash", true), ("someone-elses-copy", false)] {
-                let mut restore = gate
-                    .aws()
-                    .rds
+                let mut restore = rds
                     .restore_db_instance_to_point_in_time()
                     .source_db_instance_identifier("restartix-sandbox")
                     .target_db_instance_identifier(id)
@@ -220,13 +214,7 @@ fn cleanup_deletes_tagged_scratch_instances_only() {
             .await
             .expect("cleanup");
         assert_eq!(removed, vec!["left-by-a-crash".to_string()]);
-        let out = gate
-            .aws()
-            .rds
-            .describe_db_instances()
-            .send()
-            .await
-            .expect("describe");
+        let out = rds.describe_db_instances().send().await.expect("describe");
         let mut ids: Vec<&str> = out
             .db_instances()
             .iter()
@@ -241,15 +229,9 @@ fn cleanup_deletes_tagged_scratch_instances_only() {
 fn a_restore_time_after_the_latest_restorable_time_is_refused() {
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
-        let gate = account.gate().await;
-        let _guard = gate
-            .aws()
-            .mode
-            .allow_writes(&["rds:RestoreDBInstanceToPointInTime"]);
+        let rds = aws_sdk_rds::Client::new(&sdk_config(&account.connection).await);
         let future = std::time::SystemTime::now() + Duration::from_secs(3600);
-        let refused = gate
-            .aws()
-            .rds
+        let refused = rds
             .restore_db_instance_to_point_in_time()
             .source_db_instance_identifier("restartix-sandbox")
             .target_db_instance_identifier("too-late")

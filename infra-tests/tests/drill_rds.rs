@@ -19,7 +19,7 @@ use fixtures::rds::{self, RdsState};
 use infra_tests::drills::{
     assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
 };
-use infra_tests::{Account, runtime};
+use infra_tests::{Account, operator, runtime};
 use verify::drill::{DrillError, MarkKind, rds_failover};
 use verify::{Gate, Status};
 
@@ -44,10 +44,9 @@ async fn drill_tables(rds: &RdsState) -> Vec<String> {
 /// Waits until moto says the instance is `available` again (a failover's
 /// last step), so the next drill's steady state holds.
 async fn wait_available(gate: &Gate) {
+    let rds = aws_sdk_rds::Client::new(&operator(gate.env()).await);
     for _ in 0..120 {
-        let out = gate
-            .aws()
-            .rds
+        let out = rds
             .describe_db_instances()
             .db_instance_identifier("restartix-sandbox")
             .send()
@@ -112,7 +111,7 @@ async fn drills(rds: RdsState) {
         .await
         .expect("the drill runs");
     // Every operation it made is granted by `cargo xtask iam-policy sandbox --drills`.
-    infra_tests::drills::iam_policy_covers_the_drill(&gate, "rds_failover", &rds_failover::WRITES);
+    infra_tests::drills::iam_policy_covers_the_drill(&gate, "rds_failover");
     println!(
         "{}\n{}",
         record.outcome.message,
@@ -233,9 +232,7 @@ async fn drills(rds: RdsState) {
     // Three failovers so far: a fourth brings the primary home, where the
     // reset that follows expects it (moto's AZ fields and the data plane agree).
     {
-        let _drill = gate.aws().mode.allow_writes(&rds_failover::WRITES);
-        gate.aws()
-            .rds
+        aws_sdk_rds::Client::new(&operator(gate.env()).await)
             .reboot_db_instance()
             .db_instance_identifier("restartix-sandbox")
             .force_failover(true)
@@ -299,7 +296,6 @@ fn a_probe_asking_for_tls_verifies_or_refuses_never_falls_back() {
     let url = format!("{}?sslmode=require", rds.probe_url);
     let missing = std::path::Path::new("/nonexistent/global-bundle.pem");
     let error = ProbeTarget::from_url(&url, "V", Some(missing), second, second, interval)
-        .err()
-        .expect("unreadable CA file");
+        .expect_err("unreadable CA file");
     assert!(error.to_string().contains("global-bundle.pem"), "{error}");
 }

@@ -103,26 +103,3 @@ fn clients_in_another_region_are_refused_before_any_call() {
         assert_eq!(gate.aws().calls.snapshot().total_operations(), 0);
     });
 }
-
-/// The STS client carries the same read-only guard as every other client:
-/// only `GetCallerIdentity` is a read; `AssumeRole` through it is refused before it is sent.
-#[test]
-fn the_sts_client_is_guarded_like_every_other() {
-    let env = load_for_run("sandbox").unwrap();
-    let connection = connection(&env).unwrap();
-    runtime().block_on(async {
-        let gate = Gate::connect(env, connection).await;
-        let refused = gate
-            .aws()
-            .sts
-            .assume_role()
-            .role_arn("arn:aws:iam::123456789012:role/anything")
-            .role_session_name("verify")
-            .send()
-            .await
-            .unwrap_err();
-        let text = verify::check::error_chain(&refused);
-        assert!(text.contains("refused sts:AssumeRole"), "{text}");
-        assert_eq!(gate.aws().calls.snapshot().requests, 0);
-    });
-}

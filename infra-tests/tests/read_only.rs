@@ -1,88 +1,12 @@
-//! Plain verification never changes anything: the SDK guard refuses a
-//! mutating call before it leaves the process, and a whole gate run makes
-//! only read calls.
+//! Plain verification never changes anything: a whole gate run makes only
+//! read calls (the guard that refuses a mutating call before it leaves the
+//! process is tested beside it, in `verify/src/aws/tests.rs`).
 
 use std::collections::BTreeSet;
 
 use infra_tests::{Account, runtime};
-use verify::aws::{AccessMode, AwsClients, CallCounts, is_read_only, sdk_config};
-use verify::{Selection, Status};
-
-#[test]
-fn the_guard_refuses_a_mutating_call_and_nothing_changes() {
-    runtime().block_on(async {
-        let account = Account::seeded(&[]).await.expect("account");
-        let clients = AwsClients::new(
-            &sdk_config(&account.connection).await,
-            AccessMode::read_only(),
-        );
-        let refused = clients
-            .rds
-            .modify_db_instance()
-            .db_instance_identifier("restartix-sandbox")
-            .multi_az(false)
-            .apply_immediately(true)
-            .send()
-            .await;
-        let err = refused.expect_err("a write in verify mode must be refused");
-        let text = aws_smithy_types::error::display::DisplayErrorContext(&err).to_string();
-        assert!(text.contains("refused rds:ModifyDBInstance"), "{text}");
-        assert_eq!(
-            clients.calls.snapshot().requests,
-            0,
-            "the refused call never reached the network"
-        );
-
-        // The instance is untouched.
-        let outcome = account.check("rds.multi_az").await;
-        assert_eq!(outcome.status, Status::Pass, "{}", outcome.message);
-    });
-}
-
-#[test]
-fn a_drill_guard_admits_exactly_its_operations_only_while_held() {
-    runtime().block_on(async {
-        let account = Account::seeded(&[]).await.expect("account");
-        let mode = AccessMode::read_only();
-        let clients = AwsClients::new(&sdk_config(&account.connection).await, mode.clone());
-        {
-            let _drill = mode.allow_writes(&["rds:ModifyDBInstance"]);
-            clients
-                .rds
-                .modify_db_instance()
-                .db_instance_identifier("restartix-sandbox")
-                .backup_retention_period(8)
-                .apply_immediately(true)
-                .send()
-                .await
-                .expect("allowed during a drill");
-            // Any other write is still refused, before it is sent.
-            let before = clients.calls.snapshot().requests;
-            let other = clients
-                .rds
-                .delete_db_instance()
-                .db_instance_identifier("restartix-sandbox")
-                .skip_final_snapshot(true)
-                .send()
-                .await
-                .expect_err("a write the drill did not declare");
-            let text = aws_smithy_types::error::display::DisplayErrorContext(&other).to_string();
-            assert!(text.contains("refused rds:DeleteDBInstance"), "{text}");
-            assert_eq!(clients.calls.snapshot().requests, before);
-        }
-        let again = clients
-            .rds
-            .modify_db_instance()
-            .db_instance_identifier("restartix-sandbox")
-            .backup_retention_period(7)
-            .send()
-            .await;
-        assert!(
-            again.is_err(),
-            "writes are refused again once the drill guard is dropped"
-        );
-    });
-}
+use verify::Selection;
+use verify::aws::{CallCounts, is_read_only};
 
 #[test]
 fn a_whole_gate_run_makes_only_read_calls() {
@@ -104,13 +28,36 @@ fn a_whole_gate_run_makes_only_read_calls() {
 }
 
 /// The IAM actions that authorise what `calls` recorded; an operation the
-/// policy table cannot map fails (a new call needs its row in `iam-policy`).
+/// IAM table cannot map fails (a new service needs its prefix in `verify::iam`).
 fn iam_actions_of(calls: &CallCounts) -> BTreeSet<String> {
     calls
         .operations
         .keys()
-        .flat_map(|op| iam_policy::iam_actions(op).unwrap_or_else(|e| panic!("{e}")))
+        .flat_map(|op| verify::iam::iam_actions(op).unwrap_or_else(|e| panic!("{e}")))
         .collect()
+}
+
+/// Every check's own operations (its evidence's `operations`, recorded per
+/// check) are authorised by the grants it declares: a check that starts
+/// calling something new fails here until its declaration says so.
+fn each_check_declares_what_it_called(env: &verify::Environment, outcomes: &[verify::Outcome]) {
+    let permissions = verify::iam::permissions(env, false);
+    for outcome in outcomes {
+        let declared: BTreeSet<&str> = permissions
+            .iter()
+            .filter(|p| p.needed_by == outcome.id)
+            .map(|p| p.action)
+            .collect();
+        for op in &outcome.evidence.operations {
+            for action in verify::iam::iam_actions(op).unwrap_or_else(|e| panic!("{e}")) {
+                assert!(
+                    declared.contains(action.as_str()),
+                    "{} called {op} ({action}), which its declaration does not grant: {declared:?}",
+                    outcome.id
+                );
+            }
+        }
+    }
 }
 
 /// The policy `cargo xtask iam-policy sandbox` prints grants exactly what a
@@ -133,16 +80,17 @@ fn the_iam_policy_grants_exactly_what_a_gate_run_calls() {
                     "{outcomes:#?}"
                 );
             }
+            each_check_declares_what_it_called(&account.env, &outcomes);
             (account.env.clone(), gate.aws().calls.snapshot())
         })
     };
     let (env, good) = run(&[]);
-    let granted = iam_policy::actions(&iam_policy::policy(&env, false));
+    let granted = verify::iam::actions(&verify::iam::policy(&env, false));
     let called = iam_actions_of(&good);
     let missing: Vec<&String> = called.difference(&granted).collect();
     assert!(missing.is_empty(), "called, not granted: {missing:?}");
 
-    let only_when: BTreeSet<String> = iam_policy::permissions(&env, false)
+    let only_when: BTreeSet<String> = verify::iam::permissions(&env, false)
         .iter()
         .filter(|p| p.only_when.is_some())
         .map(|p| p.action.to_string())
@@ -173,7 +121,7 @@ fn the_iam_policy_grants_exactly_what_a_gate_run_calls() {
     // Without a declared area, its actions are not granted (the table keys on the spec).
     let mut no_ses = env.clone();
     no_ses.ses = None;
-    let without = iam_policy::actions(&iam_policy::policy(&no_ses, false));
+    let without = verify::iam::actions(&verify::iam::policy(&no_ses, false));
     assert!(
         !without.iter().any(|a| a.starts_with("ses:")),
         "{without:?}"

@@ -66,6 +66,25 @@ impl Area {
         }
     }
 
+    /// Its heading in the check catalogue (`docs/checks.md`).
+    pub const fn title(self) -> &'static str {
+        match self {
+            Area::Rds => "RDS",
+            Area::Pgbouncer => "pgbouncer on ECS",
+            Area::Edge => "Edge: ALB, TLS, HTTPS",
+            Area::Cloudflare => "Cloudflare",
+            Area::Scheduled => "Scheduled tasks (one pair per declared task)",
+            Area::Alarms => "Alarms",
+            Area::Budgets => "Budgets",
+            Area::Ses => "SES",
+            Area::Network => "Network",
+            Area::Terraform => "Terraform",
+            Area::Metrics => "Metric gates (one per declared gate)",
+            Area::Canary => "Canaries (one per declared canary)",
+            Area::Drill => "Drills",
+        }
+    }
+
     /// The launch gate's group its checks are reported under.
     pub const fn group(self) -> &'static str {
         match self {

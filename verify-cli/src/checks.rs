@@ -1,7 +1,7 @@
 //! `verify checks [--spec FILE] [--format json]`: without a spec, the
 //! catalogue (ids that depend on the spec as templates: `metrics.<name>`);
 //! with one, the concrete ids it plans. Each with its title, its area, its
-//! gate group and, with a spec, the IAM actions its area needs there.
+//! gate group and, with a spec, the IAM actions it needs there.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -60,14 +60,13 @@ fn catalogue() -> Result<Vec<Listed>, CouldNotRun> {
 
 fn planned(file: &Path) -> Result<Vec<Listed>, CouldNotRun> {
     let env = envspec::load(file).map_err(CouldNotRun::from)?;
-    let permissions = iam_policy::permissions(&env, false);
+    let permissions = verify::iam::permissions(&env, false);
     Ok(verify::checks::catalogue(&env)
         .into_iter()
         .map(|check| {
-            let area = check.area().to_string();
             let actions: BTreeSet<String> = permissions
                 .iter()
-                .filter(|p| p.needed_by == area)
+                .filter(|p| p.needed_by == check.id)
                 .map(|p| p.action.to_string())
                 .collect();
             listed(check, Some(actions.into_iter().collect()))
@@ -79,7 +78,7 @@ fn listed(check: verify::Check, iam_actions: Option<Vec<String>>) -> Listed {
     Listed {
         area: check.area().to_string(),
         group: report_model::gates::group_of(&check.id),
-        title: check.title,
+        title: check.title(),
         id: check.id,
         iam_actions,
     }

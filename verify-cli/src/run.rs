@@ -282,8 +282,12 @@ pub fn validate(flags: &Validate) -> Result<ExitCode, CouldNotRun> {
         env.terraform.plan = prepared.terraform.plan.clone();
         env.terraform.state = prepared.terraform.state.clone();
         let checks = verify::run::planned(&env, &prepared.selection);
-        let policy = iam_policy::policy(&env, false);
-        let actions: Vec<String> = iam_policy::actions(&policy).into_iter().collect();
+        // The actions the planned checks declare, for this spec.
+        let actions: std::collections::BTreeSet<&str> = verify::iam::permissions(&env, false)
+            .into_iter()
+            .filter(|p| checks.contains(&p.needed_by))
+            .map(|p| p.action)
+            .collect();
         out.push(serde_json::json!({
             "environment": env.name,
             "spec": env.source.display().to_string(),
@@ -362,6 +366,6 @@ pub fn iam_policy(flags: &IamPolicy) -> Result<ExitCode, CouldNotRun> {
             env.source.display()
         )));
     }
-    outln!("{}", iam_policy::render(&env, flags.drills));
+    outln!("{}", verify::iam::render(&env, flags.drills));
     Ok(ExitCode::SUCCESS)
 }

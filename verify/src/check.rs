@@ -9,11 +9,11 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use serde_json::{Map, Value};
 
 use crate::context::Context;
+pub use crate::error::{CheckError, error_chain, required};
+pub use crate::iam::Grant;
 
 pub use report_model::{Evidence, Outcome, Status};
 
@@ -54,139 +54,60 @@ impl Finding {
         }
     }
 
+    /// One field of one resource compared with what is declared: the
+    /// message (`<resource>: <field> expected <e>, observed <o>` when they
+    /// differ) and the evidence (`expected` and `observed` keyed by the
+    /// field) from the same four facts. Equal is a pass.
+    ///
+    /// ```
+    /// use verify::{Finding, Status};
+    /// let f = Finding::field("rds instance 'db'", "DeletionProtection", true, false);
+    /// assert_eq!(f.status, Status::Fail);
+    /// assert_eq!(f.message, "rds instance 'db': DeletionProtection expected true, observed false");
+    /// assert_eq!(f.evidence.observed["DeletionProtection"], false);
+    /// let f = Finding::field("budget 'b'", "TimeUnit", "MONTHLY", "MONTHLY");
+    /// assert_eq!((f.status, f.message.as_str()), (Status::Pass, "budget 'b': TimeUnit MONTHLY"));
+    /// ```
+    pub fn field(
+        resource: &str,
+        field: &str,
+        expected: impl Into<Value>,
+        observed: impl Into<Value>,
+    ) -> Self {
+        let (expected, observed) = (expected.into(), observed.into());
+        let shown = |v: &Value| match v {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let mut e = Map::new();
+        e.insert(field.into(), expected.clone());
+        let mut o = Map::new();
+        o.insert(field.into(), observed.clone());
+        let evidence = Evidence::of(resource)
+            .expected(Value::Object(e))
+            .observed(Value::Object(o));
+        if expected == observed {
+            Finding::pass(
+                format!("{resource}: {field} {}", shown(&observed)),
+                evidence,
+            )
+        } else {
+            Finding::fail(
+                format!(
+                    "{resource}: {field} expected {}, observed {}",
+                    shown(&expected),
+                    shown(&observed)
+                ),
+                evidence,
+            )
+        }
+    }
+
     /// Keeps `value` under `key` in the evidence's details ([`Evidence::detail`]).
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.evidence = self.evidence.detail(key, value);
         self
     }
-}
-
-/// Why a check could not look. Always reported as `error`, never as `pass`.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CheckError {
-    /// The API answered with an error, or could not be reached.
-    #[error("{operation} failed for {resource}: {message}")]
-    Aws {
-        operation: String,
-        resource: String,
-        code: Option<String>,
-        message: String,
-    },
-    /// A declared resource does not exist (or is not visible to these credentials).
-    #[error("{operation}: {resource} not found")]
-    NotFound { operation: String, resource: String },
-    /// The check did not finish within its bound.
-    #[error("check did not finish within {0:?}")]
-    Timeout(Duration),
-    /// A probe outside AWS (TLS, HTTP, DNS, the Cloudflare API) could not look.
-    #[error("{probe} failed for {target}: {message}")]
-    Probe {
-        probe: String,
-        target: String,
-        message: String,
-    },
-    /// The API answered but left out (or garbled) a value the judgement
-    /// depends on: "AWS did not say" is never read as "fine".
-    #[error("{operation} did not report {field} for {resource}")]
-    Missing {
-        operation: String,
-        resource: String,
-        field: String,
-    },
-}
-
-impl CheckError {
-    /// Maps an SDK error: `*NotFound*` codes become [`CheckError::NotFound`],
-    /// everything else (AccessDenied, throttling past retries, timeouts,
-    /// unreachable endpoint, a refused write) [`CheckError::Aws`].
-    pub fn from_sdk<E, R>(operation: &str, resource: &str, err: SdkError<E, R>) -> Self
-    where
-        E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
-        R: Debug + 'static,
-    {
-        let code = err.code().map(str::to_string);
-        if code.as_deref().is_some_and(|c| c.contains("NotFound")) {
-            return CheckError::NotFound {
-                operation: operation.into(),
-                resource: resource.into(),
-            };
-        }
-        let message = match (&code, err.message()) {
-            (Some(code), Some(message)) => format!("{code}: {message}"),
-            (Some(code), None) => code.clone(),
-            _ => error_chain(&err),
-        };
-        CheckError::Aws {
-            operation: operation.into(),
-            resource: resource.into(),
-            code,
-            message,
-        }
-    }
-
-    /// The AWS operation that failed, if any.
-    pub fn operation(&self) -> Option<&str> {
-        match self {
-            CheckError::Aws { operation, .. }
-            | CheckError::NotFound { operation, .. }
-            | CheckError::Missing { operation, .. } => Some(operation),
-            CheckError::Probe { probe, .. } => Some(probe),
-            CheckError::Timeout(_) => None,
-        }
-    }
-
-    /// The resource (or probe target) the check could not read, if known.
-    pub fn resource(&self) -> Option<&str> {
-        match self {
-            CheckError::Aws { resource, .. }
-            | CheckError::NotFound { resource, .. }
-            | CheckError::Missing { resource, .. } => Some(resource),
-            CheckError::Probe { target, .. } => Some(target),
-            CheckError::Timeout(_) => None,
-        }
-    }
-
-    /// The evidence of a check that could not look: the resource when
-    /// known, and the `error` and the `operation` (`null` for a timeout) as
-    /// details. The runner adds the operations recorded.
-    ///
-    /// ```
-    /// use verify::check::CheckError;
-    /// let e = CheckError::NotFound { operation: "rds:DescribeDBInstances".into(), resource: "rds instance 'db'".into() };
-    /// let evidence = e.evidence();
-    /// assert_eq!(evidence.resources, ["rds instance 'db'"]);
-    /// assert_eq!(evidence.details["operation"], "rds:DescribeDBInstances");
-    /// assert_eq!(evidence.details["error"], e.to_string());
-    /// ```
-    pub fn evidence(&self) -> Evidence {
-        Evidence::default()
-            .resources(self.resource())
-            .detail("error", self.to_string())
-            .detail("operation", self.operation())
-    }
-}
-
-/// A value the judgement needs, or [`CheckError::Missing`] naming the
-/// operation, the resource and the field that was not reported.
-///
-/// ```
-/// use verify::check::{CheckError, required};
-/// let public: Option<bool> = None;
-/// let err = required(public, "rds:DescribeDBInstances", "rds instance 'db'", "PubliclyAccessible");
-/// assert!(matches!(err, Err(CheckError::Missing { .. })));
-/// assert_eq!(required(Some(false), "op", "r", "f").unwrap(), false);
-/// ```
-pub fn required<T>(
-    value: Option<T>,
-    operation: &str,
-    resource: &str,
-    field: &str,
-) -> Result<T, CheckError> {
-    value.ok_or_else(|| CheckError::Missing {
-        operation: operation.into(),
-        resource: resource.into(),
-        field: field.into(),
-    })
 }
 
 /// A declared duration as a person wrote it: `35d`, `2h`, `15m`, else
@@ -209,21 +130,6 @@ pub fn human_duration(d: Duration) -> String {
     }
 }
 
-/// An error and its sources, `: `-joined, without repeats (the SDK's
-/// `Display` is terse and its `Debug` is noisy).
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut next = Some(err);
-    while let Some(e) = next {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        next = e.source();
-    }
-    parts.join(": ")
-}
-
 /// What a check function returns.
 pub type CheckResult = Result<Finding, CheckError>;
 
@@ -232,33 +138,87 @@ pub type CheckFuture<'a> = Pin<Box<dyn Future<Output = CheckResult> + Send + 'a>
 
 type RunFn = dyn for<'a> Fn(&'a Context) -> CheckFuture<'a> + Send + Sync;
 
-/// A check: a public id, what it asserts in a line, and the function that
-/// reads and judges.
-#[derive(Clone)]
-pub struct Check {
-    pub id: String,
+/// A check as its area declares it: everything about it but its code. The
+/// IAM policy, the report groups (by [`crate::checks::Area`]), the
+/// catalogue page (`docs/checks.md`), `verify checks` and the `cargo test`
+/// trials are all derived from these.
+///
+/// ```
+/// use verify::check::CheckDef;
+/// const ALWAYS: CheckDef = CheckDef {
+///     id: "demo.always",
+///     title: "always passes",
+///     doc: "nothing; a demonstration",
+///     iam: &[],
+/// };
+/// assert_eq!(ALWAYS.id, "demo.always");
+/// ```
+#[derive(Clone, Copy)]
+pub struct CheckDef {
+    /// The public id (`rds.multi_az`); a template for checks a spec names
+    /// (`scheduled.<task>.succeeded`, `metrics.<name>`).
+    pub id: &'static str,
     /// What a pass means, in a line (`verify checks` lists it).
     pub title: &'static str,
+    /// What it asserts, for the catalogue page (Markdown, one line).
+    pub doc: &'static str,
+    /// The IAM permissions it needs, scoped by the spec ([`crate::iam`]).
+    pub iam: &'static [Grant],
+}
+
+impl Debug for CheckDef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CheckDef").field("id", &self.id).finish()
+    }
+}
+
+/// A check: its declaration, its concrete id, and the function that reads
+/// and judges.
+#[derive(Clone)]
+pub struct Check {
+    /// The concrete id: the declaration's, or a template's instance
+    /// (`scheduled.audit-partition-roll.succeeded`).
+    pub id: String,
+    /// Its declaration.
+    pub def: &'static CheckDef,
     run: Arc<RunFn>,
 }
 
 impl Check {
+    /// The check `def` declares, judged by `run`.
+    ///
     /// ```
-    /// use verify::check::{Check, Finding};
-    /// let check = Check::new("demo.always", "always passes", |_cx| {
+    /// use verify::check::{Check, CheckDef, Finding};
+    /// static ALWAYS: CheckDef =
+    ///     CheckDef { id: "demo.always", title: "always passes", doc: "", iam: &[] };
+    /// let check = Check::new(&ALWAYS, |_cx| {
     ///     Box::pin(async { Ok(Finding::pass("ok", verify::Evidence::of("demo resource"))) })
     /// });
     /// assert_eq!(check.id, "demo.always");
     /// ```
-    pub fn new<F>(id: impl Into<String>, title: &'static str, run: F) -> Self
+    pub fn new<F>(def: &'static CheckDef, run: F) -> Self
+    where
+        F: for<'a> Fn(&'a Context) -> CheckFuture<'a> + Send + Sync + 'static,
+    {
+        Check::instance(def, def.id, run)
+    }
+
+    /// An instance `id` of the template `def` (one per declared task,
+    /// metric gate or canary).
+    pub fn instance<F>(def: &'static CheckDef, id: impl Into<String>, run: F) -> Self
     where
         F: for<'a> Fn(&'a Context) -> CheckFuture<'a> + Send + Sync + 'static,
     {
         Check {
             id: id.into(),
-            title,
+            def,
             run: Arc::new(run),
         }
+    }
+
+    /// What a pass means, in a line.
+    pub fn title(&self) -> &'static str {
+        self.def.title
     }
 
     /// The area is the id up to the first dot (`rds.multi_az` → `rds`).

@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use futures_util::StreamExt;
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
+use crate::aws::OperationLog;
 use crate::aws::{AccessMode, AwsClients, Connection, sdk_config};
-use crate::cache::DescribeCache;
 use crate::check::{Check, CheckError, Outcome, Status};
 use crate::checks;
-use crate::context::{Context, OperationLog};
+use crate::context::Context;
 use crate::spec::Environment;
 
 /// How many checks run at once by default.
@@ -60,7 +60,7 @@ impl Gate {
     /// reads see what changed since (a drill's steady state after recovery).
     pub fn fresh(&self) -> Gate {
         Gate {
-            cx: Context::new(self.env().clone(), self.aws().clone()),
+            cx: Context::new(self.env().clone(), self.aws().fresh()),
             concurrency: self.concurrency,
             check_timeout: self.check_timeout,
         }
@@ -89,10 +89,6 @@ impl Gate {
         self.cx.aws()
     }
 
-    pub fn cache(&self) -> &DescribeCache {
-        self.cx.cache()
-    }
-
     /// Confirms, before any check, that the run verifies the environment the
     /// spec declares: every AWS client sends its calls to the spec's `region`,
     /// and the credentials belong to the spec's `account_id`
@@ -103,19 +99,9 @@ impl Gate {
     /// The region is checked first, so a mismatch there makes no call at all.
     pub async fn confirm_identity(&self) -> Result<CallerIdentity, IdentityError> {
         check_regions(&self.env().region, &self.aws().regions())?;
-        let answer = self
-            .aws()
-            .sts
-            .get_caller_identity()
-            .send()
+        let answer = crate::aws::sts::caller_identity(self.aws())
             .await
-            .map_err(|e| {
-                IdentityError::Sts(CheckError::from_sdk(
-                    "sts:GetCallerIdentity",
-                    "the caller",
-                    e,
-                ))
-            })?;
+            .map_err(IdentityError::Sts)?;
         let identity = CallerIdentity {
             account: answer
                 .account()

@@ -2,10 +2,10 @@
 //! spec declares, and drills that inject a fault and judge what a client saw.
 //!
 //! - [`spec`]: the HCL environment spec, strictly parsed.
-//! - [`aws`]: SDK configuration, the read-only guard, the call counter.
-//! - [`gate`]: one run: the catalogue, run concurrently over a shared [`cache`].
-//! - [`context`]: what a check reads with (spec, clients, shared reads), and
-//!   the log of AWS operations each check relied on.
+//! - [`aws`]: SDK configuration, the read-only guard, the call counter, and
+//!   every AWS call, one module per service.
+//! - [`gate`]: one run: the catalogue, run concurrently over shared reads.
+//! - [`context`]: what a check reads with (the spec and the run's AWS access).
 //! - [`checks`]: one module per area, named as the check id prefix.
 //! - [`check`]: the model every check shares (status, outcome, typed evidence, errors).
 //! - [`drill`]: consent, steady state, probes, a guarded fault, recovery,
@@ -16,14 +16,14 @@
 //! - [`signoffs`]: the sign-offs file judged on the day of the run.
 
 pub mod aws;
-pub mod cache;
 pub mod check;
 pub mod checks;
 pub mod context;
 pub mod drill;
+mod error;
 pub mod gate;
+pub mod iam;
 pub mod probe;
-pub mod reads;
 pub mod run;
 pub mod sandbox;
 pub mod signoffs;
@@ -33,5 +33,6 @@ pub use report_model::verdict;
 pub mod waivers;
 
 pub use check::{Check, CheckError, Evidence, Finding, Outcome, Status};
+pub(crate) use error::required;
 pub use gate::{Gate, Selection};
 pub use spec::{Environment, SpecError};

@@ -1,16 +1,15 @@
 //! `cargo xtask iam-policy <env> [--drills]`: the least-privilege IAM policy
-//! for the checks `<env>`'s spec enables (and with `--drills`, the drills'
-//! writes), printed as JSON. The table is `iam-policy`'s, shared with the
-//! sandbox test that proves it against every recorded operation. Nothing is
-//! built and nothing is called: the spec is validated (exit 2 with
-//! `file:line:column`) and the policy printed.
+//! for the checks `<env>`'s spec enables (and with `--drills`, the drills'),
+//! printed as JSON by `verify iam-policy`, which derives it from the
+//! checks' and drills' declarations. The spec is validated first (exit 2
+//! with `file:line:column`, nothing built); then `verify` is built and run.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Result;
 
 use crate::CouldNotRun;
+use crate::cargo::{build_workspace, environments_dir, workspace_bin};
 use crate::flags::IamPolicy;
 
 pub fn run(flags: &IamPolicy) -> Result<ExitCode> {
@@ -28,38 +27,30 @@ pub fn run(flags: &IamPolicy) -> Result<ExitCode> {
         ))
         .into());
     }
-    let text = iam_policy::render(&env, flags.drills);
-    // A closed pipe (`| head`) is not an error worth a panic.
-    let _ = writeln!(std::io::stdout(), "{text}");
-    Ok(ExitCode::SUCCESS)
+    build_workspace()?;
+    let mut command = std::process::Command::new(workspace_bin("verify"));
+    command
+        .arg("iam-policy")
+        .arg(&flags.env)
+        .arg("--spec-dir")
+        .arg(environments_dir());
+    if flags.drills {
+        command.arg("--drills");
+    }
+    for (flag, path) in [
+        ("--terraform-state", &flags.terraform_state),
+        ("--terraform-outputs", &flags.terraform_outputs),
+    ] {
+        if let Some(path) = path {
+            command.arg(flag).arg(path);
+        }
+    }
+    Err(crate::verify::exec(command))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_sandbox_policy_renders_as_an_iam_document() {
-        let env = crate::environment::load("sandbox", None).expect("sandbox spec");
-        let text = iam_policy::render(&env, true);
-        assert!(
-            text.starts_with("{\n  \"Version\": \"2012-10-17\""),
-            "{text}"
-        );
-        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(back["Version"], "2012-10-17");
-        let sids: Vec<&str> = back["Statement"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|s| s["Sid"].as_str().unwrap())
-            .collect();
-        assert!(
-            sids.contains(&"ReadWithoutResourceLevelPermissions"),
-            "{sids:?}"
-        );
-        assert!(sids.contains(&"DrillRdsFailoverReboot"), "{sids:?}");
-    }
 
     #[test]
     fn a_bad_spec_is_refused_with_its_position() {

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::OnceCell;
 
-use crate::check::CheckError;
-use crate::context::OperationLog;
+use super::OperationLog;
+use crate::CheckError;
 
 struct Entry {
     value: Result<Arc<dyn Any + Send + Sync>, CheckError>,
@@ -28,21 +28,21 @@ type Cells = HashMap<(TypeId, String), Arc<OnceCell<Entry>>>;
 /// Memoises fetches by key for the life of one run. Errors are cached too, so
 /// a failing describe is not retried by every check that needs it.
 #[derive(Default)]
-pub struct DescribeCache {
+pub(crate) struct DescribeCache {
     cells: Mutex<Cells>,
 }
 
 impl DescribeCache {
     /// Returns the value cached under `key`, fetching it first if needed.
     ///
-    /// ```
+    /// ```ignore
     /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
-    /// let cache = verify::cache::DescribeCache::default();
-    /// let a = cache.get("k", || async { Ok::<_, verify::check::CheckError>(41 + 1) }).await.unwrap();
+    /// let cache = DescribeCache::default();
+    /// let a = cache.get("k", || async { Ok::<_, crate::CheckError>(41 + 1) }).await.unwrap();
     /// let b = cache.get("k", || async { unreachable!("served from the cache") }).await;
     /// assert_eq!((*a, *b.unwrap()), (42, 42));
     /// // The same key for another type is another entry.
-    /// let c = cache.get("k", || async { Ok::<_, verify::check::CheckError>("text") }).await.unwrap();
+    /// let c = cache.get("k", || async { Ok::<_, crate::CheckError>("text") }).await.unwrap();
     /// assert_eq!(*c, "text");
     /// # });
     /// ```
@@ -86,9 +86,13 @@ impl DescribeCache {
             Err(e) => Err(e.clone()),
         }
     }
+}
 
-    /// Forgets everything (the next run reads afresh).
-    pub fn clear(&self) {
-        self.cells.lock().expect("describe cache poisoned").clear();
+impl std::fmt::Debug for DescribeCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let entries = self.cells.lock().map(|c| c.len()).unwrap_or(0);
+        f.debug_struct("DescribeCache")
+            .field("entries", &entries)
+            .finish()
     }
 }

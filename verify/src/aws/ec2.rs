@@ -5,18 +5,25 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use aws_sdk_ec2::types::{IpPermission, SecurityGroup};
+use aws_sdk_ec2::types::{Filter, IpPermission, NatGateway, RouteTable, SecurityGroup, Subnet};
 use ipnet::IpNet;
 
-use crate::check::CheckError;
-use crate::context::Context;
+use super::AwsClients;
+use crate::CheckError;
 
-pub const DESCRIBE_SGS: &str = "ec2:DescribeSecurityGroups";
-pub const GET_PREFIX_LIST_ENTRIES: &str = "ec2:GetManagedPrefixListEntries";
+pub(crate) const DESCRIBE_SGS: &str = "ec2:DescribeSecurityGroups";
+/// Why `ec2:GetManagedPrefixListEntries` may not be called on a given run.
+pub(crate) const PREFIX_LISTS_REFERENCED: &str =
+    "a security-group rule on the port references a managed prefix list";
+pub(crate) const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
+pub(crate) const DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
+pub(crate) const DESCRIBE_ROUTE_TABLES: &str = "ec2:DescribeRouteTables";
+pub(crate) const DESCRIBE_NAT_GATEWAYS: &str = "ec2:DescribeNatGateways";
+pub(crate) const GET_PREFIX_LIST_ENTRIES: &str = "ec2:GetManagedPrefixListEntries";
 
 /// The security groups `ids`, described once per run (one call for the set).
-pub async fn security_groups(
-    cx: &Context,
+pub(crate) async fn security_groups(
+    aws: &AwsClients,
     ids: &[String],
 ) -> Result<Arc<Vec<SecurityGroup>>, CheckError> {
     if ids.is_empty() {
@@ -25,10 +32,9 @@ pub async fn security_groups(
     let mut sorted = ids.to_vec();
     sorted.sort();
     sorted.dedup();
-    cx.cache()
+    aws.cache()
         .get(&format!("{DESCRIBE_SGS}:{}", sorted.join(",")), || async {
-            let groups: Vec<SecurityGroup> = cx
-                .aws()
+            let groups: Vec<SecurityGroup> = aws
                 .ec2
                 .describe_security_groups()
                 .set_group_ids(Some(sorted.clone()))
@@ -60,16 +66,15 @@ pub async fn security_groups(
 }
 
 /// The CIDRs of a managed prefix list, read once per run (paginated).
-pub async fn prefix_list_entries(
-    cx: &Context,
+pub(crate) async fn prefix_list_entries(
+    aws: &AwsClients,
     prefix_list_id: &str,
 ) -> Result<Arc<Vec<String>>, CheckError> {
-    cx.cache()
+    aws.cache()
         .get(
             &format!("{GET_PREFIX_LIST_ENTRIES}:{prefix_list_id}"),
             || async {
-                let entries: Vec<_> = cx
-                    .aws()
+                let entries: Vec<_> = aws
                     .ec2
                     .get_managed_prefix_list_entries()
                     .prefix_list_id(prefix_list_id)
@@ -101,8 +106,8 @@ pub async fn prefix_list_entries(
 }
 
 /// The prefix lists referenced by any rule of `groups`, with their entries.
-pub async fn referenced_prefix_lists(
-    cx: &Context,
+pub(crate) async fn referenced_prefix_lists(
+    aws: &AwsClients,
     groups: &[SecurityGroup],
 ) -> Result<BTreeMap<String, Vec<String>>, CheckError> {
     let mut lists = BTreeMap::new();
@@ -113,7 +118,7 @@ pub async fn referenced_prefix_lists(
         .filter_map(|p| p.prefix_list_id())
     {
         if !lists.contains_key(id) {
-            let entries = prefix_list_entries(cx, id).await?;
+            let entries = prefix_list_entries(aws, id).await?;
             lists.insert(id.to_string(), (*entries).clone());
         }
     }
@@ -136,21 +141,7 @@ pub struct SourcePolicy<'a> {
 /// ones `policy` does not allow. A prefix list counts as its entries (from
 /// `prefix_lists`); one that was not read is not allowed. A CIDR AWS
 /// returned that does not parse is an error.
-///
-/// ```
-/// use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup};
-/// use verify::reads::ec2::{SourcePolicy, admitted_sources};
-/// let sg = SecurityGroup::builder()
-///     .group_id("sg-1")
-///     .ip_permissions(IpPermission::builder().ip_protocol("tcp").from_port(443).to_port(443)
-///         .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/1").build()).build())
-///     .build();
-/// let private = ["10.0.0.0/8".parse().unwrap()];
-/// let policy = SourcePolicy { allowed: &private, allowed_name: "private ranges", group_references: true };
-/// let seen = admitted_sources(&[sg], &[443], &Default::default(), policy).unwrap();
-/// assert_eq!(seen.not_allowed, vec!["0.0.0.0/1 on 443 (in sg-1)"]);
-/// ```
-pub fn admitted_sources(
+pub(crate) fn admitted_sources(
     groups: &[SecurityGroup],
     ports: &[i32],
     prefix_lists: &BTreeMap<String, Vec<String>>,
@@ -222,7 +213,7 @@ pub struct Admitted {
 }
 
 /// Whether `rule` admits TCP traffic to `port` (all protocols included).
-pub fn covers_port(rule: &IpPermission, port: i32) -> bool {
+pub(crate) fn covers_port(rule: &IpPermission, port: i32) -> bool {
     match rule.ip_protocol() {
         Some("-1") | Some("all") => true,
         Some("tcp") | Some("6") => {
@@ -237,7 +228,7 @@ pub fn covers_port(rule: &IpPermission, port: i32) -> bool {
 
 /// RFC 1918, shared address space (RFC 6598) and unique-local IPv6 (RFC 4193):
 /// sources that cannot be on the internet.
-pub fn private_ranges() -> Vec<IpNet> {
+pub(crate) fn private_ranges() -> Vec<IpNet> {
     [
         "10.0.0.0/8",
         "172.16.0.0/12",
@@ -251,15 +242,227 @@ pub fn private_ranges() -> Vec<IpNet> {
 }
 
 /// Parses published ranges (Cloudflare's `/ips`); an unreadable one is an error.
-pub fn parse_ranges<'a>(cidrs: impl IntoIterator<Item = &'a str>) -> Result<Vec<IpNet>, String> {
+pub(crate) fn parse_ranges<'a>(
+    cidrs: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<IpNet>, String> {
     cidrs
         .into_iter()
         .map(|c| c.parse().map_err(|_| format!("unreadable range {c:?}")))
         .collect()
 }
 
+/// `(subnet id, AZ)` of each subnet in `ids`.
+pub(crate) async fn subnet_azs(
+    aws: &AwsClients,
+    ids: &[String],
+) -> Result<Vec<(String, String)>, CheckError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut ids = ids.to_vec();
+    ids.sort();
+    ids.dedup();
+    let out = aws
+        .ec2
+        .describe_subnets()
+        .set_subnet_ids(Some(ids.clone()))
+        .send()
+        .await
+        .map_err(|e| {
+            CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("subnets {}", ids.join(", ")), e)
+        })?;
+    Ok(out
+        .subnets()
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.subnet_id()?.to_string(),
+                s.availability_zone()?.to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// `(cidr, az)` of every subnet in the VPC.
+pub(crate) async fn vpc_subnet_cidrs(
+    aws: &AwsClients,
+    vpc_id: &str,
+) -> Result<Vec<(String, String)>, CheckError> {
+    let subnets: Vec<aws_sdk_ec2::types::Subnet> = aws
+        .ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("vpc-id")
+                .values(vpc_id)
+                .build(),
+        )
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("vpc {vpc_id}"), e))?;
+    Ok(subnets
+        .iter()
+        .filter_map(|s| {
+            Some((
+                s.cidr_block()?.to_string(),
+                s.availability_zone()?.to_string(),
+            ))
+        })
+        .collect())
+}
+
+/// The NAT gateways of the VPC `vpc_id` (every page), described once per run
+/// (`network.multi_az`, `terraform.declared`).
+pub(crate) async fn nat_gateways(
+    aws: &AwsClients,
+    vpc_id: &str,
+) -> Result<std::sync::Arc<Vec<NatGateway>>, CheckError> {
+    aws.cache()
+        .get(&format!("{DESCRIBE_NAT_GATEWAYS}:{vpc_id}"), || async {
+            aws.ec2
+                .describe_nat_gateways()
+                .filter(Filter::builder().name("vpc-id").values(vpc_id).build())
+                .into_paginator()
+                .items()
+                .send()
+                .collect::<Result<Vec<_>, _>>()
+                .await
+                .map_err(|e| {
+                    CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &format!("vpc {vpc_id}"), e)
+                })
+        })
+        .await
+}
+
+/// NAT gateways by id, in one describe (those `nat_gateways` of the declared VPC did not list).
+pub(crate) async fn nat_gateways_by_id(
+    aws: &AwsClients,
+    ids: &[String],
+) -> Result<Vec<NatGateway>, CheckError> {
+    aws.ec2
+        .describe_nat_gateways()
+        .set_nat_gateway_ids(Some(ids.to_vec()))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<Vec<_>, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &ids.join(", "), e))
+}
+
+/// A VPC by id (`vpc-…`) or by its `Name` tag, described once per run.
+pub(crate) async fn vpc_id(aws: &AwsClients, name_or_id: &str) -> Result<String, CheckError> {
+    let value = aws
+        .cache()
+        .get(&format!("{DESCRIBE_VPCS}:{name_or_id}"), || async {
+            let resource = format!("vpc '{name_or_id}'");
+            let mut request = aws.ec2.describe_vpcs();
+            request = if name_or_id.starts_with("vpc-") {
+                request.vpc_ids(name_or_id)
+            } else {
+                request.filters(
+                    Filter::builder()
+                        .name("tag:Name")
+                        .values(name_or_id)
+                        .build(),
+                )
+            };
+            let out = request
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(DESCRIBE_VPCS, &resource, e))?;
+            match out.vpcs() {
+                [vpc] => vpc
+                    .vpc_id()
+                    .map(str::to_string)
+                    .ok_or(CheckError::NotFound {
+                        operation: DESCRIBE_VPCS.into(),
+                        resource,
+                    }),
+                [] => Err(CheckError::NotFound {
+                    operation: DESCRIBE_VPCS.into(),
+                    resource,
+                }),
+                many => Err(CheckError::Aws {
+                    operation: DESCRIBE_VPCS.into(),
+                    resource,
+                    code: None,
+                    message: format!("{} VPCs match; name the VPC by id", many.len()),
+                }),
+            }
+        })
+        .await?;
+    Ok((*value).clone())
+}
+
+fn in_vpc(vpc_id: &str) -> Filter {
+    Filter::builder().name("vpc-id").values(vpc_id).build()
+}
+
+/// Every subnet of the VPC `vpc_id` (all pages).
+pub(crate) async fn subnets_of_vpc(
+    aws: &AwsClients,
+    vpc_id: &str,
+    resource: &str,
+) -> Result<Vec<Subnet>, CheckError> {
+    aws.ec2
+        .describe_subnets()
+        .filters(in_vpc(vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, resource, e))
+}
+
+/// Every route table of the VPC `vpc_id` (all pages).
+pub(crate) async fn route_tables_of_vpc(
+    aws: &AwsClients,
+    vpc_id: &str,
+    resource: &str,
+) -> Result<Vec<RouteTable>, CheckError> {
+    aws.ec2
+        .describe_route_tables()
+        .filters(in_vpc(vpc_id))
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Result<_, _>>()
+        .await
+        .map_err(|e| CheckError::from_sdk(DESCRIBE_ROUTE_TABLES, resource, e))
+}
+
 #[cfg(test)]
 mod tests {
+    /// A rule open to a range outside the allowed ones is named, with its port and group.
+    #[test]
+    fn a_source_outside_the_policy_is_named() {
+        use aws_sdk_ec2::types::{IpPermission, IpRange, SecurityGroup};
+        let sg = SecurityGroup::builder()
+            .group_id("sg-1")
+            .ip_permissions(
+                IpPermission::builder()
+                    .ip_protocol("tcp")
+                    .from_port(443)
+                    .to_port(443)
+                    .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/1").build())
+                    .build(),
+            )
+            .build();
+        let private = ["10.0.0.0/8".parse().unwrap()];
+        let policy = super::SourcePolicy {
+            allowed: &private,
+            allowed_name: "private ranges",
+            group_references: true,
+        };
+        let seen = super::admitted_sources(&[sg], &[443], &Default::default(), policy).unwrap();
+        assert_eq!(seen.not_allowed, vec!["0.0.0.0/1 on 443 (in sg-1)"]);
+    }
+
     use super::*;
     use aws_sdk_ec2::types::{IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
 

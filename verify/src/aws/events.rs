@@ -1,23 +1,24 @@
-//! EventBridge rules and Scheduler schedules, read once per run
+//! EventBridge rules and their targets, read once per run
 //! (`scheduled.*.configured`, `terraform.declared`).
 
 use std::sync::Arc;
 
 use aws_sdk_eventbridge::operation::describe_rule::DescribeRuleOutput;
-use aws_sdk_scheduler::operation::get_schedule::GetScheduleOutput;
 
-use crate::check::CheckError;
-use crate::context::Context;
+use super::AwsClients;
+use crate::CheckError;
 
-pub const DESCRIBE_RULE: &str = "events:DescribeRule";
-pub const GET_SCHEDULE: &str = "scheduler:GetSchedule";
+pub(crate) const DESCRIBE_RULE: &str = "events:DescribeRule";
+pub(crate) const LIST_TARGETS: &str = "events:ListTargetsByRule";
 
 /// The rule `name` on the default event bus.
-pub async fn rule(cx: &Context, name: &str) -> Result<Arc<DescribeRuleOutput>, CheckError> {
-    cx.cache()
+pub(crate) async fn rule(
+    aws: &AwsClients,
+    name: &str,
+) -> Result<Arc<DescribeRuleOutput>, CheckError> {
+    aws.cache()
         .get(&format!("{DESCRIBE_RULE}:{name}"), || async {
-            cx.aws()
-                .events
+            aws.events
                 .describe_rule()
                 .name(name)
                 .send()
@@ -29,22 +30,27 @@ pub async fn rule(cx: &Context, name: &str) -> Result<Arc<DescribeRuleOutput>, C
         .await
 }
 
-/// The schedule `name` in `group` (`None`: the default group).
-pub async fn schedule(
-    cx: &Context,
-    name: &str,
-    group: Option<&str>,
-) -> Result<Arc<GetScheduleOutput>, CheckError> {
-    let group = group.unwrap_or("default");
-    cx.cache()
-        .get(&format!("{GET_SCHEDULE}:{group}:{name}"), || async {
-            let mut request = cx.aws().scheduler.get_schedule().name(name);
-            if group != "default" {
-                request = request.group_name(group);
-            }
-            request.send().await.map_err(|e| {
-                CheckError::from_sdk(GET_SCHEDULE, &format!("Scheduler schedule '{name}'"), e)
-            })
-        })
-        .await
+/// Every target of an EventBridge rule (pages by `NextToken`).
+pub(crate) async fn list_targets(
+    aws: &AwsClients,
+    rule: &str,
+    resource: &str,
+) -> Result<Vec<aws_sdk_eventbridge::types::Target>, CheckError> {
+    let mut targets = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = aws
+            .events
+            .list_targets_by_rule()
+            .rule(rule)
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| CheckError::from_sdk(LIST_TARGETS, resource, e))?;
+        targets.extend(out.targets.unwrap_or_default());
+        token = out.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(targets);
+        }
+    }
 }

@@ -3,25 +3,26 @@
 
 use std::sync::Arc;
 
+use aws_sdk_sesv2::operation::get_account::GetAccountOutput;
 use aws_sdk_sesv2::operation::get_configuration_set::GetConfigurationSetOutput;
 use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
 use aws_sdk_sesv2::types::EventDestination;
 
-use crate::check::CheckError;
-use crate::context::Context;
+use super::AwsClients;
+use crate::CheckError;
 
-pub const GET_IDENTITY: &str = "ses:GetEmailIdentity";
-pub const GET_CONFIGURATION_SET: &str = "ses:GetConfigurationSet";
-pub const GET_DESTINATIONS: &str = "ses:GetConfigurationSetEventDestinations";
+pub(crate) const GET_ACCOUNT: &str = "ses:GetAccount";
+pub(crate) const GET_IDENTITY: &str = "ses:GetEmailIdentity";
+pub(crate) const GET_CONFIGURATION_SET: &str = "ses:GetConfigurationSet";
+pub(crate) const GET_DESTINATIONS: &str = "ses:GetConfigurationSetEventDestinations";
 
-pub async fn email_identity(
-    cx: &Context,
+pub(crate) async fn email_identity(
+    aws: &AwsClients,
     identity: &str,
 ) -> Result<Arc<GetEmailIdentityOutput>, CheckError> {
-    cx.cache()
+    aws.cache()
         .get(&format!("{GET_IDENTITY}:{identity}"), || async {
-            cx.aws()
-                .ses
+            aws.ses
                 .get_email_identity()
                 .email_identity(identity)
                 .send()
@@ -33,14 +34,13 @@ pub async fn email_identity(
         .await
 }
 
-pub async fn configuration_set(
-    cx: &Context,
+pub(crate) async fn configuration_set(
+    aws: &AwsClients,
     name: &str,
 ) -> Result<Arc<GetConfigurationSetOutput>, CheckError> {
-    cx.cache()
+    aws.cache()
         .get(&format!("{GET_CONFIGURATION_SET}:{name}"), || async {
-            cx.aws()
-                .ses
+            aws.ses
                 .get_configuration_set()
                 .configuration_set_name(name)
                 .send()
@@ -56,14 +56,13 @@ pub async fn configuration_set(
         .await
 }
 
-pub async fn event_destinations(
-    cx: &Context,
+pub(crate) async fn event_destinations(
+    aws: &AwsClients,
     set: &str,
 ) -> Result<Arc<Vec<EventDestination>>, CheckError> {
-    cx.cache()
+    aws.cache()
         .get(&format!("{GET_DESTINATIONS}:{set}"), || async {
-            cx.aws()
-                .ses
+            aws.ses
                 .get_configuration_set_event_destinations()
                 .configuration_set_name(set)
                 .send()
@@ -76,6 +75,20 @@ pub async fn event_destinations(
                         e,
                     )
                 })
+        })
+        .await
+}
+
+/// The account's SES settings (sending enabled, production access, the
+/// suppression list), read once per run.
+pub(crate) async fn account(aws: &AwsClients) -> Result<Arc<GetAccountOutput>, CheckError> {
+    aws.cache()
+        .get(GET_ACCOUNT, || async {
+            aws.ses
+                .get_account()
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(GET_ACCOUNT, "SES account", e))
         })
         .await
 }

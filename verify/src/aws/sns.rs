@@ -6,18 +6,17 @@ use std::sync::Arc;
 
 use aws_sdk_sns::types::Subscription;
 
-use crate::check::CheckError;
-use crate::context::Context;
+use super::AwsClients;
+use crate::CheckError;
 
 pub(crate) const LIST_SUBSCRIPTIONS: &str = "sns:ListSubscriptionsByTopic";
 
 /// The ARN of `topic` (a name in the environment's region and account, or
 /// already an ARN).
-pub(crate) fn topic_arn(cx: &Context, topic: &str) -> String {
+pub(crate) fn topic_arn(env: &crate::Environment, topic: &str) -> String {
     if topic.starts_with("arn:") {
         topic.to_string()
     } else {
-        let env = cx.env();
         format!("arn:aws:sns:{}:{}:{topic}", env.region, env.account_id)
     }
 }
@@ -25,17 +24,16 @@ pub(crate) fn topic_arn(cx: &Context, topic: &str) -> String {
 /// Every subscription of `topic_arn`, all pages (SNS pages at 100), read
 /// once per run whichever checks ask.
 pub(crate) async fn topic_subscriptions(
-    cx: &Context,
+    aws: &AwsClients,
     topic_arn: &str,
 ) -> Result<Arc<Vec<Subscription>>, CheckError> {
-    cx.cache()
+    aws.cache()
         .get(&format!("{LIST_SUBSCRIPTIONS}:{topic_arn}"), || async {
             let resource = format!("topic {topic_arn}");
             let mut all = Vec::new();
             let mut token: Option<String> = None;
             loop {
-                let out = cx
-                    .aws()
+                let out = aws
                     .sns
                     .list_subscriptions_by_topic()
                     .topic_arn(topic_arn)

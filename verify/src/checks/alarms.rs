@@ -11,33 +11,53 @@
 
 use std::sync::Arc;
 
-use aws_sdk_cloudwatch::types::{AlarmType, CompositeAlarm, MetricAlarm};
+use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm};
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
+use crate::aws::sns::{confirmed, topic_arn, topic_subscriptions};
+use crate::aws::{self, cloudwatch::DESCRIBE_ALARMS};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant};
 use crate::context::Context;
-use crate::reads::sns::{confirmed, topic_arn, topic_subscriptions};
 use crate::spec::AlarmRoute;
-
-const DESCRIBE_ALARMS: &str = "monitoring:DescribeAlarms";
 
 /// AWS Chatbot's SNS endpoint (`global`; regional hosts share the suffix).
 pub const CHATBOT_ENDPOINT: &str = "https://global.sns-api.chatbot.amazonaws.com";
 const CHATBOT_HOST_SUFFIX: &str = ".sns-api.chatbot.amazonaws.com";
 
+// --- what: the checks, declared ----------------------------------------------
+
+const PRESENT: CheckDef = CheckDef {
+    id: "alarms.present",
+    title: "the declared CloudWatch alarms exist, with actions",
+    doc: "every declared alarm exists by name, actions enabled, and its alarm actions include the declared topic",
+    iam: &[Grant::on(
+        "CloudWatchReadDeclaredAlarms",
+        "cloudwatch:DescribeAlarms",
+        |env, a| {
+            env.alarms
+                .iter()
+                .flat_map(|al| al.required.iter().map(|n| a.alarm(n)))
+                .collect()
+        },
+    )],
+};
+
+const ROUTED: CheckDef = CheckDef {
+    id: "alarms.routed",
+    title: "alarms reach Slack through SNS (AWS Chatbot or a forwarder)",
+    doc: "that topic has ≥ 1 confirmed subscription of the declared kind — Slack means AWS Chatbot or a Lambda forwarder (an SNS https subscription straight to a Slack webhook can never confirm) — not `PendingConfirmation`",
+    iam: &[Grant::on(
+        "SnsReadDeclaredTopics",
+        "sns:ListSubscriptionsByTopic",
+        |env, a| env.alarms.iter().map(|al| a.topic(&al.topic)).collect(),
+    )],
+};
+
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "alarms.present",
-            "the declared CloudWatch alarms exist, with actions",
-            |g| Box::pin(present(g)),
-        ),
-        Check::new(
-            "alarms.routed",
-            "alarms reach Slack through SNS (AWS Chatbot or a forwarder)",
-            |g| Box::pin(routed(g)),
-        ),
+        Check::new(&PRESENT, |g| Box::pin(present(g))),
+        Check::new(&ROUTED, |g| Box::pin(routed(g))),
     ]
 }
 
@@ -121,7 +141,7 @@ async fn present(cx: &Context) -> CheckResult {
     let Some(spec) = &cx.env().alarms else {
         return Ok(Finding::skip("no alarms declared for this environment"));
     };
-    let topic = topic_arn(cx, &spec.topic);
+    let topic = topic_arn(cx.env(), &spec.topic);
     let alarms = alarms(cx, &spec.required).await?;
     let mut problems = Vec::new();
     let mut seen = Vec::new();
@@ -264,8 +284,8 @@ async fn routed(cx: &Context) -> CheckResult {
     let Some(spec) = &cx.env().alarms else {
         return Ok(Finding::skip("no alarms declared for this environment"));
     };
-    let topic = topic_arn(cx, &spec.topic);
-    let subscriptions = topic_subscriptions(cx, &topic).await?;
+    let topic = topic_arn(cx.env(), &spec.topic);
+    let subscriptions = topic_subscriptions(cx.aws(), &topic).await?;
     let described: Vec<serde_json::Value> = subscriptions
         .iter()
         .map(|s| json!({ "Protocol": s.protocol(), "Endpoint": redact(s.endpoint().unwrap_or("")), "kind": SubscriptionKind::of(s).label(), "confirmed": confirmed(s) }))
@@ -327,54 +347,20 @@ fn redact(endpoint: &str) -> String {
     }
 }
 
-/// The declared alarms, metric and composite, every page (DescribeAlarms
-/// takes ≤ 100 names and pages at `MaxRecords`, 50 by default); read once per run.
+/// The declared alarms, metric and composite, read once per run.
 pub(crate) async fn alarms(
     cx: &Context,
     names: &[String],
 ) -> Result<Arc<Vec<AlarmView>>, CheckError> {
-    cx.cache()
-        .get(
-            &format!("{DESCRIBE_ALARMS}:{}", names.join(",")),
-            || async {
-                let mut all = Vec::new();
-                for chunk in names.chunks(100) {
-                    let resource = format!("alarms {}", chunk.join(", "));
-                    let mut token: Option<String> = None;
-                    loop {
-                        let out = cx
-                            .aws()
-                            .cloudwatch
-                            .describe_alarms()
-                            .set_alarm_names(Some(chunk.to_vec()))
-                            .alarm_types(AlarmType::MetricAlarm)
-                            .alarm_types(AlarmType::CompositeAlarm)
-                            .set_next_token(token.clone())
-                            .send()
-                            .await
-                            .map_err(|e| CheckError::from_sdk(DESCRIBE_ALARMS, &resource, e))?;
-                        all.extend(out.metric_alarms().iter().map(AlarmView::from));
-                        all.extend(out.composite_alarms().iter().map(AlarmView::from));
-                        let next = out.next_token.filter(|t| !t.is_empty());
-                        if next.is_some() && next == token {
-                            return Err(CheckError::Aws {
-                                operation: DESCRIBE_ALARMS.into(),
-                                resource,
-                                code: None,
-                                message: "the same NextToken was returned twice; listing stopped"
-                                    .into(),
-                            });
-                        }
-                        match next {
-                            Some(t) => token = Some(t),
-                            None => break,
-                        }
-                    }
-                }
-                Ok(all)
-            },
-        )
-        .await
+    let found = aws::cloudwatch::alarms(cx.aws(), names).await?;
+    Ok(Arc::new(
+        found
+            .metric
+            .iter()
+            .map(AlarmView::from)
+            .chain(found.composite.iter().map(AlarmView::from))
+            .collect(),
+    ))
 }
 
 #[cfg(test)]

@@ -2,35 +2,46 @@
 //! alerts at exactly each declared percentage of actual spend, each to at
 //! least one subscriber.
 
-use std::sync::Arc;
-
 use aws_sdk_budgets::types::{
-    Budget, BudgetType, ComparisonOperator, Notification, NotificationType, Subscriber,
-    ThresholdType, TimeUnit,
+    Budget, BudgetType, ComparisonOperator, Notification, NotificationType, ThresholdType, TimeUnit,
 };
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, combine};
+use crate::aws;
+use crate::check::{Check, CheckDef, CheckResult, Evidence, Finding, Grant, combine};
 use crate::context::Context;
 use crate::spec::BudgetSpec;
 
-const DESCRIBE_BUDGET: &str = "budgets:DescribeBudget";
-const DESCRIBE_NOTIFICATIONS: &str = "budgets:DescribeNotificationsForBudget";
-const DESCRIBE_SUBSCRIBERS: &str = "budgets:DescribeSubscribersForNotification";
 const NONE_DECLARED: &str = "no budget declared for this environment";
+
+// --- what: the checks, declared ----------------------------------------------
+
+/// `DescribeBudget`, `DescribeNotificationsForBudget` and
+/// `DescribeSubscribersForNotification` are all authorised by `budgets:ViewBudget`.
+const VIEW_BUDGET: Grant = Grant::on(
+    "BudgetsViewDeclaredBudgets",
+    "budgets:ViewBudget",
+    |env, a| env.budgets.iter().map(|b| a.budget(&b.name)).collect(),
+);
+
+const MONTHLY: CheckDef = CheckDef {
+    id: "budgets.monthly",
+    title: "the monthly cost budget exists with the declared limit",
+    doc: "a COST budget, MONTHLY, with the declared limit",
+    iam: &[VIEW_BUDGET],
+};
+
+const THRESHOLDS: CheckDef = CheckDef {
+    id: "budgets.thresholds",
+    title: "budget alerts at the declared thresholds, each subscribed",
+    doc: "ACTUAL, GREATER_THAN, PERCENTAGE (or no type: thresholds are percentages) notifications at exactly each declared threshold (default 50, 80, 100), each with ≥ 1 subscriber that can be notified (an SNS topic counts only if its policy lets `budgets.amazonaws.com` publish)",
+    iam: &[VIEW_BUDGET],
+};
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "budgets.monthly",
-            "the monthly cost budget exists with the declared limit",
-            |g| Box::pin(monthly(g)),
-        ),
-        Check::new(
-            "budgets.thresholds",
-            "budget alerts at the declared thresholds, each subscribed",
-            |g| Box::pin(thresholds(g)),
-        ),
+        Check::new(&MONTHLY, |g| Box::pin(monthly(g))),
+        Check::new(&THRESHOLDS, |g| Box::pin(thresholds(g))),
     ]
 }
 
@@ -38,7 +49,7 @@ pub fn checks() -> Vec<Check> {
 async fn monthly(cx: &Context) -> CheckResult {
     let mut items = Vec::new();
     for spec in &cx.env().budgets {
-        let result = budget(cx, &spec.name)
+        let result = aws::budgets::budget(cx.aws(), &cx.env().account_id, &spec.name)
             .await
             .map(|b| judge_monthly(spec, &b));
         items.push((spec.name.clone(), result));
@@ -105,7 +116,7 @@ async fn thresholds(cx: &Context) -> CheckResult {
 
 async fn judge_thresholds(cx: &Context, spec: &BudgetSpec) -> CheckResult {
     let name = &spec.name;
-    let notifications = notifications(cx, name).await?;
+    let notifications = aws::budgets::notifications(cx.aws(), &cx.env().account_id, name).await?;
     let observed: Vec<String> = notifications.iter().map(describe_notification).collect();
     let mut problems = Vec::new();
     let mut matched = Vec::new();
@@ -122,7 +133,14 @@ async fn judge_thresholds(cx: &Context, spec: &BudgetSpec) -> CheckResult {
                 observed.join(", ")
             )),
             Some(n) => {
-                let subscribers = subscribers(cx, name, n).await?;
+                let subscribers = aws::budgets::subscribers(
+                    cx.aws(),
+                    &cx.env().account_id,
+                    name,
+                    n,
+                    &describe_notification(n),
+                )
+                .await?;
                 if subscribers.is_empty() {
                     problems.push(format!(
                         "ACTUAL > {threshold}% notification expected ≥ 1 subscriber, observed 0"
@@ -169,92 +187,4 @@ fn describe_notification(n: &Notification) -> String {
             "%"
         }
     )
-}
-
-// --- how: shared reads -------------------------------------------------------
-
-pub(crate) async fn budget(cx: &Context, name: &str) -> Result<Arc<Budget>, CheckError> {
-    let account = &cx.env().account_id;
-    cx.cache()
-        .get(&format!("{DESCRIBE_BUDGET}:{account}:{name}"), || async {
-            let resource = format!("budget '{name}' in account {account}");
-            let out = cx
-                .aws()
-                .budgets
-                .describe_budget()
-                .account_id(account)
-                .budget_name(name)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_BUDGET, &resource, e))?;
-            out.budget.ok_or(CheckError::NotFound {
-                operation: DESCRIBE_BUDGET.into(),
-                resource,
-            })
-        })
-        .await
-}
-
-pub(crate) async fn notifications(
-    cx: &Context,
-    name: &str,
-) -> Result<Arc<Vec<Notification>>, CheckError> {
-    let account = &cx.env().account_id;
-    cx.cache()
-        .get(
-            &format!("{DESCRIBE_NOTIFICATIONS}:{account}:{name}"),
-            || async {
-                let resource = format!("budget '{name}' in account {account}");
-                let mut all = Vec::new();
-                let mut token = None;
-                loop {
-                    let out = cx
-                        .aws()
-                        .budgets
-                        .describe_notifications_for_budget()
-                        .account_id(account)
-                        .budget_name(name)
-                        .set_next_token(token)
-                        .send()
-                        .await
-                        .map_err(|e| CheckError::from_sdk(DESCRIBE_NOTIFICATIONS, &resource, e))?;
-                    all.extend(out.notifications.unwrap_or_default());
-                    token = out.next_token.filter(|t| !t.is_empty());
-                    if token.is_none() {
-                        break;
-                    }
-                }
-                Ok(all)
-            },
-        )
-        .await
-}
-
-async fn subscribers(
-    cx: &Context,
-    name: &str,
-    n: &Notification,
-) -> Result<Arc<Vec<Subscriber>>, CheckError> {
-    let account = &cx.env().account_id;
-    let key = format!(
-        "{DESCRIBE_SUBSCRIBERS}:{account}:{name}:{}",
-        describe_notification(n)
-    );
-    cx.cache()
-        .get(&key, || async {
-            let resource = format!("budget '{name}' notification {}", describe_notification(n));
-            cx.aws()
-                .budgets
-                .describe_subscribers_for_notification()
-                .account_id(account)
-                .budget_name(name)
-                .notification(n.clone())
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBSCRIBERS, &resource, e))
-        })
-        .await
 }

@@ -19,20 +19,28 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 use crate::probe::http::{HttpOptions, HttpResponse, Outgoing, send};
 use crate::spec::{BodyExpectation, BodyTest, CanarySpec, CanaryStep};
 
-/// Every `canary.<name>` check's title.
-pub const TITLE: &str = "the declared canary's steps answer as expected, in time";
+/// One check per declared canary: instances of this template. Requests
+/// through the edge; no AWS call.
+pub(crate) const CANARY: CheckDef = CheckDef {
+    id: "canary.<name>",
+    title: "the declared canary's steps answer as expected, in time",
+    doc: "an HTTP request, or a sequence of steps with captured values, returns the expected status/body within the latency bound; a canary that writes is marked `writes = true`, runs only with a run-time opt-in, and undoes its writes; no secret or captured value in any output",
+    iam: &[],
+};
+
+pub(crate) const TEMPLATES: &[&CheckDef] = &[&CANARY];
 
 pub fn checks(canaries: &[CanarySpec]) -> Vec<Check> {
     canaries
         .iter()
         .map(|canary| {
             let name = canary.name.clone();
-            Check::new(format!("canary.{}", canary.name), TITLE, move |cx| {
+            Check::instance(&CANARY, format!("canary.{}", canary.name), move |cx| {
                 let name = name.clone();
                 Box::pin(async move { run(cx, &name).await })
             })

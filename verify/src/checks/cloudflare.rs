@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 use crate::probe::cloudflare::{
     CLOUDFLARE_MANAGED_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps, FALLBACK_IPS,
@@ -21,23 +21,34 @@ use crate::spec::CloudflareSpec;
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 
+// --- what: the checks, declared ----------------------------------------------
+
+const SSL_STRICT: CheckDef = CheckDef {
+    id: "cloudflare.ssl_strict",
+    title: "Cloudflare SSL is strict, TLS 1.2+, always HTTPS",
+    doc: "zone SSL mode `strict`, `min_tls_version` ≥ 1.2, `always_use_https` on",
+    iam: &[],
+};
+
+const WAF: CheckDef = CheckDef {
+    id: "cloudflare.waf",
+    title: "the Cloudflare managed WAF ruleset is enabled",
+    doc: "the zone's managed-firewall entrypoint ruleset executes the managed ruleset, enabled",
+    iam: &[],
+};
+
+const CUSTOM_HOSTNAMES: CheckDef = CheckDef {
+    id: "cloudflare.custom_hostnames",
+    title: "every declared custom hostname and its certificate are active",
+    doc: "every declared custom hostname exists with `status = active` and `ssl.status = active`",
+    iam: &[],
+};
+
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "cloudflare.ssl_strict",
-            "Cloudflare SSL is strict, TLS 1.2+, always HTTPS",
-            |g| Box::pin(ssl_strict(g)),
-        ),
-        Check::new(
-            "cloudflare.waf",
-            "the Cloudflare managed WAF ruleset is enabled",
-            |g| Box::pin(waf(g)),
-        ),
-        Check::new(
-            "cloudflare.custom_hostnames",
-            "every declared custom hostname and its certificate are active",
-            |g| Box::pin(custom_hostnames(g)),
-        ),
+        Check::new(&SSL_STRICT, |g| Box::pin(ssl_strict(g))),
+        Check::new(&WAF, |g| Box::pin(waf(g))),
+        Check::new(&CUSTOM_HOSTNAMES, |g| Box::pin(custom_hostnames(g))),
     ]
 }
 

@@ -23,31 +23,49 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use aws_sdk_cloudwatch::types::{
-    Dimension, Metric, MetricDataQuery, MetricStat, ScanBy, StatusCode,
-};
-use aws_smithy_types::DateTime;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StatusCode};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant};
 use crate::context::Context;
 use crate::spec::{MetricGateSpec, MetricQuerySpec, MissingData};
 
-pub const GET_METRIC_DATA: &str = "cloudwatch:GetMetricData";
+pub(crate) use crate::aws::cloudwatch::GET_METRIC_DATA;
 /// `GetMetricData` takes at most 500 queries per call.
 pub const MAX_QUERIES_PER_CALL: usize = 500;
 /// At most this many datapoints are kept in a gate's evidence (newest last).
 const EVIDENCE_DATAPOINTS: usize = 240;
 
-/// Every `metrics.<name>` check's title.
-pub const TITLE: &str = "the declared metric stays within its bound over its window";
+/// One check per declared metric gate: instances of this template.
+pub(crate) const METRIC: CheckDef = CheckDef {
+    id: "metrics.<name>",
+    title: "the declared metric stays within its bound over its window",
+    doc: "a CloudWatch metric statistic (or metric math) over the declared window is within its threshold (e.g. 5xx rate < 0.5 %, p99 latency < 2 s, DB connections < 80 % of max); no data is `error` unless the gate declares otherwise; a missing period inside the window counts as `missing_data` says; data older than the declared freshness is `error`",
+    iam: &[
+        // One GetMetricData for every gate; target groups and load balancers
+        // named by a query are looked up for their dimensions.
+        Grant::any("cloudwatch:GetMetricData", |env| !env.metrics.is_empty()),
+        Grant::any("elasticloadbalancing:DescribeTargetGroups", |env| {
+            queries(env).any(|q| q.target_group.is_some())
+        }),
+        Grant::any("elasticloadbalancing:DescribeLoadBalancers", |env| {
+            queries(env).any(|q| q.load_balancer.is_some())
+        }),
+    ],
+};
+
+fn queries(env: &crate::Environment) -> impl Iterator<Item = &MetricQuerySpec> {
+    env.metrics.iter().flat_map(|m| &m.queries)
+}
+
+pub(crate) const TEMPLATES: &[&CheckDef] = &[&METRIC];
 
 pub fn checks(gates: &[MetricGateSpec]) -> Vec<Check> {
     gates
         .iter()
         .map(|gate| {
             let name = gate.name.clone();
-            Check::new(format!("metrics.{}", gate.name), TITLE, move |cx| {
+            Check::instance(&METRIC, format!("metrics.{}", gate.name), move |cx| {
                 let name = name.clone();
                 Box::pin(async move { judge_gate(cx, &name).await })
             })
@@ -160,20 +178,10 @@ async fn call(
     max_datapoints: i32,
 ) -> Result<BTreeMap<String, Accumulated>, CheckError> {
     let resource = format!("{} metric queries", queries.len());
-    let mut pages = cx
-        .aws()
-        .cloudwatch
-        .get_metric_data()
-        .set_metric_data_queries(Some(queries))
-        .start_time(DateTime::from_secs(start))
-        .end_time(DateTime::from_secs(end))
-        .scan_by(ScanBy::TimestampAscending)
-        .max_datapoints(max_datapoints)
-        .into_paginator()
-        .send();
+    let pages =
+        crate::aws::cloudwatch::metric_data(cx.aws(), queries, start, end, max_datapoints).await?;
     let mut results: BTreeMap<String, Accumulated> = BTreeMap::new();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| CheckError::from_sdk(GET_METRIC_DATA, &resource, e))?;
+    for page in pages {
         if let Some(message) = page.messages().first() {
             return Err(CheckError::Aws {
                 operation: GET_METRIC_DATA.into(),
@@ -329,11 +337,11 @@ async fn dimensions_of(
     let mut dims = query.dimensions.clone();
     let mut load_balancer_arn = None;
     if let Some(name) = &query.load_balancer {
-        let lb = super::edge::alb::load_balancer(cx, name).await?;
+        let lb = crate::aws::elb::load_balancer(cx.aws(), name).await?;
         load_balancer_arn = Some(
             crate::check::required(
                 lb.load_balancer_arn(),
-                super::edge::alb::DESCRIBE_LOAD_BALANCERS,
+                crate::aws::elb::DESCRIBE_LOAD_BALANCERS,
                 &format!("load balancer '{name}'"),
                 "LoadBalancerArn",
             )?
@@ -341,11 +349,11 @@ async fn dimensions_of(
         );
     }
     if let Some(name) = &query.target_group {
-        let tg = crate::reads::elb::target_group(cx, name).await?;
+        let tg = crate::aws::elb::target_group(cx.aws(), name).await?;
         let resource = format!("target group '{name}'");
         let arn = crate::check::required(
             tg.target_group_arn(),
-            crate::reads::elb::DESCRIBE_TARGET_GROUPS,
+            crate::aws::elb::DESCRIBE_TARGET_GROUPS,
             &resource,
             "TargetGroupArn",
         )?;
@@ -359,14 +367,14 @@ async fn dimensions_of(
                 [] => {
                     return Err(missing_for(
                         &resource,
-                        crate::reads::elb::DESCRIBE_TARGET_GROUPS,
+                        crate::aws::elb::DESCRIBE_TARGET_GROUPS,
                         "a load balancer (TargetGroup metrics are per load balancer)",
                     ));
                 }
                 several => {
                     return Err(missing_for(
                         &resource,
-                        crate::reads::elb::DESCRIBE_TARGET_GROUPS,
+                        crate::aws::elb::DESCRIBE_TARGET_GROUPS,
                         &format!(
                             "one load balancer ({} found: name one with `load_balancer`)",
                             several.len()
@@ -392,7 +400,7 @@ fn arn_suffix(arn: &str, marker: &str, resource: &str) -> Result<String, CheckEr
     let at = arn.find(marker).ok_or_else(|| {
         missing_for(
             resource,
-            crate::reads::elb::DESCRIBE_TARGET_GROUPS,
+            crate::aws::elb::DESCRIBE_TARGET_GROUPS,
             &format!("an ARN with `{marker}` (got {arn})"),
         )
     })?;

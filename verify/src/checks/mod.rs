@@ -16,7 +16,7 @@ pub mod terraform;
 
 pub use report_model::area::Area;
 
-use crate::check::Check;
+use crate::check::{Check, CheckDef};
 use crate::spec::Environment;
 
 /// Every check for `env`, in catalogue order. Areas the spec does not
@@ -30,8 +30,8 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 }
 
 /// Every check of the catalogue without a spec, in catalogue order: the
-/// ids a spec names (its tasks, metric gates and canaries) as templates.
-/// Listing only: a template check judges nothing.
+/// checks a spec names (its tasks, metric gates and canaries) as their
+/// templates. Listing only: a template check judges nothing.
 ///
 /// ```
 /// let ids: Vec<String> = verify::checks::templates().into_iter().map(|c| c.id).collect();
@@ -41,23 +41,25 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 /// assert_eq!(ids.last().map(String::as_str), Some("canary.<name>"));
 /// ```
 pub fn templates() -> Vec<Check> {
-    let templates = |ids: &[(&str, &'static str)]| -> Vec<Check> {
-        ids.iter()
-            .map(|(id, title)| {
-                Check::new(*id, title, |_| {
+    let templates = |defs: &[&'static CheckDef]| -> Vec<Check> {
+        defs.iter()
+            .map(|def| {
+                Check::new(def, |_| {
                     Box::pin(async { Ok(crate::check::Finding::skip("a template")) })
                 })
             })
             .collect()
     };
     in_order(
-        templates(&[
-            ("scheduled.<task>.configured", scheduled::CONFIGURED),
-            ("scheduled.<task>.succeeded", scheduled::SUCCEEDED),
-        ]),
-        templates(&[("metrics.<name>", metrics::TITLE)]),
-        templates(&[("canary.<name>", canary::TITLE)]),
+        templates(scheduled::TEMPLATES),
+        templates(metrics::TEMPLATES),
+        templates(canary::TEMPLATES),
     )
+}
+
+/// Every declaration of the catalogue, in catalogue order.
+pub fn defs() -> Vec<&'static CheckDef> {
+    templates().into_iter().map(|c| c.def).collect()
 }
 
 /// Every area's checks, in [`Area::ALL`] order, with the checks that
@@ -92,69 +94,6 @@ fn in_order(scheduled: Vec<Check>, metrics: Vec<Check>, canaries: Vec<Check>) ->
     checks
 }
 
-/// ECS tasks found by `list` (a prepared `ListTasks` request), described 100
-/// at a time (the `DescribeTasks` limit). Shared by `pgbouncer` and `scheduled`.
-///
-/// `DescribeTasks` reports tasks it could not describe in `failures[]`. A
-/// task that vanished between the list and the describe (`MISSING`) is
-/// returned by ARN so the caller can take it into account; any other failure
-/// is an error: never silently dropped.
-pub(crate) async fn list_and_describe_tasks(
-    cx: &crate::context::Context,
-    cluster: &str,
-    list: aws_sdk_ecs::operation::list_tasks::builders::ListTasksFluentBuilder,
-    resource: &str,
-) -> Result<DescribedTasks, crate::CheckError> {
-    const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
-    let arns: Vec<String> = list
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| crate::CheckError::from_sdk("ecs:ListTasks", resource, e))?;
-    let mut described = DescribedTasks::default();
-    for chunk in arns.chunks(100) {
-        let out = cx
-            .aws()
-            .ecs
-            .describe_tasks()
-            .cluster(cluster)
-            .set_tasks(Some(chunk.to_vec()))
-            .send()
-            .await
-            .map_err(|e| crate::CheckError::from_sdk(DESCRIBE_TASKS, resource, e))?;
-        for failure in out.failures() {
-            let arn = failure.arn().unwrap_or("?").to_string();
-            match failure.reason() {
-                Some("MISSING") => described.vanished.push(arn),
-                reason => {
-                    return Err(crate::CheckError::Aws {
-                        operation: DESCRIBE_TASKS.into(),
-                        resource: resource.into(),
-                        code: reason.map(str::to_string),
-                        message: format!(
-                            "task {arn} could not be described: {} {}",
-                            reason.unwrap_or("no reason"),
-                            failure.detail().unwrap_or("")
-                        ),
-                    });
-                }
-            }
-        }
-        described.tasks.extend(out.tasks.unwrap_or_default());
-    }
-    Ok(described)
-}
-
-/// What [`list_and_describe_tasks`] found.
-#[derive(Debug, Default)]
-pub(crate) struct DescribedTasks {
-    pub tasks: Vec<aws_sdk_ecs::types::Task>,
-    /// Listed, then gone before `DescribeTasks` (reported as `MISSING`).
-    pub vanished: Vec<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,25 +108,61 @@ mod tests {
             .map(|c| Area::of(&c.id).unwrap_or_else(|| panic!("{} has no area", c.id)))
             .collect();
         assert!(areas.windows(2).all(|w| w[0] <= w[1]), "{areas:?}");
-        assert!(checks.iter().all(|c| !c.title.is_empty()));
+        assert!(
+            checks
+                .iter()
+                .all(|c| !c.title().is_empty() && !c.def.doc.is_empty())
+        );
+        // A template and its checks share the declaration.
+        assert!(checks.iter().all(|c| c.id == c.def.id));
     }
+}
+
+/// The catalogue's tables for `docs/checks.md`: one per area, in catalogue
+/// order, each check's id and what it asserts, from the declarations.
+pub fn catalogue_tables() -> String {
+    let mut out = String::new();
+    let mut area = None;
+    for def in defs() {
+        let this = Area::of(def.id);
+        if this != area {
+            area = this;
+            if let Some(a) = this {
+                out.push_str(&format!(
+                    "\n### {} (`{}.*`)\n| id | asserts |\n|---|---|\n",
+                    a.title(),
+                    a.prefix()
+                ));
+            }
+        }
+        out.push_str(&format!("| `{}` | {} |\n", def.id, def.doc));
+    }
+    out
 }
 
 #[cfg(test)]
 mod docs_tests {
-    /// `docs/checks.md` names every check of the catalogue (templates as
-    /// templates): a new check without its line there fails here.
+    const BEGIN: &str = "<!-- catalogue: generated";
+    const END: &str = "<!-- end catalogue -->";
+
+    /// `docs/checks.md`'s tables are the declarations': when they are not,
+    /// this rewrites them and fails (commit the page).
     #[test]
-    fn the_catalogue_page_names_every_check() {
-        let page = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/checks.md"),
-        )
-        .expect("docs/checks.md");
-        let missing: Vec<String> = super::templates()
-            .into_iter()
-            .map(|c| c.id)
-            .filter(|id| !page.contains(&format!("`{id}`")))
-            .collect();
-        assert!(missing.is_empty(), "docs/checks.md lacks {missing:?}");
+    fn the_catalogue_page_is_generated_from_the_declarations() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/checks.md");
+        let page = std::fs::read_to_string(&path).expect("docs/checks.md");
+        let begin = page.find(BEGIN).expect("the catalogue's begin marker");
+        let begin = begin + page[begin..].find('\n').expect("a line") + 1;
+        let end = page.find(END).expect("the catalogue's end marker");
+        let fresh = format!(
+            "{}{}{}",
+            &page[..begin],
+            super::catalogue_tables(),
+            &page[end..]
+        );
+        if fresh != page {
+            std::fs::write(&path, &fresh).expect("rewrite docs/checks.md");
+            panic!("docs/checks.md was stale: regenerated from the declarations; commit it");
+        }
     }
 }

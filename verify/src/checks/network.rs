@@ -8,52 +8,45 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use aws_sdk_ec2::types::{Filter, NatGateway, RouteTable, Subnet};
+use aws_sdk_ec2::types::{RouteTable, Subnet};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
+use crate::aws::{self, ec2::DESCRIBE_NAT_GATEWAYS, ec2::DESCRIBE_SUBNETS};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
 use crate::context::Context;
 
-const DESCRIBE_VPCS: &str = "ec2:DescribeVpcs";
-const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
-const DESCRIBE_ROUTE_TABLES: &str = "ec2:DescribeRouteTables";
-const DESCRIBE_NAT_GATEWAYS: &str = "ec2:DescribeNatGateways";
+// --- what: the checks, declared ----------------------------------------------
+
+fn declared(env: &crate::Environment) -> bool {
+    env.network.is_some()
+}
+
+const MULTI_AZ: CheckDef = CheckDef {
+    id: "network.multi_az",
+    title: "private subnets with NAT routes in every declared AZ",
+    doc: "the declared private subnets span ≥ declared AZ count (default 3), each routed to an available NAT gateway in its own AZ, or to a Regional NAT gateway",
+    iam: &[
+        Grant::any("ec2:DescribeVpcs", declared),
+        Grant::any("ec2:DescribeSubnets", declared),
+        Grant::any("ec2:DescribeRouteTables", declared),
+        Grant::any("ec2:DescribeNatGateways", declared),
+    ],
+};
 
 pub fn checks() -> Vec<Check> {
-    vec![Check::new(
-        "network.multi_az",
-        "private subnets with NAT routes in every declared AZ",
-        |g| Box::pin(multi_az(g)),
-    )]
+    vec![Check::new(&MULTI_AZ, |g| Box::pin(multi_az(g)))]
 }
 
 async fn multi_az(cx: &Context) -> CheckResult {
     let Some(spec) = &cx.env().network else {
         return Ok(Finding::skip("no network declared for this environment"));
     };
-    let vpc_id = vpc_id(cx, &spec.vpc).await?;
-    let ec2 = &cx.aws().ec2;
-    let by_vpc = || Filter::builder().name("vpc-id").values(&vpc_id).build();
+    let vpc_id = aws::ec2::vpc_id(cx.aws(), &spec.vpc).await?;
     let resource = format!("vpc '{}' ({vpc_id})", spec.vpc);
-    let subnets: Vec<Subnet> = ec2
-        .describe_subnets()
-        .filters(by_vpc())
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &resource, e))?;
-    let tables: Vec<RouteTable> = ec2
-        .describe_route_tables()
-        .filters(by_vpc())
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_ROUTE_TABLES, &resource, e))?;
-    let nats = nat_gateways(cx, &vpc_id).await?;
+    let subnets: Vec<Subnet> = aws::ec2::subnets_of_vpc(cx.aws(), &vpc_id, &resource).await?;
+    let tables: Vec<RouteTable> =
+        aws::ec2::route_tables_of_vpc(cx.aws(), &vpc_id, &resource).await?;
+    let nats = aws::ec2::nat_gateways(cx.aws(), &vpc_id).await?;
     let available_nats: BTreeSet<&str> = nats
         .iter()
         .filter(|n| n.state().is_some_and(|s| s.as_str() == "available"))
@@ -180,90 +173,4 @@ async fn multi_az(cx: &Context) -> CheckResult {
     } else {
         Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
     })
-}
-
-/// The NAT gateways of the VPC `vpc_id` (every page), described once per run
-/// (`network.multi_az`, `terraform.declared`).
-pub(crate) async fn nat_gateways(
-    cx: &Context,
-    vpc_id: &str,
-) -> Result<std::sync::Arc<Vec<NatGateway>>, CheckError> {
-    cx.cache()
-        .get(&format!("{DESCRIBE_NAT_GATEWAYS}:{vpc_id}"), || async {
-            cx.aws()
-                .ec2
-                .describe_nat_gateways()
-                .filter(Filter::builder().name("vpc-id").values(vpc_id).build())
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| {
-                    CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &format!("vpc {vpc_id}"), e)
-                })
-        })
-        .await
-}
-
-/// NAT gateways by id, in one describe (those `nat_gateways` of the declared VPC did not list).
-pub(crate) async fn nat_gateways_by_id(
-    cx: &Context,
-    ids: &[String],
-) -> Result<Vec<NatGateway>, CheckError> {
-    cx.aws()
-        .ec2
-        .describe_nat_gateways()
-        .set_nat_gateway_ids(Some(ids.to_vec()))
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<Vec<_>, _>>()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_NAT_GATEWAYS, &ids.join(", "), e))
-}
-
-/// A VPC by id (`vpc-…`) or by its `Name` tag, described once per run.
-pub async fn vpc_id(cx: &Context, name_or_id: &str) -> Result<String, CheckError> {
-    let value = cx
-        .cache()
-        .get(&format!("{DESCRIBE_VPCS}:{name_or_id}"), || async {
-            let resource = format!("vpc '{name_or_id}'");
-            let mut request = cx.aws().ec2.describe_vpcs();
-            request = if name_or_id.starts_with("vpc-") {
-                request.vpc_ids(name_or_id)
-            } else {
-                request.filters(
-                    Filter::builder()
-                        .name("tag:Name")
-                        .values(name_or_id)
-                        .build(),
-                )
-            };
-            let out = request
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_VPCS, &resource, e))?;
-            match out.vpcs() {
-                [vpc] => vpc
-                    .vpc_id()
-                    .map(str::to_string)
-                    .ok_or(CheckError::NotFound {
-                        operation: DESCRIBE_VPCS.into(),
-                        resource,
-                    }),
-                [] => Err(CheckError::NotFound {
-                    operation: DESCRIBE_VPCS.into(),
-                    resource,
-                }),
-                many => Err(CheckError::Aws {
-                    operation: DESCRIBE_VPCS.into(),
-                    resource,
-                    code: None,
-                    message: format!("{} VPCs match; name the VPC by id", many.len()),
-                }),
-            }
-        })
-        .await?;
-    Ok((*value).clone())
 }

@@ -6,49 +6,109 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ecs::types::{DesiredStatus, Service, Task};
+use aws_sdk_ecs::types::{Service, Task};
 use aws_sdk_elasticloadbalancingv2::types::{
     TargetGroup, TargetHealthDescription, TargetHealthStateEnum,
 };
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
+use crate::aws;
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
 use crate::context::Context;
-use crate::reads;
 use crate::spec::PgbouncerSpec;
 
-use crate::reads::ecs::DESCRIBE_SERVICES;
-const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
-const DESCRIBE_SUBNETS: &str = "ec2:DescribeSubnets";
-use crate::reads::elb::{DESCRIBE_TARGET_GROUPS, DESCRIBE_TG_ATTRIBUTES};
-const DESCRIBE_TARGET_HEALTH: &str = "elasticloadbalancing:DescribeTargetHealth";
+use crate::aws::ecs::DESCRIBE_SERVICES;
+use crate::aws::elb::DESCRIBE_TG_ATTRIBUTES;
 /// Below this, ECS kills pgbouncer before it can finish a transaction.
 const MIN_STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
+// --- what: the checks, declared ----------------------------------------------
+
+const DESCRIBE_SERVICE: Grant = Grant::on(
+    "EcsReadDeclaredServices",
+    "ecs:DescribeServices",
+    |env, a| {
+        env.pgbouncer
+            .iter()
+            .map(|p| {
+                a.arn(
+                    "ecs",
+                    &format!("service/{}/{}", a.cluster_name(&p.cluster), p.service),
+                )
+            })
+            .collect()
+    },
+);
+const LIST_TASKS: Grant =
+    Grant::any("ecs:ListTasks", declared).condition("ArnEquals", "ecs:cluster", |env, a| {
+        env.pgbouncer
+            .iter()
+            .map(|p| a.cluster(&p.cluster))
+            .collect()
+    });
+const DESCRIBE_TASKS: Grant = Grant::on(
+    "EcsReadTasksInDeclaredClusters",
+    "ecs:DescribeTasks",
+    |env, a| env.pgbouncer.iter().map(|p| a.tasks(&p.cluster)).collect(),
+);
+const DESCRIBE_SUBNETS: Grant = Grant::any("ec2:DescribeSubnets", declared);
+const DESCRIBE_TARGET_GROUPS: Grant =
+    Grant::any("elasticloadbalancing:DescribeTargetGroups", declared);
+
+fn declared(env: &crate::Environment) -> bool {
+    env.pgbouncer.is_some()
+}
+
+const SERVICE: CheckDef = CheckDef {
+    id: "pgbouncer.service",
+    title: "the pgbouncer service is active, not mid-rollout, at its declared size",
+    doc: "service ACTIVE, one PRIMARY deployment (not mid-rollout), running = desired ≥ declared minimum (default 2)",
+    iam: &[DESCRIBE_SERVICE],
+};
+
+const MULTI_AZ: CheckDef = CheckDef {
+    id: "pgbouncer.multi_az",
+    title: "pgbouncer tasks run in at least two AZs",
+    doc: "running tasks sit in ≥ 2 distinct AZs (from the task AZ, or its ENI's subnet)",
+    iam: &[LIST_TASKS, DESCRIBE_TASKS, DESCRIBE_SUBNETS],
+};
+
+const TARGETS: CheckDef = CheckDef {
+    id: "pgbouncer.targets",
+    title: "the load balancer sees healthy pgbouncer targets in at least two AZs",
+    doc: "the load balancer target group has ≥ 2 healthy targets spanning ≥ 2 AZs",
+    iam: &[
+        DESCRIBE_TARGET_GROUPS,
+        Grant::any("elasticloadbalancing:DescribeTargetHealth", declared),
+        DESCRIBE_SUBNETS,
+    ],
+};
+
+const DRAIN_READY: CheckDef = CheckDef {
+    id: "pgbouncer.drain_ready",
+    title: "a stopping pgbouncer task drains: deregistration delay, stop timeout, safe stop signal",
+    doc: "target group deregistration delay and the container stop timeout each within a declared range (minimum and maximum), the stop signal a safe shutdown for the declared pgbouncer version, so a stopping task gets no new connections and finishes its transactions",
+    iam: &[
+        DESCRIBE_TARGET_GROUPS,
+        Grant::any(
+            "elasticloadbalancing:DescribeTargetGroupAttributes",
+            declared,
+        ),
+        DESCRIBE_SERVICE,
+        Grant::any("ecs:DescribeTaskDefinition", declared),
+    ],
+};
+
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "pgbouncer.service",
-            "the pgbouncer service is active, not mid-rollout, at its declared size",
-            |g| Box::pin(with_spec(g, service_check)),
-        ),
-        Check::new(
-            "pgbouncer.multi_az",
-            "pgbouncer tasks run in at least two AZs",
-            |g| Box::pin(with_spec(g, multi_az)),
-        ),
-        Check::new(
-            "pgbouncer.targets",
-            "the load balancer sees healthy pgbouncer targets in at least two AZs",
-            |g| Box::pin(with_spec(g, targets)),
-        ),
-        Check::new(
-            "pgbouncer.drain_ready",
-            "a stopping pgbouncer task drains: deregistration delay, stop timeout, safe stop signal",
-            |g| Box::pin(with_spec(g, drain_ready)),
-        ),
+        Check::new(&SERVICE, |g| Box::pin(with_spec(g, service_check))),
+        Check::new(&MULTI_AZ, |g| Box::pin(with_spec(g, multi_az))),
+        Check::new(&TARGETS, |g| Box::pin(with_spec(g, targets))),
+        Check::new(&DRAIN_READY, |g| Box::pin(with_spec(g, drain_ready))),
     ]
 }
+
+// --- how: the judges ----------------------------------------------------------
 
 async fn with_spec<'a, F, Fut>(cx: &'a Context, check: F) -> CheckResult
 where
@@ -133,7 +193,7 @@ async fn multi_az(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         .iter()
         .filter_map(|t| eni_subnet(t).map(str::to_string))
         .collect();
-    let subnet_azs = subnet_azs(cx, &subnet_ids).await?;
+    let subnet_azs = aws::ec2::subnet_azs(cx.aws(), &subnet_ids).await?;
     let placed: Vec<(String, String)> = tasks
         .iter()
         .map(|t| {
@@ -193,23 +253,15 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     let name = format!("target group '{}'", spec.target_group);
     let arn = required(
         group.target_group_arn(),
-        DESCRIBE_TARGET_GROUPS,
+        aws::elb::DESCRIBE_TARGET_GROUPS,
         &name,
         "TargetGroupArn",
     )?;
-    let health: Vec<TargetHealthDescription> = cx
-        .aws()
-        .elb
-        .describe_target_health()
-        .target_group_arn(arn)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_TARGET_HEALTH, &name, e))?
-        .target_health_descriptions
-        .unwrap_or_default();
+    let health: Vec<TargetHealthDescription> =
+        aws::elb::target_health(cx.aws(), arn, &name).await?;
     // IP targets: DescribeTargetHealth may omit the AZ; the VPC subnet holding the IP tells it.
     let vpc_subnets = match group.vpc_id() {
-        Some(vpc) => vpc_subnet_cidrs(cx, vpc).await?,
+        Some(vpc) => aws::ec2::vpc_subnet_cidrs(cx.aws(), vpc).await?,
         None => Vec::new(),
     };
     let described: Vec<(String, String, String)> = health
@@ -279,7 +331,7 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
 async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     let group = target_group(cx, &spec.target_group).await?;
     let tg_name = format!("target group '{}'", spec.target_group);
-    let attributes = reads::elb::target_group_attributes(cx, &spec.target_group).await?;
+    let attributes = aws::elb::target_group_attributes(cx.aws(), &spec.target_group).await?;
     let attribute = |key: &str| attributes.get(key).map(String::as_str);
     let delay_text = required(
         attribute("deregistration_delay.timeout_seconds"),
@@ -317,19 +369,7 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     )?
     .to_string();
     let resource = format!("task definition '{}'", short_arn(&td_name));
-    let td = cx
-        .aws()
-        .ecs
-        .describe_task_definition()
-        .task_definition(&td_name)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_TASK_DEFINITION, &resource, e))?
-        .task_definition
-        .ok_or(CheckError::NotFound {
-            operation: DESCRIBE_TASK_DEFINITION.into(),
-            resource: resource.clone(),
-        })?;
+    let td = aws::ecs::task_definition(cx.aws(), &td_name).await?;
     // ECS waits 30 s for a container without stopTimeout (Fargate's default).
     let stop_timeouts: Vec<(String, u64)> = td
         .container_definitions()
@@ -452,24 +492,22 @@ fn stop_shutdown(signal: &str, version: Option<(u32, u32)>) -> Shutdown {
 // --- how: shared reads -------------------------------------------------------
 
 async fn service(cx: &Context, spec: &PgbouncerSpec) -> Result<Arc<Service>, CheckError> {
-    reads::ecs::service(cx, &spec.cluster, &spec.service).await
+    aws::ecs::service(cx.aws(), &spec.cluster, &spec.service).await
 }
 
 /// The service's RUNNING tasks (`group = service:<name>`, which real ECS sets
 /// and which keeps a listing that ignores the service filter honest).
 async fn running_tasks(cx: &Context, spec: &PgbouncerSpec) -> Result<Vec<Task>, CheckError> {
     let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-    let list = cx
-        .aws()
-        .ecs
-        .list_tasks()
-        .cluster(&spec.cluster)
-        .service_name(&spec.service)
-        .desired_status(DesiredStatus::Running);
     // A task gone between list and describe is no longer running: not counted.
-    let tasks = super::list_and_describe_tasks(cx, &spec.cluster, list, &resource)
-        .await?
-        .tasks;
+    let tasks = aws::ecs::list_and_describe_tasks(
+        cx.aws(),
+        &spec.cluster,
+        aws::ecs::TaskListing::RunningInService(&spec.service),
+        &resource,
+    )
+    .await?
+    .tasks;
     let group = format!("service:{}", spec.service);
     Ok(tasks
         .into_iter()
@@ -489,7 +527,7 @@ pub(crate) async fn placed_tasks(
         .iter()
         .filter_map(|t| eni_subnet(t).map(str::to_string))
         .collect();
-    let subnet_azs = subnet_azs(cx, &subnet_ids).await?;
+    let subnet_azs = aws::ec2::subnet_azs(cx.aws(), &subnet_ids).await?;
     Ok(tasks
         .iter()
         .filter_map(|t| {
@@ -512,64 +550,6 @@ fn eni_subnet(task: &Task) -> Option<&str> {
         .and_then(|d| d.value())
 }
 
-async fn subnet_azs(cx: &Context, ids: &[String]) -> Result<Vec<(String, String)>, CheckError> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut ids = ids.to_vec();
-    ids.sort();
-    ids.dedup();
-    let out = cx
-        .aws()
-        .ec2
-        .describe_subnets()
-        .set_subnet_ids(Some(ids.clone()))
-        .send()
-        .await
-        .map_err(|e| {
-            CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("subnets {}", ids.join(", ")), e)
-        })?;
-    Ok(out
-        .subnets()
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.subnet_id()?.to_string(),
-                s.availability_zone()?.to_string(),
-            ))
-        })
-        .collect())
-}
-
-/// `(cidr, az)` of every subnet in the VPC.
-async fn vpc_subnet_cidrs(cx: &Context, vpc_id: &str) -> Result<Vec<(String, String)>, CheckError> {
-    let subnets: Vec<aws_sdk_ec2::types::Subnet> = cx
-        .aws()
-        .ec2
-        .describe_subnets()
-        .filters(
-            aws_sdk_ec2::types::Filter::builder()
-                .name("vpc-id")
-                .values(vpc_id)
-                .build(),
-        )
-        .into_paginator()
-        .items()
-        .send()
-        .collect::<Result<_, _>>()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_SUBNETS, &format!("vpc {vpc_id}"), e))?;
-    Ok(subnets
-        .iter()
-        .filter_map(|s| {
-            Some((
-                s.cidr_block()?.to_string(),
-                s.availability_zone()?.to_string(),
-            ))
-        })
-        .collect())
-}
-
 /// The AZ of the subnet whose IPv4 CIDR contains `ip`.
 fn az_of_ip(subnets: &[(String, String)], ip: &str) -> Option<String> {
     let ip: std::net::Ipv4Addr = ip.parse().ok()?;
@@ -587,7 +567,7 @@ fn az_of_ip(subnets: &[(String, String)], ip: &str) -> Option<String> {
 }
 
 async fn target_group(cx: &Context, name: &str) -> Result<Arc<TargetGroup>, CheckError> {
-    reads::elb::target_group(cx, name).await
+    aws::elb::target_group(cx.aws(), name).await
 }
 
 fn short_arn(arn: &str) -> String {

@@ -10,46 +10,96 @@ use std::time::{Duration, SystemTime};
 use aws_sdk_rds::types::DbInstance;
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, combine, required};
+use crate::aws::{self, ec2::SourcePolicy, ec2::admitted_sources};
+use crate::check::{
+    Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, combine, required,
+};
 use crate::context::Context;
-use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::RdsSpec;
 
-const DESCRIBE: &str = "rds:DescribeDBInstances";
+use crate::aws::rds::DESCRIBE_DB_INSTANCES as DESCRIBE;
 const NONE_DECLARED: &str = "no rds instance declared for this environment";
+
+// --- what: the checks, declared ----------------------------------------------
+
+/// Every `rds.*` check reads the declared instances.
+const DESCRIBE_INSTANCES: Grant = Grant::on(
+    "RdsReadDeclaredInstances",
+    "rds:DescribeDBInstances",
+    |env, a| env.rds.iter().map(|r| a.db(&r.identifier)).collect(),
+);
+
+const AVAILABLE: CheckDef = CheckDef {
+    id: "rds.available",
+    title: "the RDS instance exists and is available",
+    doc: "instance exists and status is `available`",
+    iam: &[DESCRIBE_INSTANCES],
+};
+
+const MULTI_AZ: CheckDef = CheckDef {
+    id: "rds.multi_az",
+    title: "RDS is Multi-AZ with a standby in another AZ",
+    doc: "`MultiAZ = true` and a secondary AZ distinct from the primary",
+    iam: &[DESCRIBE_INSTANCES],
+};
+
+const ENCRYPTED: CheckDef = CheckDef {
+    id: "rds.encrypted",
+    title: "RDS storage is encrypted",
+    doc: "storage encrypted (KMS key id reported)",
+    iam: &[DESCRIBE_INSTANCES],
+};
+
+const NOT_PUBLIC: CheckDef = CheckDef {
+    id: "rds.not_public",
+    title: "RDS is not publicly accessible, by flag or security group",
+    doc: "`PubliclyAccessible = false` and no security group on the instance admits 0.0.0.0/0 or ::/0 on the DB port",
+    iam: &[
+        DESCRIBE_INSTANCES,
+        Grant::any("ec2:DescribeSecurityGroups", |env| !env.rds.is_empty()),
+        Grant::any("ec2:GetManagedPrefixListEntries", |env| !env.rds.is_empty())
+            .only_when(aws::ec2::PREFIX_LISTS_REFERENCED),
+    ],
+};
+
+const DELETION_PROTECTION: CheckDef = CheckDef {
+    id: "rds.deletion_protection",
+    title: "RDS deletion protection is on",
+    doc: "deletion protection on",
+    iam: &[DESCRIBE_INSTANCES],
+};
+
+const BACKUPS: CheckDef = CheckDef {
+    id: "rds.backups",
+    title: "backups are retained long enough and point-in-time restore is fresh",
+    doc: "backup retention ≥ declared days; latest restorable time no older than declared lag (default 15 min)",
+    iam: &[DESCRIBE_INSTANCES],
+};
+
+const PERFORMANCE_INSIGHTS: CheckDef = CheckDef {
+    id: "rds.performance_insights",
+    title: "Performance Insights is on where the spec declares it",
+    doc: "`PerformanceInsightsEnabled = true` on each instance whose block declares `performance_insights = true`",
+    iam: &[DESCRIBE_INSTANCES],
+};
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "rds.available",
-            "the RDS instance exists and is available",
-            |g| Box::pin(each(g, available)),
-        ),
-        Check::new(
-            "rds.multi_az",
-            "RDS is Multi-AZ with a standby in another AZ",
-            |g| Box::pin(each(g, multi_az)),
-        ),
-        Check::new("rds.encrypted", "RDS storage is encrypted", |g| {
-            Box::pin(each(g, encrypted))
+        Check::new(&AVAILABLE, |g| Box::pin(each(g, available))),
+        Check::new(&MULTI_AZ, |g| Box::pin(each(g, multi_az))),
+        Check::new(&ENCRYPTED, |g| Box::pin(each(g, encrypted))),
+        Check::new(&NOT_PUBLIC, |g| Box::pin(each_async(g, not_public))),
+        Check::new(&DELETION_PROTECTION, |g| {
+            Box::pin(each(g, deletion_protection))
         }),
-        Check::new(
-            "rds.not_public",
-            "RDS is not publicly accessible, by flag or security group",
-            |g| Box::pin(each_async(g, not_public)),
-        ),
-        Check::new(
-            "rds.deletion_protection",
-            "RDS deletion protection is on",
-            |g| Box::pin(each(g, deletion_protection)),
-        ),
-        Check::new(
-            "rds.backups",
-            "backups are retained long enough and point-in-time restore is fresh",
-            |g| Box::pin(each(g, backups)),
-        ),
+        Check::new(&BACKUPS, |g| Box::pin(each(g, backups))),
+        Check::new(&PERFORMANCE_INSIGHTS, |g| {
+            Box::pin(each(g, performance_insights))
+        }),
     ]
 }
+
+// --- how: the judges ----------------------------------------------------------
 
 /// `rds.available`: the instance exists and its status is `available`.
 fn available(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
@@ -176,9 +226,9 @@ async fn not_public(cx: &Context, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckR
         &resource,
         "PubliclyAccessible",
     )?;
-    let groups = reads::security_groups(cx, &group_ids).await?;
-    let prefix_lists = reads::referenced_prefix_lists(cx, &groups).await?;
-    let private = reads::private_ranges();
+    let groups = aws::ec2::security_groups(cx.aws(), &group_ids).await?;
+    let prefix_lists = aws::ec2::referenced_prefix_lists(cx.aws(), &groups).await?;
+    let private = aws::ec2::private_ranges();
     let policy = SourcePolicy {
         allowed: &private,
         allowed_name: "private",
@@ -186,7 +236,7 @@ async fn not_public(cx: &Context, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckR
     };
     let seen = admitted_sources(&groups, &[port], &prefix_lists, policy).map_err(|message| {
         CheckError::Aws {
-            operation: reads::DESCRIBE_SGS.into(),
+            operation: aws::ec2::DESCRIBE_SGS.into(),
             resource: resource.clone(),
             code: None,
             message,
@@ -236,27 +286,41 @@ async fn not_public(cx: &Context, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckR
 
 /// `rds.deletion_protection`.
 fn deletion_protection(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
-    let id = &spec.identifier;
     let on = required(
         db.deletion_protection(),
         DESCRIBE,
         &resource(spec),
         "DeletionProtection",
     )?;
-    let evidence = Evidence::of(resource(spec))
-        .expected(json!({ "DeletionProtection": true }))
-        .observed(json!({ "DeletionProtection": on }));
-    Ok(if on {
-        Finding::pass(
-            format!("rds instance '{id}': deletion protection on"),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("rds instance '{id}': DeletionProtection expected true, observed false"),
-            evidence,
-        )
-    })
+    Ok(Finding::field(
+        &resource(spec),
+        "DeletionProtection",
+        true,
+        on,
+    ))
+}
+
+/// `rds.performance_insights`: on, where the spec declares it. RDS reports
+/// `PerformanceInsightsEnabled` (false when off): missing is an error.
+fn performance_insights(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
+    if !spec.performance_insights {
+        return Ok(Finding::skip(format!(
+            "rds instance '{}': performance_insights not declared",
+            spec.identifier
+        )));
+    }
+    let on = required(
+        db.performance_insights_enabled(),
+        DESCRIBE,
+        &resource(spec),
+        "PerformanceInsightsEnabled",
+    )?;
+    Ok(Finding::field(
+        &resource(spec),
+        "PerformanceInsightsEnabled",
+        true,
+        on,
+    ))
 }
 
 /// `rds.backups`: retention ≥ declared days; latest restorable time no older than the declared lag.
@@ -355,37 +419,10 @@ fn resource(spec: &RdsSpec) -> String {
     format!("rds instance '{}'", spec.identifier)
 }
 
-// --- how: shared reads -------------------------------------------------------
-
-/// The instance, described once per run.
-pub async fn instance(cx: &Context, identifier: &str) -> Result<Arc<DbInstance>, CheckError> {
-    cx.cache()
-        .get(&format!("{DESCRIBE}:{identifier}"), || async {
-            let resource = format!("rds instance '{identifier}'");
-            let out = cx
-                .aws()
-                .rds
-                .describe_db_instances()
-                .db_instance_identifier(identifier)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE, &resource, e))?;
-            out.db_instances
-                .unwrap_or_default()
-                .into_iter()
-                .find(|db| db.db_instance_identifier() == Some(identifier))
-                .ok_or(CheckError::NotFound {
-                    operation: DESCRIBE.into(),
-                    resource,
-                })
-        })
-        .await
-}
-
 async fn each(cx: &Context, judge: fn(&RdsSpec, &DbInstance) -> CheckResult) -> CheckResult {
     let mut items = Vec::new();
     for spec in &cx.env().rds {
-        let result = instance(cx, &spec.identifier)
+        let result = aws::rds::instance(cx.aws(), &spec.identifier)
             .await
             .and_then(|db| judge(spec, &db));
         items.push((spec.identifier.clone(), result));
@@ -400,7 +437,7 @@ where
 {
     let mut items = Vec::new();
     for spec in &cx.env().rds {
-        let result = match instance(cx, &spec.identifier).await {
+        let result = match aws::rds::instance(cx.aws(), &spec.identifier).await {
             Ok(db) => judge(cx, spec, db).await,
             Err(e) => Err(e),
         };
@@ -422,6 +459,7 @@ mod tests {
             backup_retention_days: 7,
             max_restorable_lag: Duration::from_secs(900),
             failover_budget: Duration::from_secs(120),
+            performance_insights: true,
         }
     }
 
@@ -442,7 +480,19 @@ mod tests {
             .deletion_protection(true)
             .publicly_accessible(false)
             .backup_retention_period(7)
+            .performance_insights_enabled(true)
             .latest_restorable_time(DateTime::from(SystemTime::now()))
+    }
+
+    #[test]
+    fn performance_insights_undeclared_is_not_judged() {
+        let spec = RdsSpec {
+            performance_insights: false,
+            ..spec()
+        };
+        let off = full().performance_insights_enabled(false).build();
+        let f = performance_insights(&spec, &off).unwrap();
+        assert_eq!(f.status, crate::Status::Skip, "{}", f.message);
     }
 
     /// Each judgement on a complete instance, on one that violates it, and on
@@ -514,6 +564,19 @@ mod tests {
                 deletion_protection,
                 full().set_deletion_protection(None).build(),
                 "error",
+            ),
+            ("insights on", performance_insights, full().build(), "pass"),
+            (
+                "insights off",
+                performance_insights,
+                full().performance_insights_enabled(false).build(),
+                "fail: rds instance 'db': PerformanceInsightsEnabled expected true, observed false",
+            ),
+            (
+                "insights unsaid",
+                performance_insights,
+                full().set_performance_insights_enabled(None).build(),
+                "error: rds:DescribeDBInstances did not report PerformanceInsightsEnabled",
             ),
             ("fresh backups", backups, full().build(), "pass"),
             (

@@ -6,26 +6,109 @@
 //! tasks, which it keeps for about an hour) the declared success marker is
 //! in its log group within the max age. An invocation alone is not success.
 
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
-use aws_sdk_ecs::types::{DesiredStatus, Task};
+use aws_sdk_ecs::types::Task;
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
+use crate::aws;
+use crate::aws::ecs::DESCRIBE_TASKS;
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
 use crate::context::Context;
-use crate::reads;
 use crate::spec::{ScheduleTrigger, ScheduledTaskSpec};
 
-const LIST_TARGETS: &str = "events:ListTargetsByRule";
-const DESCRIBE_TASKS: &str = "ecs:DescribeTasks";
-const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
-const DESCRIBE_TASK_DEFINITION: &str = "ecs:DescribeTaskDefinition";
+// --- what: the checks, declared ----------------------------------------------
 
-/// Two checks per declared task.
-/// Every `scheduled.<task>.configured` check's title.
-pub const CONFIGURED: &str = "the scheduled task's rule or schedule is enabled, as declared";
-/// Every `scheduled.<task>.succeeded` check's title.
-pub const SUCCEEDED: &str = "the scheduled task has run successfully within its declared age";
+/// Two checks per declared task: instances of these templates.
+pub(crate) const CONFIGURED: CheckDef = CheckDef {
+    id: "scheduled.<task>.configured",
+    title: "the scheduled task's rule or schedule is enabled, as declared",
+    doc: "the EventBridge rule or Scheduler schedule exists, is enabled, has the declared expression, and targets the declared cluster and task-definition family",
+    iam: &[
+        Grant::on("EventBridgeReadDeclaredRules", "events:DescribeRule", rules),
+        Grant::on(
+            "EventBridgeReadDeclaredRules",
+            "events:ListTargetsByRule",
+            rules,
+        ),
+        Grant::on(
+            "SchedulerReadDeclaredSchedules",
+            "scheduler:GetSchedule",
+            |env, a| {
+                env.scheduled_tasks
+                    .iter()
+                    .filter_map(|t| match &t.trigger {
+                        ScheduleTrigger::Schedule(name) => {
+                            let (group, name) = name.split_once('/').unwrap_or(("default", name));
+                            Some(a.arn("scheduler", &format!("schedule/{group}/{name}")))
+                        }
+                        ScheduleTrigger::Rule(_) => None,
+                    })
+                    .collect()
+            },
+        ),
+    ],
+};
+
+pub(crate) const SUCCEEDED: CheckDef = CheckDef {
+    id: "scheduled.<task>.succeeded",
+    title: "the scheduled task has run successfully within its declared age",
+    doc: "at least one run finished successfully within the declared max age: a stopped task with every essential container at exit code 0, or the declared success marker in the task's log group. An invocation alone is not success",
+    iam: &[
+        Grant::any("ecs:ListTasks", declared).condition("ArnEquals", "ecs:cluster", |env, a| {
+            env.scheduled_tasks
+                .iter()
+                .map(|t| a.cluster(&t.cluster))
+                .collect()
+        }),
+        Grant::on(
+            "EcsReadTasksInDeclaredClusters",
+            "ecs:DescribeTasks",
+            |env, a| {
+                env.scheduled_tasks
+                    .iter()
+                    .map(|t| a.tasks(&t.cluster))
+                    .collect()
+            },
+        ),
+        Grant::any("ecs:DescribeTaskDefinition", declared)
+            .only_when("a listed run has a container that did not exit 0"),
+        Grant::on(
+            "LogsSearchDeclaredLogGroups",
+            "logs:FilterLogEvents",
+            |env, a| {
+                env.scheduled_tasks
+                    .iter()
+                    .filter(|t| t.success_marker.is_some())
+                    .filter_map(|t| t.log_group.as_ref())
+                    .flat_map(|g| {
+                        [
+                            a.arn("logs", &format!("log-group:{g}")),
+                            a.arn("logs", &format!("log-group:{g}:*")),
+                        ]
+                    })
+                    .collect()
+            },
+        )
+        .only_when("ECS lists no successful run within the max age"),
+    ],
+};
+
+fn declared(env: &crate::Environment) -> bool {
+    !env.scheduled_tasks.is_empty()
+}
+
+fn rules(env: &crate::Environment, a: &crate::iam::Arns<'_>) -> Vec<String> {
+    env.scheduled_tasks
+        .iter()
+        .filter_map(|t| match &t.trigger {
+            ScheduleTrigger::Rule(rule) => Some(a.arn("events", &format!("rule/{rule}"))),
+            ScheduleTrigger::Schedule(_) => None,
+        })
+        .collect()
+}
+
+pub(crate) const TEMPLATES: &[&CheckDef] = &[&CONFIGURED, &SUCCEEDED];
 
 pub fn checks(tasks: &[ScheduledTaskSpec]) -> Vec<Check> {
     tasks
@@ -33,17 +116,17 @@ pub fn checks(tasks: &[ScheduledTaskSpec]) -> Vec<Check> {
         .flat_map(|task| {
             let (a, b) = (task.name.clone(), task.name.clone());
             [
-                Check::new(
+                Check::instance(
+                    &CONFIGURED,
                     format!("scheduled.{}.configured", task.name),
-                    CONFIGURED,
                     move |g| {
                         let name = a.clone();
                         Box::pin(async move { configured(g, spec_of(g, &name)?).await })
                     },
                 ),
-                Check::new(
+                Check::instance(
+                    &SUCCEEDED,
                     format!("scheduled.{}.succeeded", task.name),
-                    SUCCEEDED,
                     move |g| {
                         let name = b.clone();
                         Box::pin(async move { succeeded(g, spec_of(g, &name)?).await })
@@ -53,6 +136,8 @@ pub fn checks(tasks: &[ScheduledTaskSpec]) -> Vec<Check> {
         })
         .collect()
 }
+
+// --- how: the judges ----------------------------------------------------------
 
 fn spec_of<'a>(cx: &'a Context, name: &str) -> Result<&'a ScheduledTaskSpec, CheckError> {
     cx.env()
@@ -70,8 +155,8 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
     let (kind, name, state, expression, targets) = match &spec.trigger {
         ScheduleTrigger::Rule(rule) => {
             let resource = format!("EventBridge rule '{rule}'");
-            let described = reads::events::rule(cx, rule).await?;
-            let listed = list_targets(cx, rule, &resource).await?;
+            let described = aws::events::rule(cx.aws(), rule).await?;
+            let listed = aws::events::list_targets(cx.aws(), rule, &resource).await?;
             let targets: Vec<(String, String)> = listed
                 .iter()
                 .map(|t| {
@@ -95,7 +180,7 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
             )
         }
         ScheduleTrigger::Schedule(schedule) => {
-            let got = reads::events::schedule(cx, schedule, None).await?;
+            let got = aws::scheduler::schedule(cx.aws(), schedule, None).await?;
             let targets = got
                 .target()
                 .map(|t| {
@@ -171,32 +256,6 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
     })
 }
 
-/// Every target of an EventBridge rule (pages by `NextToken`).
-async fn list_targets(
-    cx: &Context,
-    rule: &str,
-    resource: &str,
-) -> Result<Vec<aws_sdk_eventbridge::types::Target>, CheckError> {
-    let mut targets = Vec::new();
-    let mut token: Option<String> = None;
-    loop {
-        let out = cx
-            .aws()
-            .events
-            .list_targets_by_rule()
-            .rule(rule)
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| CheckError::from_sdk(LIST_TARGETS, resource, e))?;
-        targets.extend(out.targets.unwrap_or_default());
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(targets);
-        }
-    }
-}
-
 /// `scheduled.<task>.succeeded`: at least one run finished successfully
 /// within the max age — a stopped task whose every *essential* container
 /// exited 0 — or, when ECS no longer lists one (it forgets stopped tasks
@@ -262,7 +321,7 @@ async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
         .collect();
     // ECS keeps stopped tasks for about an hour; the log marker covers longer ages.
     if let Some((group, marker)) = marker {
-        let hit = marker_line(cx, group, marker, since).await?;
+        let hit = aws::logs::first_line_containing(cx.aws(), group, marker, since).await?;
         observed["marker_line"] = json!(hit);
         let evidence = evidence
             .resource(format!("log group '{group}'"))
@@ -304,55 +363,6 @@ async fn succeeded(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
         ),
         evidence.observed(observed),
     ))
-}
-
-/// The first log line holding `marker` in `group` since `since`. Pages until
-/// a hit or the end: an empty page with a next token is normal (CloudWatch
-/// Logs searches a slice of the group per call).
-async fn marker_line(
-    cx: &Context,
-    group: &str,
-    marker: &str,
-    since: SystemTime,
-) -> Result<Option<String>, CheckError> {
-    /// A bound on pages, so a huge group cannot hold the check forever.
-    const MAX_PAGES: usize = 1000;
-    let resource = format!("log group '{group}'");
-    let start = since
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_millis() as i64;
-    let mut token: Option<String> = None;
-    for _ in 0..MAX_PAGES {
-        let out = cx
-            .aws()
-            .logs
-            .filter_log_events()
-            .log_group_name(group)
-            .start_time(start)
-            .filter_pattern(format!("\"{}\"", marker.replace('"', "")))
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(|e| CheckError::from_sdk(FILTER_LOG_EVENTS, &resource, e))?;
-        if let Some(event) = out
-            .events()
-            .iter()
-            .find(|e| e.message().is_some_and(|m| m.contains(marker)))
-        {
-            return Ok(event.message().map(str::to_string));
-        }
-        token = out.next_token.filter(|t| !t.is_empty());
-        if token.is_none() {
-            return Ok(None);
-        }
-    }
-    Err(CheckError::Aws {
-        operation: FILTER_LOG_EVENTS.into(),
-        resource,
-        code: None,
-        message: format!("no answer after {MAX_PAGES} pages; narrow the log group or max_age"),
-    })
 }
 
 /// One finished run: its containers' exit codes and which are essential.
@@ -409,14 +419,13 @@ async fn finished_runs(
         "task family '{}' on cluster '{}'",
         spec.task_family, spec.cluster
     );
-    let list = cx
-        .aws()
-        .ecs
-        .list_tasks()
-        .cluster(&spec.cluster)
-        .family(&spec.task_family)
-        .desired_status(DesiredStatus::Stopped);
-    let described = super::list_and_describe_tasks(cx, &spec.cluster, list, &resource).await?;
+    let described = aws::ecs::list_and_describe_tasks(
+        cx.aws(),
+        &spec.cluster,
+        aws::ecs::TaskListing::StoppedOfFamily(&spec.task_family),
+        &resource,
+    )
+    .await?;
     let mut runs = Vec::new();
     for task in described
         .tasks
@@ -477,37 +486,18 @@ async fn essential_containers(
     cx: &Context,
     task_definition: &str,
 ) -> Result<std::sync::Arc<std::collections::BTreeMap<String, bool>>, CheckError> {
-    cx.cache()
-        .get(
-            &format!("{DESCRIBE_TASK_DEFINITION}:{task_definition}"),
-            || async {
-                let resource = format!("task definition '{task_definition}'");
-                let td = cx
-                    .aws()
-                    .ecs
-                    .describe_task_definition()
-                    .task_definition(task_definition)
-                    .send()
-                    .await
-                    .map_err(|e| CheckError::from_sdk(DESCRIBE_TASK_DEFINITION, &resource, e))?
-                    .task_definition
-                    .ok_or(CheckError::NotFound {
-                        operation: DESCRIBE_TASK_DEFINITION.into(),
-                        resource: resource.clone(),
-                    })?;
-                Ok(td
-                    .container_definitions()
-                    .iter()
-                    .map(|c| {
-                        (
-                            c.name().unwrap_or("?").to_string(),
-                            c.essential().unwrap_or(true),
-                        )
-                    })
-                    .collect())
-            },
-        )
-        .await
+    let td = aws::ecs::task_definition(cx.aws(), task_definition).await?;
+    Ok(std::sync::Arc::new(
+        td.container_definitions()
+            .iter()
+            .map(|c| {
+                (
+                    c.name().unwrap_or("?").to_string(),
+                    c.essential().unwrap_or(true),
+                )
+            })
+            .collect(),
+    ))
 }
 
 fn is_finished_run(task: &Task, family: &str) -> bool {

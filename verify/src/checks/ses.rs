@@ -9,43 +9,90 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
+use crate::aws;
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant};
 use crate::context::Context;
 use crate::probe::dns::txt;
-use crate::reads;
 use crate::spec::SesSpec;
 
-const GET_ACCOUNT: &str = "ses:GetAccount";
 const DNS_TIMEOUT: Duration = Duration::from_secs(5);
 const NONE_DECLARED: &str = "no ses declared for this environment";
 
+// --- what: the checks, declared ----------------------------------------------
+
+/// SESv2's IAM prefix is `ses`. `ses:GetConfigurationSet` is
+/// `terraform.declared`'s read alone.
+const GET_ACCOUNT: Grant = Grant::any("ses:GetAccount", |env| env.ses.is_some());
+
+const PRODUCTION_ACCESS: CheckDef = CheckDef {
+    id: "ses.production_access",
+    title: "SES is out of the sandbox: production access, sending enabled, healthy",
+    doc: "out of the sandbox, sending enabled, enforcement `HEALTHY`",
+    iam: &[GET_ACCOUNT],
+};
+
+const IDENTITY: CheckDef = CheckDef {
+    id: "ses.identity",
+    title: "the sending domain is verified, with DKIM and a custom MAIL FROM",
+    doc: "the domain identity is verified for sending, DKIM status is `SUCCESS`, and the custom MAIL FROM domain is the declared one with status `SUCCESS`",
+    iam: &[Grant::on(
+        "SesReadDeclaredIdentity",
+        "ses:GetEmailIdentity",
+        |env, a| {
+            env.ses
+                .iter()
+                .map(|s| a.arn("ses", &format!("identity/{}", s.domain)))
+                .collect()
+        },
+    )],
+};
+
+const DNS: CheckDef = CheckDef {
+    id: "ses.dns",
+    title: "SPF and DMARC records published for the sending domain",
+    doc: "exactly one SPF record on the MAIL FROM domain, including `amazonses.com`; exactly one `_dmarc` TXT record, with `p=quarantine` or `p=reject`",
+    iam: &[],
+};
+
+const SUPPRESSION: CheckDef = CheckDef {
+    id: "ses.suppression",
+    title: "the account suppression list covers bounces and complaints",
+    doc: "account-level suppression list covers `BOUNCE` and `COMPLAINT`",
+    iam: &[GET_ACCOUNT],
+};
+
+const FEEDBACK: CheckDef = CheckDef {
+    id: "ses.feedback",
+    title: "bounce and complaint events go to SNS",
+    doc: "the configuration set has an enabled event destination to the declared SNS topic for `BOUNCE` and `COMPLAINT`, and the topic has a confirmed HTTPS subscription to the declared endpoint",
+    iam: &[
+        Grant::on(
+            "SesReadDeclaredConfigurationSet",
+            "ses:GetConfigurationSetEventDestinations",
+            |env, a| {
+                env.ses
+                    .iter()
+                    .map(|s| a.arn("ses", &format!("configuration-set/{}", s.configuration_set)))
+                    .collect()
+            },
+        ),
+        Grant::on(
+            "SnsReadDeclaredTopics",
+            "sns:ListSubscriptionsByTopic",
+            |env, a| env.ses.iter().map(|s| a.topic(&s.feedback_topic)).collect(),
+        ),
+    ],
+};
+
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "ses.production_access",
-            "SES is out of the sandbox: production access, sending enabled, healthy",
-            |g| Box::pin(with_spec(g, production_access)),
-        ),
-        Check::new(
-            "ses.identity",
-            "the sending domain is verified, with DKIM and a custom MAIL FROM",
-            |g| Box::pin(with_spec(g, identity)),
-        ),
-        Check::new(
-            "ses.dns",
-            "SPF and DMARC records published for the sending domain",
-            |g| Box::pin(with_spec(g, dns)),
-        ),
-        Check::new(
-            "ses.suppression",
-            "the account suppression list covers bounces and complaints",
-            |g| Box::pin(with_spec(g, suppression)),
-        ),
-        Check::new(
-            "ses.feedback",
-            "bounce and complaint events go to SNS",
-            |g| Box::pin(with_spec(g, feedback)),
-        ),
+        Check::new(&PRODUCTION_ACCESS, |g| {
+            Box::pin(with_spec(g, production_access))
+        }),
+        Check::new(&IDENTITY, |g| Box::pin(with_spec(g, identity))),
+        Check::new(&DNS, |g| Box::pin(with_spec(g, dns))),
+        Check::new(&SUPPRESSION, |g| Box::pin(with_spec(g, suppression))),
+        Check::new(&FEEDBACK, |g| Box::pin(with_spec(g, feedback))),
     ]
 }
 
@@ -62,7 +109,7 @@ where
 
 /// `ses.production_access`: out of the sandbox, sending enabled, enforcement HEALTHY.
 async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
-    let account = account(cx).await?;
+    let account = aws::ses::account(cx.aws()).await?;
     let production = account.production_access_enabled();
     let sending = account.sending_enabled();
     let enforcement = account.enforcement_status().unwrap_or("none").to_string();
@@ -104,7 +151,7 @@ async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
 /// beside the point).
 async fn identity(cx: &Context, spec: &SesSpec) -> CheckResult {
     let resource = format!("SES identity '{}'", spec.domain);
-    let out = reads::ses::email_identity(cx, &spec.domain).await?;
+    let out = aws::ses::email_identity(cx.aws(), &spec.domain).await?;
     let verified = out.verified_for_sending_status();
     let dkim = out
         .dkim_attributes()
@@ -266,7 +313,7 @@ fn judge_dns(
 
 /// `ses.suppression`: the account-level suppression list covers BOUNCE and COMPLAINT.
 async fn suppression(cx: &Context, _spec: &SesSpec) -> CheckResult {
-    let account = account(cx).await?;
+    let account = aws::ses::account(cx.aws()).await?;
     let reasons: BTreeSet<String> = account
         .suppression_attributes()
         .map(|s| {
@@ -313,7 +360,7 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
             env.region, env.account_id, spec.feedback_topic
         )
     };
-    let out = reads::ses::event_destinations(cx, set).await?;
+    let out = aws::ses::event_destinations(cx.aws(), set).await?;
     let destinations: Vec<serde_json::Value> = out
         .iter()
         .map(|d| {
@@ -337,11 +384,11 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
                 .is_some_and(|s| s.topic_arn() == topic_arn)
     });
     // Every page, shared with alarms.routed when both name one topic.
-    let subscriptions = crate::reads::sns::topic_subscriptions(cx, &topic_arn).await?;
+    let subscriptions = crate::aws::sns::topic_subscriptions(cx.aws(), &topic_arn).await?;
     let subscribed = subscriptions.iter().any(|s| {
         s.protocol() == Some("https")
             && s.endpoint() == Some(spec.feedback_endpoint.as_str())
-            && crate::reads::sns::confirmed(s)
+            && crate::aws::sns::confirmed(s)
     });
     let evidence = Evidence::of(&resource)
         .resource(format!("topic {topic_arn}"))
@@ -385,21 +432,6 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
     } else {
         Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
     })
-}
-
-async fn account(
-    cx: &Context,
-) -> Result<std::sync::Arc<aws_sdk_sesv2::operation::get_account::GetAccountOutput>, CheckError> {
-    cx.cache()
-        .get(GET_ACCOUNT, || async {
-            cx.aws()
-                .ses
-                .get_account()
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(GET_ACCOUNT, "SES account", e))
-        })
-        .await
 }
 
 #[cfg(test)]

@@ -24,25 +24,33 @@ use serde_json::{Value, json};
 use terraform_json::plan::Plan;
 use terraform_json::state::State;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 
 mod live;
 
 pub use live::COMPARED;
 
+// --- what: the checks, declared ----------------------------------------------
+
+const IDEMPOTENT: CheckDef = CheckDef {
+    id: "terraform.idempotent",
+    title: "a plan saved after apply changes nothing",
+    doc: "the given `terraform show -json` plan has no resource change other than `no-op`/`read`, and no `resource_drift`; an unknown action is a change",
+    iam: &[],
+};
+
+const DECLARED: CheckDef = CheckDef {
+    id: "terraform.declared",
+    title: "the live resources match the Terraform state",
+    doc: "the attributes Terraform recorded in its state (`terraform show -json`) for the resource types the catalogue reads equal the live values; other types are counted as not compared",
+    iam: &[],
+};
+
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "terraform.idempotent",
-            "a plan saved after apply changes nothing",
-            |cx| Box::pin(idempotent(cx)),
-        ),
-        Check::new(
-            "terraform.declared",
-            "the live resources match the Terraform state",
-            |cx| Box::pin(declared(cx)),
-        ),
+        Check::new(&IDEMPOTENT, |cx| Box::pin(idempotent(cx))),
+        Check::new(&DECLARED, |cx| Box::pin(declared(cx))),
     ]
 }
 

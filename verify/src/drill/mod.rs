@@ -23,6 +23,15 @@ pub mod probe;
 pub mod rds_failover;
 pub mod workload;
 
+/// Every drill's id and the IAM permissions it needs ([`crate::iam`]): the
+/// drill policy (`verify iam-policy --drills`) and each drill's write guard
+/// come from these.
+pub const GRANTS: [(&str, &[crate::iam::Grant]); 3] = [
+    (rds_failover::ID, rds_failover::GRANTS),
+    (pgbouncer_drain::ID, pgbouncer_drain::GRANTS),
+    (pitr_restore::ID, pitr_restore::GRANTS),
+];
+
 use std::time::Duration;
 
 pub use report_model::DrillRecord;
@@ -132,22 +141,12 @@ pub(crate) async fn alarm_firing(gate: &Gate, alarms: &[String]) -> Option<Strin
     if alarms.is_empty() {
         return None;
     }
-    let out = gate
-        .aws()
-        .cloudwatch
-        .describe_alarms()
-        .set_alarm_names(Some(alarms.to_vec()))
-        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
-        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
-        .send()
+    let out = crate::aws::cloudwatch::alarms_now(gate.aws(), alarms)
         .await
         .ok()?;
-    let metric = out
-        .metric_alarms()
-        .iter()
-        .map(|a| (a.alarm_name(), a.state_value()));
+    let metric = out.metric.iter().map(|a| (a.alarm_name(), a.state_value()));
     let composite = out
-        .composite_alarms()
+        .composite
         .iter()
         .map(|a| (a.alarm_name(), a.state_value()));
     metric
@@ -180,12 +179,7 @@ pub(crate) fn rds_block<'a>(
     label: Option<&str>,
     drill: &str,
 ) -> Result<&'a RdsSpec, DrillError> {
-    match label {
-        Some(label) => env.rds.iter().find(|r| r.label == label),
-        None if env.rds.len() == 1 => env.rds.first(),
-        None => None,
-    }
-    .ok_or_else(|| {
+    rds_of(env, label).ok_or_else(|| {
         DrillError::Setup(format!(
             "drill {drill}: no rds block {} in the spec",
             label
@@ -193,6 +187,15 @@ pub(crate) fn rds_block<'a>(
                 .unwrap_or_else(|| "(exactly one expected)".into())
         ))
     })
+}
+
+/// The rds block `label` names, or the only one when none is named.
+pub(crate) fn rds_of<'a>(env: &'a Environment, label: Option<&str>) -> Option<&'a RdsSpec> {
+    match label {
+        Some(label) => env.rds.iter().find(|r| r.label == label),
+        None if env.rds.len() == 1 => env.rds.first(),
+        None => None,
+    }
 }
 
 /// Runs a drill's body until it ends or `interrupt` fires (Ctrl-C). A panic
@@ -292,16 +295,25 @@ pub(crate) fn allowed(env: &Environment) -> Result<(), DrillError> {
 
 /// A drill's database URL: the one the harness filled in (the sandbox's),
 /// else the environment variable the spec names, never the spec itself.
-/// `whose` and `shape` are for the message when neither is set.
+/// A blank value counts as unset; whitespace around the URL is dropped (a
+/// URL's own spaces are percent-encoded). It is parsed once, by
+/// tokio-postgres, where it is used ([`probe::ProbeTarget::from_url`]); it
+/// holds the password, so it goes into no message. `whose` and `shape` are
+/// for the message when neither is set.
 pub(crate) fn database_url(
     filled: Option<&str>,
     variable: &str,
     whose: &str,
     shape: &str,
 ) -> Result<String, DrillError> {
+    let set = |url: &str| {
+        Some(url.trim())
+            .filter(|url| !url.is_empty())
+            .map(String::from)
+    };
     filled
-        .map(str::to_string)
-        .or_else(|| std::env::var(variable).ok())
+        .and_then(set)
+        .or_else(|| std::env::var(variable).ok().as_deref().and_then(set))
         .ok_or_else(|| {
             DrillError::Setup(format!(
                 "the {whose} database URL is not set: export {variable} ({shape})"

@@ -35,14 +35,43 @@ use super::{
     database_url, interrupted, judged, ms_since, record, retry_for, steady_state,
     until_interrupted,
 };
+use crate::aws;
 use crate::check::CheckError;
 use crate::gate::Gate;
+use crate::iam::{self, Grant};
 
 /// The public id of this drill's outcome.
 pub const ID: &str = "drill.pgbouncer_drain";
 
-/// The one write this drill makes.
-pub const WRITES: [&str; 1] = ["ecs:StopTask"];
+/// What this drill needs: its one write (a stop of one task of the
+/// pgbouncer service's cluster) and its stop alarms. Its write guard admits
+/// exactly the writes among them.
+pub const GRANTS: &[Grant] = &[
+    Grant::on("DrillPgbouncerStopTask", aws::ecs::STOP_TASK, |env, a| {
+        env.pgbouncer.iter().map(|p| a.tasks(&p.cluster)).collect()
+    })
+    .condition("ArnEquals", "ecs:cluster", |env, a| {
+        env.pgbouncer
+            .iter()
+            .map(|p| a.cluster(&p.cluster))
+            .collect()
+    })
+    .write(),
+    Grant::on(
+        "DrillReadStopAlarms",
+        "cloudwatch:DescribeAlarms",
+        |env, a| match &env.pgbouncer {
+            Some(_) => env
+                .drills
+                .pgbouncer_drain
+                .iter()
+                .flat_map(|d| &d.stop_alarms)
+                .map(|n| a.alarm(n))
+                .collect(),
+            None => Vec::new(),
+        },
+    ),
+];
 
 /// The workload runs this long before the stop (the baseline must be clean).
 const BASELINE: Duration = Duration::from_secs(2);
@@ -64,7 +93,9 @@ pub async fn run(
     gate: &Gate,
     interrupt: impl Future<Output = String> + Send,
 ) -> Result<DrillRecord, DrillError> {
-    run_with_steady_state(gate, &["pgbouncer.*"], interrupt).await
+    // The drill's future holds the SDK's (large in a debug build): on the
+    // heap, not on the caller's stack.
+    Box::pin(run_with_steady_state(gate, &["pgbouncer.*"], interrupt)).await
 }
 
 /// [`run`] with another steady state than `pgbouncer.*` (check-id globs),
@@ -291,20 +322,15 @@ async fn follow(
     }
 
     {
-        let _guard = gate.aws().mode.allow_writes(&WRITES);
-        gate.aws()
-            .ecs
-            .stop_task()
-            .cluster(&spec.cluster)
-            .task(victim)
-            .reason("verify drill.pgbouncer_drain")
-            .send()
-            .await
-            .map_err(|e| {
-                DrillError::Setup(
-                    CheckError::from_sdk("ecs:StopTask", &short_arn(victim), e).to_string(),
-                )
-            })?;
+        let _guard = gate.aws().mode.allow_writes(&iam::writes(GRANTS));
+        aws::ecs::stop_task(
+            gate.aws(),
+            &spec.cluster,
+            victim,
+            "verify drill.pgbouncer_drain",
+        )
+        .await
+        .map_err(|e| DrillError::Setup(e.to_string()))?;
     }
     let fault_ms = ms_since(t0);
     progress.committed_at_stop = load.tally().committed_count();
@@ -488,21 +514,10 @@ async fn placed(
 
 /// The task's `lastStatus` now.
 async fn task_status(gate: &Gate, cluster: &str, task: &str) -> Result<String, CheckError> {
-    let out = gate
-        .aws()
-        .ecs
-        .describe_tasks()
-        .cluster(cluster)
-        .tasks(task)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk("ecs:DescribeTasks", &short_arn(task), e))?;
-    out.tasks()
-        .first()
-        .and_then(|t| t.last_status())
-        .map(String::from)
+    aws::ecs::task_status(gate.aws(), cluster, task)
+        .await?
         .ok_or_else(|| CheckError::Missing {
-            operation: "ecs:DescribeTasks".into(),
+            operation: aws::ecs::DESCRIBE_TASKS.into(),
             resource: short_arn(task),
             field: "lastStatus".into(),
         })
@@ -510,23 +525,12 @@ async fn task_status(gate: &Gate, cluster: &str, task: &str) -> Result<String, C
 
 /// `(runningCount, desiredCount)` of the service now.
 async fn service_count(gate: &Gate, spec: &PgbouncerSpec) -> Result<(i32, i32), CheckError> {
-    let resource = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-    let out = gate
-        .aws()
-        .ecs
-        .describe_services()
-        .cluster(&spec.cluster)
-        .services(&spec.service)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk("ecs:DescribeServices", &resource, e))?;
-    out.services()
-        .iter()
-        .find(|s| s.service_name() == Some(spec.service.as_str()))
+    aws::ecs::service_now(gate.aws(), &spec.cluster, &spec.service)
+        .await?
         .map(|s| (s.running_count(), s.desired_count()))
         .ok_or(CheckError::NotFound {
-            operation: "ecs:DescribeServices".into(),
-            resource,
+            operation: aws::ecs::DESCRIBE_SERVICES.into(),
+            resource: format!("ecs service '{}/{}'", spec.cluster, spec.service),
         })
 }
 

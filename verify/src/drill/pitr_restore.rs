@@ -26,24 +26,96 @@ use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
-use aws_sdk_rds::types::{DbInstance, Tag};
-use envspec::{PitrRestoreDrill, RdsSpec};
+use aws_sdk_rds::types::DbInstance;
+use envspec::{Environment, PitrRestoreDrill, RdsSpec};
 use report_model::Evidence;
 use serde_json::json;
 
-use super::probe::{ProbeTarget, describe_error, with_host_port};
+use super::probe::{ProbeTarget, describe_error};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, allowed, database_url,
     interrupted, judged, ms_since, rds_block, record, retry_for, steady_state, until_interrupted,
 };
+use crate::aws;
 use crate::check::CheckError;
 use crate::gate::Gate;
+use crate::iam::{self, Grant};
 
 /// The public id of this drill's outcome.
 pub const ID: &str = "drill.pitr_restore";
 
-/// The writes this drill makes: the restore, and the scratch instance's deletion.
-pub const WRITES: [&str; 2] = ["rds:RestoreDBInstanceToPointInTime", "rds:DeleteDBInstance"];
+/// What this drill needs: its writes (the restore into a scratch instance,
+/// and the scratch instance's deletion), scoped as tightly as IAM allows,
+/// and the reads it makes beyond its steady-state checks'. Its write guard
+/// admits exactly the writes among them.
+pub const GRANTS: &[Grant] = &[
+    // The restore is authorised against the source, the new instance and
+    // the groups it is created in (the source's subnet group, default
+    // option and parameter groups).
+    Grant::on(
+        "DrillPitrRestoreIntoScratch",
+        aws::rds::RESTORE_TO_POINT_IN_TIME,
+        |env, a| match source(env) {
+            Some(r) => vec![
+                a.db(&r.identifier),
+                scratch(a, r),
+                a.arn("rds", "subgrp:*"),
+                a.arn("rds", "og:*"),
+                a.arn("rds", "pg:*"),
+            ],
+            None => Vec::new(),
+        },
+    )
+    .write(),
+    // Tags given at creation need AddTagsToResource on the new instance
+    // (IAM only: no operation of its own).
+    Grant::on("DrillPitrTagScratch", "rds:AddTagsToResource", |env, a| {
+        source(env).map(|r| scratch(a, r)).into_iter().collect()
+    })
+    .condition("StringEquals", "aws:RequestTag/verify:drill", |_, _| {
+        vec![SCRATCH_TAG_VALUE.into()]
+    }),
+    Grant::on(
+        "DrillPitrDeleteScratch",
+        aws::rds::DELETE_DB_INSTANCE,
+        |env, a| source(env).map(|r| scratch(a, r)).into_iter().collect(),
+    )
+    .condition("StringEquals", "aws:ResourceTag/verify:drill", |_, _| {
+        vec![SCRATCH_TAG_VALUE.into()]
+    })
+    .write(),
+    // Finding scratch instances by tag lists every instance: a list is
+    // authorised against `db:*`.
+    Grant::on(
+        "DrillPitrFindScratch",
+        aws::rds::DESCRIBE_DB_INSTANCES,
+        |env, a| {
+            source(env)
+                .map(|_| a.arn("rds", "db:*"))
+                .into_iter()
+                .collect()
+        },
+    ),
+];
+
+/// The instance this drill restores from, if the spec names one.
+fn source(env: &Environment) -> Option<&RdsSpec> {
+    super::rds_of(
+        env,
+        env.drills
+            .pitr_restore
+            .as_ref()
+            .and_then(|d| d.rds.as_deref()),
+    )
+}
+
+/// A scratch instance of `source`'s: `<identifier>-verify-<run>`.
+fn scratch(a: &crate::iam::Arns<'_>, source: &RdsSpec) -> String {
+    a.db(&format!("{}-verify-*", source.identifier))
+}
+
+/// The value of [`SCRATCH_TAG`] on every scratch instance.
+pub const SCRATCH_TAG_VALUE: &str = "pitr_restore";
 
 /// The tag every scratch instance carries (value `pitr_restore`), and the run's.
 pub const SCRATCH_TAG: &str = "verify:drill";
@@ -66,6 +138,15 @@ const MARKER_GAP: Duration = Duration::from_secs(1);
 /// # Ok(()) }
 /// ```
 pub async fn run(
+    gate: &Gate,
+    interrupt: impl Future<Output = String> + Send,
+) -> Result<DrillRecord, DrillError> {
+    // The drill's future holds the SDK's (large in a debug build): on the
+    // heap, not on the caller's stack.
+    Box::pin(run_drill(gate, interrupt)).await
+}
+
+async fn run_drill(
     gate: &Gate,
     interrupt: impl Future<Output = String> + Send,
 ) -> Result<DrillRecord, DrillError> {
@@ -121,7 +202,7 @@ pub async fn run(
         ),
     }];
     let mut progress = Progress::default();
-    let guard = gate.aws().mode.allow_writes(&WRITES);
+    let guard = gate.aws().mode.allow_writes(&iam::writes(GRANTS));
     let body = follow(
         gate,
         &drill,
@@ -218,7 +299,10 @@ pub async fn cleanup_leftovers(gate: &Gate) -> Result<Vec<String>, DrillError> {
     let found = scratch_instances(gate, None)
         .await
         .map_err(|e| DrillError::Setup(e.to_string()))?;
-    let _guard = gate.aws().mode.allow_writes(&["rds:DeleteDBInstance"]);
+    let _guard = gate
+        .aws()
+        .mode
+        .allow_writes(&[aws::rds::DELETE_DB_INSTANCE]);
     for id in &found {
         delete_scratch(gate, id)
             .await
@@ -354,40 +438,16 @@ async fn follow(
         tokio::time::sleep(POLL).await;
     }
 
-    let mut restore = gate
-        .aws()
-        .rds
-        .restore_db_instance_to_point_in_time()
-        .source_db_instance_identifier(&rds.identifier)
-        .target_db_instance_identifier(scratch)
-        .restore_time(restore_time)
-        .multi_az(false)
-        .publicly_accessible(false)
-        .deletion_protection(false)
-        .tags(
-            Tag::builder()
-                .key(SCRATCH_TAG)
-                .value("pitr_restore")
-                .build(),
-        )
-        .tags(Tag::builder().key(RUN_TAG).value(run_id).build());
-    if let Some(group) = source
-        .db_subnet_group()
-        .and_then(|g| g.db_subnet_group_name())
-    {
-        restore = restore.db_subnet_group_name(group);
-    }
-    for sg in source.vpc_security_groups() {
-        if let Some(id) = sg.vpc_security_group_id() {
-            restore = restore.vpc_security_group_ids(id);
-        }
-    }
     progress.restore_called = true;
-    restore.send().await.map_err(|e| {
-        DrillError::Setup(
-            CheckError::from_sdk("rds:RestoreDBInstanceToPointInTime", scratch, e).to_string(),
-        )
-    })?;
+    aws::rds::restore_to_point_in_time(
+        gate.aws(),
+        source,
+        scratch,
+        restore_time,
+        &[(SCRATCH_TAG, SCRATCH_TAG_VALUE), (RUN_TAG, run_id)],
+    )
+    .await
+    .map_err(|e| DrillError::Setup(e.to_string()))?;
     let fault_ms = ms_since(t0);
     marks.push(Mark {
         at_ms: fault_ms,
@@ -444,7 +504,7 @@ async fn follow(
         kind: MarkKind::Recovered,
         label: format!("{scratch} available at {}:{}", endpoint.0, endpoint.1),
     });
-    let scratch_target = probe_target(&with_host_port(url, &endpoint.0, endpoint.1 as u16), drill)?;
+    let scratch_target = probe_target(url, drill)?.with_host_port(&endpoint.0, endpoint.1 as u16);
     let table = format!("verify_pitr_{run_id}");
     progress.markers = Some(
         retry_for(Duration::from_secs(60), || {
@@ -514,54 +574,24 @@ fn judge(
 
 /// The instance, or `None` when RDS says it does not exist.
 async fn describe(gate: &Gate, identifier: &str) -> Result<Option<DbInstance>, CheckError> {
-    match gate
-        .aws()
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(identifier)
-        .send()
-        .await
-    {
-        Ok(out) => Ok(out.db_instances().first().cloned()),
-        Err(e)
-            if e.as_service_error()
-                .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
-        {
-            Ok(None)
-        }
-        Err(e) => Err(CheckError::from_sdk(
-            "rds:DescribeDBInstances",
-            identifier,
-            e,
-        )),
-    }
+    aws::rds::describe_now(gate.aws(), identifier).await
 }
 
 /// Scratch instances (tagged `verify:drill = pitr_restore`), of one run or
 /// of any; every page of DescribeDBInstances read.
 async fn scratch_instances(gate: &Gate, run: Option<&str>) -> Result<Vec<String>, CheckError> {
     let mut found = Vec::new();
-    let mut pages = gate
-        .aws()
-        .rds
-        .describe_db_instances()
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page =
-            page.map_err(|e| CheckError::from_sdk("rds:DescribeDBInstances", "rds instances", e))?;
-        for db in page.db_instances() {
-            let tag = |key: &str| {
-                db.tag_list()
-                    .iter()
-                    .find(|t| t.key() == Some(key))
-                    .and_then(|t| t.value())
-            };
-            if tag(SCRATCH_TAG) == Some("pitr_restore")
-                && run.is_none_or(|r| tag(RUN_TAG) == Some(r))
-            {
-                found.extend(db.db_instance_identifier().map(String::from));
-            }
+    for db in aws::rds::all_instances(gate.aws()).await? {
+        let tag = |key: &str| {
+            db.tag_list()
+                .iter()
+                .find(|t| t.key() == Some(key))
+                .and_then(|t| t.value())
+        };
+        if tag(SCRATCH_TAG) == Some(SCRATCH_TAG_VALUE)
+            && run.is_none_or(|r| tag(RUN_TAG) == Some(r))
+        {
+            found.extend(db.db_instance_identifier().map(String::from));
         }
     }
     Ok(found)
@@ -571,26 +601,10 @@ async fn scratch_instances(gate: &Gate, run: Option<&str>) -> Result<Vec<String>
 /// kept) and waits until it is gone. `Ok(false)`: there was none.
 async fn delete_scratch(gate: &Gate, identifier: &str) -> Result<bool, String> {
     let sent = retry_for(Duration::from_secs(60), || async {
-        match gate
-            .aws()
-            .rds
-            .delete_db_instance()
-            .db_instance_identifier(identifier)
-            .skip_final_snapshot(true)
-            .delete_automated_backups(true)
-            .send()
+        // Still `creating` (an interrupted drill): retried until it can be deleted.
+        aws::rds::delete_instance(gate.aws(), identifier)
             .await
-        {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|s| s.is_db_instance_not_found_fault()) =>
-            {
-                Ok(false)
-            }
-            // Still `creating` (an interrupted drill): retried until it can be deleted.
-            Err(e) => Err(CheckError::from_sdk("rds:DeleteDBInstance", identifier, e).to_string()),
-        }
+            .map_err(|e| e.to_string())
     })
     .await?;
     let deadline = Instant::now() + DELETE_WITHIN;

@@ -13,13 +13,23 @@
 //! ([`crate::probe::postgres`]). Every connection attempt and statement is bounded; a lost connection is
 //! re-opened on the next sample (an attempt per interval: a fixed backoff of
 //! one interval, so the outage's end is seen within one interval).
+//!
+//! A database URL is parsed once, by tokio-postgres ([`config_from_url`]:
+//! percent-encoded credentials, query parameters such as `sslmode`, IPv6 and
+//! multi-host URLs as libpq reads them); the same credentials against another
+//! endpoint are the parsed [`Config`] pointed elsewhere ([`retarget`],
+//! [`ProbeTarget::with_host_port`]), never an edited URL string. Nothing here
+//! prints a password: [`Config`]'s `Debug` shows it as `_`, and
+//! [`ProbeTarget`]'s `Debug` is built on it.
 
+use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use report_model::timeline::ProbeTrace;
 use tokio::sync::watch;
 use tokio::time::{MissedTickBehavior, timeout};
+use tokio_postgres::config::Host;
 use tokio_postgres::{Client, Config, NoTls};
 
 use rustls_pki_types::pem::PemObject;
@@ -27,6 +37,8 @@ use rustls_pki_types::pem::PemObject;
 use crate::probe::postgres::RustlsConnector;
 
 /// Where and how the probes connect.
+///
+/// Its `Debug` never shows the password (see the `impl`).
 #[derive(Clone)]
 pub struct ProbeTarget {
     pub config: Config,
@@ -35,6 +47,21 @@ pub struct ProbeTarget {
     pub interval: Duration,
     /// `None` for `sslmode=disable`.
     pub tls: Option<RustlsConnector>,
+}
+
+/// Redacted: the config through tokio-postgres's own `Debug`, which prints
+/// a password as `_` (a unit test holds it to that), and the TLS connector
+/// as whether there is one.
+impl fmt::Debug for ProbeTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProbeTarget")
+            .field("config", &self.config)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("statement_timeout", &self.statement_timeout)
+            .field("interval", &self.interval)
+            .field("tls", &self.tls.is_some())
+            .finish()
+    }
 }
 
 /// Why a probe could not be set up (bad URL, unreadable CA file).
@@ -48,9 +75,124 @@ pub enum ProbeError {
     Database(String),
 }
 
+/// Parses a Postgres connection URL with tokio-postgres's parser (libpq's
+/// rules), once. `env` names the variable it came from, for messages.
+///
+/// In the URL, an `@` in the user name or password must be percent-encoded
+/// (`%40`); the crate decodes any `%XX` and takes other characters (a further
+/// `:`, `/`, `?`, a `%` not followed by two hex digits) as they are. A raw
+/// `@` would end the credentials early and leave the rest of the password in
+/// the host name: refused, with a message that does not repeat it. Error
+/// messages never hold the URL's values: the
+/// crate's URL parser names only the option at fault; for a string that is
+/// not a `postgres://` URL at all (the key=value form the crate also reads),
+/// whose parser may echo a piece of it, no detail is given.
+///
+/// ```
+/// use verify::drill::probe::config_from_url;
+/// let config = config_from_url("postgres://app:p%40ss:w%25rd@db.internal/app?sslmode=require", "V").unwrap();
+/// assert_eq!(config.get_password(), Some(&b"p@ss:w%rd"[..]));
+/// assert_eq!(config.get_ports(), [5432]);
+/// assert!(!format!("{config:?}").contains("p@ss"));
+/// ```
+pub fn config_from_url(url: &str, env: &str) -> Result<Config, ProbeError> {
+    let bad = |message: String| ProbeError::BadUrl {
+        env: env.to_string(),
+        message,
+    };
+    let is_url = url.starts_with("postgres://") || url.starts_with("postgresql://");
+    let config: Config = url.parse().map_err(|e: tokio_postgres::Error| {
+        bad(if is_url {
+            // The error shows its kind only; the option at fault is its source.
+            match std::error::Error::source(&e) {
+                Some(why) => format!("{e}: {why}"),
+                None => e.to_string(),
+            }
+        } else {
+            "expected postgres://user:password@host:port/db (details withheld: the value may hold a password)".into()
+        })
+    })?;
+    let at_in_host = config
+        .get_hosts()
+        .iter()
+        .any(|host| matches!(host, Host::Tcp(name) if name.contains('@')));
+    if at_in_host {
+        return Err(bad(
+            "a host name holds '@': percent-encode an '@' in the user name or password as %40"
+                .into(),
+        ));
+    }
+    Ok(config)
+}
+
+/// `config` pointed at `host:port` alone: the same user, password, database
+/// and parameters (`sslmode`, `application_name`, timeouts, …) against
+/// another endpoint (a restored scratch instance, the pooler in front of the
+/// same database). Every host, `hostaddr` and port of `config` is dropped, so
+/// a multi-host URL becomes a single-host one; an IPv6 `host` is given bare
+/// (`::1`), as the crate stores it.
+///
+/// ```
+/// use verify::drill::probe::{config_from_url, retarget};
+/// let source = config_from_url("postgres://u:p@db.internal:5432/app?sslmode=require", "V").unwrap();
+/// let pooler = retarget(&source, "127.0.0.1", 6432);
+/// assert_eq!(pooler.get_hosts(), [tokio_postgres::config::Host::Tcp("127.0.0.1".into())]);
+/// assert_eq!(pooler.get_ports(), [6432]);
+/// assert_eq!(pooler.get_dbname(), Some("app"));
+/// assert_eq!(pooler.get_password(), Some(&b"p"[..]));
+/// assert_eq!(pooler.get_ssl_mode(), tokio_postgres::config::SslMode::Require);
+/// ```
+pub fn retarget(config: &Config, host: &str, port: u16) -> Config {
+    // `Config::host`/`port` append (the crate's multi-host support) and it
+    // has no way to remove a host, so the settings are copied onto a fresh
+    // `Config` through its getters: all of them but the hosts, `hostaddr`s
+    // and ports. The unit tests compare the result with the crate's own
+    // reading of the equivalent URL (its `Debug`, every field), so a setting
+    // a newer tokio-postgres adds and this copy misses fails there.
+    let mut to = Config::new();
+    if let Some(user) = config.get_user() {
+        to.user(user);
+    }
+    if let Some(password) = config.get_password() {
+        to.password(password);
+    }
+    if let Some(dbname) = config.get_dbname() {
+        to.dbname(dbname);
+    }
+    if let Some(options) = config.get_options() {
+        to.options(options);
+    }
+    if let Some(name) = config.get_application_name() {
+        to.application_name(name);
+    }
+    if let Some(after) = config.get_connect_timeout() {
+        to.connect_timeout(*after);
+    }
+    if let Some(after) = config.get_tcp_user_timeout() {
+        to.tcp_user_timeout(*after);
+    }
+    if let Some(every) = config.get_keepalives_interval() {
+        to.keepalives_interval(every);
+    }
+    if let Some(retries) = config.get_keepalives_retries() {
+        to.keepalives_retries(retries);
+    }
+    to.ssl_mode(config.get_ssl_mode())
+        .ssl_negotiation(config.get_ssl_negotiation())
+        .keepalives(config.get_keepalives())
+        .keepalives_idle(config.get_keepalives_idle())
+        .target_session_attrs(config.get_target_session_attrs())
+        .channel_binding(config.get_channel_binding())
+        .load_balance_hosts(config.get_load_balance_hosts())
+        .host(host)
+        .port(port);
+    to
+}
+
 impl ProbeTarget {
     /// Parses a `postgres://` URL (whose password must come from the
-    /// environment, never the spec). `env` names the variable, for messages.
+    /// environment, never the spec; see [`config_from_url`]). `env` names the
+    /// variable, for messages.
     pub fn from_url(
         url: &str,
         env: &str,
@@ -59,12 +201,24 @@ impl ProbeTarget {
         statement_timeout: Duration,
         interval: Duration,
     ) -> Result<ProbeTarget, ProbeError> {
-        let mut config: Config =
-            url.parse()
-                .map_err(|e: tokio_postgres::Error| ProbeError::BadUrl {
-                    env: env.to_string(),
-                    message: e.to_string(),
-                })?;
+        ProbeTarget::from_config(
+            config_from_url(url, env)?,
+            ca_file,
+            connect_timeout,
+            statement_timeout,
+            interval,
+        )
+    }
+
+    /// A target from a parsed config: TLS unless it says `sslmode=disable`,
+    /// trusting the public roots plus `ca_file`.
+    pub fn from_config(
+        mut config: Config,
+        ca_file: Option<&std::path::Path>,
+        connect_timeout: Duration,
+        statement_timeout: Duration,
+        interval: Duration,
+    ) -> Result<ProbeTarget, ProbeError> {
         let tls = match config.get_ssl_mode() {
             tokio_postgres::config::SslMode::Disable => None,
             // `prefer` (the default) falls back to plain Postgres when the
@@ -88,6 +242,16 @@ impl ProbeTarget {
             interval,
             tls,
         })
+    }
+
+    /// The same target (credentials, database, parameters, TLS roots,
+    /// timeouts) at `host:port` alone ([`retarget`]). TLS checks the
+    /// certificate against `host`.
+    pub fn with_host_port(&self, host: &str, port: u16) -> ProbeTarget {
+        ProbeTarget {
+            config: retarget(&self.config, host, port),
+            ..self.clone()
+        }
     }
 
     /// One bounded connection, with the statement timeout set server-side too.
@@ -143,25 +307,68 @@ impl ProbeTarget {
     }
 }
 
-/// `url` (`postgres://user:password@host:port/db?…`) with its host and port
-/// replaced by `host:port`: the same credentials against another instance
-/// (a restored scratch instance, the pooler in front of the same database).
+/// `url` as a URL *string* pointed at `host:port` alone. Anything that
+/// connects uses [`ProbeTarget::with_host_port`] or [`retarget`] instead.
 ///
-/// ```
-/// use verify::drill::probe::with_host_port;
-/// assert_eq!(
-///     with_host_port("postgres://u:p@db.internal:5432/app?sslmode=require", "127.0.0.1", 6432),
-///     "postgres://u:p@127.0.0.1:6432/app?sslmode=require"
-/// );
-/// ```
+/// Why by hand: one caller must hand on a string (the sandbox fills a
+/// drill's `database_url`, a `String` in the spec, with the pooler's address)
+/// and tokio-postgres's [`Config`] cannot be written back as a URL. So the
+/// split follows the crate's URL parser exactly (the credentials end at the
+/// first `@`, the hosts at the next `/` or `?`, parameters are `&`-separated
+/// `key=value`s), the `host`, `hostaddr` and `port` parameters are dropped,
+/// everything else is kept byte for byte (percent-encoded credentials, path,
+/// other parameters), the host is bracketed when it is an IPv6 address, and
+/// the unit tests check that the crate reads every result as [`retarget`] of
+/// the original. A string that is not a `postgres://` or `postgresql://` URL
+/// is returned unchanged.
 pub fn with_host_port(url: &str, host: &str, port: u16) -> String {
-    // The last '@' ends the credentials (a host holds none).
-    let Some(at) = url.rfind('@') else {
+    /// What would end a host early in the crate's URL parser (`%` decodes).
+    const HOST: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS
+        .add(b' ')
+        .add(b'%')
+        .add(b'@')
+        .add(b'/')
+        .add(b'?')
+        .add(b',')
+        .add(b'[')
+        .add(b']');
+    let Some(scheme) = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|scheme| url.starts_with(scheme))
+    else {
         return url.to_string();
     };
-    let rest = &url[at + 1..];
-    let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
-    format!("{}{host}:{port}{tail}", &url[..=at])
+    let rest = &url[scheme.len()..];
+    let hosts_start = rest.find('@').map_or(0, |at| at + 1);
+    let hosts_end = rest[hosts_start..]
+        .find(['/', '?'])
+        .map_or(rest.len(), |end| hosts_start + end);
+    let (path, query) = match rest[hosts_end..].split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (&rest[hosts_end..], None),
+    };
+    // The endpoint's parameters would add hosts, addresses or ports again.
+    let kept: Vec<&str> = query
+        .into_iter()
+        .flat_map(|query| query.split('&'))
+        .filter(|parameter| {
+            let key = parameter.split('=').next().unwrap_or_default();
+            let key = percent_encoding::percent_decode_str(key).decode_utf8_lossy();
+            !matches!(&*key, "host" | "hostaddr" | "port")
+        })
+        .collect();
+    let query = if kept.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", kept.join("&"))
+    };
+    let host = percent_encoding::utf8_percent_encode(host, HOST).to_string();
+    let host = if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host
+    };
+    format!("{scheme}{}{host}:{port}{path}{query}", &rest[..hosts_start])
 }
 
 /// A Postgres error as a person needs it: the server's message and code
@@ -392,4 +599,278 @@ pub async fn drop_table(target: &ProbeTarget, table: &str) -> Result<(), ProbeEr
         .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
         .await
         .map_err(|e| ProbeError::Database(format!("dropping {table}: {}", describe_error(&e))))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `(url, host, port, the URL pointed at host:port)`: what the crate must
+    /// read [`retarget`] (and [`with_host_port`]'s string) as.
+    const RETARGETS: &[(&str, &str, u16, &str)] = &[
+        // The former doc test.
+        (
+            "postgres://u:p@db.internal:5432/app?sslmode=require",
+            "127.0.0.1",
+            6432,
+            "postgres://u:p@127.0.0.1:6432/app?sslmode=require",
+        ),
+        // `@`, `:` and `%` in the password, percent-encoded.
+        (
+            "postgres://app:p%40ss%3Aw%25rd@db.internal:5432/app",
+            "scratch.rds.amazonaws.com",
+            5432,
+            "postgres://app:p%40ss%3Aw%25rd@scratch.rds.amazonaws.com:5432/app",
+        ),
+        // `:` and a `%` that is no escape, as they are; `/` and `?` encoded.
+        (
+            "postgres://app:a:b%zz%2F%3F@db.internal:5432/app",
+            "127.0.0.1",
+            6432,
+            "postgres://app:a:b%zz%2F%3F@127.0.0.1:6432/app",
+        ),
+        // No port (5432), `postgresql://`, several parameters.
+        (
+            "postgresql://u:p@db.internal/app?sslmode=require&application_name=drill&connect_timeout=7",
+            "127.0.0.1",
+            6432,
+            "postgresql://u:p@127.0.0.1:6432/app?sslmode=require&application_name=drill&connect_timeout=7",
+        ),
+        // IPv6, from and to.
+        (
+            "postgres://u:p@[::1]:5432/app?sslmode=disable",
+            "fd00::2",
+            6432,
+            "postgres://u:p@[fd00::2]:6432/app?sslmode=disable",
+        ),
+        (
+            "postgres://u:p@[::1]/app",
+            "10.0.0.5",
+            5433,
+            "postgres://u:p@10.0.0.5:5433/app",
+        ),
+        // Multi-host: one host left.
+        (
+            "postgres://u:p@h1:5432,h2:5433/app?target_session_attrs=read-write",
+            "127.0.0.1",
+            6432,
+            "postgres://u:p@127.0.0.1:6432/app?target_session_attrs=read-write",
+        ),
+        // A `hostaddr` goes with the host it belonged to.
+        (
+            "postgres://u:p@db.internal/app?hostaddr=10.0.0.1&keepalives_idle=30",
+            "127.0.0.1",
+            6432,
+            "postgres://u:p@127.0.0.1:6432/app?keepalives_idle=30",
+        ),
+        // Hosts and ports given as parameters.
+        (
+            "postgres://u:p@/app?host=db.internal&sslmode=require&port=5433",
+            "127.0.0.1",
+            6432,
+            "postgres://u:p@127.0.0.1:6432/app?sslmode=require",
+        ),
+        // A query and no path (the former string surgery dropped the query).
+        (
+            "postgres://u:p@db.internal:5432?sslmode=require",
+            "127.0.0.1",
+            6432,
+            "postgres://u:p@127.0.0.1:6432?sslmode=require",
+        ),
+        // No credentials (the former string surgery changed nothing).
+        (
+            "postgres://db.internal:5432/app",
+            "127.0.0.1",
+            6432,
+            "postgres://127.0.0.1:6432/app",
+        ),
+    ];
+
+    fn parsed(url: &str) -> Config {
+        config_from_url(url, "V").unwrap_or_else(|e| panic!("{url}: {e}"))
+    }
+
+    #[test]
+    fn retarget_is_the_crate_reading_of_the_url_at_the_new_host() {
+        for &(url, host, port, expected) in RETARGETS {
+            let source = parsed(url);
+            let moved = retarget(&source, host, port);
+            let expected = parsed(expected);
+            // Every field the crate shows (the password as `_`, hence apart).
+            assert_eq!(format!("{moved:?}"), format!("{expected:?}"), "{url}");
+            assert_eq!(moved.get_password(), source.get_password(), "{url}");
+            assert_eq!(moved.get_ssl_negotiation(), source.get_ssl_negotiation());
+            assert_eq!(moved.get_hosts(), [Host::Tcp(host.to_string())], "{url}");
+            assert_eq!(moved.get_ports(), [port], "{url}");
+            assert!(moved.get_hostaddrs().is_empty(), "{url}");
+        }
+    }
+
+    #[test]
+    fn with_host_port_string_reads_as_retarget() {
+        for &(url, host, port, expected) in RETARGETS {
+            let moved = with_host_port(url, host, port);
+            assert_eq!(moved, expected, "{url}");
+            let source = parsed(url);
+            let moved = parsed(&moved);
+            assert_eq!(
+                format!("{moved:?}"),
+                format!("{:?}", retarget(&source, host, port)),
+                "{url}"
+            );
+            assert_eq!(moved.get_password(), source.get_password(), "{url}");
+        }
+        // A host the URL parser would cut short is encoded; not a URL: unchanged.
+        let odd = with_host_port("postgres://u:p@h/app", "fe80::1%eth0", 5432);
+        assert_eq!(odd, "postgres://u:p@[fe80::1%25eth0]:5432/app");
+        assert_eq!(parsed(&odd).get_hosts(), [Host::Tcp("fe80::1%eth0".into())]);
+        assert_eq!(with_host_port("host=h user=u", "x", 1), "host=h user=u");
+    }
+
+    #[test]
+    fn special_characters_in_the_password_are_the_crate_s_to_decode() {
+        let cases: &[(&str, &[u8])] = &[
+            ("postgres://app:p%40ss%3Aw%25rd@h/app", b"p@ss:w%rd"),
+            ("postgres://app:a:b%zz%2F%3F@h/app", b"a:b%zz/?"),
+            ("postgres://app:a/b?c#d@h/app", b"a/b?c#d"),
+            ("postgres://app:%C3%A9t%C3%A9@h/app", "été".as_bytes()),
+            ("postgres://app@h/app", b""),
+        ];
+        for &(url, password) in cases {
+            let config = parsed(url);
+            assert_eq!(config.get_user(), Some("app"), "{url}");
+            assert_eq!(config.get_password().unwrap_or_default(), password, "{url}");
+            assert_eq!(config.get_hosts(), [Host::Tcp("h".into())], "{url}");
+            assert_eq!(config.get_dbname(), Some("app"), "{url}");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        for (url, secret) in [
+            ("postgres://app:hunter2-%40x@db.internal/app", "hunter2"),
+            (
+                "postgres://app:hunter2@db.internal/app?sslmode=disable",
+                "hunter2",
+            ),
+            ("postgres://app:hunter2@[::1]:6432/app", "hunter2"),
+            ("host=db.internal user=app password=hunter2", "hunter2"),
+        ] {
+            let config: Config = url.parse().expect(url);
+            let shown = format!("{config:?}");
+            assert!(!shown.contains(secret), "{shown}");
+            assert!(shown.contains("password: Some(_)"), "{shown}");
+            let target = ProbeTarget::from_config(
+                config,
+                None,
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+                Duration::from_millis(50),
+            )
+            .expect("a target");
+            for shown in [
+                format!("{target:?}"),
+                format!("{:?}", target.with_host_port("127.0.0.1", 6432)),
+            ] {
+                assert!(!shown.contains(secret), "{shown}");
+                assert!(shown.contains("password: Some(_)"), "{shown}");
+            }
+            let pretty = format!("{target:#?}");
+            assert!(!pretty.contains(secret), "{pretty}");
+        }
+    }
+
+    #[test]
+    fn bad_urls_are_refused_without_repeating_the_password() {
+        for url in [
+            "postgres://app:hunter2@db.internal:notaport/app",
+            "postgres://app:hunter2@db.internal/app?sslmode=hunter2",
+            "postgres://app:hunter2@db.internal/app?hunter2",
+            "postgres://app:hunt@er2@db.internal/app",
+            "postgres://app:hunter2@[::1/app",
+            "hunter2",
+            "hunter2=x",
+            "user=app password=hunter2 sslmode=hunter2",
+        ] {
+            let error = config_from_url(url, "VERIFY_DRILL_DATABASE_URL")
+                .expect_err(url)
+                .to_string();
+            assert!(error.contains("VERIFY_DRILL_DATABASE_URL"), "{error}");
+            for piece in ["hunter2", "er2"] {
+                assert!(!error.contains(piece), "{url}: {error}");
+            }
+            let error = ProbeTarget::from_url(
+                url,
+                "V",
+                None,
+                Duration::from_secs(1),
+                Duration::from_secs(1),
+                Duration::from_millis(50),
+            )
+            .expect_err(url);
+            assert!(
+                !format!("{error} {error:?}").contains("hunter"),
+                "{error:?}"
+            );
+        }
+        // The option at fault is named.
+        let error = config_from_url("postgres://u:p@h/app?sslmode=sometimes", "V").unwrap_err();
+        assert!(error.to_string().contains("sslmode"), "{error}");
+        let error = config_from_url("postgres://u:p@x@h/app", "V").unwrap_err();
+        assert!(error.to_string().contains("%40"), "{error}");
+    }
+
+    #[test]
+    fn the_target_keeps_tls_and_timeouts_when_moved() {
+        let target = ProbeTarget::from_url(
+            "postgres://u:p@db.internal/app?sslmode=require",
+            "V",
+            None,
+            Duration::from_secs(2),
+            Duration::from_secs(3),
+            Duration::from_millis(50),
+        )
+        .expect("a target");
+        let moved = target.with_host_port("::1", 6432);
+        assert!(moved.tls.is_some());
+        assert_eq!(moved.connect_timeout, Duration::from_secs(2));
+        assert_eq!(moved.statement_timeout, Duration::from_secs(3));
+        assert_eq!(moved.interval, Duration::from_millis(50));
+        assert_eq!(moved.config.get_hosts(), [Host::Tcp("::1".into())]);
+        assert_eq!(moved.config.get_ports(), [6432]);
+        assert_eq!(moved.config.get_application_name(), Some("verify-drill"));
+        assert_eq!(
+            moved.config.get_connect_timeout(),
+            Some(&Duration::from_secs(2))
+        );
+        let plain = ProbeTarget::from_url(
+            "postgres://u:p@db.internal/app?sslmode=disable",
+            "V",
+            None,
+            Duration::from_secs(2),
+            Duration::from_secs(3),
+            Duration::from_millis(50),
+        )
+        .expect("a target");
+        assert!(plain.with_host_port("127.0.0.1", 5432).tls.is_none());
+    }
+
+    // `crate::drill::database_url` (drill/mod.rs has no test module of its own).
+    #[test]
+    fn database_url_prefers_the_filled_url_and_ignores_blank_ones() {
+        use crate::drill::database_url;
+        let unset = "VERIFY_TEST_PROBE_RS_NEVER_SET";
+        assert_eq!(
+            database_url(Some(" postgres://u:p@h/db\n"), unset, "probe's", "shape").unwrap(),
+            "postgres://u:p@h/db"
+        );
+        let error = database_url(Some("  "), unset, "probe's", "postgres://…")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            format!("the probe's database URL is not set: export {unset} (postgres://…)")
+        );
+        assert!(database_url(None, unset, "probe's", "shape").is_err());
+    }
 }

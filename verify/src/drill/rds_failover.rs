@@ -20,7 +20,7 @@
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime};
 
-use envspec::{RdsFailoverDrill, RdsSpec};
+use envspec::{Environment, RdsFailoverDrill, RdsSpec};
 use report_model::Evidence;
 use serde_json::json;
 
@@ -30,14 +30,65 @@ use super::{
     database_url, interrupted, judged, ms_since, rds_block, record, steady_state,
     until_interrupted,
 };
+use crate::aws;
 use crate::check::CheckError;
 use crate::gate::Gate;
+use crate::iam::{self, Grant};
 
 /// The public id of this drill's outcome.
 pub const ID: &str = "drill.rds_failover";
 
-/// The one write this drill makes.
-pub const WRITES: [&str; 1] = ["rds:RebootDBInstance"];
+/// What this drill needs: its one write (a reboot with failover of its
+/// instance), the reads it makes beyond its steady-state checks', and its
+/// stop alarms. Its write guard admits exactly the writes among them.
+pub const GRANTS: &[Grant] = &[
+    Grant::on(
+        "DrillRdsFailoverReboot",
+        aws::rds::REBOOT_DB_INSTANCE,
+        |env, a| {
+            instance(env)
+                .map(|r| a.db(&r.identifier))
+                .into_iter()
+                .collect()
+        },
+    )
+    .write(),
+    Grant::on("DrillRdsEvents", aws::rds::DESCRIBE_EVENTS, |env, _| {
+        instance(env).map(|_| "*".to_string()).into_iter().collect()
+    }),
+    Grant::on(
+        "DrillRdsDescribe",
+        aws::rds::DESCRIBE_DB_INSTANCES,
+        |env, a| {
+            instance(env)
+                .map(|r| a.db(&r.identifier))
+                .into_iter()
+                .collect()
+        },
+    ),
+    Grant::on(
+        "DrillReadStopAlarms",
+        "cloudwatch:DescribeAlarms",
+        |env, a| {
+            let alarms = env.drills.rds_failover.iter().flat_map(|d| &d.stop_alarms);
+            match instance(env) {
+                Some(_) => alarms.map(|n| a.alarm(n)).collect(),
+                None => Vec::new(),
+            }
+        },
+    ),
+];
+
+/// The instance this drill fails over, if the spec names one.
+fn instance(env: &Environment) -> Option<&RdsSpec> {
+    super::rds_of(
+        env,
+        env.drills
+            .rds_failover
+            .as_ref()
+            .and_then(|d| d.rds.as_deref()),
+    )
+}
 
 /// Probes sample this long before the fault (the baseline must be clean).
 const BASELINE: Duration = Duration::from_secs(2);
@@ -65,6 +116,15 @@ struct InstanceState {
 /// # Ok(()) }
 /// ```
 pub async fn run(
+    gate: &Gate,
+    interrupt: impl Future<Output = String> + Send,
+) -> Result<DrillRecord, DrillError> {
+    // The drill's future holds the SDK's (large in a debug build): on the
+    // heap, not on the caller's stack.
+    Box::pin(run_drill(gate, interrupt)).await
+}
+
+async fn run_drill(
     gate: &Gate,
     interrupt: impl Future<Output = String> + Send,
 ) -> Result<DrillRecord, DrillError> {
@@ -246,19 +306,10 @@ async fn follow(
     }
 
     {
-        let _guard = gate.aws().mode.allow_writes(&WRITES);
-        gate.aws()
-            .rds
-            .reboot_db_instance()
-            .db_instance_identifier(&rds.identifier)
-            .force_failover(true)
-            .send()
+        let _guard = gate.aws().mode.allow_writes(&iam::writes(GRANTS));
+        aws::rds::reboot_with_failover(gate.aws(), &rds.identifier)
             .await
-            .map_err(|e| {
-                DrillError::Setup(
-                    CheckError::from_sdk("rds:RebootDBInstance", &rds.identifier, e).to_string(),
-                )
-            })?;
+            .map_err(|e| DrillError::Setup(e.to_string()))?;
     }
     let fault_ms = ms_since(t0);
     marks.push(Mark {
@@ -494,21 +545,11 @@ fn judge(
 
 /// One fresh `DescribeDBInstances` (never the cache: the drill follows changes).
 async fn describe(gate: &Gate, identifier: &str) -> Result<InstanceState, CheckError> {
-    let out = gate
-        .aws()
-        .rds
-        .describe_db_instances()
-        .db_instance_identifier(identifier)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk("rds:DescribeDBInstances", identifier, e))?;
-    let db = out
-        .db_instances()
-        .first()
-        .ok_or_else(|| CheckError::Missing {
-            operation: "rds:DescribeDBInstances".into(),
-            resource: identifier.into(),
-            field: "DBInstances".into(),
+    let db = aws::rds::describe_now(gate.aws(), identifier)
+        .await?
+        .ok_or_else(|| CheckError::NotFound {
+            operation: aws::rds::DESCRIBE_DB_INSTANCES.into(),
+            resource: format!("rds instance '{identifier}'"),
         })?;
     Ok(InstanceState {
         status: db.db_instance_status().unwrap_or("unknown").to_string(),
@@ -520,23 +561,14 @@ async fn describe(gate: &Gate, identifier: &str) -> Result<InstanceState, CheckE
 
 /// RDS events for the instance since the drill started, as marks (best effort).
 async fn events(gate: &Gate, identifier: &str, started_at: SystemTime) -> Vec<Mark> {
-    let Ok(out) = gate
-        .aws()
-        .rds
-        .describe_events()
-        .source_identifier(identifier)
-        .source_type(aws_sdk_rds::types::SourceType::DbInstance)
-        .start_time(aws_smithy_types::DateTime::from(started_at))
-        .send()
-        .await
-    else {
+    let Ok(events) = aws::rds::events(gate.aws(), identifier, started_at).await else {
         return Vec::new();
     };
     let start_secs = started_at
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default();
-    out.events()
+    events
         .iter()
         .filter_map(|e| {
             let at = e.date()?.to_millis().ok()? - start_secs;

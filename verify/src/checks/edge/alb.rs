@@ -3,48 +3,104 @@
 //! redirect to HTTPS (default action and every rule), admits its listener
 //! ports only from Cloudflare's ranges, and writes access logs.
 
-use std::sync::Arc;
 use std::time::SystemTime;
 
 use aws_sdk_acm::types::CertificateDetail;
 
-use aws_sdk_elasticloadbalancingv2::types::{
-    Action, ActionTypeEnum, Listener, LoadBalancer, ProtocolEnum, Rule,
-};
+use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
 use serde_json::json;
 
-use crate::check::{Check, CheckError, CheckResult, Evidence, Finding, required};
+use crate::aws::elb::{DESCRIBE_LB_ATTRIBUTES, DESCRIBE_LISTENERS};
+use crate::aws::{self, ec2::SourcePolicy, ec2::admitted_sources};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
 use crate::context::Context;
-use crate::reads::{self, SourcePolicy, admitted_sources};
 use crate::spec::EdgeSpec;
 
-pub(crate) const DESCRIBE_LOAD_BALANCERS: &str = "elasticloadbalancing:DescribeLoadBalancers";
-const DESCRIBE_LISTENERS: &str = "elasticloadbalancing:DescribeListeners";
-const DESCRIBE_LB_ATTRIBUTES: &str = "elasticloadbalancing:DescribeLoadBalancerAttributes";
-const DESCRIBE_RULES: &str = "elasticloadbalancing:DescribeRules";
-const DESCRIBE_LISTENER_CERTIFICATES: &str = "elasticloadbalancing:DescribeListenerCertificates";
-const DESCRIBE_CERTIFICATE: &str = "acm:DescribeCertificate";
+// --- what: the checks, declared ----------------------------------------------
+
+const LBS: Grant = Grant::any("elasticloadbalancing:DescribeLoadBalancers", declared);
+const LISTENERS: Grant = Grant::any("elasticloadbalancing:DescribeListeners", declared);
+
+/// `edge.tls`, `edge.https`, `edge.http` and `cloudflare.*` make no AWS call.
+fn declared(env: &crate::Environment) -> bool {
+    env.edge.is_some()
+}
+
+const ALB_HTTPS_LISTENER: CheckDef = CheckDef {
+    id: "edge.alb.https_listener",
+    title: "an HTTPS listener on 443 with a modern TLS policy and a valid certificate",
+    doc: "a 443 HTTPS listener with an allowed TLS policy (default: TLS 1.2+ policies with TLS 1.3, e.g. `ELBSecurityPolicy-TLS13-1-2-2021-06`) and a certificate valid for ≥ declared days (ACM or IAM)",
+    iam: &[
+        LBS,
+        LISTENERS,
+        Grant::any(
+            "elasticloadbalancing:DescribeListenerCertificates",
+            declared,
+        ),
+        Grant::on(
+            "AcmReadCertificatesInAccount",
+            "acm:DescribeCertificate",
+            |env, a| {
+                env.edge
+                    .iter()
+                    .map(|_| a.arn("acm", "certificate/*"))
+                    .collect()
+            },
+        )
+        .only_when("a listener certificate is an ACM certificate"),
+    ],
+};
+
+const ALB_HTTP_REDIRECT: CheckDef = CheckDef {
+    id: "edge.alb.http_redirect",
+    title: "port 80 only redirects to HTTPS",
+    doc: "port 80 answers only with a redirect to HTTPS, in its default action and in every rule (or has no listener)",
+    iam: &[
+        LBS,
+        LISTENERS,
+        Grant::any("elasticloadbalancing:DescribeRules", declared)
+            .only_when("the load balancer has a listener on port 80"),
+    ],
+};
+
+const ALB_ORIGIN_LOCKED: CheckDef = CheckDef {
+    id: "edge.alb.origin_locked",
+    title: "the ALB admits its listener ports only from Cloudflare",
+    doc: "the ALB's security groups admit its listener ports only from Cloudflare's published IP ranges (CIDR containment; prefix lists and referenced groups count as not Cloudflare unless provably so)",
+    iam: &[
+        LBS,
+        LISTENERS,
+        Grant::any("ec2:DescribeSecurityGroups", declared),
+        Grant::any("ec2:GetManagedPrefixListEntries", declared)
+            .only_when(aws::ec2::PREFIX_LISTS_REFERENCED),
+    ],
+};
+
+const ALB_ACCESS_LOGS: CheckDef = CheckDef {
+    id: "edge.alb.access_logs",
+    title: "ALB access logs are enabled",
+    doc: "access logs enabled",
+    iam: &[
+        LBS,
+        Grant::any(
+            "elasticloadbalancing:DescribeLoadBalancerAttributes",
+            declared,
+        ),
+    ],
+};
 
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "edge.alb.https_listener",
-            "an HTTPS listener on 443 with a modern TLS policy and a valid certificate",
-            |g| Box::pin(with_spec(g, https_listener)),
-        ),
-        Check::new(
-            "edge.alb.http_redirect",
-            "port 80 only redirects to HTTPS",
-            |g| Box::pin(with_spec(g, http_redirect)),
-        ),
-        Check::new(
-            "edge.alb.origin_locked",
-            "the ALB admits its listener ports only from Cloudflare",
-            |g| Box::pin(with_spec(g, origin_locked)),
-        ),
-        Check::new("edge.alb.access_logs", "ALB access logs are enabled", |g| {
-            Box::pin(with_spec(g, access_logs))
+        Check::new(&ALB_HTTPS_LISTENER, |g| {
+            Box::pin(with_spec(g, https_listener))
         }),
+        Check::new(&ALB_HTTP_REDIRECT, |g| {
+            Box::pin(with_spec(g, http_redirect))
+        }),
+        Check::new(&ALB_ORIGIN_LOCKED, |g| {
+            Box::pin(with_spec(g, origin_locked))
+        }),
+        Check::new(&ALB_ACCESS_LOGS, |g| Box::pin(with_spec(g, access_logs))),
     ]
 }
 
@@ -65,7 +121,7 @@ where
 /// expired origin certificate is a 526 outage for every client.
 async fn https_listener(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let listeners = listeners(cx, &spec.load_balancer).await?;
+    let listeners = aws::elb::listeners(cx.aws(), &spec.load_balancer).await?;
     let https = listeners
         .iter()
         .find(|l| l.port() == Some(443) && l.protocol() == Some(&ProtocolEnum::Https));
@@ -109,13 +165,15 @@ async fn https_listener(cx: &Context, spec: &EdgeSpec) -> CheckResult {
         .collect();
     // The default certificates are described while the SNI list is read.
     let (extra, mut described) = futures_util::future::try_join(
-        listener_certificates(cx, listener_arn, &name),
-        futures_util::future::try_join_all(arns.iter().map(|arn| certificate(cx, arn))),
+        aws::elb::listener_certificates(cx.aws(), listener_arn, &name),
+        futures_util::future::try_join_all(
+            arns.iter().map(|arn| aws::acm::certificate(cx.aws(), arn)),
+        ),
     )
     .await?;
     for arn in extra {
         if !arns.contains(&arn) {
-            described.push(certificate(cx, &arn).await?);
+            described.push(aws::acm::certificate(cx.aws(), &arn).await?);
             arns.push(arn);
         }
     }
@@ -213,7 +271,7 @@ fn judge_certificate(
 /// default.
 async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let listeners = listeners(cx, &spec.load_balancer).await?;
+    let listeners = aws::elb::listeners(cx.aws(), &spec.load_balancer).await?;
     let evidence = Evidence::of(&name).expected(json!({
         "port_80": "no listener, or one whose default action and every rule only redirect to HTTPS",
         "not_redirecting": [],
@@ -241,7 +299,7 @@ async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
         &name,
         "ListenerArn",
     )?;
-    let rules = listener_rules(cx, listener_arn, &name).await?;
+    let rules = aws::elb::listener_rules(cx.aws(), listener_arn, &name).await?;
     let default = ("default".to_string(), http.default_actions().to_vec());
     let judged: Vec<(String, Vec<Action>)> = std::iter::once(default)
         .chain(
@@ -335,9 +393,9 @@ fn describe_action(a: &Action) -> String {
 /// containment); a referenced security group, or a prefix list with an entry
 /// outside them, is not provably Cloudflare.
 async fn origin_locked(cx: &Context, spec: &EdgeSpec) -> CheckResult {
-    let lb = load_balancer(cx, &spec.load_balancer).await?;
+    let lb = aws::elb::load_balancer(cx.aws(), &spec.load_balancer).await?;
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let listeners = listeners(cx, &spec.load_balancer).await?;
+    let listeners = aws::elb::listeners(cx.aws(), &spec.load_balancer).await?;
     let mut ports: Vec<i32> = listeners
         .iter()
         .map(|l| required(l.port(), DESCRIBE_LISTENERS, &name, "Port"))
@@ -345,15 +403,15 @@ async fn origin_locked(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     ports.sort();
     ports.dedup();
     let group_ids: Vec<String> = lb.security_groups().to_vec();
-    let groups = reads::security_groups(cx, &group_ids).await?;
-    let prefix_lists = reads::referenced_prefix_lists(cx, &groups).await?;
+    let groups = aws::ec2::security_groups(cx.aws(), &group_ids).await?;
+    let prefix_lists = aws::ec2::referenced_prefix_lists(cx.aws(), &groups).await?;
     let (ranges, source) = crate::checks::cloudflare::cloudflare_ranges(cx).await;
     let unreadable = |message: String| CheckError::Probe {
         probe: "cloudflare ranges".into(),
         target: name.clone(),
         message,
     };
-    let cloudflare = reads::parse_ranges(
+    let cloudflare = aws::ec2::parse_ranges(
         ranges
             .ipv4_cidrs
             .iter()
@@ -368,7 +426,7 @@ async fn origin_locked(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     };
     let seen = admitted_sources(&groups, &ports, &prefix_lists, policy).map_err(|message| {
         CheckError::Aws {
-            operation: reads::DESCRIBE_SGS.into(),
+            operation: aws::ec2::DESCRIBE_SGS.into(),
             resource: name.clone(),
             code: None,
             message,
@@ -422,28 +480,9 @@ async fn origin_locked(cx: &Context, spec: &EdgeSpec) -> CheckResult {
 
 /// `edge.alb.access_logs`: `access_logs.s3.enabled = true`.
 async fn access_logs(cx: &Context, spec: &EdgeSpec) -> CheckResult {
-    let lb = load_balancer(cx, &spec.load_balancer).await?;
     let name = format!("load balancer '{}'", spec.load_balancer);
-    let attributes = cx
-        .aws()
-        .elb
-        .describe_load_balancer_attributes()
-        .load_balancer_arn(required(
-            lb.load_balancer_arn(),
-            DESCRIBE_LOAD_BALANCERS,
-            &name,
-            "LoadBalancerArn",
-        )?)
-        .send()
-        .await
-        .map_err(|e| CheckError::from_sdk(DESCRIBE_LB_ATTRIBUTES, &name, e))?;
-    let get = |key: &str| {
-        attributes
-            .attributes()
-            .iter()
-            .find(|a| a.key() == Some(key))
-            .and_then(|a| a.value())
-    };
+    let attributes = aws::elb::load_balancer_attributes(cx.aws(), &spec.load_balancer).await?;
+    let get = |key: &str| attributes.get(key).map(String::as_str);
     let enabled = required(
         get("access_logs.s3.enabled"),
         DESCRIBE_LB_ATTRIBUTES,
@@ -465,156 +504,6 @@ async fn access_logs(cx: &Context, spec: &EdgeSpec) -> CheckResult {
             evidence,
         )
     })
-}
-
-// --- how: shared reads -------------------------------------------------------
-
-pub(crate) async fn load_balancer(
-    cx: &Context,
-    name: &str,
-) -> Result<Arc<LoadBalancer>, CheckError> {
-    cx.cache()
-        .get(&format!("{DESCRIBE_LOAD_BALANCERS}:{name}"), || async {
-            let resource = format!("load balancer '{name}'");
-            let out = cx
-                .aws()
-                .elb
-                .describe_load_balancers()
-                .names(name)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_LOAD_BALANCERS, &resource, e))?;
-            out.load_balancers
-                .unwrap_or_default()
-                .into_iter()
-                .next()
-                .ok_or(CheckError::NotFound {
-                    operation: DESCRIBE_LOAD_BALANCERS.into(),
-                    resource,
-                })
-        })
-        .await
-}
-
-pub(crate) async fn listeners(cx: &Context, name: &str) -> Result<Arc<Vec<Listener>>, CheckError> {
-    let lb = load_balancer(cx, name).await?;
-    let resource = format!("load balancer '{name}'");
-    let arn = required(
-        lb.load_balancer_arn(),
-        DESCRIBE_LOAD_BALANCERS,
-        &resource,
-        "LoadBalancerArn",
-    )?
-    .to_string();
-    cx.cache()
-        .get(&format!("{DESCRIBE_LISTENERS}:{name}"), || async {
-            cx.aws()
-                .elb
-                .describe_listeners()
-                .load_balancer_arn(arn)
-                .into_paginator()
-                .items()
-                .send()
-                .collect::<Result<Vec<_>, _>>()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_LISTENERS, &resource, e))
-        })
-        .await
-}
-
-/// The listener's certificates beyond its default (SNI), by ARN (pages by marker).
-async fn listener_certificates(
-    cx: &Context,
-    listener_arn: &str,
-    lb_name: &str,
-) -> Result<Vec<String>, CheckError> {
-    let mut arns = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = cx
-            .aws()
-            .elb
-            .describe_listener_certificates()
-            .listener_arn(listener_arn)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| {
-                CheckError::from_sdk(
-                    DESCRIBE_LISTENER_CERTIFICATES,
-                    &format!("{lb_name} 443 listener"),
-                    e,
-                )
-            })?;
-        arns.extend(
-            out.certificates()
-                .iter()
-                .filter_map(|c| c.certificate_arn().map(str::to_string)),
-        );
-        marker = out.next_marker.filter(|m| !m.is_empty());
-        if marker.is_none() {
-            return Ok(arns);
-        }
-    }
-}
-
-/// An ACM certificate, described once per run. IAM server certificates are
-/// not read (yet): they are an error, never a pass.
-async fn certificate(cx: &Context, arn: &str) -> Result<Arc<CertificateDetail>, CheckError> {
-    let resource = format!("certificate {arn}");
-    if !arn.contains(":acm:") {
-        return Err(CheckError::Aws {
-            operation: DESCRIBE_CERTIFICATE.into(),
-            resource,
-            code: None,
-            message: "only ACM certificates are read; an IAM server certificate's expiry cannot be judged yet".into(),
-        });
-    }
-    cx.cache()
-        .get(&format!("{DESCRIBE_CERTIFICATE}:{arn}"), || async {
-            cx.aws()
-                .acm
-                .describe_certificate()
-                .certificate_arn(arn)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_CERTIFICATE, &resource, e))?
-                .certificate
-                .ok_or(CheckError::Missing {
-                    operation: DESCRIBE_CERTIFICATE.into(),
-                    resource: resource.clone(),
-                    field: "Certificate".into(),
-                })
-        })
-        .await
-}
-
-/// Every rule of a listener, the default rule included (pages by marker).
-async fn listener_rules(
-    cx: &Context,
-    listener_arn: &str,
-    lb_name: &str,
-) -> Result<Vec<Rule>, CheckError> {
-    let mut rules = Vec::new();
-    let mut marker: Option<String> = None;
-    loop {
-        let out = cx
-            .aws()
-            .elb
-            .describe_rules()
-            .listener_arn(listener_arn)
-            .set_marker(marker)
-            .send()
-            .await
-            .map_err(|e| {
-                CheckError::from_sdk(DESCRIBE_RULES, &format!("{lb_name} port 80 listener"), e)
-            })?;
-        rules.extend(out.rules.unwrap_or_default());
-        marker = out.next_marker.filter(|m| !m.is_empty());
-        if marker.is_none() {
-            return Ok(rules);
-        }
-    }
 }
 
 #[cfg(test)]

@@ -5,16 +5,21 @@
 use serde_json::json;
 
 use super::{NONE_DECLARED, hostnames, http_options, probe_error, probed};
-use crate::check::{Check, CheckResult, Evidence, Finding, combine};
+use crate::check::{Check, CheckDef, CheckResult, Evidence, Finding, combine};
 use crate::context::Context;
 use crate::probe::http::{get, resolve_location};
 
+// --- what: the checks, declared ----------------------------------------------
+
+const HTTP_REDIRECT: CheckDef = CheckDef {
+    id: "edge.http.redirect",
+    title: "plain HTTP on the public hostname redirects to HTTPS",
+    doc: "plain HTTP on the public hostname redirects to HTTPS",
+    iam: &[],
+};
+
 pub fn checks() -> Vec<Check> {
-    vec![Check::new(
-        "edge.http.redirect",
-        "plain HTTP on the public hostname redirects to HTTPS",
-        |cx| Box::pin(redirect(cx)),
-    )]
+    vec![Check::new(&HTTP_REDIRECT, |cx| Box::pin(redirect(cx)))]
 }
 
 /// `edge.http.redirect`: plain HTTP redirects to HTTPS on the same hostname

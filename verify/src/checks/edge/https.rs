@@ -4,16 +4,21 @@
 use serde_json::json;
 
 use super::{NONE_DECLARED, hostnames, http_options, probe_error, probed};
-use crate::check::{Check, CheckResult, Evidence, Finding, combine};
+use crate::check::{Check, CheckDef, CheckResult, Evidence, Finding, combine};
 use crate::context::Context;
 use crate::probe::http::get;
 
+// --- what: the checks, declared ----------------------------------------------
+
+const HTTPS_HEADERS: CheckDef = CheckDef {
+    id: "edge.https.headers",
+    title: "the health URL answers 2xx through Cloudflare with HSTS",
+    doc: "the health URL answers 2xx through Cloudflare (`cf-ray` present) with HSTS (`max-age` ≥ declared)",
+    iam: &[],
+};
+
 pub fn checks() -> Vec<Check> {
-    vec![Check::new(
-        "edge.https.headers",
-        "the health URL answers 2xx through Cloudflare with HSTS",
-        |cx| Box::pin(headers(cx)),
-    )]
+    vec![Check::new(&HTTPS_HEADERS, |cx| Box::pin(headers(cx)))]
 }
 
 /// `edge.https.headers`: the health URL answers 2xx through Cloudflare (`cf-ray`) with HSTS.

@@ -6,24 +6,32 @@
 use serde_json::json;
 
 use super::{NONE_DECLARED, PROBE_TIMEOUT, address, extra_roots, hostnames, probe_error, probed};
-use crate::check::{Check, CheckResult, Evidence, Finding, combine};
+use crate::check::{Check, CheckDef, CheckResult, Evidence, Finding, combine};
 use crate::context::Context;
 use crate::probe::tls::{
     LegacyAnswer, LegacyTls, ProbeError, TlsTarget, handshake, legacy_handshake, version_name,
 };
 
+// --- what: the checks, declared ----------------------------------------------
+
+const TLS_CERTIFICATE: CheckDef = CheckDef {
+    id: "edge.tls.certificate",
+    title: "each public hostname's certificate validates, TLS 1.2+, not expiring soon",
+    doc: "for each public hostname: the handshake validates chain and name, TLS ≥ 1.2 negotiated, certificate valid ≥ declared days (default 21)",
+    iam: &[],
+};
+
+const TLS_LEGACY_REJECTED: CheckDef = CheckDef {
+    id: "edge.tls.legacy_rejected",
+    title: "TLS 1.0 and 1.1 handshakes are refused",
+    doc: "TLS 1.0 and 1.1 handshakes are refused",
+    iam: &[],
+};
+
 pub fn checks() -> Vec<Check> {
     vec![
-        Check::new(
-            "edge.tls.certificate",
-            "each public hostname's certificate validates, TLS 1.2+, not expiring soon",
-            |cx| Box::pin(certificate(cx)),
-        ),
-        Check::new(
-            "edge.tls.legacy_rejected",
-            "TLS 1.0 and 1.1 handshakes are refused",
-            |cx| Box::pin(legacy_rejected(cx)),
-        ),
+        Check::new(&TLS_CERTIFICATE, |cx| Box::pin(certificate(cx))),
+        Check::new(&TLS_LEGACY_REJECTED, |cx| Box::pin(legacy_rejected(cx))),
     ]
 }
 

@@ -12,10 +12,10 @@
 use serde_json::{Map, Value, json};
 
 use super::{Mismatch, Recorded};
+use crate::aws;
 use crate::check::{CheckError, required};
-use crate::checks::{alarms, budgets, edge, network, rds};
+use crate::checks::alarms;
 use crate::context::Context;
-use crate::reads;
 
 /// An attribute as the state records it: a top-level path (`multi_az`,
 /// `default_action.type`: lists are walked element by element), or a block
@@ -324,7 +324,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
     match recorded.kind.as_str() {
         "aws_db_instance" => {
             let id = text(v, "identifier", recorded)?;
-            let db = rds::instance(cx, id).await?;
+            let db = aws::rds::instance(cx.aws(), id).await?;
             let op = "rds:DescribeDBInstances";
             let resource = format!("rds instance '{id}'");
             Ok(json!({
@@ -341,7 +341,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         "aws_ecs_service" => {
             let cluster = text(v, "cluster", recorded)?;
             let name = text(v, "name", recorded)?;
-            let s = reads::ecs::service(cx, cluster, name).await?;
+            let s = aws::ecs::service(cx.aws(), cluster, name).await?;
             Ok(json!({
                 "name": s.service_name(),
                 "cluster": s.cluster_arn(),
@@ -358,7 +358,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
                 target: recorded.address.clone(),
                 message: format!("`load_balancer_arn` {lb_arn:?} is not a load balancer ARN"),
             })?;
-            let listeners = edge::alb::listeners(cx, lb_name).await?;
+            let listeners = aws::elb::listeners(cx.aws(), lb_name).await?;
             let Some(l) = listeners.iter().find(|l| l.listener_arn() == Some(arn)) else {
                 return Err(CheckError::NotFound {
                     operation: "elasticloadbalancing:DescribeListeners".into(),
@@ -402,10 +402,10 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         }
         "aws_lb_target_group" => {
             let name = text(v, "name", recorded)?;
-            let group = reads::elb::target_group(cx, name).await?;
-            let attributes = reads::elb::target_group_attributes(cx, name).await?;
+            let group = aws::elb::target_group(cx.aws(), name).await?;
+            let attributes = aws::elb::target_group_attributes(cx.aws(), name).await?;
             let resource = format!("target group '{name}'");
-            let op = reads::elb::DESCRIBE_TG_ATTRIBUTES;
+            let op = aws::elb::DESCRIBE_TG_ATTRIBUTES;
             let delay = required(
                 attributes.get("deregistration_delay.timeout_seconds"),
                 op,
@@ -443,8 +443,9 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         }
         "aws_budgets_budget" => {
             let name = text(v, "name", recorded)?;
-            let budget = budgets::budget(cx, name).await?;
-            let notifications = budgets::notifications(cx, name).await?;
+            let budget = aws::budgets::budget(cx.aws(), &cx.env().account_id, name).await?;
+            let notifications =
+                aws::budgets::notifications(cx.aws(), &cx.env().account_id, name).await?;
             let limit = budget.budget_limit();
             Ok(json!({
                 "name": budget.budget_name(),
@@ -462,7 +463,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         }
         "aws_cloudwatch_event_rule" => {
             let name = text(v, "name", recorded)?;
-            let rule = reads::events::rule(cx, name).await?;
+            let rule = aws::events::rule(cx.aws(), name).await?;
             Ok(json!({
                 "name": rule.name(),
                 "schedule_expression": rule.schedule_expression(),
@@ -475,7 +476,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
                 .get("group_name")
                 .and_then(Value::as_str)
                 .filter(|g| !g.is_empty());
-            let s = reads::events::schedule(cx, name, group).await?;
+            let s = aws::scheduler::schedule(cx.aws(), name, group).await?;
             Ok(json!({
                 "name": s.name(),
                 "group_name": s.group_name(),
@@ -524,15 +525,15 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
             let id = text(v, "id", recorded)?;
             let mut found = None;
             if let Some(spec) = &cx.env().network {
-                let vpc = network::vpc_id(cx, &spec.vpc).await?;
-                found = network::nat_gateways(cx, &vpc)
+                let vpc = aws::ec2::vpc_id(cx.aws(), &spec.vpc).await?;
+                found = aws::ec2::nat_gateways(cx.aws(), &vpc)
                     .await?
                     .iter()
                     .find(|n| n.nat_gateway_id() == Some(id))
                     .cloned();
             }
             if found.is_none() {
-                found = network::nat_gateways_by_id(cx, &[id.to_string()])
+                found = aws::ec2::nat_gateways_by_id(cx.aws(), &[id.to_string()])
                     .await?
                     .into_iter()
                     .find(|n| n.nat_gateway_id() == Some(id));
@@ -553,7 +554,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         }
         "aws_sesv2_email_identity" => {
             let identity = text(v, "email_identity", recorded)?;
-            let out = reads::ses::email_identity(cx, identity).await?;
+            let out = aws::ses::email_identity(cx.aws(), identity).await?;
             Ok(json!({
                 "email_identity": identity,
                 "configuration_set_name": out.configuration_set_name(),
@@ -561,7 +562,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         }
         "aws_sesv2_email_identity_mail_from_attributes" => {
             let identity = text(v, "email_identity", recorded)?;
-            let out = reads::ses::email_identity(cx, identity).await?;
+            let out = aws::ses::email_identity(cx.aws(), identity).await?;
             let m = out.mail_from_attributes();
             Ok(json!({
                 "email_identity": identity,
@@ -571,7 +572,7 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         }
         "aws_sesv2_configuration_set" => {
             let name = text(v, "configuration_set_name", recorded)?;
-            let set = reads::ses::configuration_set(cx, name).await?;
+            let set = aws::ses::configuration_set(cx.aws(), name).await?;
             Ok(json!({
                 "configuration_set_name": set.configuration_set_name(),
                 "suppression_options": set.suppression_options().map(|s| json!({
@@ -585,10 +586,10 @@ async fn live_view(cx: &Context, recorded: &Recorded) -> Result<Value, CheckErro
         "aws_sesv2_configuration_set_event_destination" => {
             let set = text(v, "configuration_set_name", recorded)?;
             let name = text(v, "event_destination_name", recorded)?;
-            let destinations = reads::ses::event_destinations(cx, set).await?;
+            let destinations = aws::ses::event_destinations(cx.aws(), set).await?;
             let Some(d) = destinations.iter().find(|d| d.name() == name) else {
                 return Err(CheckError::NotFound {
-                    operation: reads::ses::GET_DESTINATIONS.into(),
+                    operation: aws::ses::GET_DESTINATIONS.into(),
                     resource: format!("SES event destination '{set}/{name}'"),
                 });
             };

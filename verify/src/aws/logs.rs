@@ -1,0 +1,57 @@
+//! CloudWatch Logs: a search of a log group for a marker line
+//! (`scheduled.<task>.succeeded`, when ECS no longer lists the run).
+
+use std::time::{Duration, SystemTime};
+
+use super::AwsClients;
+use crate::CheckError;
+
+pub(crate) const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
+
+/// The first log line holding `marker` in `group` since `since`. Pages until
+/// a hit or the end: an empty page with a next token is normal (CloudWatch
+/// Logs searches a slice of the group per call).
+pub(crate) async fn first_line_containing(
+    aws: &AwsClients,
+    group: &str,
+    marker: &str,
+    since: SystemTime,
+) -> Result<Option<String>, CheckError> {
+    /// A bound on pages, so a huge group cannot hold the check forever.
+    const MAX_PAGES: usize = 1000;
+    let resource = format!("log group '{group}'");
+    let start = since
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or(Duration::ZERO)
+        .as_millis() as i64;
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let out = aws
+            .logs
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start)
+            .filter_pattern(format!("\"{}\"", marker.replace('"', "")))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(|e| CheckError::from_sdk(FILTER_LOG_EVENTS, &resource, e))?;
+        if let Some(event) = out
+            .events()
+            .iter()
+            .find(|e| e.message().is_some_and(|m| m.contains(marker)))
+        {
+            return Ok(event.message().map(str::to_string));
+        }
+        token = out.next_token.filter(|t| !t.is_empty());
+        if token.is_none() {
+            return Ok(None);
+        }
+    }
+    Err(CheckError::Aws {
+        operation: FILTER_LOG_EVENTS.into(),
+        resource,
+        code: None,
+        message: format!("no answer after {MAX_PAGES} pages; narrow the log group or max_age"),
+    })
+}

@@ -1,0 +1,442 @@
+//! `error`, never `pass`, for what no local part can produce: AccessDenied,
+//! throttling past every retry, a subscription pending confirmation, a
+//! `DescribeTasks` failure, an attribute AWS always reports left out. The
+//! clients are the official `aws-smithy-mocks`, put in place of the real
+//! ones (their fields are private to this module); everything else (the
+//! gate, the checks, the cache) is the real code. And the read-only guard,
+//! before anything is sent.
+
+use std::time::Duration;
+
+use aws_sdk_budgets::operation::describe_budget::DescribeBudgetError;
+use aws_sdk_budgets::operation::describe_notifications_for_budget::DescribeNotificationsForBudgetError;
+use aws_sdk_rds::operation::describe_db_instances::DescribeDBInstancesError;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_types::error::ErrorMetadata;
+use aws_smithy_types::error::display::DisplayErrorContext;
+
+use super::{AccessMode, AwsClients};
+use crate::{Gate, Selection, Status};
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The sandbox environment's spec, as the repository declares it.
+fn sandbox_env() -> crate::Environment {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../infra-tests/environments/sandbox.hcl");
+    crate::spec::load(&path).expect("sandbox spec")
+}
+
+fn denied(code: &str, message: &str) -> ErrorMetadata {
+    ErrorMetadata::builder().code(code).message(message).build()
+}
+
+/// Read-only clients for a closed local port: a test replaces the ones it mocks.
+fn closed_clients() -> AwsClients {
+    closed_clients_in(AccessMode::read_only())
+}
+
+fn closed_clients_in(mode: AccessMode) -> AwsClients {
+    let closed = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("eu-central-1"))
+        .endpoint_url("http://127.0.0.1:9")
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(
+                aws_credential_types::Credentials::new("AKIDTEST", "test", None, None, "test"),
+            ),
+        )
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(aws_config::retry::RetryConfig::disabled())
+        .build();
+    AwsClients::new(&closed, mode)
+}
+
+/// Clients for a closed local port, with the rds and budgets clients replaced by mocks.
+fn gate_over_mocks(rds: aws_sdk_rds::Client, budgets: aws_sdk_budgets::Client) -> Gate {
+    let mut clients = closed_clients();
+    clients.rds = rds;
+    clients.budgets = budgets;
+    Gate::with_clients(sandbox_env(), clients)
+}
+
+fn rds_and_budgets() -> Selection {
+    Selection::new(&["rds.*".into(), "budgets.*".into()], &[]).unwrap()
+}
+
+#[test]
+fn the_guard_refuses_a_mutating_call_before_it_is_sent() {
+    let clients = closed_clients();
+    let refused = runtime().block_on(
+        clients
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier("restartix-sandbox")
+            .multi_az(false)
+            .send(),
+    );
+    let err = refused.expect_err("a write in verify mode must be refused");
+    let text = DisplayErrorContext(&err).to_string();
+    assert!(text.contains("refused rds:ModifyDBInstance"), "{text}");
+    assert_eq!(
+        clients.calls.snapshot().requests,
+        0,
+        "never reached the network"
+    );
+}
+
+/// The STS client carries the same read-only guard as every other client:
+/// only `GetCallerIdentity` is a read; `AssumeRole` through it is refused
+/// before it is sent.
+#[test]
+fn the_sts_client_is_guarded_like_every_other() {
+    let clients = closed_clients();
+    let refused = runtime()
+        .block_on(
+            clients
+                .sts
+                .assume_role()
+                .role_arn("arn:aws:iam::123456789012:role/anything")
+                .role_session_name("verify")
+                .send(),
+        )
+        .unwrap_err();
+    let text = crate::check::error_chain(&refused);
+    assert!(text.contains("refused sts:AssumeRole"), "{text}");
+    assert_eq!(clients.calls.snapshot().requests, 0);
+}
+
+#[test]
+fn a_drill_guard_admits_exactly_its_operations_only_while_held() {
+    let mode = AccessMode::read_only();
+    let clients = closed_clients_in(mode.clone());
+    let modify = || {
+        clients
+            .rds
+            .modify_db_instance()
+            .db_instance_identifier("restartix-sandbox")
+            .backup_retention_period(8)
+            .send()
+    };
+    runtime().block_on(async {
+        {
+            let _drill = mode.allow_writes(&["rds:ModifyDBInstance"]);
+            // Admitted: it goes to the (closed) endpoint and fails there, not at the guard.
+            let sent = modify().await.expect_err("the endpoint is closed");
+            let text = DisplayErrorContext(&sent).to_string();
+            assert!(!text.contains("refused rds:ModifyDBInstance"), "{text}");
+            assert!(clients.calls.snapshot().requests >= 1);
+            // Any other write is still refused, before it is sent.
+            let before = clients.calls.snapshot().requests;
+            let other = clients
+                .rds
+                .delete_db_instance()
+                .db_instance_identifier("restartix-sandbox")
+                .skip_final_snapshot(true)
+                .send()
+                .await
+                .expect_err("a write the drill did not declare");
+            let text = DisplayErrorContext(&other).to_string();
+            assert!(text.contains("refused rds:DeleteDBInstance"), "{text}");
+            assert_eq!(clients.calls.snapshot().requests, before);
+        }
+        let before = clients.calls.snapshot().requests;
+        let again = modify()
+            .await
+            .expect_err("refused once the guard is dropped");
+        let text = DisplayErrorContext(&again).to_string();
+        assert!(text.contains("refused rds:ModifyDBInstance"), "{text}");
+        assert_eq!(clients.calls.snapshot().requests, before);
+    });
+}
+
+#[test]
+fn access_denied_is_an_error_naming_the_operation() {
+    let rds_rule = mock!(aws_sdk_rds::Client::describe_db_instances).then_error(|| {
+        DescribeDBInstancesError::generic(denied(
+            "AccessDenied",
+            "User is not authorized to perform rds:DescribeDBInstances",
+        ))
+    });
+    let budget_rule = mock!(aws_sdk_budgets::Client::describe_budget).then_error(|| {
+        DescribeBudgetError::generic(denied("AccessDeniedException", "not authorized"))
+    });
+    let notifications_rule = mock!(aws_sdk_budgets::Client::describe_notifications_for_budget)
+        .then_error(|| {
+            DescribeNotificationsForBudgetError::generic(denied(
+                "AccessDeniedException",
+                "not authorized",
+            ))
+        });
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rds_rule]);
+    let budgets = mock_client!(
+        aws_sdk_budgets,
+        RuleMode::MatchAny,
+        [&budget_rule, &notifications_rule]
+    );
+    let outcomes =
+        runtime().block_on(gate_over_mocks(rds, budgets).run(&rds_and_budgets(), |_| {}));
+    let relevant: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.id.starts_with("rds.") || o.id.starts_with("budgets."))
+        .collect();
+    let gate = gate_over_mocks(
+        mock_client!(
+            aws_sdk_rds,
+            RuleMode::MatchAny,
+            Vec::<&aws_smithy_mocks::Rule>::new()
+        ),
+        mock_client!(
+            aws_sdk_budgets,
+            RuleMode::MatchAny,
+            Vec::<&aws_smithy_mocks::Rule>::new()
+        ),
+    );
+    let declared = gate
+        .checks()
+        .iter()
+        .filter(|c| ["rds", "budgets"].contains(&c.area()))
+        .count();
+    assert_eq!(relevant.len(), declared);
+    for outcome in relevant {
+        assert_eq!(
+            outcome.status,
+            Status::Error,
+            "{}: {}",
+            outcome.id,
+            outcome.message
+        );
+        assert!(
+            outcome.message.contains("AccessDenied"),
+            "{}: {}",
+            outcome.id,
+            outcome.message
+        );
+        let evidence = &outcome.evidence;
+        assert_eq!(
+            evidence.details["operation"]
+                .as_str()
+                .map(|op| op.starts_with("rds:") || op.starts_with("budgets:")),
+            Some(true),
+            "{}: {evidence}",
+            outcome.id
+        );
+        assert_eq!(
+            evidence.details["error"].as_str(),
+            Some(outcome.message.as_str())
+        );
+        assert!(
+            evidence.resources.len() == 1
+                && ["rds instance '", "budget '"]
+                    .iter()
+                    .any(|kind| evidence.resources[0].starts_with(kind)),
+            "{}: the error's resource: {evidence}",
+            outcome.id
+        );
+    }
+    assert_eq!(
+        rds_rule.num_calls(),
+        1,
+        "the rds checks share one (failed) describe"
+    );
+}
+
+#[test]
+fn throttling_is_retried_with_backoff_then_an_error() {
+    let mut access = sandbox_env().aws;
+    access.max_attempts = 3;
+    let throttled = mock!(aws_sdk_rds::Client::describe_db_instances)
+        .then_error(|| DescribeDBInstancesError::generic(denied("Throttling", "Rate exceeded")));
+    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&throttled], |b| b
+        .retry_config(super::retry_config(&access)));
+    let budgets = mock_client!(
+        aws_sdk_budgets,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
+    let gate = gate_over_mocks(rds, budgets);
+    let outcome = runtime()
+        .block_on(gate.run_id("rds.available"))
+        .expect("check exists");
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("Throttling"),
+        "{}",
+        outcome.message
+    );
+    assert_eq!(
+        throttled.num_calls(),
+        3,
+        "every attempt was made before giving up"
+    );
+}
+
+/// moto confirms every SNS subscription at once; AWS leaves an https
+/// subscription `PendingConfirmation` until the endpoint confirms it. Only a
+/// mock can show that state, and it must not count as routed; nor does a
+/// direct Slack webhook, confirmed or not (it never confirms on AWS).
+#[test]
+fn a_pending_slack_subscription_is_not_routed() {
+    use aws_sdk_sns::operation::list_subscriptions_by_topic::ListSubscriptionsByTopicOutput;
+    use aws_sdk_sns::types::Subscription;
+    let pending = mock!(aws_sdk_sns::Client::list_subscriptions_by_topic).then_output(|| {
+        ListSubscriptionsByTopicOutput::builder()
+            .subscriptions(
+                Subscription::builder()
+                    .subscription_arn("PendingConfirmation")
+                    .protocol("https")
+                    .endpoint("https://global.sns-api.chatbot.amazonaws.com")
+                    .topic_arn("arn:aws:sns:eu-central-1:123456789012:restartix-sandbox-alerts")
+                    .build(),
+            )
+            .subscriptions(
+                Subscription::builder()
+                    .subscription_arn("PendingConfirmation")
+                    .protocol("https")
+                    .endpoint("https://hooks.slack.com/services/T0/B0/secret")
+                    .topic_arn("arn:aws:sns:eu-central-1:123456789012:restartix-sandbox-alerts")
+                    .build(),
+            )
+            .build()
+    });
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pending]);
+    let rds = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
+    let budgets = mock_client!(
+        aws_sdk_budgets,
+        RuleMode::MatchAny,
+        Vec::<&aws_smithy_mocks::Rule>::new()
+    );
+    let mut clients = closed_clients();
+    clients.rds = rds;
+    clients.budgets = budgets;
+    clients.sns = sns;
+    let gate = Gate::with_clients(sandbox_env(), clients);
+    let outcome = runtime()
+        .block_on(gate.run_id("alarms.routed"))
+        .expect("check exists");
+    assert_eq!(outcome.status, Status::Fail, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("observed 1 PendingConfirmation"),
+        "{}",
+        outcome.message
+    );
+    assert!(
+        !outcome.evidence.to_string().contains("secret"),
+        "webhook secrets stay out of reports: {}",
+        outcome.evidence
+    );
+}
+
+/// `DescribeTasks` answering a `failures[]` entry other than `MISSING` (which
+/// no local part produces): the tasks it could not describe make the check
+/// an error naming them, never a count without them.
+#[test]
+fn a_task_describe_tasks_could_not_describe_is_an_error() {
+    use aws_sdk_ecs::operation::describe_tasks::DescribeTasksOutput;
+    use aws_sdk_ecs::operation::list_tasks::ListTasksOutput;
+    use aws_sdk_ecs::types::{Failure, Task};
+    let arn =
+        |id: &str| format!("arn:aws:ecs:eu-central-1:123456789012:task/restartix-sandbox/{id}");
+    let listed = mock!(aws_sdk_ecs::Client::list_tasks).then_output(move || {
+        ListTasksOutput::builder()
+            .task_arns(arn("a"))
+            .task_arns(arn("b"))
+            .build()
+    });
+    let described = mock!(aws_sdk_ecs::Client::describe_tasks).then_output(move || {
+        DescribeTasksOutput::builder()
+            .tasks(
+                Task::builder()
+                    .task_arn(arn("a"))
+                    .group("service:pgbouncer")
+                    .last_status("RUNNING")
+                    .availability_zone("eu-central-1a")
+                    .build(),
+            )
+            .failures(
+                Failure::builder()
+                    .arn(arn("b"))
+                    .reason("ACCESS_DENIED")
+                    .detail("not authorized to describe this task")
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(aws_sdk_ecs, RuleMode::MatchAny, [&listed, &described]);
+    let mut clients = closed_clients();
+    clients.ecs = ecs;
+    let gate = Gate::with_clients(sandbox_env(), clients);
+    let outcome = runtime()
+        .block_on(gate.run_id("pgbouncer.multi_az"))
+        .expect("pgbouncer.multi_az");
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("could not be described")
+            && outcome.message.contains("ACCESS_DENIED"),
+        "{}",
+        outcome.message
+    );
+}
+
+/// An NLB target group's attributes without `connection_termination` (AWS
+/// always reports it; a proxy or a partial answer might not): `error`, never
+/// read as "off".
+#[test]
+fn an_nlb_target_group_without_connection_termination_is_an_error() {
+    use aws_sdk_elasticloadbalancingv2::operation::describe_target_group_attributes::DescribeTargetGroupAttributesOutput;
+    use aws_sdk_elasticloadbalancingv2::operation::describe_target_groups::DescribeTargetGroupsOutput;
+    use aws_sdk_elasticloadbalancingv2::types::{ProtocolEnum, TargetGroup, TargetGroupAttribute};
+    let groups = mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_groups).then_output(|| {
+        DescribeTargetGroupsOutput::builder()
+            .target_groups(
+                TargetGroup::builder()
+                    .target_group_name("restartix-sandbox-pgbouncer")
+                    .target_group_arn("arn:aws:elasticloadbalancing:eu-central-1:123456789012:targetgroup/restartix-sandbox-pgbouncer/1")
+                    .protocol(ProtocolEnum::Tcp)
+                    .build(),
+            )
+            .build()
+    });
+    let attributes =
+        mock!(aws_sdk_elasticloadbalancingv2::Client::describe_target_group_attributes)
+            .then_output(|| {
+                DescribeTargetGroupAttributesOutput::builder()
+                    .attributes(
+                        TargetGroupAttribute::builder()
+                            .key("deregistration_delay.timeout_seconds")
+                            .value("5")
+                            .build(),
+                    )
+                    .build()
+            });
+    let elb = mock_client!(
+        aws_sdk_elasticloadbalancingv2,
+        RuleMode::MatchAny,
+        [&groups, &attributes]
+    );
+    let mut clients = closed_clients();
+    clients.elb = elb;
+    let gate = Gate::with_clients(sandbox_env(), clients);
+    let outcome = runtime()
+        .block_on(gate.run_id("pgbouncer.drain_ready"))
+        .expect("pgbouncer.drain_ready");
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    assert!(
+        outcome.message.contains("connection_termination"),
+        "{}",
+        outcome.message
+    );
+}
