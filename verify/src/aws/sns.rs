@@ -1,6 +1,7 @@
 //! SNS reads shared by several areas: `alarms.routed` and `ses.feedback`
 //! both judge a topic's subscriptions. One paginated, per-run-cached
-//! `ListSubscriptionsByTopic` per topic serves them all.
+//! `ListSubscriptionsByTopic` per topic serves them all. `budgets.thresholds`
+//! reads a subscriber topic's access policy.
 
 use std::sync::Arc;
 
@@ -10,6 +11,7 @@ use super::AwsClients;
 use crate::CheckError;
 
 pub(crate) const LIST_SUBSCRIPTIONS: &str = "sns:ListSubscriptionsByTopic";
+pub(crate) const GET_TOPIC_ATTRIBUTES: &str = "sns:GetTopicAttributes";
 
 /// The ARN of `topic` (a name in the environment's region and account, or
 /// already an ARN).
@@ -65,4 +67,46 @@ pub(crate) async fn topic_subscriptions(
 pub(crate) fn confirmed(s: &Subscription) -> bool {
     s.subscription_arn()
         .is_some_and(|arn| arn.starts_with("arn:"))
+}
+
+/// The access policy (JSON) of the topic `topic_arn`, read once per run.
+/// Every topic has one (SNS writes a default owner-only policy); a topic in
+/// another region than the run's is not read: an error, never a guess.
+pub(crate) async fn topic_policy(
+    aws: &AwsClients,
+    topic_arn: &str,
+) -> Result<Arc<String>, CheckError> {
+    aws.cache()
+        .get(&format!("{GET_TOPIC_ATTRIBUTES}:{topic_arn}"), || async {
+            let resource = format!("topic {topic_arn}");
+            let region = topic_arn.split(':').nth(3).unwrap_or_default();
+            let ours = aws.sns.config().region().map(|r| r.to_string());
+            if ours.as_deref() != Some(region) {
+                return Err(CheckError::Aws {
+                    operation: GET_TOPIC_ATTRIBUTES.into(),
+                    resource,
+                    code: None,
+                    message: format!(
+                        "the topic is in region {region:?}, the run reads {}: its policy is not read",
+                        ours.unwrap_or_default()
+                    ),
+                });
+            }
+            let out = aws
+                .sns
+                .get_topic_attributes()
+                .topic_arn(topic_arn)
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(GET_TOPIC_ATTRIBUTES, &resource, e))?;
+            out.attributes
+                .unwrap_or_default()
+                .remove("Policy")
+                .ok_or(CheckError::Missing {
+                    operation: GET_TOPIC_ATTRIBUTES.into(),
+                    resource,
+                    field: "Policy".into(),
+                })
+        })
+        .await
 }
