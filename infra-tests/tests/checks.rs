@@ -385,12 +385,10 @@ fn metric_gates_share_one_call_follow_pages_and_never_pass_on_no_data() {
             .sum();
         assert_eq!(get_metric_data, 1, "{calls:?}");
 
-        let one_page = verify::checks::metrics::read_all(gate.context(), 100_800)
+        let one_page = verify::checks::read_all(gate.context(), 100_800)
             .await
             .unwrap();
-        let pages = verify::checks::metrics::read_all(gate.context(), 7)
-            .await
-            .unwrap();
+        let pages = verify::checks::read_all(gate.context(), 7).await.unwrap();
         for name in [
             "core_api_5xx_rate",
             "core_api_p99_latency",

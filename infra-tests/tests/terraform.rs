@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use rstest::rstest;
 use verify::Status;
-use verify::checks::terraform::judge_plan;
+use verify::checks::judge_plan;
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))

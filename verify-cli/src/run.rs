@@ -257,6 +257,8 @@ impl Progress {
                 }
             }
             Event::Finished { .. } | Event::CouldNotRun { .. } => *finished += 1,
+            // A kind of event this progress line does not show.
+            _ => {}
         }
         if self.environments > 1 {
             self.bar.set_position(*finished);

@@ -23,13 +23,16 @@ pub use report_model::{Evidence, Outcome, Status};
 /// same resources, the same `expected`, and `observed` with the same keys.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    /// Pass, fail or skip.
     pub status: Status,
+    /// What was found, in a line: resource, expected, observed.
     pub message: String,
     /// Filled in by the check but for `operations`, which the runner records.
     pub evidence: Evidence,
 }
 
 impl Finding {
+    /// A pass.
     pub fn pass(message: impl Into<String>, evidence: Evidence) -> Self {
         Finding {
             status: Status::Pass,
@@ -38,6 +41,7 @@ impl Finding {
         }
     }
 
+    /// A fail.
     pub fn fail(message: impl Into<String>, evidence: Evidence) -> Self {
         Finding {
             status: Status::Fail,
@@ -46,6 +50,7 @@ impl Finding {
         }
     }
 
+    /// Not judged: nothing declared for it (empty evidence).
     pub fn skip(message: impl Into<String>) -> Self {
         Finding {
             status: Status::Skip,

@@ -11,34 +11,50 @@ use crate::Evidence;
 
 /// Why a check could not look. Always reported as `error`, never as `pass`.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CheckError {
     /// The API answered with an error, or could not be reached.
     #[error("{operation} failed for {resource}: {message}")]
     Aws {
+        /// `service:Operation`.
         operation: String,
+        /// What it was called for.
         resource: String,
+        /// The error code AWS gave, if any.
         code: Option<String>,
+        /// What it said.
         message: String,
     },
     /// A declared resource does not exist (or is not visible to these credentials).
     #[error("{operation}: {resource} not found")]
-    NotFound { operation: String, resource: String },
+    NotFound {
+        /// `service:Operation`.
+        operation: String,
+        /// What was not found.
+        resource: String,
+    },
     /// The check did not finish within its bound.
     #[error("check did not finish within {0:?}")]
     Timeout(Duration),
     /// A probe outside AWS (TLS, HTTP, DNS, the Cloudflare API) could not look.
     #[error("{probe} failed for {target}: {message}")]
     Probe {
+        /// `tls`, `https`, `dns`, `cloudflare`.
         probe: String,
+        /// What it probed.
         target: String,
+        /// What went wrong.
         message: String,
     },
     /// The API answered but left out (or garbled) a value the judgement
     /// depends on: "AWS did not say" is never read as "fine".
     #[error("{operation} did not report {field} for {resource}")]
     Missing {
+        /// `service:Operation`.
         operation: String,
+        /// What it was called for.
         resource: String,
+        /// The field it left out.
         field: String,
     },
 }

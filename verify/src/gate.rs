@@ -66,11 +66,13 @@ impl Gate {
         }
     }
 
+    /// At most `concurrency` checks at once (at least one).
     pub fn with_concurrency(mut self, concurrency: usize) -> Gate {
         self.concurrency = concurrency.max(1);
         self
     }
 
+    /// Each check bounded by `timeout`, its calls and retries included.
     pub fn with_check_timeout(mut self, timeout: Duration) -> Gate {
         self.check_timeout = timeout;
         self
@@ -81,10 +83,12 @@ impl Gate {
         &self.cx
     }
 
+    /// The environment spec.
     pub fn env(&self) -> &Environment {
         self.cx.env()
     }
 
+    /// The clients, their access mode and call counter.
     pub fn aws(&self) -> &AwsClients {
         self.cx.aws()
     }
@@ -193,28 +197,39 @@ pub struct CallerIdentity {
 
 /// Why a run must not start: it would verify something other than what the spec declares.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum IdentityError {
+    /// The credentials are another account’s.
     #[error(
         "wrong AWS account: the spec declares account_id {declared}, but the credentials \
          belong to account {observed} ({arn}); refusing to verify another account"
     )]
     WrongAccount {
+        /// The spec’s `account_id`.
         declared: String,
+        /// The caller’s.
         observed: String,
+        /// The caller’s ARN.
         arn: String,
     },
+    /// A client sends its calls to another region than the spec’s.
     #[error(
         "wrong AWS region: the spec declares region {declared}, but the {service} client \
          uses {}; every client must be built from the spec's region",
         observed.as_deref().unwrap_or("no region")
     )]
     WrongRegion {
+        /// The spec’s region.
         declared: String,
+        /// The client’s service.
         service: &'static str,
+        /// Its region, if it has one.
         observed: Option<String>,
     },
+    /// `sts:GetCallerIdentity` failed.
     #[error("cannot confirm the AWS identity: {0}")]
     Sts(CheckError),
+    /// STS answered without this field.
     #[error("cannot confirm the AWS identity: sts:GetCallerIdentity answered without {0}")]
     Incomplete(&'static str),
 }
@@ -258,6 +273,7 @@ pub struct Selection {
 }
 
 impl Selection {
+    /// Every check.
     pub fn all() -> Selection {
         Selection {
             only: None,
@@ -289,6 +305,7 @@ impl Selection {
         })
     }
 
+    /// Whether the check `id` runs.
     pub fn selects(&self, id: &str) -> bool {
         self.only.as_ref().is_none_or(|o| o.is_match(id)) && !self.skip.is_match(id)
     }

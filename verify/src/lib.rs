@@ -1,3 +1,4 @@
+#![warn(missing_docs)]
 //! `verify`: typed, read-only checks that a live AWS environment is what its
 //! spec declares, and drills that inject a fault and judge what a client saw.
 //!
@@ -14,6 +15,23 @@
 //! - [`run`]: the runner: one or many environments, a stream of typed events.
 //! - [`sandbox`]: where a sandbox spec's services are (the sandbox's `state.json`).
 //! - [`signoffs`]: the sign-offs file judged on the day of the run.
+//! - [`iam`]: the least-privilege policy, derived from the checks' declarations.
+//!
+//! A team's own test of its own environment (as Terratest users write
+//! them); `verify/examples/own_environment.rs` is a whole one:
+//!
+//! ```no_run
+//! use verify::{Gate, Status, aws::Connection};
+//!
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let env = verify::spec::load("environments/production.hcl".as_ref())?;
+//! let gate = Gate::connect(env.clone(), Connection::for_environment(&env)).await;
+//! // The credentials are the declared account's, in the declared region, or nothing runs.
+//! gate.confirm_identity().await?;
+//! let outcome = gate.run_id("rds.multi_az").await.expect("a catalogue id");
+//! assert_eq!(outcome.status, Status::Pass, "{}", outcome.message);
+//! # Ok(()) }
+//! ```
 
 pub mod aws;
 pub mod check;

@@ -21,6 +21,7 @@
 //!         Event::Outcome { outcome, .. } => println!("{} {}", outcome.id, outcome.status.as_str()),
 //!         Event::Finished { record, .. } => println!("{} in {} ms", record.environment, record.duration_ms),
 //!         Event::CouldNotRun { message, .. } => eprintln!("could not run: {message}"),
+//!         _ => {} // a kind of event added later
 //!     }
 //! }
 //! # Ok(()) }
@@ -52,17 +53,23 @@ pub const DEFAULT_JOBS: usize = 16;
 /// connect to its account.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The spec, with its Terraform files.
     pub env: Environment,
+    /// Where its AWS calls go and as whom.
     pub connection: Connection,
 }
 
 /// Why a [`Target`] cannot be made: exit 2 before anything runs.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum LoadError {
+    /// The spec (or a file it names) is invalid.
     #[error(transparent)]
     Spec(#[from] SpecError),
+    /// The sandbox's state could not be read.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// A sandbox spec, and no sandbox state file at this path (`cargo xtask sandbox up` writes it).
     #[error(
         "{}: a sandbox spec (`sandbox = true`) needs the sandbox's state (--sandbox-state)",
         .0.display()
@@ -122,7 +129,9 @@ pub fn planned(env: &Environment, selection: &Selection) -> Vec<String> {
 /// What applies to every environment of a run.
 #[derive(Debug, Clone)]
 pub struct Options {
+    /// Which checks run.
     pub selection: Selection,
+    /// Waivers applied to the outcomes.
     pub waivers: Vec<Waiver>,
     /// At most this many environments at once in all.
     pub jobs: usize,
@@ -144,22 +153,41 @@ impl Default for Options {
 /// What a run reports, as it happens. `index` is the target's position in
 /// the list the run was started with.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub enum Event {
     /// The identity is confirmed; these checks will run, in catalogue order.
     Plan {
+        /// Which target (in the order given).
         index: usize,
+        /// Its name.
         environment: String,
+        /// The check ids it will run, in catalogue order.
         ids: Vec<String>,
     },
     /// One check ended (waivers applied).
-    Outcome { index: usize, outcome: Outcome },
+    /// One check finished.
+    Outcome {
+        /// Which target.
+        index: usize,
+        /// Its outcome.
+        outcome: Outcome,
+    },
     /// The environment's last check ended.
-    Finished { index: usize, record: RunRecord },
+    /// The environment finished: its record.
+    Finished {
+        /// Which target.
+        index: usize,
+        /// Everything the run found, for the reports.
+        record: RunRecord,
+    },
     /// The environment could not be verified: credentials, another account
     /// or region than declared. No check ran.
     CouldNotRun {
+        /// Which target.
         index: usize,
+        /// Its name.
         environment: String,
+        /// Why it could not run.
         message: String,
     },
 }
@@ -171,6 +199,7 @@ pub struct Events {
 }
 
 impl Events {
+    /// The next event, or `None` when every environment has finished.
     pub async fn next(&mut self) -> Option<Event> {
         self.receiver.recv().await
     }
@@ -282,6 +311,7 @@ pub struct Collected {
     pub planned: Vec<String>,
     /// Outcomes in the order they ended.
     pub outcomes: Vec<Outcome>,
+    /// Its record, when it ran.
     pub record: Option<RunRecord>,
     /// Why it could not run.
     pub could_not_run: Option<String>,

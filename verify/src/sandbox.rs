@@ -30,6 +30,7 @@ pub struct SandboxEndpoints {
     pub aws_endpoint_url: String,
     /// The sandbox's static test credentials (not a secret: moto accepts any).
     pub access_key_id: String,
+    /// The static test secret (not a real credential).
     pub secret_access_key: String,
     /// The edge, Cloudflare API, DNS and pgbouncer stand-ins, when they run.
     pub standins: Option<StandinEndpoints>,
@@ -41,11 +42,15 @@ pub struct SandboxEndpoints {
 /// Where the stand-ins listen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StandinEndpoints {
+    /// The edge's HTTPS port on loopback.
     pub edge_https_port: u16,
+    /// The edge's plain-HTTP port on loopback.
     pub edge_http_port: u16,
     /// The sandbox CA the edge's certificate chains to.
     pub ca_file: PathBuf,
+    /// The Cloudflare API stand-in's base URL.
     pub cloudflare_api_url: String,
+    /// Its bearer token (the sandbox's own).
     pub cloudflare_token: String,
     /// The DNS stand-in (SES records).
     pub dns: SocketAddr,
@@ -55,15 +60,23 @@ pub struct StandinEndpoints {
 
 /// Why the sandbox's endpoints cannot be read.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SandboxError {
+    /// No state file here: the sandbox is not up.
     #[error(
         "{}: no sandbox state (is the sandbox running? `cargo xtask sandbox up` starts it; \
          --sandbox-state names another file)",
         .0.display()
     )]
     Missing(PathBuf),
+    /// The state file could not be read or parsed.
     #[error("{}: {reason}", file.display())]
-    Unreadable { file: PathBuf, reason: String },
+    Unreadable {
+        /// The state file.
+        file: PathBuf,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The file `state.json` is read as: only its `endpoints`.

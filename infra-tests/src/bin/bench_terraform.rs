@@ -92,7 +92,7 @@ fn child_plan(file: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
     let bytes = terraform_json::read(file)?;
     let plan = terraform_json::plan::Plan::parse(&bytes, file)?;
-    let finding = verify::checks::terraform::judge_plan(&plan, file)?;
+    let finding = verify::checks::judge_plan(&plan, file)?;
     anyhow::ensure!(
         finding.status == verify::Status::Fail,
         "{}",
@@ -103,7 +103,7 @@ fn child_plan(file: &Path) -> anyhow::Result<()> {
 
 fn child_state(file: &Path) -> anyhow::Result<()> {
     let started = Instant::now();
-    let summary = verify::checks::terraform::read_state(file)?;
+    let summary = verify::checks::read_state(file)?;
     anyhow::ensure!(!summary.recorded.is_empty());
     report(started)
 }

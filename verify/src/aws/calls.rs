@@ -31,16 +31,19 @@ pub struct CallCounts {
 }
 
 impl CallCounts {
+    /// Operations started, all services.
     pub fn total_operations(&self) -> u64 {
         self.operations.values().sum()
     }
 }
 
 impl CallCounter {
+    /// What was counted so far.
     pub fn snapshot(&self) -> CallCounts {
         self.inner.lock().expect("call counter poisoned").clone()
     }
 
+    /// Forgets what was counted.
     pub fn reset(&self) {
         *self.inner.lock().expect("call counter poisoned") = CallCounts::default();
     }

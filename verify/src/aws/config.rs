@@ -15,7 +15,9 @@ use crate::spec::AwsAccess;
 /// what the spec leaves to it (the sandbox endpoint and its test credentials).
 #[derive(Debug, Clone, Default)]
 pub struct Connection {
+    /// The region every client sends its calls to.
     pub region: String,
+    /// The spec's `aws { … }` block: profile, role, endpoint, bounds.
     pub access: AwsAccess,
     /// Static credentials (the sandbox's); `None` uses aws-config's chain.
     pub static_credentials: Option<(String, String)>,

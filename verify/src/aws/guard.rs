@@ -99,7 +99,9 @@ pub fn is_read_only(operation: &str) -> bool {
 /// The error a refused call fails with.
 #[derive(Debug)]
 pub struct WriteRefused {
+    /// The service, as the SDK names it in lower case.
     pub service: String,
+    /// The operation (`ModifyDBInstance`).
     pub operation: String,
 }
 

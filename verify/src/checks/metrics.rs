@@ -103,6 +103,7 @@ pub struct Series {
 pub struct MetricData {
     /// The end of every gate's window (the start of the current minute).
     pub end: i64,
+    /// Each query id’s series, or why it could not be read.
     pub series: BTreeMap<String, Result<Series, CheckError>>,
 }
 
@@ -114,7 +115,7 @@ pub async fn metric_data(cx: &Context) -> Result<Arc<MetricData>, CheckError> {
         .await
 }
 
-/// [`metric_data`] without the cache, `max_datapoints` per page (tests make
+/// `metric_data` without the cache, `max_datapoints` per page (tests make
 /// it small to follow several pages).
 pub async fn read_all(cx: &Context, max_datapoints: i32) -> Result<MetricData, CheckError> {
     let gates = &cx.env().metrics;
@@ -429,28 +430,6 @@ fn resource(gate: &MetricGateSpec) -> String {
 
 /// Judges `series` for `gate` over the window ending at `end` (seconds since
 /// the epoch): pure, so every case is a table row.
-///
-/// ```
-/// use std::time::Duration;
-/// use verify::checks::metrics::{Series, judge};
-/// use verify::spec::{Comparison, MetricGateSpec, MetricQuerySpec, MissingData};
-/// let gate = MetricGateSpec {
-///     name: "p99".into(), description: None,
-///     queries: vec![MetricQuerySpec {
-///         id: "m".into(), namespace: "AWS/ApplicationELB".into(),
-///         metric: "TargetResponseTime".into(), dimensions: vec![],
-///         load_balancer: None, target_group: None, statistic: "p99".into(), unit: None,
-///     }],
-///     expression: None, period: Duration::from_secs(60), window: Duration::from_secs(600),
-///     comparison: Comparison::Greater, threshold: 2.0, sustained: None,
-///     missing_data: MissingData::Error, min_datapoints: 1,
-/// };
-/// let end = 1_800_000_000;
-/// let slow = Series { points: vec![(end - 120, 0.4), (end - 60, 2.5)] };
-/// let finding = judge(&gate, &slow, end).unwrap();
-/// assert_eq!(finding.status, verify::Status::Fail);
-/// assert!(judge(&gate, &Series::default(), end).is_err()); // no data: could not see
-/// ```
 pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
     let start = end - gate.window.as_secs() as i64;
     let period = gate.period.as_secs() as i64;
@@ -634,6 +613,43 @@ fn timestamp(secs: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    /// A p99 over its bound fails; no data is an error, never a pass.
+    #[test]
+    fn a_gate_over_its_bound_fails_and_no_data_is_an_error() {
+        use super::{Series, judge};
+        use crate::spec::{Comparison, MetricGateSpec, MetricQuerySpec, MissingData};
+        use std::time::Duration;
+        let gate = MetricGateSpec {
+            name: "p99".into(),
+            description: None,
+            queries: vec![MetricQuerySpec {
+                id: "m".into(),
+                namespace: "AWS/ApplicationELB".into(),
+                metric: "TargetResponseTime".into(),
+                dimensions: vec![],
+                load_balancer: None,
+                target_group: None,
+                statistic: "p99".into(),
+                unit: None,
+            }],
+            expression: None,
+            period: Duration::from_secs(60),
+            window: Duration::from_secs(600),
+            comparison: Comparison::Greater,
+            threshold: 2.0,
+            sustained: None,
+            missing_data: MissingData::Error,
+            min_datapoints: 1,
+        };
+        let end = 1_800_000_000;
+        let slow = Series {
+            points: vec![(end - 120, 0.4), (end - 60, 2.5)],
+        };
+        let finding = judge(&gate, &slow, end).unwrap();
+        assert_eq!(finding.status, crate::Status::Fail);
+        assert!(judge(&gate, &Series::default(), end).is_err()); // no data: could not see
+    }
     use super::*;
     use crate::check::Status;
     use crate::spec::Comparison;

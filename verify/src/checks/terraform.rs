@@ -6,7 +6,7 @@
 //!   and nothing drifted (`resource_drift`). An action this tool does not
 //!   know is a change. Output-only changes are evidence, not a failure.
 //! - `terraform.declared`: for the resource types the catalogue reads (see
-//!   [`COMPARED`]), each attribute the state recorded (`--terraform-state`,
+//!   `live::COMPARED`), each attribute the state recorded (`--terraform-state`,
 //!   `terraform show -json`) equals the live value, read through the run's
 //!   shared reads (a resource another check described is not described
 //!   again). Other types are counted as not compared, never as passed. A
@@ -28,8 +28,6 @@ use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding};
 use crate::context::Context;
 
 mod live;
-
-pub use live::COMPARED;
 
 // --- what: the checks, declared ----------------------------------------------
 
@@ -82,7 +80,7 @@ async fn idempotent(cx: &Context) -> CheckResult {
 ///   {"address":"aws_db_instance.core","change":{"actions":["update"]}}]}"#;
 /// let file = std::path::Path::new("plan.json");
 /// let plan = terraform_json::plan::Plan::parse(bytes, file).unwrap();
-/// let finding = verify::checks::terraform::judge_plan(&plan, file).unwrap();
+/// let finding = verify::checks::judge_plan(&plan, file).unwrap();
 /// assert_eq!(finding.status, verify::Status::Fail);
 /// assert!(finding.message.contains("aws_db_instance.core: update"));
 /// ```
@@ -212,11 +210,13 @@ pub struct Recorded {
 /// What the state holds, for the comparison.
 #[derive(Debug, Default)]
 pub struct StateSummary {
+    /// The Terraform that wrote the state, if it said.
     pub terraform_version: Option<String>,
     /// The resources of compared types, their recorded values parsed.
     pub recorded: Vec<Recorded>,
     /// Managed resources of types not compared, by type.
     pub not_compared: BTreeMap<String, usize>,
+    /// Data sources in the state (read, never compared).
     pub data_sources: usize,
 }
 

@@ -48,19 +48,24 @@ use crate::{Selection, Status};
 /// Why a drill could not run (exit 2). Nothing was injected, or, where the
 /// message says so, cleanup ran.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DrillError {
+    /// The spec does not allow drills.
     #[error(
         "environment '{0}' does not allow drills (set `drills {{ allowed = true }}` in its spec)"
     )]
     NotAllowed(String),
+    /// The steady-state checks did not all pass; nothing was injected.
     #[error("steady state not met, nothing injected: {0}")]
     SteadyState(String),
+    /// Could not set up (no URL, no instance, a refused call); the message says how far it got.
     #[error("{0}")]
     Setup(String),
 }
 
 /// How a drill's body ended, before the verdict.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum Ending {
     /// Recovery was seen; the assertions decide.
     Recovered,
@@ -75,9 +80,13 @@ pub enum Ending {
 /// One assertion of a drill: what was required, what was measured.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Assertion {
+    /// Its name in the report (`writer_changed`).
     pub name: &'static str,
+    /// Whether it held.
     pub holds: bool,
+    /// What was required.
     pub expected: serde_json::Value,
+    /// What was measured.
     pub observed: serde_json::Value,
 }
 

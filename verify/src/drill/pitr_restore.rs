@@ -119,6 +119,7 @@ pub const SCRATCH_TAG_VALUE: &str = "pitr_restore";
 
 /// The tag every scratch instance carries (value `pitr_restore`), and the run's.
 pub const SCRATCH_TAG: &str = "verify:drill";
+/// The tag naming the run a scratch instance belongs to (its value: the run's id).
 pub const RUN_TAG: &str = "verify:run";
 
 /// How often the instances are described while waiting.

@@ -41,9 +41,13 @@ use crate::probe::postgres::RustlsConnector;
 /// Its `Debug` never shows the password (see the `impl`).
 #[derive(Clone)]
 pub struct ProbeTarget {
+    /// Where and as whom (its Debug hides the password).
     pub config: Config,
+    /// Bound on a connection attempt.
     pub connect_timeout: Duration,
+    /// Bound on one statement.
     pub statement_timeout: Duration,
+    /// Time between samples.
     pub interval: Duration,
     /// `None` for `sslmode=disable`.
     pub tls: Option<RustlsConnector>,
@@ -66,11 +70,20 @@ impl fmt::Debug for ProbeTarget {
 
 /// Why a probe could not be set up (bad URL, unreadable CA file).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProbeError {
+    /// The URL did not parse; `env` names the variable it came from.
     #[error("the database URL in `{env}` is not a valid Postgres URL: {message}")]
-    BadUrl { env: String, message: String },
+    BadUrl {
+        /// The variable (or spec attribute) it came from.
+        env: String,
+        /// Why, without the URL (it holds the password).
+        message: String,
+    },
+    /// TLS could not be set up (an unreadable CA file).
     #[error("the probe's TLS: {0}")]
     Tls(String),
+    /// The database refused or failed.
     #[error("{0}")]
     Database(String),
 }
@@ -406,6 +419,7 @@ enum Attempt {
 pub struct RunningProbe<T> {
     stop: watch::Sender<bool>,
     task: tokio::task::JoinHandle<T>,
+    /// Every sample so far, for the timeline.
     pub trace: Arc<Mutex<ProbeTrace>>,
 }
 

@@ -31,9 +31,13 @@ use super::probe::{ProbeTarget, describe_error};
 /// One transaction that failed after its `BEGIN` was acknowledged.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct FailedTransaction {
+    /// Which workload client.
     pub client: u32,
+    /// Its transaction number.
     pub seq: u64,
+    /// When, from the start of the drill.
     pub at_ms: u64,
+    /// What the client saw.
     pub error: String,
 }
 
@@ -43,9 +47,11 @@ pub struct Tally {
     /// `(client, seq)` of every transaction whose `COMMIT` was answered.
     #[serde(skip)]
     pub committed: Vec<(u32, u64)>,
+    /// Transactions that began and did not commit: the verdict.
     pub failed: Vec<FailedTransaction>,
     /// Errors before `BEGIN` was acknowledged, with the last message.
     pub errors_before_begin: u64,
+    /// The last connection error before a `BEGIN`, if any.
     pub last_error_before_begin: Option<String>,
 }
 

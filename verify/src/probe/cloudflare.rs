@@ -138,6 +138,7 @@ impl fmt::Display for Messages<'_> {
 /// Why a Cloudflare read gave no data. Every variant names the endpoint
 /// (`GET /zones/{zone_id}/settings/ssl`, without the base URL).
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CloudflareError {
     /// The client could not be built (bad base URL, TLS configuration).
     #[error("Cloudflare client: {0}")]

@@ -19,6 +19,7 @@ const RESOLV_CONF: &str = "/etc/resolv.conf";
 
 /// Why a TXT lookup gave no answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DnsError {
     /// The name is not a valid domain name.
     #[error("TXT {name}: not a valid domain name: {message}")]

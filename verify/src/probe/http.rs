@@ -119,6 +119,7 @@ pub struct Outgoing {
     pub method: String,
     /// Sent as given, after `Host` and `User-Agent`.
     pub headers: Vec<(String, String)>,
+    /// A body to send, if any.
     pub body: Option<Vec<u8>>,
 }
 

@@ -36,6 +36,7 @@ use tokio::time::Instant;
 
 /// Why a probe (TLS or HTTP) could not give an answer.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ProbeError {
     /// The TCP connection could not be made (refused, unreachable, reset).
     #[error("connect to {target} ({address}): {message}")]
@@ -419,6 +420,7 @@ pub fn days_left(not_after: SystemTime, now: SystemTime) -> i64 {
 
 /// What a server did with a ClientHello offering only TLS 1.0 or 1.1.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum LegacyAnswer {
     /// The server refused before any ServerHello: `how` says whether with an
     /// alert (and which) or by closing the connection.
