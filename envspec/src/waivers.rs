@@ -18,20 +18,22 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{BlockLabel, Structure};
 
 use crate::SpecError;
+use crate::signoffs::Date;
 
 #[derive(Debug, Clone)]
 pub struct Waiver {
     pub pattern: String,
     pub justification: String,
-    /// `YYYY-MM-DD`: the waiver holds through the end of that day (UTC).
-    pub expires: String,
-    expires_at: SystemTime,
+    /// The waiver holds through the end of that day (UTC). The same calendar
+    /// date as the sign-offs' ([`crate::signoffs::Date`]).
+    pub expires: Date,
     matcher: globset::GlobMatcher,
 }
 
 impl Waiver {
+    /// Whether `now` is past the end of its `expires` day (UTC).
     pub fn expired(&self, now: SystemTime) -> bool {
-        now > self.expires_at
+        Date::utc(now) > self.expires
     }
 
     pub fn covers(&self, id: &str) -> bool {
@@ -133,10 +135,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
             match a.key.as_str() {
                 "justification" => justification = Some(value),
                 "expires" => {
-                    let when = humantime::parse_rfc3339(&format!("{value}T23:59:59Z")).map_err(|_| {
+                    let when = Date::parse(&value).ok_or_else(|| {
                         at(start(a.value.span()), format!("waiver \"{pattern}\": `expires` = \"{value}\" is not a date; expected YYYY-MM-DD"))
                     })?;
-                    expires = Some((value, when));
+                    expires = Some(when);
                 }
                 other => {
                     return Err(at(
@@ -152,7 +154,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
         let justification = justification
             .filter(|j| !j.trim().is_empty())
             .ok_or_else(|| at(block_at, format!("waiver \"{pattern}\": missing required attribute `justification` (who accepted what, and why)")))?;
-        let (expires, expires_at) = expires.ok_or_else(|| {
+        let expires = expires.ok_or_else(|| {
             at(
                 block_at,
                 format!("waiver \"{pattern}\": missing required attribute `expires` (YYYY-MM-DD)"),
@@ -162,7 +164,6 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
             pattern,
             justification,
             expires,
-            expires_at,
             matcher,
         });
     }
@@ -172,6 +173,33 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `expires` is the sign-offs' calendar date: strict, and the waiver
+    /// holds through the end of that day (UTC), expired the next.
+    #[test]
+    fn expires_is_a_real_day_held_to_its_end() {
+        let waiver = |date: &str| {
+            parse(
+                &format!(
+                    "waiver \"rds.*\" {{\n  justification = \"x\"\n  expires = \"{date}\"\n}}\n"
+                ),
+                Path::new("waivers.hcl"),
+            )
+        };
+        for bad in ["2027-02-29", "2026-1-05", "2026-12-05T10:00", "soon"] {
+            let err = waiver(bad).unwrap_err().to_string();
+            assert!(
+                err.contains("waivers.hcl:3:") && err.contains("is not a date"),
+                "{bad}: {err}"
+            );
+        }
+        let w = &waiver("2028-02-29").unwrap()[0];
+        assert_eq!(w.expires.to_string(), "2028-02-29");
+        let day = |secs: u64| SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+        // 2028-02-29T23:59:59Z is still the day; a second later it is not.
+        assert!(!w.expired(day(1_835_481_599)));
+        assert!(w.expired(day(1_835_481_600)));
+    }
 
     #[test]
     fn a_waiver_without_justification_is_refused_with_position() {

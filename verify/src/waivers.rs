@@ -31,7 +31,7 @@ pub fn apply(outcomes: &mut [Outcome], waivers: &[Waiver], now: SystemTime) {
         }
         outcome.evidence.details.insert(
             "waiver".into(),
-            serde_json::json!({ "pattern": waiver.pattern, "justification": waiver.justification, "expires": waiver.expires, "expired": waiver.expired(now) }),
+            serde_json::json!({ "pattern": waiver.pattern, "justification": waiver.justification, "expires": waiver.expires.to_string(), "expired": waiver.expired(now) }),
         );
     }
 }
