@@ -123,9 +123,14 @@ where
 
 /// `pgbouncer.service`: ACTIVE, one PRIMARY deployment, running = desired ≥ declared minimum.
 async fn service_check(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
-    let svc = service(cx, spec).await?;
+    judge_service(spec, &*service(cx, spec).await?)
+}
+
+/// `pgbouncer.service` from the described service: pure, so every case is a
+/// table row. A status ECS did not report is an error, never "not ACTIVE".
+fn judge_service(spec: &PgbouncerSpec, svc: &Service) -> CheckResult {
     let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
-    let status = svc.status().unwrap_or("unknown");
+    let status = required(svc.status(), DESCRIBE_SERVICES, &name, "status")?;
     let deployments: Vec<String> = svc
         .deployments()
         .iter()
@@ -577,6 +582,103 @@ fn short_arn(arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState};
+
+    fn spec() -> PgbouncerSpec {
+        PgbouncerSpec {
+            cluster: "core".into(),
+            service: "pgbouncer".into(),
+            target_group: "pgbouncer".into(),
+            min_tasks: 2,
+            min_azs: 2,
+            endpoint: None,
+            max_deregistration_delay: Duration::from_secs(300),
+            max_stop_timeout: Duration::from_secs(120),
+            stop_signal: "SIGINT".into(),
+            version: None,
+        }
+    }
+
+    fn deployment(status: &str, rollout: Option<DeploymentRolloutState>) -> Deployment {
+        Deployment::builder()
+            .status(status)
+            .set_rollout_state(rollout)
+            .build()
+    }
+
+    fn service(
+        status: Option<&str>,
+        deployments: Vec<Deployment>,
+        running: i32,
+        desired: i32,
+    ) -> Service {
+        Service::builder()
+            .set_status(status.map(String::from))
+            .set_deployments(Some(deployments))
+            .running_count(running)
+            .desired_count(desired)
+            .build()
+    }
+
+    #[test]
+    fn the_service_is_active_settled_and_at_its_size() {
+        use DeploymentRolloutState::{Completed, InProgress};
+        let done = || vec![deployment("PRIMARY", Some(Completed))];
+        let cases: Vec<(&str, Service, &str)> = vec![
+            ("steady", service(Some("ACTIVE"), done(), 2, 2), "pass"),
+            // rolloutState is only reported for some deployment types.
+            (
+                "no rollout state",
+                service(Some("ACTIVE"), vec![deployment("PRIMARY", None)], 3, 3),
+                "pass",
+            ),
+            (
+                "draining",
+                service(Some("DRAINING"), done(), 2, 2),
+                "status expected ACTIVE, observed DRAINING",
+            ),
+            (
+                "mid-rollout",
+                service(
+                    Some("ACTIVE"),
+                    vec![
+                        deployment("PRIMARY", Some(InProgress)),
+                        deployment("ACTIVE", Some(Completed)),
+                    ],
+                    2,
+                    2,
+                ),
+                "one completed PRIMARY deployment expected, observed [PRIMARY:IN_PROGRESS, ACTIVE:COMPLETED]",
+            ),
+            (
+                "a task down",
+                service(Some("ACTIVE"), done(), 1, 2),
+                "running tasks expected = desired (2), observed 1",
+            ),
+            (
+                "scaled to one",
+                service(Some("ACTIVE"), done(), 1, 1),
+                "desired tasks expected ≥ 2, observed 1",
+            ),
+            (
+                "status unsaid",
+                service(None, done(), 2, 2),
+                "error: ecs:DescribeServices did not report status",
+            ),
+        ];
+        for (case, svc, expected) in cases {
+            let got = match judge_service(&spec(), &svc) {
+                Ok(f) => format!("{}: {}", f.status.as_str(), f.message),
+                Err(e) => format!("error: {e}"),
+            };
+            if expected == "pass" {
+                assert!(got.starts_with("pass"), "{case}: {got}");
+            } else {
+                assert!(got.contains(expected), "{case}: {got}");
+                assert!(!got.starts_with("pass"), "{case}: {got}");
+            }
+        }
+    }
 
     #[test]
     fn only_a_safe_shutdown_lets_a_drain_keep_transactions() {

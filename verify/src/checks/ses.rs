@@ -7,6 +7,7 @@ use std::collections::BTreeSet;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use aws_sdk_sesv2::operation::get_account::GetAccountOutput;
 use serde_json::json;
 
 use crate::aws;
@@ -110,10 +111,14 @@ where
 /// `ses.production_access`: out of the sandbox, sending enabled, enforcement HEALTHY.
 async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
     let account = aws::ses::account(cx.aws()).await?;
+    Ok(judge_production_access(&cx.env().region, &account))
+}
+
+/// `ses.production_access` from `GetAccount`: pure, a table row per case.
+fn judge_production_access(region: &str, account: &GetAccountOutput) -> Finding {
     let production = account.production_access_enabled();
     let sending = account.sending_enabled();
     let enforcement = account.enforcement_status().unwrap_or("none").to_string();
-    let region = &cx.env().region;
     let evidence = Evidence::of(format!("SES account in {region}"))
         .expected(json!({ "ProductionAccessEnabled": true, "SendingEnabled": true, "EnforcementStatus": "HEALTHY" }))
         .observed(json!({ "ProductionAccessEnabled": production, "SendingEnabled": sending, "EnforcementStatus": enforcement }));
@@ -132,7 +137,7 @@ async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
             "EnforcementStatus expected HEALTHY, observed {enforcement}"
         ));
     }
-    Ok(if problems.is_empty() {
+    if problems.is_empty() {
         Finding::pass(
             format!("SES account in {region}: production access, sending, HEALTHY"),
             evidence,
@@ -142,7 +147,7 @@ async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
             format!("SES account in {region}: {}", problems.join("; ")),
             evidence,
         )
-    })
+    }
 }
 
 /// `ses.identity`: the domain is verified for sending, DKIM is SUCCESS, and
@@ -314,6 +319,11 @@ fn judge_dns(
 /// `ses.suppression`: the account-level suppression list covers BOUNCE and COMPLAINT.
 async fn suppression(cx: &Context, _spec: &SesSpec) -> CheckResult {
     let account = aws::ses::account(cx.aws()).await?;
+    Ok(judge_suppression(&account))
+}
+
+/// `ses.suppression` from `GetAccount`: pure.
+fn judge_suppression(account: &GetAccountOutput) -> Finding {
     let reasons: BTreeSet<String> = account
         .suppression_attributes()
         .map(|s| {
@@ -330,7 +340,7 @@ async fn suppression(cx: &Context, _spec: &SesSpec) -> CheckResult {
         .into_iter()
         .filter(|r| !reasons.contains(*r))
         .collect();
-    Ok(if missing.is_empty() {
+    if missing.is_empty() {
         Finding::pass(
             "SES account suppression list: BOUNCE and COMPLAINT",
             evidence,
@@ -343,7 +353,7 @@ async fn suppression(cx: &Context, _spec: &SesSpec) -> CheckResult {
             ),
             evidence,
         )
-    })
+    }
 }
 
 /// `ses.feedback`: an enabled event destination to the topic for BOUNCE and
@@ -436,7 +446,84 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
 
 #[cfg(test)]
 mod tests {
-    use super::judge_dns;
+    use super::{GetAccountOutput, judge_dns, judge_production_access, judge_suppression};
+    use crate::Status;
+    use aws_sdk_sesv2::types::{SuppressionAttributes, SuppressionListReason};
+
+    fn account(production: bool, sending: bool, enforcement: Option<&str>) -> GetAccountOutput {
+        GetAccountOutput::builder()
+            .production_access_enabled(production)
+            .sending_enabled(sending)
+            .set_enforcement_status(enforcement.map(String::from))
+            .build()
+    }
+
+    #[test]
+    fn production_access_needs_production_sending_and_healthy() {
+        for (case, a, expected) in [
+            (
+                "out of the sandbox",
+                account(true, true, Some("HEALTHY")),
+                "pass",
+            ),
+            (
+                "sandboxed",
+                account(false, true, Some("HEALTHY")),
+                "ProductionAccessEnabled expected true (out of the sandbox), observed false",
+            ),
+            (
+                "sending paused",
+                account(true, false, Some("HEALTHY")),
+                "SendingEnabled expected true, observed false",
+            ),
+            (
+                "on probation",
+                account(true, true, Some("PROBATION")),
+                "EnforcementStatus expected HEALTHY, observed PROBATION",
+            ),
+            (
+                "enforcement unsaid",
+                account(true, true, None),
+                "EnforcementStatus expected HEALTHY, observed none",
+            ),
+        ] {
+            let f = judge_production_access("eu-central-1", &a);
+            if expected == "pass" {
+                assert_eq!(f.status, Status::Pass, "{case}: {}", f.message);
+            } else {
+                assert_eq!(f.status, Status::Fail, "{case}");
+                assert!(f.message.contains(expected), "{case}: {}", f.message);
+            }
+        }
+    }
+
+    #[test]
+    fn the_suppression_list_covers_bounces_and_complaints() {
+        let with = |reasons: Vec<SuppressionListReason>| {
+            GetAccountOutput::builder()
+                .suppression_attributes(
+                    SuppressionAttributes::builder()
+                        .set_suppressed_reasons(Some(reasons))
+                        .build(),
+                )
+                .build()
+        };
+        use SuppressionListReason::{Bounce, Complaint};
+        assert_eq!(
+            judge_suppression(&with(vec![Bounce, Complaint])).status,
+            Status::Pass
+        );
+        let bounce_only = judge_suppression(&with(vec![Bounce]));
+        assert_eq!(bounce_only.status, Status::Fail);
+        assert!(
+            bounce_only.message.contains("observed [BOUNCE]"),
+            "{}",
+            bounce_only.message
+        );
+        // No suppression attributes at all: nothing is suppressed, a fail.
+        let none = judge_suppression(&GetAccountOutput::builder().build());
+        assert_eq!(none.status, Status::Fail, "{}", none.message);
+    }
 
     #[test]
     fn spf_and_dmarc_must_each_be_exactly_one_strict_record() {
