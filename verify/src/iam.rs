@@ -100,6 +100,13 @@ impl Grant {
         }
     }
 
+    /// In statement `sid` instead (a grant with a condition needs a statement
+    /// of its own: a condition holds for every action of its statement).
+    pub const fn sid(mut self, sid: &'static str) -> Grant {
+        self.sid = sid;
+        self
+    }
+
     /// With the condition `operator: { key: values }`.
     pub const fn condition(
         mut self,
@@ -558,6 +565,37 @@ mod tests {
                 .iter()
                 .any(|a| a.contains("Reboot") || a.contains("Delete"))
         );
+    }
+
+    /// A condition holds for every action of its statement: a statement
+    /// mixing grants with and without one would deny the others (an
+    /// `ArnEquals ecs:cluster` on `ec2:DescribeSubnets` matches nothing).
+    #[test]
+    fn a_conditional_grant_has_a_statement_of_its_own() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let outputs = crate::spec::Outputs::load(&root.join("examples/production/outputs.json"))
+            .expect("outputs");
+        for spec in ["sandbox.hcl", "staging.hcl", "production.hcl"] {
+            let env = crate::spec::load_with(
+                &root.join("infra-tests/environments").join(spec),
+                Some(&outputs),
+            )
+            .expect(spec);
+            let mut by_sid: BTreeMap<&str, BTreeSet<Option<(&str, &str)>>> = BTreeMap::new();
+            for p in permissions(&env, true) {
+                by_sid
+                    .entry(p.sid)
+                    .or_default()
+                    .insert(p.condition.as_ref().map(|(op, key, _)| (*op, *key)));
+            }
+            for (sid, conditions) in by_sid {
+                assert_eq!(
+                    conditions.len(),
+                    1,
+                    "{spec}: statement {sid} mixes {conditions:?}"
+                );
+            }
+        }
     }
 
     /// Per check: `rds.available` needs only the instance read;

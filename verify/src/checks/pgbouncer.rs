@@ -39,8 +39,9 @@ const DESCRIBE_SERVICE: Grant = Grant::on(
             .collect()
     },
 );
-const LIST_TASKS: Grant =
-    Grant::any("ecs:ListTasks", declared).condition("ArnEquals", "ecs:cluster", |env, a| {
+const LIST_TASKS: Grant = Grant::any("ecs:ListTasks", declared)
+    .sid("EcsListTasksInDeclaredClusters")
+    .condition("ArnEquals", "ecs:cluster", |env, a| {
         env.pgbouncer
             .iter()
             .map(|p| a.cluster(&p.cluster))

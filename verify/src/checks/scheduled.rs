@@ -55,12 +55,14 @@ pub(crate) const SUCCEEDED: CheckDef = CheckDef {
     title: "the scheduled task has run successfully within its declared age",
     doc: "at least one run finished successfully within the declared max age: a stopped task with every essential container at exit code 0, or the declared success marker in the task's log group. An invocation alone is not success",
     iam: &[
-        Grant::any("ecs:ListTasks", declared).condition("ArnEquals", "ecs:cluster", |env, a| {
-            env.scheduled_tasks
-                .iter()
-                .map(|t| a.cluster(&t.cluster))
-                .collect()
-        }),
+        Grant::any("ecs:ListTasks", declared)
+            .sid("EcsListTasksInDeclaredClusters")
+            .condition("ArnEquals", "ecs:cluster", |env, a| {
+                env.scheduled_tasks
+                    .iter()
+                    .map(|t| a.cluster(&t.cluster))
+                    .collect()
+            }),
         Grant::on(
             "EcsReadTasksInDeclaredClusters",
             "ecs:DescribeTasks",
