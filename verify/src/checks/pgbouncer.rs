@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_sdk_ecs::types::{Service, Task};
+use aws_sdk_ecs::types::{Service, Task, TaskDefinition};
 use aws_sdk_elasticloadbalancingv2::types::{
     TargetGroup, TargetHealthDescription, TargetHealthStateEnum,
 };
@@ -336,8 +336,28 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
 /// `pgbouncer.drain_ready`: deregistration delay and container stop timeout within bounds.
 async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     let group = target_group(cx, &spec.target_group).await?;
-    let tg_name = format!("target group '{}'", spec.target_group);
     let attributes = aws::elb::target_group_attributes(cx.aws(), &spec.target_group).await?;
+    let svc = service(cx, spec).await?;
+    let td_name = required(
+        svc.task_definition(),
+        DESCRIBE_SERVICES,
+        &format!("ecs service '{}/{}'", spec.cluster, spec.service),
+        "taskDefinition",
+    )?
+    .to_string();
+    let td = aws::ecs::task_definition(cx.aws(), &td_name).await?;
+    judge_drain(spec, &group, &attributes, &td_name, &td)
+}
+
+/// `pgbouncer.drain_ready` from what was read: pure, a table row per case.
+fn judge_drain(
+    spec: &PgbouncerSpec,
+    group: &TargetGroup,
+    attributes: &std::collections::BTreeMap<String, String>,
+    td_name: &str,
+    td: &TaskDefinition,
+) -> CheckResult {
+    let tg_name = format!("target group '{}'", spec.target_group);
     let attribute = |key: &str| attributes.get(key).map(String::as_str);
     let delay_text = required(
         attribute("deregistration_delay.timeout_seconds"),
@@ -355,9 +375,11 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
     // (TCP, TLS, UDP) always reports it: absent there is "could not see";
     // absent on an ALB's (HTTP/HTTPS) is off.
     let termination = attribute("deregistration_delay.connection_termination.enabled");
+    // Without its protocol, a group without the attribute may be an NLB's:
+    // not known to be off.
     let nlb = group
         .protocol()
-        .is_some_and(|p| matches!(p.as_str(), "TCP" | "TLS" | "UDP" | "TCP_UDP"));
+        .is_none_or(|p| matches!(p.as_str(), "TCP" | "TLS" | "UDP" | "TCP_UDP"));
     if nlb && termination.is_none() {
         return Err(CheckError::Missing {
             operation: DESCRIBE_TG_ATTRIBUTES.into(),
@@ -366,16 +388,7 @@ async fn drain_ready(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         });
     }
     let terminates = termination == Some("true");
-    let svc = service(cx, spec).await?;
-    let td_name = required(
-        svc.task_definition(),
-        DESCRIBE_SERVICES,
-        &format!("ecs service '{}/{}'", spec.cluster, spec.service),
-        "taskDefinition",
-    )?
-    .to_string();
-    let resource = format!("task definition '{}'", short_arn(&td_name));
-    let td = aws::ecs::task_definition(cx.aws(), &td_name).await?;
+    let resource = format!("task definition '{}'", short_arn(td_name));
     // ECS waits 30 s for a container without stopTimeout (Fargate's default).
     let stop_timeouts: Vec<(String, u64)> = td
         .container_definitions()
@@ -583,7 +596,8 @@ fn short_arn(arn: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_ecs::types::{Deployment, DeploymentRolloutState};
+    use aws_sdk_ecs::types::{ContainerDefinition, Deployment, DeploymentRolloutState};
+    use aws_sdk_elasticloadbalancingv2::types::ProtocolEnum;
 
     fn spec() -> PgbouncerSpec {
         PgbouncerSpec {
@@ -619,6 +633,184 @@ mod tests {
             .running_count(running)
             .desired_count(desired)
             .build()
+    }
+
+    fn group(protocol: Option<ProtocolEnum>) -> TargetGroup {
+        TargetGroup::builder()
+            .target_group_name("pgbouncer")
+            .set_protocol(protocol)
+            .build()
+    }
+
+    fn attributes(pairs: &[(&str, &str)]) -> std::collections::BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn task_definition(stop_timeouts: &[(Option<i32>, Option<bool>)]) -> TaskDefinition {
+        let mut td = TaskDefinition::builder();
+        for (i, (timeout, essential)) in stop_timeouts.iter().enumerate() {
+            td = td.container_definitions(
+                ContainerDefinition::builder()
+                    .name(format!("c{i}"))
+                    .set_stop_timeout(*timeout)
+                    .set_essential(*essential)
+                    .build(),
+            );
+        }
+        td.build()
+    }
+
+    #[test]
+    fn a_stopping_task_drains_without_cutting_transactions() {
+        use ProtocolEnum::{Http, Tcp};
+        let delay = ("deregistration_delay.timeout_seconds", "30");
+        let off = (
+            "deregistration_delay.connection_termination.enabled",
+            "false",
+        );
+        let on = (
+            "deregistration_delay.connection_termination.enabled",
+            "true",
+        );
+        let judge = |g: TargetGroup, a: &[(&str, &str)], td: TaskDefinition| match judge_drain(
+            &spec(),
+            &g,
+            &attributes(a),
+            "pgbouncer:3",
+            &td,
+        ) {
+            Ok(f) => format!("{}: {}", f.status.as_str(), f.message),
+            Err(e) => format!("error: {e}"),
+        };
+        let cases: Vec<(&str, String, &str)> = vec![
+            (
+                "an NLB group, termination off, 60 s",
+                judge(
+                    group(Some(Tcp)),
+                    &[delay, off],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "pass",
+            ),
+            // ECS waits 30 s for a container without stopTimeout.
+            (
+                "no stopTimeout: ECS's 30 s",
+                judge(
+                    group(Some(Tcp)),
+                    &[delay, off],
+                    task_definition(&[(None, Some(true))]),
+                ),
+                "pass",
+            ),
+            (
+                "an ALB group reports no termination",
+                judge(
+                    group(Some(Http)),
+                    &[delay],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "pass",
+            ),
+            (
+                "termination on",
+                judge(
+                    group(Some(Tcp)),
+                    &[delay, on],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "connection_termination.enabled expected false, observed true",
+            ),
+            (
+                "an NLB group without the attribute",
+                judge(
+                    group(Some(Tcp)),
+                    &[delay],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "error: elasticloadbalancing:DescribeTargetGroupAttributes did not report deregistration_delay.connection_termination.enabled",
+            ),
+            (
+                "a group without its protocol or the attribute",
+                judge(group(None), &[delay], task_definition(&[(Some(60), None)])),
+                "error: ",
+            ),
+            (
+                "a long delay",
+                judge(
+                    group(Some(Tcp)),
+                    &[("deregistration_delay.timeout_seconds", "900"), off],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "deregistration delay expected ≤ 300s, observed 900s",
+            ),
+            (
+                "a garbled delay",
+                judge(
+                    group(Some(Tcp)),
+                    &[("deregistration_delay.timeout_seconds", "soon"), off],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "error: ",
+            ),
+            (
+                "no delay reported",
+                judge(
+                    group(Some(Tcp)),
+                    &[off],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "error: ",
+            ),
+            (
+                "a stop timeout too short",
+                judge(
+                    group(Some(Tcp)),
+                    &[delay, off],
+                    task_definition(&[(Some(2), None)]),
+                ),
+                "container 'c0' stopTimeout expected 10–120s, observed 2s",
+            ),
+            (
+                "only inessential containers",
+                judge(
+                    group(Some(Tcp)),
+                    &[delay, off],
+                    task_definition(&[(Some(60), Some(false))]),
+                ),
+                "an essential container expected, observed none",
+            ),
+        ];
+        for (case, got, expected) in cases {
+            if expected == "pass" {
+                assert!(got.starts_with("pass"), "{case}: {got}");
+            } else {
+                assert!(got.contains(expected), "{case}: {got}");
+                assert!(!got.starts_with("pass"), "{case}: {got}");
+            }
+        }
+        // An immediate-shutdown stop signal for the declared version.
+        let sigterm_118 = PgbouncerSpec {
+            stop_signal: "SIGTERM".into(),
+            version: Some((1, 18)),
+            ..spec()
+        };
+        let f = judge_drain(
+            &sigterm_118,
+            &group(Some(Tcp)),
+            &attributes(&[delay, off]),
+            "pgbouncer:3",
+            &task_definition(&[(Some(60), None)]),
+        )
+        .unwrap();
+        assert_eq!(f.status, crate::Status::Fail);
+        assert!(
+            f.message.contains("the stop signal SIGTERM"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]
