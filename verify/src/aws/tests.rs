@@ -427,8 +427,42 @@ fn an_nlb_target_group_without_connection_termination_is_an_error() {
         RuleMode::MatchAny,
         [&groups, &attributes]
     );
+    // The service and its task definition, as the good sandbox has them.
+    use aws_sdk_ecs::operation::describe_services::DescribeServicesOutput;
+    use aws_sdk_ecs::operation::describe_task_definition::DescribeTaskDefinitionOutput;
+    use aws_sdk_ecs::types::{ContainerDefinition, Service, TaskDefinition};
+    let service = mock!(aws_sdk_ecs::Client::describe_services).then_output(|| {
+        DescribeServicesOutput::builder()
+            .services(
+                Service::builder()
+                    .service_name("pgbouncer")
+                    .task_definition("pgbouncer:1")
+                    .build(),
+            )
+            .build()
+    });
+    let task_definition = mock!(aws_sdk_ecs::Client::describe_task_definition).then_output(|| {
+        DescribeTaskDefinitionOutput::builder()
+            .task_definition(
+                TaskDefinition::builder()
+                    .container_definitions(
+                        ContainerDefinition::builder()
+                            .name("pgbouncer")
+                            .stop_timeout(60)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let ecs = mock_client!(
+        aws_sdk_ecs,
+        RuleMode::MatchAny,
+        [&service, &task_definition]
+    );
     let mut clients = closed_clients();
     clients.elb = elb;
+    clients.ecs = ecs;
     let gate = Gate::with_clients(sandbox_env(), clients);
     let outcome = runtime()
         .block_on(gate.run_id("pgbouncer.drain_ready"))
