@@ -31,22 +31,11 @@ pub(crate) async fn service(
     let cluster = cluster.rsplit(":cluster/").next().unwrap_or(cluster);
     aws.cache()
         .get(&format!("{DESCRIBE_SERVICES}:{cluster}:{name}"), || async {
-            let resource = format!("ecs service '{cluster}/{name}'");
-            let out = aws
-                .ecs
-                .describe_services()
-                .cluster(cluster)
-                .services(name)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(DESCRIBE_SERVICES, &resource, e))?;
-            out.services
-                .unwrap_or_default()
-                .into_iter()
-                .find(|s| s.service_name() == Some(name))
+            service_now(aws, cluster, name)
+                .await?
                 .ok_or(CheckError::NotFound {
                     operation: DESCRIBE_SERVICES.into(),
-                    resource,
+                    resource: format!("ecs service '{cluster}/{name}'"),
                 })
         })
         .await

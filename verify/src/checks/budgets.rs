@@ -320,7 +320,8 @@ fn budgets_may_publish(policy: &str, topic: &str, account: &str) -> Result<bool,
 }
 
 /// IAM's wildcard match (`*` any run, `?` one character), case-sensitive as
-/// ARNs are.
+/// ARNs are. Not globset: it gives `[` and `{` meaning, which IAM's
+/// resource patterns do not have.
 fn glob(pattern: &str, text: &str) -> bool {
     let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
