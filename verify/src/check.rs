@@ -79,39 +79,133 @@ impl Finding {
         expected: impl Into<Value>,
         observed: impl Into<Value>,
     ) -> Self {
-        let (expected, observed) = (expected.into(), observed.into());
-        let shown = |v: &Value| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
-        let mut e = Map::new();
-        e.insert(field.into(), expected.clone());
-        let mut o = Map::new();
-        o.insert(field.into(), observed.clone());
-        let evidence = Evidence::of(resource)
-            .expected(Value::Object(e))
-            .observed(Value::Object(o));
-        if expected == observed {
-            Finding::pass(
-                format!("{resource}: {field} {}", shown(&observed)),
-                evidence,
-            )
-        } else {
-            Finding::fail(
-                format!(
-                    "{resource}: {field} expected {}, observed {}",
-                    shown(&expected),
-                    shown(&observed)
-                ),
-                evidence,
-            )
-        }
+        let mut fields = Fields::of(resource);
+        fields.expect(field, expected, observed);
+        let shown = shown(&fields.observed[field]);
+        fields.finish(format!("{resource}: {field} {shown}"))
     }
 
     /// Keeps `value` under `key` in the evidence's details ([`Evidence::detail`]).
     pub fn with_detail(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.evidence = self.evidence.detail(key, value);
         self
+    }
+}
+
+/// A value as a message shows it: a string without its quotes.
+fn shown(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The fields of one resource compared with what is declared, turned into
+/// one [`Finding`]: each comparison goes into the evidence (`expected` and
+/// `observed` keyed by field) and, when it fails, into the message as
+/// `<field> expected <e>, observed <o>`. The shape every judge shares.
+///
+/// ```
+/// use verify::check::Fields;
+/// use verify::Status;
+/// let mut f = Fields::of("target group 'pgbouncer'");
+/// f.expect("protocol", "TCP", "TCP");
+/// f.judge("deregistration_delay", "≤ 300s", "900s", false);
+/// let finding = f.finish("target group 'pgbouncer': drains gracefully");
+/// assert_eq!(finding.status, Status::Fail);
+/// assert_eq!(
+///     finding.message,
+///     "target group 'pgbouncer': deregistration_delay expected ≤ 300s, observed 900s"
+/// );
+/// assert_eq!(finding.evidence.observed["protocol"], "TCP");
+/// ```
+#[derive(Debug, Clone)]
+pub struct Fields {
+    resource: String,
+    expected: Map<String, Value>,
+    observed: Map<String, Value>,
+    problems: Vec<String>,
+}
+
+impl Fields {
+    /// No comparison yet, of `resource` (as messages name it).
+    pub fn of(resource: impl Into<String>) -> Self {
+        Fields {
+            resource: resource.into(),
+            expected: Map::new(),
+            observed: Map::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// `field` must equal `expected`.
+    pub fn expect(
+        &mut self,
+        field: &str,
+        expected: impl Into<Value>,
+        observed: impl Into<Value>,
+    ) -> &mut Self {
+        let (expected, observed) = (expected.into(), observed.into());
+        let ok = expected == observed;
+        self.judge(field, expected, observed, ok)
+    }
+
+    /// `field` judged by the caller (`ok`): `expected` says what would
+    /// pass, as the message should show it (`"≥ 2"`, `"10–120s"`).
+    pub fn judge(
+        &mut self,
+        field: &str,
+        expected: impl Into<Value>,
+        observed: impl Into<Value>,
+        ok: bool,
+    ) -> &mut Self {
+        let (expected, observed) = (expected.into(), observed.into());
+        if !ok {
+            self.problems.push(format!(
+                "{field} expected {}, observed {}",
+                shown(&expected),
+                shown(&observed)
+            ));
+        }
+        self.expected.insert(field.into(), expected);
+        self.observed.insert(field.into(), observed);
+        self
+    }
+
+    /// Adds why to the last comparison's problem line, when it failed
+    /// (`(the NLB resets open connections)`).
+    pub fn because(&mut self, why: impl std::fmt::Display) -> &mut Self {
+        if let Some(last) = self.problems.last_mut() {
+            last.push_str(&format!(" ({why})"));
+        }
+        self
+    }
+
+    /// A problem that is not one field's comparison, in words.
+    pub fn problem(&mut self, text: impl Into<String>) -> &mut Self {
+        self.problems.push(text.into());
+        self
+    }
+
+    /// The problems so far, one line each.
+    pub fn problems(&self) -> &[String] {
+        &self.problems
+    }
+
+    /// A pass saying `pass` when nothing failed, else a fail naming the
+    /// resource and every problem (`<resource>: <p1>; <p2>`).
+    pub fn finish(self, pass: impl Into<String>) -> Finding {
+        let evidence = Evidence::of(&self.resource)
+            .expected(Value::Object(self.expected))
+            .observed(Value::Object(self.observed));
+        if self.problems.is_empty() {
+            Finding::pass(pass, evidence)
+        } else {
+            Finding::fail(
+                format!("{}: {}", self.resource, self.problems.join("; ")),
+                evidence,
+            )
+        }
     }
 }
 

@@ -50,7 +50,7 @@ pub use envspec as spec;
 pub use report_model::verdict;
 pub mod waivers;
 
-pub use check::{Check, CheckError, Evidence, Finding, Outcome, Status};
+pub use check::{Check, CheckError, Evidence, Fields, Finding, Outcome, Status};
 pub(crate) use error::required;
 pub use gate::{Gate, Selection};
 pub use spec::{Environment, SpecError};
