@@ -125,6 +125,8 @@ pub struct Fields {
     expected: Map<String, Value>,
     observed: Map<String, Value>,
     problems: Vec<String>,
+    /// Whether the latest comparison failed (what [`Fields::because`] explains).
+    last_failed: bool,
 }
 
 impl Fields {
@@ -135,6 +137,7 @@ impl Fields {
             expected: Map::new(),
             observed: Map::new(),
             problems: Vec::new(),
+            last_failed: false,
         }
     }
 
@@ -160,6 +163,7 @@ impl Fields {
         ok: bool,
     ) -> &mut Self {
         let (expected, observed) = (expected.into(), observed.into());
+        self.last_failed = !ok;
         if !ok {
             self.problems.push(format!(
                 "{field} expected {}, observed {}",
@@ -172,17 +176,27 @@ impl Fields {
         self
     }
 
-    /// Adds why to the last comparison's problem line, when it failed
-    /// (`(the NLB resets open connections)`).
+    /// Adds why to the latest comparison's problem line, when that
+    /// comparison failed (`(the NLB resets open connections)`).
     pub fn because(&mut self, why: impl std::fmt::Display) -> &mut Self {
-        if let Some(last) = self.problems.last_mut() {
+        if self.last_failed
+            && let Some(last) = self.problems.last_mut()
+        {
             last.push_str(&format!(" ({why})"));
         }
         self
     }
 
+    /// A fact observed for context, judged by nothing (`AvailabilityZone`
+    /// beside `MultiAZ`): evidence only.
+    pub fn observe(&mut self, field: &str, observed: impl Into<Value>) -> &mut Self {
+        self.observed.insert(field.into(), observed.into());
+        self
+    }
+
     /// A problem that is not one field's comparison, in words.
     pub fn problem(&mut self, text: impl Into<String>) -> &mut Self {
+        self.last_failed = false;
         self.problems.push(text.into());
         self
     }
@@ -395,6 +409,29 @@ pub(crate) fn combine(items: Vec<(String, CheckResult)>, none_declared: &str) ->
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_reason_explains_only_the_comparison_just_failed() {
+        let mut f = Fields::of("r");
+        f.expect("a", 1, 2).because("why a");
+        f.expect("b", 1, 1).because("never shown");
+        f.judge("c", "≥ 2", 1, false).because("why c");
+        f.problem("free").because("not a comparison");
+        f.observe("zone", "eu-central-1a");
+        let finding = f.finish("fine");
+        assert_eq!(
+            finding.message,
+            "r: a expected 1, observed 2 (why a); c expected ≥ 2, observed 1 (why c); free"
+        );
+        assert_eq!(
+            finding.evidence.observed,
+            json!({"a": 2, "b": 1, "c": 1, "zone": "eu-central-1a"})
+        );
+        assert_eq!(
+            finding.evidence.expected,
+            json!({"a": 1, "b": 1, "c": "≥ 2"})
+        );
+    }
 
     fn item(status: Status, resource: &str, min: u32, seen: u32) -> CheckResult {
         Ok(Finding {
