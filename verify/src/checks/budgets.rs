@@ -3,13 +3,14 @@
 //! least one subscriber.
 
 use aws_sdk_budgets::types::{
-    Budget, BudgetType, ComparisonOperator, Notification, NotificationType, SubscriptionType,
-    ThresholdType, TimeUnit,
+    Budget, ComparisonOperator, Notification, NotificationType, SubscriptionType, ThresholdType,
 };
 use serde_json::json;
 
 use crate::aws;
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, combine};
+use crate::check::{
+    Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, Grant, combine,
+};
 use crate::context::Context;
 use crate::spec::BudgetSpec;
 
@@ -91,32 +92,24 @@ fn judge_monthly(spec: &BudgetSpec, budget: &Budget) -> Finding {
             "TimeUnit": unit,
             "BudgetLimit": { "Amount": amount, "Unit": currency },
         }));
-    let mut problems = Vec::new();
-    if *budget.budget_type() != BudgetType::Cost {
-        problems.push(format!("BudgetType expected COST, observed {kind}"));
-    }
-    if *budget.time_unit() != TimeUnit::Monthly {
-        problems.push(format!("TimeUnit expected MONTHLY, observed {unit}"));
-    }
+    // The message says "limit" in dollars, as the sandbox tests assert; the
+    // evidence keeps BudgetLimit as Budgets reports it (they read
+    // `/observed/<budget>/BudgetLimit/Amount`).
+    let mut f = Fields::of(format!("budget '{name}'"));
+    f.expect("BudgetType", "COST", kind);
+    f.expect("TimeUnit", "MONTHLY", unit);
     let amount_matches = amount
         .parse::<f64>()
         .is_ok_and(|a| (a - spec.limit_usd).abs() < 0.005);
-    if !amount_matches || currency != "USD" {
-        problems.push(format!(
-            "limit expected {} USD, observed {amount} {currency}",
-            spec.limit_usd
-        ));
-    }
-    if problems.is_empty() {
-        Finding::pass(
-            format!("budget '{name}': COST, MONTHLY, {amount} USD"),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("budget '{name}': {}", problems.join("; ")),
-            evidence,
-        )
+    f.judge(
+        "limit",
+        format!("{} USD", spec.limit_usd),
+        format!("{amount} {currency}"),
+        amount_matches && currency == "USD",
+    );
+    Finding {
+        evidence,
+        ..f.finish(format!("budget '{name}': COST, MONTHLY, {amount} USD"))
     }
 }
 
@@ -135,11 +128,13 @@ async fn judge_thresholds(cx: &Context, spec: &BudgetSpec) -> CheckResult {
     let account = &cx.env().account_id;
     let notifications = aws::budgets::notifications(cx.aws(), account, name).await?;
     let observed: Vec<String> = notifications.iter().map(describe_notification).collect();
-    let mut problems = Vec::new();
+    // One problem per declared threshold, in words; the evidence lists the
+    // notifications (sandbox tests read `/expected/<budget>/thresholds`).
+    let mut f = Fields::of(format!("budget '{name}'"));
     let mut matched = Vec::new();
     for &threshold in &spec.thresholds {
         let Some(n) = notifications.iter().find(|n| alerts_at(n, threshold)) else {
-            problems.push(format!(
+            f.problem(format!(
                 "ACTUAL > {threshold}% notification expected, observed [{}]",
                 observed.join(", ")
             ));
@@ -169,11 +164,11 @@ async fn judge_thresholds(cx: &Context, spec: &BudgetSpec) -> CheckResult {
             }
         }
         if subscribers.is_empty() {
-            problems.push(format!(
+            f.problem(format!(
                 "ACTUAL > {threshold}% notification expected ≥ 1 subscriber, observed 0"
             ));
         } else if unreachable.len() == subscribers.len() {
-            problems.push(format!(
+            f.problem(format!(
                 "ACTUAL > {threshold}% notification expected ≥ 1 subscriber that can be notified, observed 0 of {} ({})",
                 subscribers.len(),
                 unreachable.join("; ")
@@ -193,20 +188,13 @@ async fn judge_thresholds(cx: &Context, spec: &BudgetSpec) -> CheckResult {
             "min_subscribers": 1,
         }))
         .observed(json!({ "notifications": observed, "matched": matched }));
-    Ok(if problems.is_empty() {
-        let list: Vec<String> = spec.thresholds.iter().map(|t| format!("{t}%")).collect();
-        Finding::pass(
-            format!(
-                "budget '{name}': alerts at {} of actual spend, each subscribed",
-                list.join("/")
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("budget '{name}': {}", problems.join("; ")),
-            evidence,
-        )
+    let list: Vec<String> = spec.thresholds.iter().map(|t| format!("{t}%")).collect();
+    Ok(Finding {
+        evidence,
+        ..f.finish(format!(
+            "budget '{name}': alerts at {} of actual spend, each subscribed",
+            list.join("/")
+        ))
     })
 }
 
@@ -361,7 +349,7 @@ fn describe_notification(n: &Notification) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use aws_sdk_budgets::types::Spend;
+    use aws_sdk_budgets::types::{BudgetType, Spend, TimeUnit};
 
     fn spec() -> BudgetSpec {
         BudgetSpec {

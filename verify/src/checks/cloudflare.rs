@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding};
 use crate::context::Context;
 use crate::probe::cloudflare::{
-    CLOUDFLARE_MANAGED_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps, FALLBACK_IPS,
-    FALLBACK_IPS_AS_OF, FIREWALL_MANAGED_PHASE, PageRule, Ruleset,
+    CLOUDFLARE_MANAGED_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps,
+    CustomHostname, FALLBACK_IPS, FALLBACK_IPS_AS_OF, FIREWALL_MANAGED_PHASE, PageRule, Ruleset,
 };
 use crate::spec::CloudflareSpec;
 
@@ -72,6 +72,34 @@ async fn ssl_strict(cx: &Context) -> CheckResult {
         let value = client.setting(&zone_id, name).await.map_err(api_error)?;
         values.insert(name.into(), value);
     }
+    // Per-hostname overrides: Configuration Rules and Page Rules. A read
+    // that fails (no permission, HTTP error) is an error, never "none".
+    let config_rules = client
+        .config_settings_entrypoint(&zone_id)
+        .await
+        .map_err(api_error)?;
+    let page_rules = client.page_rules(&zone_id).await.map_err(api_error)?;
+    let finding = judge_ssl_strict(&spec.zone, values, config_rules.as_ref(), &page_rules);
+    Ok(Finding {
+        evidence: finding
+            .evidence
+            .detail("zone_id", zone_id)
+            .detail("probe", "cloudflare api"),
+        ..finding
+    })
+}
+
+/// `cloudflare.ssl_strict` on what the API answered: the zone settings
+/// `ssl`, `min_tls_version` and `always_use_https` (as read, by name), and
+/// the zone's Configuration Rules entrypoint and Page Rules
+/// ([`ssl_overrides_below_strict`]). A setting that is absent or not a
+/// string reads as `none`, which fails.
+fn judge_ssl_strict(
+    zone: &str,
+    values: serde_json::Map<String, serde_json::Value>,
+    config_rules: Option<&Ruleset>,
+    page_rules: &[PageRule],
+) -> Finding {
     let text = |k: &str| {
         values
             .get(k)
@@ -84,35 +112,30 @@ async fn ssl_strict(cx: &Context) -> CheckResult {
         text("min_tls_version"),
         text("always_use_https"),
     );
-    let mut problems = Vec::new();
-    if ssl != "strict" {
-        problems.push(format!("SSL mode expected strict, observed {ssl}"));
+    let resource = format!("zone '{zone}'");
+    // The message from Fields; the evidence keyed by setting name as the
+    // sandbox tests read it (`/observed/ssl`).
+    let mut f = Fields::of(&resource);
+    f.judge("SSL mode", "strict", ssl.as_str(), ssl == "strict");
+    f.judge(
+        "min_tls_version",
+        "≥ 1.2",
+        min_tls.as_str(),
+        matches!(min_tls.as_str(), "1.2" | "1.3"),
+    );
+    f.judge("always_use_https", "on", always.as_str(), always == "on");
+    let overrides = ssl_overrides_below_strict(config_rules, page_rules);
+    for o in &overrides {
+        f.problem(o.clone());
     }
-    if !matches!(min_tls.as_str(), "1.2" | "1.3") {
-        problems.push(format!(
-            "min_tls_version expected ≥ 1.2, observed {min_tls}"
-        ));
-    }
-    if always != "on" {
-        problems.push(format!("always_use_https expected on, observed {always}"));
-    }
-    // Per-hostname overrides: Configuration Rules and Page Rules. A read
-    // that fails (no permission, HTTP error) is an error, never "none".
-    let config_rules = client
-        .config_settings_entrypoint(&zone_id)
-        .await
-        .map_err(api_error)?;
-    let page_rules = client.page_rules(&zone_id).await.map_err(api_error)?;
-    let overrides = ssl_overrides_below_strict(config_rules.as_ref(), &page_rules);
-    problems.extend(overrides.iter().cloned());
     let mut observed = values;
     observed.insert("ssl_overrides_below_strict".into(), json!(overrides));
     observed.insert(
         "config_rules".into(),
-        json!(config_rules.as_ref().map_or(0, |r| r.rules.len())),
+        json!(config_rules.map_or(0, |r| r.rules.len())),
     );
     observed.insert("page_rules".into(), json!(page_rules.len()));
-    let evidence = zone_evidence(spec, &zone_id)
+    let evidence = Evidence::of(&resource)
         .expected(json!({
             "ssl": "strict",
             "min_tls_version": ["1.2", "1.3"],
@@ -120,20 +143,11 @@ async fn ssl_strict(cx: &Context) -> CheckResult {
             "ssl_overrides_below_strict": [],
         }))
         .observed(serde_json::Value::Object(observed));
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "zone '{}': SSL strict, TLS ≥ {min_tls}, always HTTPS",
-                spec.zone
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("zone '{}': {}", spec.zone, problems.join("; ")),
-            evidence,
-        )
-    })
+    let pass = format!("{resource}: SSL strict, TLS ≥ {min_tls}, always HTTPS");
+    Finding {
+        evidence,
+        ..f.finish(pass)
+    }
 }
 
 /// `cloudflare.waf`: the managed-firewall entrypoint executes the managed
@@ -295,50 +309,59 @@ async fn custom_hostnames(cx: &Context) -> CheckResult {
     }
     let (client, zone_id) = zone(cx, spec).await?;
     let all = client.custom_hostnames(&zone_id).await.map_err(api_error)?;
-    let mut problems = Vec::new();
+    let finding = judge_custom_hostnames(&spec.zone, &spec.custom_hostnames, &all);
+    Ok(Finding {
+        evidence: finding
+            .evidence
+            .detail("zone_id", zone_id)
+            .detail("probe", "cloudflare api"),
+        ..finding
+    })
+}
+
+/// `cloudflare.custom_hostnames` on the zone's custom hostnames: each
+/// `declared` one is there (names compared ASCII case-insensitively) with
+/// `status` and `ssl.status` both `active` (no `ssl` object reads `none`).
+///
+/// The message from Fields, one line per hostname; the evidence keeps its
+/// per-hostname list (`/observed/custom_hostnames/1/status`), which one
+/// object keyed by field cannot hold.
+fn judge_custom_hostnames(zone: &str, declared: &[String], all: &[CustomHostname]) -> Finding {
+    let resource = format!("zone '{zone}'");
+    let mut f = Fields::of(&resource);
     let mut seen = Vec::new();
     let mut absent = Vec::new();
-    for declared in &spec.custom_hostnames {
-        match all.iter().find(|h| h.hostname == *declared) {
+    for name in declared {
+        match all.iter().find(|h| h.hostname.eq_ignore_ascii_case(name)) {
             None => {
-                problems.push(format!("{declared}: expected, observed absent"));
-                absent.push(declared);
+                f.problem(format!("{name}: expected, observed absent"));
+                absent.push(name);
             }
             Some(h) => {
                 let ssl = h.ssl_status.as_deref().unwrap_or("none");
-                seen.push(json!({ "hostname": declared, "status": h.status, "ssl_status": ssl }));
-                if h.status != "active" || ssl != "active" {
-                    problems.push(format!(
-                        "{declared}: status/ssl.status expected active/active, observed {}/{ssl}",
-                        h.status
-                    ));
-                }
+                seen.push(json!({ "hostname": name, "status": h.status, "ssl_status": ssl }));
+                f.judge(
+                    &format!("{name}: status/ssl.status"),
+                    "active/active",
+                    format!("{}/{ssl}", h.status),
+                    h.status == "active" && ssl == "active",
+                );
             }
         }
     }
-    let evidence = zone_evidence(spec, &zone_id)
-        .resources(&spec.custom_hostnames)
+    let evidence = Evidence::of(&resource)
+        .resources(declared)
         .expected(json!({
-            "custom_hostnames": spec.custom_hostnames,
+            "custom_hostnames": declared,
             "status": "active",
             "ssl_status": "active",
         }))
         .observed(json!({ "custom_hostnames": seen, "absent": absent }));
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "zone '{}': {} custom hostnames active",
-                spec.zone,
-                spec.custom_hostnames.len()
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("zone '{}': {}", spec.zone, problems.join("; ")),
-            evidence,
-        )
-    })
+    let pass = format!("{resource}: {} custom hostnames active", declared.len());
+    Finding {
+        evidence,
+        ..f.finish(pass)
+    }
 }
 
 /// Cloudflare's published ranges: from the API's `/ips` (no token needed),
@@ -409,8 +432,11 @@ fn api_error(e: CloudflareError) -> CheckError {
 mod tests {
     use serde_json::{Value, json};
 
-    use super::{judge_waf, ssl_overrides_below_strict};
-    use crate::probe::cloudflare::{CLOUDFLARE_MANAGED_RULESET_ID as CMR, PageRule, Ruleset};
+    use super::{judge_custom_hostnames, judge_ssl_strict, judge_waf, ssl_overrides_below_strict};
+    use crate::check::Status;
+    use crate::probe::cloudflare::{
+        CLOUDFLARE_MANAGED_RULESET_ID as CMR, CustomHostname, PageRule, Ruleset,
+    };
 
     fn ruleset(rules: Value) -> Ruleset {
         serde_json::from_value(json!({ "id": "entry", "rules": rules })).unwrap()
@@ -551,5 +577,229 @@ mod tests {
             json!([{ "id": "c2", "action": "set_config", "action_parameters": { "bic": true } }]),
         );
         assert!(ssl_overrides_below_strict(Some(&other), &[]).is_empty());
+    }
+
+    fn settings(ssl: Value, min_tls: Value, always: Value) -> serde_json::Map<String, Value> {
+        let mut m = serde_json::Map::new();
+        m.insert("ssl".into(), ssl);
+        m.insert("min_tls_version".into(), min_tls);
+        m.insert("always_use_https".into(), always);
+        m
+    }
+
+    #[test]
+    fn the_ssl_strict_judge_table() {
+        let weak_rule = ruleset(json!([{
+            "id": "cfg-legacy", "action": "set_config", "action_parameters": { "ssl": "flexible" },
+            "expression": "http.host eq \"api.example.com\"", "enabled": true,
+        }]));
+        let good = || settings(json!("strict"), json!("1.2"), json!("on"));
+        type Row<'a> = (
+            &'a str,
+            serde_json::Map<String, Value>,
+            Option<&'a Ruleset>,
+            Vec<PageRule>,
+            Status,
+            &'a str,
+        );
+        let rows: Vec<Row> = vec![
+            (
+                "strict, 1.2, on",
+                good(),
+                None,
+                vec![],
+                Status::Pass,
+                "zone 'example.com': SSL strict, TLS ≥ 1.2, always HTTPS",
+            ),
+            (
+                "TLS 1.3",
+                settings(json!("strict"), json!("1.3"), json!("on")),
+                None,
+                vec![page_rule("active", "strict")],
+                Status::Pass,
+                "TLS ≥ 1.3",
+            ),
+            (
+                "full",
+                settings(json!("full"), json!("1.2"), json!("on")),
+                None,
+                vec![],
+                Status::Fail,
+                "zone 'example.com': SSL mode expected strict, observed full",
+            ),
+            (
+                "flexible",
+                settings(json!("flexible"), json!("1.2"), json!("on")),
+                None,
+                vec![],
+                Status::Fail,
+                "SSL mode expected strict, observed flexible",
+            ),
+            (
+                "TLS 1.0",
+                settings(json!("strict"), json!("1.0"), json!("on")),
+                None,
+                vec![],
+                Status::Fail,
+                "min_tls_version expected ≥ 1.2, observed 1.0",
+            ),
+            (
+                "TLS 1.1",
+                settings(json!("strict"), json!("1.1"), json!("on")),
+                None,
+                vec![],
+                Status::Fail,
+                "min_tls_version expected ≥ 1.2, observed 1.1",
+            ),
+            (
+                "always HTTPS off",
+                settings(json!("strict"), json!("1.2"), json!("off")),
+                None,
+                vec![],
+                Status::Fail,
+                "always_use_https expected on, observed off",
+            ),
+            (
+                "a setting not read as text",
+                settings(json!(null), json!(1.2), json!(true)),
+                None,
+                vec![],
+                Status::Fail,
+                "SSL mode expected strict, observed none; min_tls_version expected ≥ 1.2, observed none; always_use_https expected on, observed none",
+            ),
+            (
+                "a Configuration Rule lowering SSL",
+                good(),
+                Some(&weak_rule),
+                vec![],
+                Status::Fail,
+                "Configuration Rule rule cfg-legacy (when http.host eq \"api.example.com\") expected SSL strict, observed flexible",
+            ),
+            (
+                "a Page Rule lowering SSL",
+                good(),
+                None,
+                vec![page_rule("active", "full")],
+                Status::Fail,
+                "Page Rule pr1 (api.example.com/legacy/*) expected SSL strict, observed full",
+            ),
+            (
+                "a disabled Page Rule",
+                good(),
+                None,
+                vec![page_rule("disabled", "off")],
+                Status::Pass,
+                "SSL strict",
+            ),
+        ];
+        for (case, values, config, pages, status, says) in rows {
+            let f = judge_ssl_strict("example.com", values, config, &pages);
+            assert_eq!(f.status, status, "{case}: {}", f.message);
+            assert!(
+                f.message.contains(says),
+                "{case}: {:?} lacks {says:?}",
+                f.message
+            );
+            // The sandbox tests read `/observed/ssl`.
+            assert!(f.evidence.observed.get("ssl").is_some(), "{case}");
+            assert!(
+                f.evidence.observed["ssl_overrides_below_strict"].is_array(),
+                "{case}"
+            );
+        }
+    }
+
+    fn hostname(name: &str, status: &str, ssl: Option<&str>) -> CustomHostname {
+        CustomHostname {
+            id: format!("id-{name}"),
+            hostname: name.into(),
+            status: status.into(),
+            ssl_status: ssl.map(String::from),
+        }
+    }
+
+    #[test]
+    fn the_custom_hostnames_judge_table() {
+        let declared = vec![
+            "app.clinic.test".to_string(),
+            "clinic.pending.test".to_string(),
+        ];
+        let active = |n: &str| hostname(n, "active", Some("active"));
+        let rows: Vec<(&str, Vec<CustomHostname>, Status, &str)> = vec![
+            (
+                "both active",
+                vec![
+                    active("app.clinic.test"),
+                    active("clinic.pending.test"),
+                    active("other.test"),
+                ],
+                Status::Pass,
+                "zone 'example.com': 2 custom hostnames active",
+            ),
+            (
+                "names in another case",
+                vec![active("APP.clinic.test"), active("clinic.pending.test")],
+                Status::Pass,
+                "2 custom hostnames active",
+            ),
+            (
+                "one pending",
+                vec![
+                    active("app.clinic.test"),
+                    hostname("clinic.pending.test", "pending", Some("pending_validation")),
+                ],
+                Status::Fail,
+                "zone 'example.com': clinic.pending.test: status/ssl.status expected active/active, observed pending/pending_validation",
+            ),
+            (
+                "active without a certificate",
+                vec![
+                    active("app.clinic.test"),
+                    hostname("clinic.pending.test", "active", None),
+                ],
+                Status::Fail,
+                "clinic.pending.test: status/ssl.status expected active/active, observed active/none",
+            ),
+            (
+                "certificate active, hostname moved",
+                vec![
+                    active("app.clinic.test"),
+                    hostname("clinic.pending.test", "moved", Some("active")),
+                ],
+                Status::Fail,
+                "observed moved/active",
+            ),
+            (
+                "one absent",
+                vec![active("clinic.pending.test")],
+                Status::Fail,
+                "app.clinic.test: expected, observed absent",
+            ),
+            (
+                "none at all",
+                vec![],
+                Status::Fail,
+                "app.clinic.test: expected, observed absent; clinic.pending.test: expected, observed absent",
+            ),
+        ];
+        for (case, all, status, says) in rows {
+            let f = judge_custom_hostnames("example.com", &declared, &all);
+            assert_eq!(f.status, status, "{case}: {}", f.message);
+            assert!(
+                f.message.contains(says),
+                "{case}: {:?} lacks {says:?}",
+                f.message
+            );
+            assert!(f.evidence.observed["custom_hostnames"].is_array(), "{case}");
+            assert_eq!(
+                f.evidence.resources,
+                [
+                    "zone 'example.com'",
+                    "app.clinic.test",
+                    "clinic.pending.test"
+                ],
+                "{case}"
+            );
+        }
     }
 }

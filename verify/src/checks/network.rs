@@ -12,7 +12,9 @@ use aws_sdk_ec2::types::{AvailabilityMode, ConnectivityType, NatGateway, RouteTa
 use serde_json::json;
 
 use crate::aws::{self, ec2::DESCRIBE_NAT_GATEWAYS, ec2::DESCRIBE_SUBNETS};
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
+use crate::check::{
+    Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, Grant, required,
+};
 use crate::context::Context;
 use crate::spec::NetworkSpec;
 
@@ -185,38 +187,33 @@ fn judge(
             "public_subnets": public,
             "nat_gateways_available": available_nats,
         }));
-    let mut problems = Vec::new();
-    if !without_nat.is_empty() {
-        problems.push(format!(
-            "every private subnet expected to route 0.0.0.0/0 to an available NAT gateway in its own AZ, observed {}",
-            without_nat.join("; ")
-        ));
-    }
-    if azs < spec.min_azs as usize {
-        problems.push(format!(
-            "private subnets with NAT expected in ≥ {} AZs, observed {azs} ({})",
-            spec.min_azs,
-            private_azs_with_nat
-                .keys()
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-    }
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "{resource}: private subnets with NAT routes in {azs} AZs ({})",
-                private_azs_with_nat
-                    .keys()
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
+    // Lists of subnets, in words; the evidence keeps them as lists (sandbox
+    // tests read `/observed/private_subnets_without_nat`).
+    let listed_azs = private_azs_with_nat
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut f = Fields::of(&resource);
+    f.judge(
+        "every private subnet",
+        "to route 0.0.0.0/0 to an available NAT gateway in its own AZ",
+        without_nat.join("; "),
+        without_nat.is_empty(),
+    );
+    let enough_azs = azs >= spec.min_azs as usize;
+    f.judge(
+        "private subnets with NAT",
+        format!("in ≥ {} AZs", spec.min_azs),
+        azs,
+        enough_azs,
+    )
+    .because(&listed_azs);
+    Ok(Finding {
+        evidence,
+        ..f.finish(format!(
+            "{resource}: private subnets with NAT routes in {azs} AZs ({listed_azs})"
+        ))
     })
 }
 
@@ -379,6 +376,37 @@ mod tests {
                 assert!(!got.starts_with("pass"), "{case}: {got}");
             }
         }
+        // A fourth private subnet without a route, the three AZs still
+        // covered: only its line, the AZ count not worded onto it.
+        let mut subnets: Vec<Subnet> = Vec::new();
+        let mut tables = Vec::new();
+        let mut nats = Vec::new();
+        for (i, az) in AZS.iter().enumerate() {
+            subnets.push(subnet(&format!("public-{i}"), az));
+            subnets.push(subnet(&format!("private-{i}"), az));
+            tables.push(table(&format!("public-{i}"), "igw-1"));
+            tables.push(table(&format!("private-{i}"), &format!("nat-{i}")));
+            nats.push(nat(&format!("nat-{i}"), &format!("public-{i}")).build());
+        }
+        subnets.push(subnet("private-3", AZS[0]));
+        let spec = NetworkSpec {
+            vpc: "core".into(),
+            min_azs: 3,
+        };
+        let f = judge(&spec, "vpc 'core'", &subnets, &tables, &nats).unwrap();
+        assert_eq!(
+            (f.status, f.message.as_str()),
+            (
+                Status::Fail,
+                "vpc 'core': every private subnet expected to route 0.0.0.0/0 to an available NAT gateway in its own AZ, observed private-3 (eu-central-1a) has no default route to a NAT gateway"
+            )
+        );
+        assert_eq!(
+            f.evidence.observed["private_subnets_without_nat"]
+                .as_array()
+                .map(Vec::len),
+            Some(1)
+        );
         // Two AZs only: fewer than declared.
         let two = judged(|t, _| t[5] = table("private-2", "igw-1")).unwrap();
         assert_eq!(two.status, Status::Fail);

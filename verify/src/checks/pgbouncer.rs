@@ -13,7 +13,9 @@ use aws_sdk_elasticloadbalancingv2::types::{
 use serde_json::json;
 
 use crate::aws;
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
+use crate::check::{
+    Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, Grant, required,
+};
 use crate::context::Context;
 use crate::spec::PgbouncerSpec;
 
@@ -155,64 +157,65 @@ fn judge_service(spec: &PgbouncerSpec, svc: &Service) -> CheckResult {
             "status": status, "deployments": deployments,
             "runningCount": running, "desiredCount": desired,
         }));
-    let mut problems = Vec::new();
-    if status != "ACTIVE" {
-        problems.push(format!("status expected ACTIVE, observed {status}"));
-    }
+    // The message names the counts as people do ("running tasks", as the
+    // sandbox tests assert); the evidence keys them as ECS does (sandbox
+    // tests read `/observed/runningCount`).
+    let mut f = Fields::of(&name);
+    f.expect("status", "ACTIVE", status);
     let primary_done = svc.deployments().len() == 1
         && svc.deployments()[0].status() == Some("PRIMARY")
         && svc.deployments()[0]
             .rollout_state()
             .is_none_or(|r| r.as_str() == "COMPLETED");
     if !primary_done {
-        problems.push(format!(
+        f.problem(format!(
             "one completed PRIMARY deployment expected, observed [{}]",
             deployments.join(", ")
         ));
     }
-    if running != desired {
-        problems.push(format!(
-            "running tasks expected = desired ({desired}), observed {running}"
-        ));
-    }
-    if desired < spec.min_tasks as i32 {
-        problems.push(format!(
-            "desired tasks expected ≥ {}, observed {desired}",
-            spec.min_tasks
-        ));
-    }
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!("{name}: ACTIVE, {running}/{desired} tasks running, not mid-rollout"),
-            evidence,
-        )
-    } else {
-        Finding::fail(format!("{name}: {}", problems.join("; ")), evidence)
+    f.judge(
+        "running tasks",
+        format!("= desired ({desired})"),
+        running,
+        running == desired,
+    );
+    f.judge(
+        "desired tasks",
+        format!("≥ {}", spec.min_tasks),
+        desired,
+        desired >= spec.min_tasks as i32,
+    );
+    Ok(Finding {
+        evidence,
+        ..f.finish(format!(
+            "{name}: ACTIVE, {running}/{desired} tasks running, not mid-rollout"
+        ))
     })
 }
 
 /// `pgbouncer.multi_az`: running tasks in ≥ declared AZs (task AZ, or its ENI's subnet).
 async fn multi_az(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
-    let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
     let tasks = running_tasks(cx, spec).await?;
-    let subnet_ids: Vec<String> = tasks
-        .iter()
-        .filter_map(|t| eni_subnet(t).map(str::to_string))
-        .collect();
-    let subnet_azs = aws::ec2::subnet_azs(cx.aws(), &subnet_ids).await?;
+    let subnet_azs = aws::ec2::subnet_azs(cx.aws(), &eni_subnets(&tasks)).await?;
+    Ok(judge_multi_az(spec, &tasks, &subnet_azs))
+}
+
+/// `pgbouncer.multi_az` from the service's RUNNING tasks and the AZs of
+/// their ENIs' subnets: pure, a table row per case. A task whose AZ neither
+/// it nor its subnet tells is `unknown`: listed, never counted as an AZ.
+fn judge_multi_az(
+    spec: &PgbouncerSpec,
+    tasks: &[Task],
+    subnet_azs: &[(String, String)],
+) -> Finding {
+    let name = format!("ecs service '{}/{}'", spec.cluster, spec.service);
     let placed: Vec<(String, String)> = tasks
         .iter()
         .map(|t| {
-            let az = t
-                .availability_zone()
-                .map(str::to_string)
-                .or_else(|| {
-                    eni_subnet(t)
-                        .and_then(|s| subnet_azs.iter().find(|(id, _)| id == s))
-                        .map(|(_, az)| az.clone())
-                })
-                .unwrap_or_else(|| "unknown".into());
-            (short_arn(t.task_arn().unwrap_or("?")), az)
+            (
+                short_arn(t.task_arn().unwrap_or("?")),
+                task_az(t, subnet_azs).unwrap_or_else(|| "unknown".into()),
+            )
         })
         .collect();
     let azs: BTreeSet<&str> = placed
@@ -220,6 +223,7 @@ async fn multi_az(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         .map(|(_, az)| az.as_str())
         .filter(|az| *az != "unknown")
         .collect();
+    // The message counts AZs; sandbox tests read the list at `/observed/azs`.
     let evidence = Evidence::of(&name)
         .resources(placed.iter().map(|(t, _)| format!("ecs task '{t}'")))
         .expected(json!({ "min_azs": spec.min_azs }))
@@ -227,30 +231,31 @@ async fn multi_az(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
             "tasks": placed.iter().map(|(t, az)| json!({"task": t, "az": az})).collect::<Vec<_>>(),
             "azs": azs,
         }));
-    let listing = placed
-        .iter()
-        .map(|(t, az)| format!("{t} in {az}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    Ok(if azs.len() >= spec.min_azs as usize {
-        Finding::pass(
-            format!(
-                "{name}: {} running tasks across {} AZs ({listing})",
-                placed.len(),
-                azs.len()
-            ),
-            evidence,
-        )
+    let listing = if placed.is_empty() {
+        "no running task".to_string()
     } else {
-        Finding::fail(
-            format!(
-                "{name}: running tasks expected in ≥ {} AZs, observed {} ({listing})",
-                spec.min_azs,
-                azs.len()
-            ),
-            evidence,
-        )
-    })
+        placed
+            .iter()
+            .map(|(t, az)| format!("{t} in {az}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut f = Fields::of(&name);
+    f.judge(
+        "running tasks",
+        format!("in ≥ {} AZs", spec.min_azs),
+        azs.len(),
+        azs.len() >= spec.min_azs as usize,
+    )
+    .because(&listing);
+    Finding {
+        evidence,
+        ..f.finish(format!(
+            "{name}: {} running tasks across {} AZs ({listing})",
+            placed.len(),
+            azs.len()
+        ))
+    }
 }
 
 /// `pgbouncer.targets`: ≥ 2 healthy targets spanning ≥ declared AZs.
@@ -270,6 +275,19 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         Some(vpc) => aws::ec2::vpc_subnet_cidrs(cx.aws(), vpc).await?,
         None => Vec::new(),
     };
+    Ok(judge_targets(spec, &health, &vpc_subnets))
+}
+
+/// `pgbouncer.targets` from DescribeTargetHealth and the VPC's subnets
+/// (CIDR, AZ): pure, a table row per case. A target's AZ is its own, else
+/// the subnet's holding its IP; one neither tells (or `all`, an IP outside
+/// the VPC) counts as no AZ. A state ELB did not report is not healthy.
+fn judge_targets(
+    spec: &PgbouncerSpec,
+    health: &[TargetHealthDescription],
+    vpc_subnets: &[(String, String)],
+) -> Finding {
+    let name = format!("target group '{}'", spec.target_group);
     let described: Vec<(String, String, String)> = health
         .iter()
         .map(|h| {
@@ -277,8 +295,9 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
             let id = target.and_then(|t| t.id()).unwrap_or_default();
             let az = target
                 .and_then(|t| t.availability_zone())
+                .filter(|az| *az != "all")
                 .map(str::to_string)
-                .or_else(|| az_of_ip(&vpc_subnets, id))
+                .or_else(|| az_of_ip(vpc_subnets, id))
                 .unwrap_or_else(|| "unknown".into());
             (
                 id.to_string(),
@@ -300,6 +319,8 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         .filter(|az| *az != "unknown")
         .collect();
     let min_azs = spec.min_azs.max(2) as usize;
+    // Two counts in one phrase: a problem in words. Sandbox tests read
+    // `/observed/healthy_azs`.
     let evidence = Evidence::of(&name)
         .expected(json!({ "min_healthy_targets": 2, "min_healthy_azs": min_azs }))
         .observed(json!({
@@ -312,25 +333,22 @@ async fn targets(cx: &Context, spec: &PgbouncerSpec) -> CheckResult {
         .map(|(id, az, state)| format!("{id} {state} in {az}"))
         .collect::<Vec<_>>()
         .join(", ");
-    Ok(if healthy.len() >= 2 && azs.len() >= min_azs {
-        Finding::pass(
-            format!(
-                "{name}: {} healthy targets across {} AZs",
-                healthy.len(),
-                azs.len()
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!(
-                "{name}: ≥ 2 healthy targets across ≥ {min_azs} AZs expected, observed {} healthy across {} AZs ([{listing}])",
-                healthy.len(),
-                azs.len()
-            ),
-            evidence,
-        )
-    })
+    let mut f = Fields::of(&name);
+    if healthy.len() < 2 || azs.len() < min_azs {
+        f.problem(format!(
+            "≥ 2 healthy targets across ≥ {min_azs} AZs expected, observed {} healthy across {} AZs ([{listing}])",
+            healthy.len(),
+            azs.len()
+        ));
+    }
+    Finding {
+        evidence,
+        ..f.finish(format!(
+            "{name}: {} healthy targets across {} AZs",
+            healthy.len(),
+            azs.len()
+        ))
+    }
 }
 
 /// `pgbouncer.drain_ready`: deregistration delay and container stop timeout within bounds.
@@ -542,22 +560,29 @@ pub(crate) async fn placed_tasks(
     spec: &PgbouncerSpec,
 ) -> Result<Vec<(String, Option<String>)>, CheckError> {
     let tasks = running_tasks(cx, spec).await?;
-    let subnet_ids: Vec<String> = tasks
-        .iter()
-        .filter_map(|t| eni_subnet(t).map(str::to_string))
-        .collect();
-    let subnet_azs = aws::ec2::subnet_azs(cx.aws(), &subnet_ids).await?;
+    let subnet_azs = aws::ec2::subnet_azs(cx.aws(), &eni_subnets(&tasks)).await?;
     Ok(tasks
         .iter()
-        .filter_map(|t| {
-            let az = t.availability_zone().map(str::to_string).or_else(|| {
-                eni_subnet(t)
-                    .and_then(|s| subnet_azs.iter().find(|(id, _)| id == s))
-                    .map(|(_, az)| az.clone())
-            });
-            Some((t.task_arn()?.to_string(), az))
-        })
+        .filter_map(|t| Some((t.task_arn()?.to_string(), task_az(t, &subnet_azs))))
         .collect())
+}
+
+/// The AZ a task runs in: its own, else its ENI's subnet's (`subnet_azs`:
+/// subnet id, AZ).
+fn task_az(task: &Task, subnet_azs: &[(String, String)]) -> Option<String> {
+    task.availability_zone().map(str::to_string).or_else(|| {
+        eni_subnet(task)
+            .and_then(|s| subnet_azs.iter().find(|(id, _)| id == s))
+            .map(|(_, az)| az.clone())
+    })
+}
+
+/// The subnets of the tasks' ENIs.
+fn eni_subnets(tasks: &[Task]) -> Vec<String> {
+    tasks
+        .iter()
+        .filter_map(|t| eni_subnet(t).map(str::to_string))
+        .collect()
 }
 
 fn eni_subnet(task: &Task) -> Option<&str> {
@@ -871,6 +896,219 @@ mod tests {
                 assert!(!got.starts_with("pass"), "{case}: {got}");
             }
         }
+    }
+
+    /// A RUNNING task `id`, in `az` when the task says, on an ENI in `subnet` when given.
+    fn task(id: &str, az: Option<&str>, subnet: Option<&str>) -> Task {
+        use aws_sdk_ecs::types::{Attachment, KeyValuePair};
+        let mut t = Task::builder()
+            .task_arn(format!(
+                "arn:aws:ecs:eu-central-1:123456789012:task/core/{id}"
+            ))
+            .set_availability_zone(az.map(String::from));
+        if let Some(subnet) = subnet {
+            t = t.attachments(
+                Attachment::builder()
+                    .r#type("ElasticNetworkInterface")
+                    .details(
+                        KeyValuePair::builder()
+                            .name("subnetId")
+                            .value(subnet)
+                            .build(),
+                    )
+                    .build(),
+            );
+        }
+        t.build()
+    }
+
+    #[test]
+    fn tasks_run_in_at_least_the_declared_azs() {
+        let subnets = vec![
+            ("subnet-a".to_string(), "eu-central-1a".to_string()),
+            ("subnet-b".to_string(), "eu-central-1b".to_string()),
+        ];
+        let a = || task("t1", Some("eu-central-1a"), None);
+        let b = || task("t2", Some("eu-central-1b"), None);
+        let cases: Vec<(&str, Vec<Task>, &str)> = vec![
+            (
+                "two tasks, two AZs",
+                vec![a(), b()],
+                "pass: ecs service 'core/pgbouncer': 2 running tasks across 2 AZs (t1 in eu-central-1a, t2 in eu-central-1b)",
+            ),
+            (
+                "the AZ from the ENI's subnet",
+                vec![a(), task("t2", None, Some("subnet-b"))],
+                "pass: ecs service 'core/pgbouncer': 2 running tasks across 2 AZs",
+            ),
+            (
+                "all in one AZ",
+                vec![a(), task("t2", Some("eu-central-1a"), None)],
+                "fail: ecs service 'core/pgbouncer': running tasks expected in ≥ 2 AZs, observed 1 (t1 in eu-central-1a, t2 in eu-central-1a)",
+            ),
+            (
+                "one task",
+                vec![a()],
+                "running tasks expected in ≥ 2 AZs, observed 1 (t1 in eu-central-1a)",
+            ),
+            (
+                "no running task",
+                vec![],
+                "running tasks expected in ≥ 2 AZs, observed 0 (no running task)",
+            ),
+            (
+                "a task whose AZ nothing tells",
+                vec![a(), task("t2", None, None)],
+                "observed 1 (t1 in eu-central-1a, t2 in unknown)",
+            ),
+            (
+                "a task on a subnet DescribeSubnets did not return",
+                vec![a(), task("t2", None, Some("subnet-gone"))],
+                "observed 1 (t1 in eu-central-1a, t2 in unknown)",
+            ),
+            (
+                "two unknown AZs are not two AZs",
+                vec![task("t1", None, None), task("t2", None, None)],
+                "observed 0 (t1 in unknown, t2 in unknown)",
+            ),
+        ];
+        for (case, tasks, expected) in &cases {
+            let f = judge_multi_az(&spec(), tasks, &subnets);
+            let got = format!("{}: {}", f.status.as_str(), f.message);
+            if expected.starts_with("pass") {
+                assert!(got.starts_with(expected), "{case}: {got}");
+            } else {
+                assert!(got.starts_with("fail"), "{case}: {got}");
+                assert!(got.contains(expected), "{case}: {got}");
+            }
+        }
+        // The pointer sandbox tests read.
+        let f = judge_multi_az(&spec(), &cases[0].1, &subnets);
+        assert_eq!(
+            f.evidence.observed["azs"],
+            serde_json::json!(["eu-central-1a", "eu-central-1b"])
+        );
+        // Three declared: two AZs are too few.
+        let three = PgbouncerSpec {
+            min_azs: 3,
+            ..spec()
+        };
+        let f = judge_multi_az(&three, &cases[0].1, &subnets);
+        assert!(
+            f.message.contains("expected in ≥ 3 AZs, observed 2"),
+            "{}",
+            f.message
+        );
+    }
+
+    /// A target `id` in `az` (when ELB says) in `state` (when ELB says).
+    fn target(
+        id: &str,
+        az: Option<&str>,
+        state: Option<TargetHealthStateEnum>,
+    ) -> TargetHealthDescription {
+        use aws_sdk_elasticloadbalancingv2::types::{TargetDescription, TargetHealth};
+        TargetHealthDescription::builder()
+            .target(
+                TargetDescription::builder()
+                    .id(id)
+                    .port(6432)
+                    .set_availability_zone(az.map(String::from))
+                    .build(),
+            )
+            .set_target_health(state.map(|s| TargetHealth::builder().state(s).build()))
+            .build()
+    }
+
+    #[test]
+    fn healthy_targets_span_at_least_two_azs() {
+        use TargetHealthStateEnum::{Draining, Healthy, Unhealthy};
+        let subnets = vec![
+            ("10.0.1.0/24".to_string(), "eu-central-1a".to_string()),
+            ("10.0.2.0/24".to_string(), "eu-central-1b".to_string()),
+        ];
+        let a = || target("10.0.1.10", Some("eu-central-1a"), Some(Healthy));
+        let b = || target("10.0.2.10", Some("eu-central-1b"), Some(Healthy));
+        let cases: Vec<(&str, Vec<TargetHealthDescription>, &str)> = vec![
+            (
+                "two healthy, two AZs",
+                vec![a(), b()],
+                "pass: target group 'pgbouncer': 2 healthy targets across 2 AZs",
+            ),
+            (
+                "the AZ from the subnet holding the IP",
+                vec![a(), target("10.0.2.10", None, Some(Healthy))],
+                "pass: target group 'pgbouncer': 2 healthy targets across 2 AZs",
+            ),
+            (
+                "no targets",
+                vec![],
+                "fail: target group 'pgbouncer': ≥ 2 healthy targets across ≥ 2 AZs expected, observed 0 healthy across 0 AZs ([])",
+            ),
+            (
+                "one unhealthy",
+                vec![
+                    a(),
+                    target("10.0.2.10", Some("eu-central-1b"), Some(Unhealthy)),
+                ],
+                "observed 1 healthy across 1 AZs ([10.0.1.10 healthy in eu-central-1a, 10.0.2.10 unhealthy in eu-central-1b])",
+            ),
+            (
+                "one draining",
+                vec![
+                    a(),
+                    target("10.0.2.10", Some("eu-central-1b"), Some(Draining)),
+                ],
+                "observed 1 healthy across 1 AZs",
+            ),
+            (
+                "a state ELB did not report",
+                vec![a(), target("10.0.2.10", Some("eu-central-1b"), None)],
+                "10.0.2.10 unknown in eu-central-1b",
+            ),
+            (
+                "two healthy in one AZ",
+                vec![
+                    a(),
+                    target("10.0.1.11", Some("eu-central-1a"), Some(Healthy)),
+                ],
+                "observed 2 healthy across 1 AZs",
+            ),
+            (
+                "a target without AZ, outside every subnet",
+                vec![a(), target("192.168.0.5", None, Some(Healthy))],
+                "observed 2 healthy across 1 AZs ([10.0.1.10 healthy in eu-central-1a, 192.168.0.5 healthy in unknown])",
+            ),
+            (
+                "an IP outside the VPC (AZ all)",
+                vec![a(), target("192.168.0.5", Some("all"), Some(Healthy))],
+                "192.168.0.5 healthy in unknown",
+            ),
+            (
+                "instance targets without AZ",
+                vec![
+                    target("i-0a", None, Some(Healthy)),
+                    target("i-0b", None, Some(Healthy)),
+                ],
+                "observed 2 healthy across 0 AZs",
+            ),
+        ];
+        for (case, health, expected) in &cases {
+            let f = judge_targets(&spec(), health, &subnets);
+            let got = format!("{}: {}", f.status.as_str(), f.message);
+            if expected.starts_with("pass") {
+                assert!(got.starts_with(expected), "{case}: {got}");
+            } else {
+                assert!(got.starts_with("fail"), "{case}: {got}");
+                assert!(got.contains(expected), "{case}: {got}");
+            }
+        }
+        // The pointer sandbox tests read.
+        let f = judge_targets(&spec(), &cases[0].1, &subnets);
+        assert_eq!(
+            f.evidence.observed["healthy_azs"],
+            serde_json::json!(["eu-central-1a", "eu-central-1b"])
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::aws::{self, ec2::SourcePolicy, ec2::admitted_sources};
 use crate::check::{
-    Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, combine, required,
+    Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, Grant, combine, required,
 };
 use crate::context::Context;
 use crate::spec::RdsSpec;
@@ -109,22 +109,19 @@ fn available(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "DBInstanceStatus",
     )?;
+    // The message says "status" (a unit test asserts it); the evidence keys
+    // it as RDS does (sandbox tests read `/observed/<id>/DBInstanceStatus`).
     let evidence = Evidence::of(resource(spec))
         .expected(json!({ "DBInstanceStatus": "available" }))
         .observed(json!({ "DBInstanceStatus": status }));
-    Ok(if status == "available" {
-        Finding::pass(
-            format!("rds instance '{}': status available", spec.identifier),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!(
-                "rds instance '{}': status expected available, observed {status}",
-                spec.identifier
-            ),
-            evidence,
-        )
+    let mut f = Fields::of(resource(spec));
+    f.judge("status", "available", status, status == "available");
+    Ok(Finding {
+        evidence,
+        ..f.finish(format!(
+            "rds instance '{}': status available",
+            spec.identifier
+        ))
     })
 }
 
@@ -139,36 +136,25 @@ fn multi_az(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
     let multi = required(db.multi_az(), DESCRIBE, &resource(spec), "MultiAZ")?;
     let primary = db.availability_zone();
     let secondary = db.secondary_availability_zone();
-    let evidence = Evidence::of(resource(spec))
-        .expected(json!({
-            "MultiAZ": true,
-            "SecondaryAvailabilityZone": "an AZ other than AvailabilityZone",
-        }))
-        .observed(json!({
-            "MultiAZ": multi,
-            "AvailabilityZone": primary,
-            "SecondaryAvailabilityZone": secondary,
-        }));
-    if !multi {
-        return Ok(Finding::fail(
-            format!("rds instance '{id}': MultiAZ expected true, observed false"),
-            evidence,
-        ));
-    }
-    Ok(match (primary, secondary) {
-        (Some(p), Some(s)) if p != s => Finding::pass(
-            format!("rds instance '{id}': Multi-AZ, primary {p}, standby {s}"),
-            evidence,
-        ),
-        (p, s) => Finding::fail(
-            format!(
-                "rds instance '{id}': standby AZ expected distinct from primary, observed primary {} and standby {}",
-                p.unwrap_or("none"),
-                s.unwrap_or("none")
-            ),
-            evidence,
-        ),
-    })
+    let distinct = matches!((primary, secondary), (Some(p), Some(s)) if p != s);
+    let mut f = Fields::of(resource(spec));
+    f.expect("MultiAZ", true, multi);
+    // Judged on a Multi-AZ instance only: a single-AZ one has no standby to
+    // place (its MultiAZ line says so); recorded either way, one shape.
+    f.judge(
+        "SecondaryAvailabilityZone",
+        format!("an AZ other than {}", primary.unwrap_or("AvailabilityZone")),
+        secondary.unwrap_or("none"),
+        !multi || distinct,
+    );
+    let mut finding = f.finish(format!(
+        "rds instance '{id}': Multi-AZ, primary {}, standby {}",
+        primary.unwrap_or("none"),
+        secondary.unwrap_or("none")
+    ));
+    // What the standby is compared with, observed beside it.
+    finding.evidence.observed["AvailabilityZone"] = json!(primary);
+    Ok(finding)
 }
 
 /// `rds.encrypted`: storage encrypted; the KMS key is reported.
@@ -180,23 +166,15 @@ fn encrypted(spec: &RdsSpec, db: &DbInstance) -> CheckResult {
         &resource(spec),
         "StorageEncrypted",
     )?;
-    let evidence = Evidence::of(resource(spec))
-        .expected(json!({ "StorageEncrypted": true }))
-        .observed(json!({ "StorageEncrypted": encrypted, "KmsKeyId": db.kms_key_id() }));
-    Ok(if encrypted {
-        Finding::pass(
-            format!(
-                "rds instance '{id}': storage encrypted with {}",
-                db.kms_key_id().unwrap_or("an unnamed key")
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("rds instance '{id}': StorageEncrypted expected true, observed false"),
-            evidence,
-        )
-    })
+    let mut f = Fields::of(resource(spec));
+    f.expect("StorageEncrypted", true, encrypted);
+    let mut finding = f.finish(format!(
+        "rds instance '{id}': storage encrypted with {}",
+        db.kms_key_id().unwrap_or("an unnamed key")
+    ));
+    // The key, reported beside the verdict (not judged).
+    finding.evidence.observed["KmsKeyId"] = json!(db.kms_key_id());
+    Ok(finding)
 }
 
 /// `rds.not_public`: not publicly accessible, and every source the
@@ -258,29 +236,22 @@ async fn not_public(cx: &Context, spec: &RdsSpec, db: Arc<DbInstance>) -> CheckR
             "not_private": seen.not_allowed,
             "prefix_lists": prefix_lists,
         }));
-    let mut problems = Vec::new();
-    if public {
-        problems.push("PubliclyAccessible expected false, observed true".to_string());
-    }
-    if !seen.not_allowed.is_empty() {
-        problems.push(format!(
-            "security groups expected to admit only private sources on {port}, observed {}",
-            seen.not_allowed.join(", ")
-        ));
-    }
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "rds instance '{id}': not public; {} security group(s) admit only private sources on {port}",
-                group_ids.len()
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("rds instance '{id}': {}", problems.join("; ")),
-            evidence,
-        )
+    // The admitted sources are lists, kept as such in the evidence (sandbox
+    // tests read `/observed/<id>/not_private`); Fields words the message.
+    let mut f = Fields::of(&resource);
+    f.expect("PubliclyAccessible", false, public);
+    f.judge(
+        "security groups",
+        format!("to admit only private sources on {port}"),
+        seen.not_allowed.join(", "),
+        seen.not_allowed.is_empty(),
+    );
+    Ok(Finding {
+        evidence,
+        ..f.finish(format!(
+            "rds instance '{id}': not public; {} security group(s) admit only private sources on {port}",
+            group_ids.len()
+        ))
     })
 }
 
@@ -383,35 +354,42 @@ fn backups_at(spec: &RdsSpec, db: &DbInstance, now: SystemTime) -> CheckResult {
             "LatestRestorableTime": restorable.map(|t| humantime::format_rfc3339_seconds(t).to_string()),
             "restorable_lag_s": lag.map(|l| l.as_secs()),
         }));
-    let mut problems = Vec::new();
-    if retention < spec.backup_retention_days as i32 {
-        problems.push(format!(
-            "BackupRetentionPeriod expected ≥ {} days, observed {retention}",
-            spec.backup_retention_days
-        ));
-    }
+    // Bounds, and a lag worded in time: Fields words the message; the
+    // evidence keeps min_/max_ and seconds (sandbox tests read
+    // `/observed/<id>/BackupRetentionPeriod`).
+    let mut f = Fields::of(&resource);
+    f.judge(
+        "BackupRetentionPeriod",
+        format!("≥ {} days", spec.backup_retention_days),
+        retention,
+        retention >= spec.backup_retention_days as i32,
+    );
     match lag {
-        None => problems
-            .push("LatestRestorableTime expected, observed none (automated backups off)".into()),
-        Some(lag) if lag > spec.max_restorable_lag => problems.push(format!(
-            "latest restorable time expected within {}, observed {} ago",
-            humantime::format_duration(spec.max_restorable_lag),
-            humantime::format_duration(Duration::from_secs(lag.as_secs()))
-        )),
-        Some(_) => {}
+        None => {
+            f.problem("LatestRestorableTime expected, observed none (automated backups off)");
+        }
+        Some(lag) => {
+            f.judge(
+                "latest restorable time",
+                format!(
+                    "within {}",
+                    humantime::format_duration(spec.max_restorable_lag)
+                ),
+                format!(
+                    "{} ago",
+                    humantime::format_duration(Duration::from_secs(lag.as_secs()))
+                ),
+                lag <= spec.max_restorable_lag,
+            );
+        }
     }
-    Ok(match lag {
-        Some(lag) if problems.is_empty() => Finding::pass(
-            format!(
-                "rds instance '{id}': {retention}-day retention, restorable to {}s ago",
-                lag.as_secs()
-            ),
-            evidence,
-        ),
-        _ => Finding::fail(
-            format!("rds instance '{id}': {}", problems.join("; ")),
-            evidence,
-        ),
+    // No lag is always a problem above: the pass names a lag.
+    Ok(Finding {
+        evidence,
+        ..f.finish(format!(
+            "rds instance '{id}': {retention}-day retention, restorable to {}s ago",
+            lag.unwrap_or_default().as_secs()
+        ))
     })
 }
 
@@ -525,13 +503,19 @@ mod tests {
                 "standby in the primary's AZ",
                 multi_az,
                 full().secondary_availability_zone("eu-central-1a").build(),
-                "fail",
+                "fail: rds instance 'db': SecondaryAvailabilityZone expected an AZ other than eu-central-1a, observed eu-central-1a",
             ),
             (
                 "no standby AZ",
                 multi_az,
                 full().set_secondary_availability_zone(None).build(),
-                "fail",
+                "fail: rds instance 'db': SecondaryAvailabilityZone expected an AZ other than eu-central-1a, observed none",
+            ),
+            (
+                "primary AZ unsaid",
+                multi_az,
+                full().set_availability_zone(None).build(),
+                "fail: rds instance 'db': SecondaryAvailabilityZone expected an AZ other than AvailabilityZone, observed eu-central-1b",
             ),
             (
                 "multi-az unsaid",
@@ -544,7 +528,7 @@ mod tests {
                 "unencrypted",
                 encrypted,
                 full().storage_encrypted(false).build(),
-                "fail",
+                "fail: rds instance 'db': StorageEncrypted expected true, observed false",
             ),
             (
                 "encryption unsaid",
@@ -666,6 +650,25 @@ mod tests {
         let fail = multi_az(&spec(), &full().multi_az(false).build()).unwrap();
         assert_eq!(fail.evidence.expected["MultiAZ"], true);
         assert_eq!(fail.evidence.observed["MultiAZ"], false);
+        // Single-AZ: the MultiAZ line alone, no standby line beside it.
+        assert_eq!(
+            fail.message,
+            "rds instance 'db': MultiAZ expected true, observed false"
+        );
+        // The pointers sandbox tests read.
+        let pass = multi_az(&spec(), &full().build()).unwrap();
+        assert_eq!(
+            pass.evidence.observed["SecondaryAvailabilityZone"],
+            "eu-central-1b"
+        );
+        assert_eq!(pass.evidence.observed["AvailabilityZone"], "eu-central-1a");
+        let pass = encrypted(&spec(), &full().kms_key_id("key-1").build()).unwrap();
+        assert_eq!(pass.evidence.observed["StorageEncrypted"], true);
+        assert_eq!(pass.evidence.observed["KmsKeyId"], "key-1");
+        assert_eq!(
+            pass.message,
+            "rds instance 'db': storage encrypted with key-1"
+        );
     }
 
     #[test]

@@ -13,7 +13,9 @@ use serde_json::json;
 
 use crate::aws;
 use crate::aws::ecs::DESCRIBE_TASKS;
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
+use crate::check::{
+    Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, Grant, required,
+};
 use crate::context::Context;
 use crate::spec::{ScheduleTrigger, ScheduledTaskSpec};
 
@@ -206,10 +208,33 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
         }
     };
     let resource = format!("{kind} '{name}'");
+    Ok(judge_configured(
+        &resource,
+        spec,
+        &state,
+        &expression,
+        &targets,
+    ))
+}
+
+/// `scheduled.<task>.configured` on what the rule or schedule says: its
+/// state (`""` when not reported), its expression, and its targets as
+/// `(target ARN, task definition ARN)`; one target must run the declared
+/// family on the declared cluster.
+///
+/// The message from Fields (`state`, `schedule`); the evidence keyed as
+/// AWS names the fields (`/observed/ScheduleExpression` in the sandbox tests).
+fn judge_configured(
+    resource: &str,
+    spec: &ScheduledTaskSpec,
+    state: &str,
+    expression: &str,
+    targets: &[(String, String)],
+) -> Finding {
     let runs_declared = targets
         .iter()
         .any(|(arn, td)| names_cluster(arn, &spec.cluster) && names_family(td, &spec.task_family));
-    let evidence = Evidence::of(&resource)
+    let evidence = Evidence::of(resource)
         .expected(json!({
             "State": "ENABLED",
             "ScheduleExpression": spec.expression,
@@ -220,42 +245,39 @@ async fn configured(cx: &Context, spec: &ScheduledTaskSpec) -> CheckResult {
             "targets": targets.iter().map(|(arn, td)| json!({"Arn": arn, "TaskDefinitionArn": td})).collect::<Vec<_>>(),
         }))
         .detail("task", spec.name.clone());
-    let mut problems = Vec::new();
-    if state != "ENABLED" {
-        problems.push(format!(
-            "state expected ENABLED, observed {}",
-            if state.is_empty() { "none" } else { &state }
-        ));
-    }
-    if expression != spec.expression {
-        problems.push(format!(
-            "schedule expected {}, observed {expression}",
-            spec.expression
-        ));
-    }
+    let mut f = Fields::of(resource);
+    f.judge(
+        "state",
+        "ENABLED",
+        if state.is_empty() { "none" } else { state },
+        state == "ENABLED",
+    );
+    f.judge(
+        "schedule",
+        spec.expression.as_str(),
+        expression,
+        expression == spec.expression,
+    );
     if !runs_declared {
         let observed: Vec<String> = targets
             .iter()
             .map(|(arn, td)| format!("{arn} → {td}"))
             .collect();
-        problems.push(format!(
+        f.problem(format!(
             "a target running task family '{}' on cluster '{}' expected, observed [{}]",
             spec.task_family,
             spec.cluster,
             observed.join(", ")
         ));
     }
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "{resource}: enabled, {expression}, runs {} on {}",
-                spec.task_family, spec.cluster
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
-    })
+    let pass = format!(
+        "{resource}: enabled, {expression}, runs {} on {}",
+        spec.task_family, spec.cluster
+    );
+    Finding {
+        evidence,
+        ..f.finish(pass)
+    }
 }
 
 /// `scheduled.<task>.succeeded`: at least one run finished successfully
@@ -526,6 +548,7 @@ fn names_family(task_definition: &str, family: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Status;
 
     fn run(containers: &[(&str, Option<i32>, bool)]) -> Run {
         Run {
@@ -596,5 +619,130 @@ mod tests {
             "arn:aws:ecs:eu-central-1:1:cluster/restartix-staging",
             "restartix"
         ));
+    }
+
+    #[test]
+    fn the_configured_judge_table() {
+        let spec = ScheduledTaskSpec {
+            name: "audit-partition-roll".into(),
+            trigger: ScheduleTrigger::Rule("audit-partition-roll".into()),
+            expression: "cron(0 2 25 * ? *)".into(),
+            cluster: "restartix".into(),
+            task_family: "audit-partition-roll".into(),
+            max_age: std::time::Duration::from_secs(35 * 86_400),
+            log_group: None,
+            success_marker: None,
+        };
+        let cluster = "arn:aws:ecs:eu-central-1:1:cluster/restartix";
+        let td = "arn:aws:ecs:eu-central-1:1:task-definition/audit-partition-roll:7";
+        let target = |c: &str, t: &str| vec![(c.to_string(), t.to_string())];
+        let cron = "cron(0 2 25 * ? *)";
+        /// (case, State, ScheduleExpression, targets, status, says)
+        type Row<'a> = (
+            &'a str,
+            &'a str,
+            &'a str,
+            Vec<(String, String)>,
+            Status,
+            &'a str,
+        );
+        let rows: Vec<Row> = vec![
+            (
+                "as declared",
+                "ENABLED",
+                cron,
+                target(cluster, td),
+                Status::Pass,
+                "EventBridge rule 'r': enabled, cron(0 2 25 * ? *), runs audit-partition-roll on restartix",
+            ),
+            (
+                "one of several targets",
+                "ENABLED",
+                cron,
+                vec![
+                    (
+                        cluster.into(),
+                        "arn:aws:ecs:eu-central-1:1:task-definition/other:1".into(),
+                    ),
+                    (cluster.into(), td.into()),
+                ],
+                Status::Pass,
+                "enabled",
+            ),
+            (
+                "disabled",
+                "DISABLED",
+                cron,
+                target(cluster, td),
+                Status::Fail,
+                "EventBridge rule 'r': state expected ENABLED, observed DISABLED",
+            ),
+            (
+                "state not reported",
+                "",
+                cron,
+                target(cluster, td),
+                Status::Fail,
+                "state expected ENABLED, observed none",
+            ),
+            (
+                "schedule changed",
+                "ENABLED",
+                "cron(0 3 25 * ? *)",
+                target(cluster, td),
+                Status::Fail,
+                "schedule expected cron(0 2 25 * ? *), observed cron(0 3 25 * ? *)",
+            ),
+            (
+                "another family",
+                "ENABLED",
+                cron,
+                target(
+                    cluster,
+                    "arn:aws:ecs:eu-central-1:1:task-definition/audit-partition-roll-v2:1",
+                ),
+                Status::Fail,
+                "a target running task family 'audit-partition-roll' on cluster 'restartix' expected, observed [arn:aws:ecs:eu-central-1:1:cluster/restartix → arn:aws:ecs:eu-central-1:1:task-definition/audit-partition-roll-v2:1]",
+            ),
+            (
+                "another cluster",
+                "ENABLED",
+                cron,
+                target("arn:aws:ecs:eu-central-1:1:cluster/restartix-staging", td),
+                Status::Fail,
+                "a target running task family",
+            ),
+            (
+                "no target",
+                "ENABLED",
+                cron,
+                vec![],
+                Status::Fail,
+                "on cluster 'restartix' expected, observed []",
+            ),
+            (
+                "everything wrong",
+                "DISABLED",
+                "rate(1 day)",
+                vec![],
+                Status::Fail,
+                "state expected ENABLED, observed DISABLED; schedule expected cron(0 2 25 * ? *), observed rate(1 day); a target running",
+            ),
+        ];
+        for (case, state, expression, targets, status, says) in rows {
+            let f = judge_configured("EventBridge rule 'r'", &spec, state, expression, &targets);
+            assert_eq!(f.status, status, "{case}: {}", f.message);
+            assert!(
+                f.message.contains(says),
+                "{case}: {:?} lacks {says:?}",
+                f.message
+            );
+            // The sandbox tests read these pointers.
+            assert_eq!(f.evidence.expected["ScheduleExpression"], cron, "{case}");
+            assert_eq!(
+                f.evidence.observed["ScheduleExpression"], expression,
+                "{case}"
+            );
+        }
     }
 }

@@ -8,10 +8,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use aws_sdk_sesv2::operation::get_account::GetAccountOutput;
+use aws_sdk_sesv2::operation::get_email_identity::GetEmailIdentityOutput;
+use aws_sdk_sesv2::types::EventDestination;
+use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
 use crate::aws;
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, Grant};
 use crate::context::Context;
 use crate::probe::dns::txt;
 use crate::spec::SesSpec;
@@ -116,37 +119,27 @@ async fn production_access(cx: &Context, _spec: &SesSpec) -> CheckResult {
 
 /// `ses.production_access` from `GetAccount`: pure, a table row per case.
 fn judge_production_access(region: &str, account: &GetAccountOutput) -> Finding {
+    let resource = format!("SES account in {region}");
     let production = account.production_access_enabled();
     let sending = account.sending_enabled();
     let enforcement = account.enforcement_status().unwrap_or("none").to_string();
-    let evidence = Evidence::of(format!("SES account in {region}"))
+    // The evidence keeps `ProductionAccessEnabled` a boolean; the message
+    // says why in the expected phrase, as the sandbox tests assert.
+    let evidence = Evidence::of(&resource)
         .expected(json!({ "ProductionAccessEnabled": true, "SendingEnabled": true, "EnforcementStatus": "HEALTHY" }))
         .observed(json!({ "ProductionAccessEnabled": production, "SendingEnabled": sending, "EnforcementStatus": enforcement }));
-    let mut problems = Vec::new();
-    if !production {
-        problems.push(
-            "ProductionAccessEnabled expected true (out of the sandbox), observed false"
-                .to_string(),
-        );
-    }
-    if !sending {
-        problems.push("SendingEnabled expected true, observed false".into());
-    }
-    if enforcement != "HEALTHY" {
-        problems.push(format!(
-            "EnforcementStatus expected HEALTHY, observed {enforcement}"
-        ));
-    }
-    if problems.is_empty() {
-        Finding::pass(
-            format!("SES account in {region}: production access, sending, HEALTHY"),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("SES account in {region}: {}", problems.join("; ")),
-            evidence,
-        )
+    let mut f = Fields::of(&resource);
+    f.judge(
+        "ProductionAccessEnabled",
+        "true (out of the sandbox)",
+        production,
+        production,
+    );
+    f.expect("SendingEnabled", true, sending);
+    f.expect("EnforcementStatus", "HEALTHY", enforcement.as_str());
+    Finding {
+        evidence,
+        ..f.finish(format!("{resource}: production access, sending, HEALTHY"))
     }
 }
 
@@ -155,8 +148,15 @@ fn judge_production_access(region: &str, account: &GetAccountOutput) -> Finding 
 /// (otherwise SES falls back to amazonses.com, and SPF on `mail_from` is
 /// beside the point).
 async fn identity(cx: &Context, spec: &SesSpec) -> CheckResult {
-    let resource = format!("SES identity '{}'", spec.domain);
     let out = aws::ses::email_identity(cx.aws(), &spec.domain).await?;
+    Ok(judge_identity(spec, &out))
+}
+
+/// `ses.identity` from `GetEmailIdentity`: pure, a table row per case. DKIM
+/// or MAIL FROM attributes SES did not report are `none`: a fail. The MAIL
+/// FROM domain is compared without regard to case, as DNS names are.
+fn judge_identity(spec: &SesSpec, out: &GetEmailIdentityOutput) -> Finding {
+    let resource = format!("SES identity '{}'", spec.domain);
     let verified = out.verified_for_sending_status();
     let dkim = out
         .dkim_attributes()
@@ -168,6 +168,10 @@ async fn identity(cx: &Context, spec: &SesSpec) -> CheckResult {
     let mail_from_status = mail_from
         .map(|m| m.mail_from_domain_status().as_str())
         .unwrap_or("none");
+    // The evidence is keyed as SES names the fields (sandbox tests read
+    // `/observed/DkimStatus` and `/observed/MailFromDomainStatus`); the
+    // message names them as people do ("DKIM status", "MAIL FROM domain"),
+    // as the sandbox tests assert.
     let evidence = Evidence::of(&resource)
         .expected(json!({
             "VerifiedForSendingStatus": true, "DkimStatus": "SUCCESS",
@@ -177,37 +181,33 @@ async fn identity(cx: &Context, spec: &SesSpec) -> CheckResult {
             "VerifiedForSendingStatus": verified, "DkimStatus": dkim,
             "MailFromDomain": mail_from_domain, "MailFromDomainStatus": mail_from_status,
         }));
-    let mut problems = Vec::new();
-    if !mail_from_domain.eq_ignore_ascii_case(&spec.mail_from) {
-        problems.push(format!(
-            "MAIL FROM domain expected {}, observed {}",
-            spec.mail_from,
-            if mail_from_domain.is_empty() {
-                "none (SES sends from amazonses.com)"
-            } else {
-                mail_from_domain
-            }
-        ));
-    } else if mail_from_status != "SUCCESS" {
-        problems.push(format!(
-            "MAIL FROM domain {} status expected SUCCESS, observed {mail_from_status}",
-            spec.mail_from
-        ));
-    }
-    if !verified {
-        problems.push("VerifiedForSendingStatus expected true, observed false".to_string());
-    }
-    if dkim != "SUCCESS" {
-        problems.push(format!("DKIM status expected SUCCESS, observed {dkim}"));
-    }
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!("{resource}: verified, DKIM SUCCESS, MAIL FROM {mail_from_domain} SUCCESS"),
-            evidence,
-        )
+    let mut f = Fields::of(&resource);
+    if mail_from_domain.is_empty() {
+        f.judge("MAIL FROM domain", spec.mail_from.as_str(), "none", false)
+            .because("SES sends from amazonses.com");
+    } else if !mail_from_domain.eq_ignore_ascii_case(&spec.mail_from) {
+        f.judge(
+            "MAIL FROM domain",
+            spec.mail_from.as_str(),
+            mail_from_domain,
+            false,
+        );
     } else {
-        Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
-    })
+        f.judge(
+            &format!("MAIL FROM domain {} status", spec.mail_from),
+            "SUCCESS",
+            mail_from_status,
+            mail_from_status == "SUCCESS",
+        );
+    }
+    f.expect("VerifiedForSendingStatus", true, verified);
+    f.judge("DKIM status", "SUCCESS", dkim.as_str(), dkim == "SUCCESS");
+    Finding {
+        evidence,
+        ..f.finish(format!(
+            "{resource}: verified, DKIM SUCCESS, MAIL FROM {mail_from_domain} SUCCESS"
+        ))
+    }
 }
 
 /// `ses.dns`: exactly one SPF record on the MAIL FROM domain, including
@@ -253,20 +253,19 @@ async fn dns(_gate: &Context, spec: &SesSpec) -> CheckResult {
         .observed(json!({ "spf": spf_records, "dmarc": dmarc_records, "dmarc_policy": policy }))
         .detail("probe", "dns txt")
         .detail("nameserver", spec.nameserver.clone());
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "{}: SPF includes amazonses.com, DMARC p={}",
-                spec.domain,
-                policy.unwrap_or_default()
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("{}: {}", spec.domain, problems.join("; ")),
-            evidence,
-        )
+    // The records are lists, not per-field comparisons: Fields words the
+    // message; the evidence is kept as built (sandbox tests read `/observed/dmarc/0`).
+    let mut f = Fields::of(&spec.domain);
+    for problem in problems {
+        f.problem(problem);
+    }
+    Ok(Finding {
+        evidence,
+        ..f.finish(format!(
+            "{}: SPF includes amazonses.com, DMARC p={}",
+            spec.domain,
+            policy.unwrap_or_default()
+        ))
     })
 }
 
@@ -359,19 +358,30 @@ fn judge_suppression(account: &GetAccountOutput) -> Finding {
 /// `ses.feedback`: an enabled event destination to the topic for BOUNCE and
 /// COMPLAINT, and a confirmed HTTPS subscription of the topic to the endpoint.
 async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
-    let set = &spec.configuration_set;
-    let resource = format!("SES configuration set '{set}'");
-    let env = cx.env();
-    let topic_arn = if spec.feedback_topic.starts_with("arn:") {
-        spec.feedback_topic.clone()
-    } else {
-        format!(
-            "arn:aws:sns:{}:{}:{}",
-            env.region, env.account_id, spec.feedback_topic
-        )
-    };
-    let out = aws::ses::event_destinations(cx.aws(), set).await?;
-    let destinations: Vec<serde_json::Value> = out
+    let topic_arn = aws::sns::topic_arn(cx.env(), &spec.feedback_topic);
+    let destinations = aws::ses::event_destinations(cx.aws(), &spec.configuration_set).await?;
+    // Every page, shared with alarms.routed when both name one topic.
+    let subscriptions = aws::sns::topic_subscriptions(cx.aws(), &topic_arn).await?;
+    Ok(judge_feedback(
+        spec,
+        &topic_arn,
+        &destinations,
+        &subscriptions,
+    ))
+}
+
+/// `ses.feedback` from the configuration set's event destinations and the
+/// topic's subscriptions: pure, a table row per case. One enabled
+/// destination must carry both BOUNCE and COMPLAINT to `topic_arn`; the
+/// subscription must be https, to the declared endpoint exactly, confirmed.
+fn judge_feedback(
+    spec: &SesSpec,
+    topic_arn: &str,
+    destinations: &[EventDestination],
+    subscriptions: &[Subscription],
+) -> Finding {
+    let resource = format!("SES configuration set '{}'", spec.configuration_set);
+    let described: Vec<serde_json::Value> = destinations
         .iter()
         .map(|d| {
             json!({
@@ -381,7 +391,7 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
             })
         })
         .collect();
-    let routed = out.iter().any(|d| {
+    let routed = destinations.iter().any(|d| {
         let types: BTreeSet<&str> = d
             .matching_event_types()
             .iter()
@@ -393,13 +403,15 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
             && d.sns_destination()
                 .is_some_and(|s| s.topic_arn() == topic_arn)
     });
-    // Every page, shared with alarms.routed when both name one topic.
-    let subscriptions = crate::aws::sns::topic_subscriptions(cx.aws(), &topic_arn).await?;
-    let subscribed = subscriptions.iter().any(|s| {
-        s.protocol() == Some("https")
-            && s.endpoint() == Some(spec.feedback_endpoint.as_str())
-            && crate::aws::sns::confirmed(s)
-    });
+    let to_endpoint: Vec<&Subscription> = subscriptions
+        .iter()
+        .filter(|s| {
+            s.protocol() == Some("https") && s.endpoint() == Some(spec.feedback_endpoint.as_str())
+        })
+        .collect();
+    let subscribed = to_endpoint.iter().any(|s| aws::sns::confirmed(s));
+    // Not per-field comparisons: the evidence lists the destinations, and
+    // sandbox tests read `/observed/endpoint_subscribed`.
     let evidence = Evidence::of(&resource)
         .resource(format!("topic {topic_arn}"))
         .expected(json!({
@@ -409,46 +421,363 @@ async fn feedback(cx: &Context, spec: &SesSpec) -> CheckResult {
             "endpoint_subscribed": { "Protocol": "https", "Endpoint": spec.feedback_endpoint, "confirmed": true },
         }))
         .observed(json!({
-            "event_destinations": destinations,
+            "event_destinations": described,
             "event_destination_routed": routed,
             "endpoint_subscribed": subscribed,
         }));
-    let mut problems = Vec::new();
+    let mut f = Fields::of(&resource);
     if !routed {
-        problems.push(format!(
+        f.problem(format!(
             "an enabled event destination for BOUNCE and COMPLAINT to {} expected, observed {}",
             spec.feedback_topic,
-            if destinations.is_empty() {
+            if described.is_empty() {
                 "none".to_string()
             } else {
-                serde_json::Value::from(destinations.clone()).to_string()
+                serde_json::Value::from(described.clone()).to_string()
             }
         ));
     }
     if !subscribed {
-        problems.push(format!(
-            "topic {} expected a confirmed https subscription to {}, observed none",
-            spec.feedback_topic, spec.feedback_endpoint
+        f.problem(format!(
+            "topic {} expected a confirmed https subscription to {}, observed {}",
+            spec.feedback_topic,
+            spec.feedback_endpoint,
+            if to_endpoint.is_empty() {
+                "none".to_string()
+            } else {
+                format!("{} pending confirmation", to_endpoint.len())
+            }
         ));
     }
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "{resource}: bounces and complaints to {} → {}",
-                spec.feedback_topic, spec.feedback_endpoint
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(format!("{resource}: {}", problems.join("; ")), evidence)
-    })
+    Finding {
+        evidence,
+        ..f.finish(format!(
+            "{resource}: bounces and complaints to {} → {}",
+            spec.feedback_topic, spec.feedback_endpoint
+        ))
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{GetAccountOutput, judge_dns, judge_production_access, judge_suppression};
-    use crate::Status;
-    use aws_sdk_sesv2::types::{SuppressionAttributes, SuppressionListReason};
+    use super::{
+        EventDestination, GetAccountOutput, GetEmailIdentityOutput, SesSpec, Subscription,
+        judge_dns, judge_feedback, judge_identity, judge_production_access, judge_suppression,
+    };
+    use crate::{Finding, Status};
+    use aws_sdk_sesv2::types::{
+        BehaviorOnMxFailure, DkimAttributes, DkimStatus, EventType, MailFromAttributes,
+        MailFromDomainStatus, SnsDestination, SuppressionAttributes, SuppressionListReason,
+    };
+
+    fn spec() -> SesSpec {
+        SesSpec {
+            domain: "restartix.test".into(),
+            mail_from: "mail.restartix.test".into(),
+            configuration_set: "core".into(),
+            feedback_topic: "ses-feedback".into(),
+            feedback_endpoint: "https://api.restartix.test/ses".into(),
+            nameserver: None,
+        }
+    }
+
+    /// A table row's expectation: `"pass"`, or a substring of the fail message.
+    fn assert_row(case: &str, f: &Finding, expected: &str) {
+        if expected == "pass" {
+            assert_eq!(f.status, Status::Pass, "{case}: {}", f.message);
+        } else {
+            assert_eq!(f.status, Status::Fail, "{case}: {}", f.message);
+            assert!(
+                f.message.contains(expected),
+                "{case}: {:?} lacks {expected:?}",
+                f.message
+            );
+        }
+    }
+
+    fn dkim(status: Option<DkimStatus>) -> DkimAttributes {
+        DkimAttributes::builder().set_status(status).build()
+    }
+
+    fn mail_from(domain: &str, status: MailFromDomainStatus) -> MailFromAttributes {
+        MailFromAttributes::builder()
+            .mail_from_domain(domain)
+            .mail_from_domain_status(status)
+            .behavior_on_mx_failure(BehaviorOnMxFailure::UseDefaultValue)
+            .build()
+            .unwrap()
+    }
+
+    fn identity(
+        verified: bool,
+        dkim: Option<DkimAttributes>,
+        mail_from: Option<MailFromAttributes>,
+    ) -> GetEmailIdentityOutput {
+        GetEmailIdentityOutput::builder()
+            .verified_for_sending_status(verified)
+            .set_dkim_attributes(dkim)
+            .set_mail_from_attributes(mail_from)
+            .build()
+    }
+
+    #[test]
+    fn the_identity_is_verified_with_dkim_and_the_declared_mail_from() {
+        use DkimStatus::{NotStarted, Pending, Success};
+        use MailFromDomainStatus::{Failed, Pending as MailFromPending, Success as MailFromOk};
+        let good_dkim = || Some(dkim(Some(Success)));
+        let good_mail_from = || Some(mail_from("mail.restartix.test", MailFromOk));
+        let cases: Vec<(&str, GetEmailIdentityOutput, &str)> = vec![
+            (
+                "verified, DKIM and MAIL FROM SUCCESS",
+                identity(true, good_dkim(), good_mail_from()),
+                "pass",
+            ),
+            // DNS names are case-insensitive: the same domain.
+            (
+                "MAIL FROM domain in another case",
+                identity(
+                    true,
+                    good_dkim(),
+                    Some(mail_from("MAIL.Restartix.TEST", MailFromOk)),
+                ),
+                "pass",
+            ),
+            (
+                "not verified for sending",
+                identity(false, good_dkim(), good_mail_from()),
+                "SES identity 'restartix.test': VerifiedForSendingStatus expected true, observed false",
+            ),
+            (
+                "DKIM pending",
+                identity(true, Some(dkim(Some(Pending))), good_mail_from()),
+                "DKIM status expected SUCCESS, observed PENDING",
+            ),
+            (
+                "DKIM attributes absent",
+                identity(true, None, good_mail_from()),
+                "DKIM status expected SUCCESS, observed none",
+            ),
+            (
+                "DKIM status absent",
+                identity(true, Some(dkim(None)), good_mail_from()),
+                "DKIM status expected SUCCESS, observed none",
+            ),
+            (
+                "MAIL FROM attributes absent",
+                identity(true, good_dkim(), None),
+                "MAIL FROM domain expected mail.restartix.test, observed none (SES sends from amazonses.com)",
+            ),
+            (
+                "MAIL FROM domain empty",
+                identity(true, good_dkim(), Some(mail_from("", MailFromOk))),
+                "MAIL FROM domain expected mail.restartix.test, observed none",
+            ),
+            (
+                "another MAIL FROM domain",
+                identity(
+                    true,
+                    good_dkim(),
+                    Some(mail_from("bounce.restartix.test", MailFromOk)),
+                ),
+                "MAIL FROM domain expected mail.restartix.test, observed bounce.restartix.test",
+            ),
+            (
+                "a lookalike MAIL FROM domain",
+                identity(
+                    true,
+                    good_dkim(),
+                    Some(mail_from("mail.restartix.test.evil.net", MailFromOk)),
+                ),
+                "observed mail.restartix.test.evil.net",
+            ),
+            (
+                "MAIL FROM pending",
+                identity(
+                    true,
+                    good_dkim(),
+                    Some(mail_from("mail.restartix.test", MailFromPending)),
+                ),
+                "MAIL FROM domain mail.restartix.test status expected SUCCESS, observed PENDING",
+            ),
+            (
+                "MAIL FROM failed",
+                identity(
+                    true,
+                    good_dkim(),
+                    Some(mail_from("mail.restartix.test", Failed)),
+                ),
+                "status expected SUCCESS, observed FAILED",
+            ),
+            (
+                "nothing reported at all",
+                GetEmailIdentityOutput::builder().build(),
+                "SES identity 'restartix.test': MAIL FROM domain expected mail.restartix.test, observed none (SES sends from amazonses.com); VerifiedForSendingStatus expected true, observed false; DKIM status expected SUCCESS, observed none",
+            ),
+            (
+                "DKIM not started, unverified",
+                identity(false, Some(dkim(Some(NotStarted))), good_mail_from()),
+                "VerifiedForSendingStatus expected true, observed false; DKIM status expected SUCCESS, observed NOT_STARTED",
+            ),
+        ];
+        for (case, out, expected) in &cases {
+            assert_row(case, &judge_identity(&spec(), out), expected);
+        }
+        // The evidence sandbox tests read, on a pass and on a fail alike.
+        let good = judge_identity(&spec(), &cases[0].1);
+        assert_eq!(good.evidence.observed["DkimStatus"], "SUCCESS");
+        assert_eq!(good.evidence.observed["MailFromDomainStatus"], "SUCCESS");
+        let bare = judge_identity(&spec(), &GetEmailIdentityOutput::builder().build());
+        assert_eq!(bare.evidence.observed["DkimStatus"], "none");
+        assert_eq!(bare.evidence.observed["MailFromDomainStatus"], "none");
+        assert_eq!(bare.evidence.expected, good.evidence.expected);
+    }
+
+    const TOPIC_ARN: &str = "arn:aws:sns:eu-central-1:123456789012:ses-feedback";
+    const ENDPOINT: &str = "https://api.restartix.test/ses";
+    const CONFIRMED: &str = "arn:aws:sns:eu-central-1:123456789012:ses-feedback:5f2c";
+
+    fn destination(enabled: bool, types: &[EventType], topic: Option<&str>) -> EventDestination {
+        EventDestination::builder()
+            .name("feedback")
+            .enabled(enabled)
+            .set_matching_event_types(Some(types.to_vec()))
+            .set_sns_destination(
+                topic.map(|t| SnsDestination::builder().topic_arn(t).build().unwrap()),
+            )
+            .build()
+            .unwrap()
+    }
+
+    fn subscription(arn: &str, protocol: &str, endpoint: &str) -> Subscription {
+        Subscription::builder()
+            .subscription_arn(arn)
+            .protocol(protocol)
+            .endpoint(endpoint)
+            .build()
+    }
+
+    #[test]
+    fn bounces_and_complaints_reach_the_endpoint_through_a_confirmed_subscription() {
+        use EventType::{Bounce, Complaint, Delivery};
+        let routed = || {
+            vec![destination(
+                true,
+                &[Bounce, Complaint, Delivery],
+                Some(TOPIC_ARN),
+            )]
+        };
+        let confirmed = || vec![subscription(CONFIRMED, "https", ENDPOINT)];
+        let cases: Vec<(&str, Vec<EventDestination>, Vec<Subscription>, &str)> = vec![
+            ("routed and confirmed", routed(), confirmed(), "pass"),
+            (
+                "confirmed among others",
+                routed(),
+                vec![
+                    subscription("PendingConfirmation", "https", "https://other.test/"),
+                    subscription(CONFIRMED, "email", "ops@restartix.test"),
+                    subscription(CONFIRMED, "https", ENDPOINT),
+                ],
+                "pass",
+            ),
+            (
+                "no event destination",
+                vec![],
+                confirmed(),
+                "SES configuration set 'core': an enabled event destination for BOUNCE and COMPLAINT to ses-feedback expected, observed none",
+            ),
+            (
+                "the destination disabled",
+                vec![destination(false, &[Bounce, Complaint], Some(TOPIC_ARN))],
+                confirmed(),
+                "\"Enabled\":false",
+            ),
+            (
+                "bounces only",
+                vec![destination(true, &[Bounce], Some(TOPIC_ARN))],
+                confirmed(),
+                "an enabled event destination for BOUNCE and COMPLAINT to ses-feedback expected, observed [",
+            ),
+            (
+                "bounces and complaints split over two destinations",
+                vec![
+                    destination(true, &[Bounce], Some(TOPIC_ARN)),
+                    destination(true, &[Complaint], Some(TOPIC_ARN)),
+                ],
+                confirmed(),
+                "an enabled event destination for BOUNCE and COMPLAINT",
+            ),
+            (
+                "to another topic",
+                vec![destination(
+                    true,
+                    &[Bounce, Complaint],
+                    Some("arn:aws:sns:eu-central-1:123456789012:other"),
+                )],
+                confirmed(),
+                "\"TopicArn\":\"arn:aws:sns:eu-central-1:123456789012:other\"",
+            ),
+            (
+                "not to SNS at all",
+                vec![destination(true, &[Bounce, Complaint], None)],
+                confirmed(),
+                "\"TopicArn\":null",
+            ),
+            (
+                "the subscription pending confirmation",
+                routed(),
+                vec![subscription("PendingConfirmation", "https", ENDPOINT)],
+                "topic ses-feedback expected a confirmed https subscription to https://api.restartix.test/ses, observed 1 pending confirmation",
+            ),
+            (
+                "no subscription",
+                routed(),
+                vec![],
+                "topic ses-feedback expected a confirmed https subscription to https://api.restartix.test/ses, observed none",
+            ),
+            (
+                "over http",
+                routed(),
+                vec![subscription(
+                    CONFIRMED,
+                    "http",
+                    "http://api.restartix.test/ses",
+                )],
+                "observed none",
+            ),
+            (
+                "https to another endpoint",
+                routed(),
+                vec![subscription(
+                    CONFIRMED,
+                    "https",
+                    "https://api.restartix.test/ses/other",
+                )],
+                "observed none",
+            ),
+            (
+                "neither",
+                vec![],
+                vec![],
+                "observed none; topic ses-feedback expected a confirmed https subscription",
+            ),
+        ];
+        for (case, destinations, subscriptions, expected) in &cases {
+            let f = judge_feedback(&spec(), TOPIC_ARN, destinations, subscriptions);
+            assert_row(case, &f, expected);
+        }
+        // The pointer sandbox tests read: true when confirmed, not when pending.
+        let subscribed = |subscriptions: Vec<Subscription>| {
+            judge_feedback(&spec(), TOPIC_ARN, &routed(), &subscriptions)
+                .evidence
+                .observed["endpoint_subscribed"]
+                .clone()
+        };
+        assert_eq!(subscribed(confirmed()), true);
+        assert_eq!(
+            subscribed(vec![subscription("PendingConfirmation", "https", ENDPOINT)]),
+            false
+        );
+    }
 
     fn account(production: bool, sending: bool, enforcement: Option<&str>) -> GetAccountOutput {
         GetAccountOutput::builder()

@@ -60,17 +60,29 @@ async fn idempotent(cx: &Context) -> CheckResult {
             "no plan given (--terraform-plan: `terraform show -json PLANFILE` of a plan saved after apply)",
         ));
     };
-    tokio::task::spawn_blocking(move || {
-        let bytes = terraform_json::read(&file).map_err(|e| unreadable(&file, e))?;
-        let plan = Plan::parse(&bytes, &file).map_err(|e| unreadable(&file, e))?;
-        judge_plan(&plan, &file)
-    })
-    .await
-    .map_err(|e| CheckError::Probe {
-        probe: "terraform plan".into(),
-        target: "plan file".into(),
-        message: format!("reading the plan panicked: {e}"),
-    })?
+    tokio::task::spawn_blocking(move || judge_plan_file(&file))
+        .await
+        .map_err(|e| CheckError::Probe {
+            probe: "terraform plan".into(),
+            target: "plan file".into(),
+            message: format!("reading the plan panicked: {e}"),
+        })?
+}
+
+/// `terraform.idempotent` on the plan in `file`: a file that cannot be
+/// read is an error, like any plan [`judge_plan_json`] refuses.
+fn judge_plan_file(file: &Path) -> CheckResult {
+    let bytes = terraform_json::read(file).map_err(|e| unreadable(file, e))?;
+    judge_plan_json(&bytes, file)
+}
+
+/// `terraform.idempotent` on the bytes of `terraform show -json PLANFILE`:
+/// what [`Plan::parse`] refuses (not JSON, a `format_version` other than
+/// 0.x/1.x or none, a state instead of a plan, an entry without `change`)
+/// is an error, never a pass; the rest is [`judge_plan`].
+fn judge_plan_json(bytes: &[u8], file: &Path) -> CheckResult {
+    let plan = Plan::parse(bytes, file).map_err(|e| unreadable(file, e))?;
+    judge_plan(&plan, file)
 }
 
 /// `terraform.idempotent` on a parsed plan.
@@ -116,13 +128,27 @@ pub fn judge_plan(plan: &Plan, file: &Path) -> CheckResult {
                     .into(),
         });
     }
-    if plan.resource_changes.is_empty() && drift.is_empty() {
+    // Data sources (`read`) are not the configuration's resources: a plan
+    // of reads alone covers no managed resource either.
+    let only_reads = plan
+        .resource_changes
+        .iter()
+        .all(|rc| rc.change.actions.len() == 1 && rc.change.actions[0] == "read");
+    if only_reads && changes.is_empty() && drift.is_empty() {
         return Err(CheckError::Probe {
             probe: "terraform plan".into(),
             target: resource,
-            message:
-                "the plan covers no resource: is it the plan of this environment's configuration?"
-                    .into(),
+            message: format!(
+                "the plan covers no resource{}: is it the plan of this environment's configuration?",
+                if plan.resource_changes.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " (only {} data source read(s))",
+                        plan.resource_changes.len()
+                    )
+                }
+            ),
         });
     }
     if changes.is_empty() && drift.is_empty() {
@@ -407,5 +433,122 @@ fn show(value: &Value) -> String {
     match value {
         Value::Null => "not set".into(),
         other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::Status;
+
+    /// A `resource_changes[]` (or `resource_drift[]`) entry as Terraform
+    /// 1.11 writes it; `extra` adds top-level keys (`action_reason`,
+    /// `previous_address`), `change` keys after `actions`.
+    fn rc(address: &str, actions: &str, extra: &str, change: &str) -> String {
+        let (mode, rest) = match address.strip_prefix("data.") {
+            Some(rest) => ("data", rest),
+            None => ("managed", address),
+        };
+        let (kind, name) = rest.split_once('.').unwrap();
+        let name = name.split('[').next().unwrap();
+        format!(
+            r#"{{"address":"{address}","mode":"{mode}","type":"{kind}","name":"{name}","provider_name":"registry.terraform.io/hashicorp/aws"{extra},
+              "change":{{"actions":{actions},"before":{{"id":"x"}},"after":{{"id":"x"}},"after_unknown":{{}},"before_sensitive":{{}},"after_sensitive":{{}}{change}}}}}"#
+        )
+    }
+
+    /// A plan document as `terraform show -json PLANFILE` writes it, with `body` at the top level.
+    fn plan(body: &str) -> String {
+        format!(
+            r#"{{"format_version":"1.2","terraform_version":"1.11.4","planned_values":{{"root_module":{{}}}},{body},
+              "configuration":{{"root_module":{{}}}},"timestamp":"2026-12-01T10:00:00Z","applyable":false,"complete":true,"errored":false}}"#
+        )
+    }
+
+    fn changes(entries: &[String]) -> String {
+        plan(&format!(r#""resource_changes":[{}]"#, entries.join(",")))
+    }
+
+    #[test]
+    fn the_plan_judge_table() {
+        let noop = |a: &str| rc(a, r#"["no-op"]"#, "", "");
+        let db = || noop("aws_db_instance.core");
+        let data = || {
+            rc(
+                "data.aws_caller_identity.current",
+                r#"["read"]"#,
+                r#","action_reason":"read_because_config_unknown""#,
+                "",
+            )
+        };
+        let drift = plan(&format!(
+            r#""resource_drift":[{}],"resource_changes":[{}]"#,
+            r#"{"address":"aws_db_instance.core","mode":"managed","type":"aws_db_instance","name":"core","provider_name":"registry.terraform.io/hashicorp/aws",
+               "change":{"actions":["update"],"before":{"multi_az":true,"engine":"postgres"},"after":{"multi_az":false,"engine":"postgres"}}}"#,
+            db()
+        ));
+        // (case, the document, Ok((status, says)) or Err(says))
+        type Row = (
+            &'static str,
+            String,
+            Result<(Status, &'static str), &'static str>,
+        );
+        let rows: Vec<Row> = vec![
+            ("no-op", changes(&[db(), noop("aws_nat_gateway.a[0]")]), Ok((Status::Pass, "terraform plan plan.json: all 2 resources no-op or read, no drift"))),
+            ("a data source read does not count", changes(&[data(), db()]), Ok((Status::Pass, "all 2 resources no-op or read"))),
+            ("outputs only", plan(&format!(r#""resource_changes":[{}],"output_changes":{{"endpoint":{{"actions":["update"],"before":"a","after":"b"}}}}"#, db())), Ok((Status::Pass, "outputs would change (not a failure): endpoint"))),
+            ("create", changes(&[db(), rc("aws_sqs_queue.jobs", r#"["create"]"#, "", "")]), Ok((Status::Fail, "not idempotent: 1 of 2 resources would change: aws_sqs_queue.jobs: create"))),
+            ("update", changes(&[rc("aws_db_instance.core", r#"["update"]"#, "", "")]), Ok((Status::Fail, "aws_db_instance.core: update"))),
+            ("delete", changes(&[db(), rc("aws_nat_gateway.b", r#"["delete"]"#, r#","action_reason":"delete_because_no_resource_config""#, "")]), Ok((Status::Fail, "aws_nat_gateway.b: delete (delete_because_no_resource_config)"))),
+            ("replace, delete first", changes(&[rc("aws_lb_listener.https", r#"["delete","create"]"#, r#","action_reason":"replace_because_cannot_update""#, "")]), Ok((Status::Fail, "aws_lb_listener.https: replace (delete, then create) (replace_because_cannot_update)"))),
+            ("replace, create first", changes(&[rc("module.app.aws_ecs_service.api", r#"["create","delete"]"#, "", "")]), Ok((Status::Fail, "module.app.aws_ecs_service.api: replace (create, then delete)"))),
+            ("every change named", changes(&[rc("aws_sqs_queue.a", r#"["create"]"#, "", ""), db(), rc("aws_sqs_queue.b", r#"["delete"]"#, "", "")]), Ok((Status::Fail, "2 of 3 resources would change: aws_sqs_queue.a: create; aws_sqs_queue.b: delete"))),
+            ("forget", changes(&[rc("aws_nat_gateway.a", r#"["forget"]"#, "", "")]), Ok((Status::Fail, "aws_nat_gateway.a: forget"))),
+            ("a move", changes(&[rc("aws_db_instance.primary", r#"["no-op"]"#, r#","previous_address":"aws_db_instance.core""#, "")]), Ok((Status::Fail, "aws_db_instance.primary: no-op (moved from aws_db_instance.core)"))),
+            ("an import", changes(&[rc("aws_sqs_queue.jobs", r#"["no-op"]"#, "", r#","importing":{"id":"jobs"}"#)]), Ok((Status::Fail, "aws_sqs_queue.jobs: no-op (being imported)"))),
+            ("an unknown action", changes(&[rc("aws_sqs_queue.jobs", r#"["frobnicate"]"#, "", "")]), Ok((Status::Fail, "aws_sqs_queue.jobs: unknown action [\"frobnicate\"]"))),
+            ("no actions", changes(&[rc("aws_sqs_queue.jobs", "[]", "", "")]), Ok((Status::Fail, "aws_sqs_queue.jobs: unknown action []"))),
+            ("drift", drift, Ok((Status::Fail, "1 drifted: aws_db_instance.core: changed outside Terraform (multi_az)"))),
+            ("errored", plan(&format!(r#""resource_changes":[{}],"errored":true"#, db())).replace(r#","errored":false"#, ""), Err("the plan is marked `errored`")),
+            ("incomplete", plan(&format!(r#""resource_changes":[{}],"complete":false"#, db())).replace(r#","complete":true"#, ""), Err("marked incomplete")),
+            ("no resource_changes", plan(r#""output_changes":{}"#), Err("the plan covers no resource: is it")),
+            ("empty resource_changes", changes(&[]), Err("the plan covers no resource")),
+            ("only data source reads", changes(&[data()]), Err("the plan covers no resource (only 1 data source read(s))")),
+            ("format 2.0", changes(&[db()]).replacen(r#""format_version":"1.2""#, r#""format_version":"2.0""#, 1), Err("format_version \"2.0\" is not supported")),
+            ("no format_version", changes(&[db()]).replacen(r#""format_version":"1.2","#, "", 1), Err("no format_version")),
+            ("a state, not a plan", r#"{"format_version":"1.0","terraform_version":"1.11.4","values":{"root_module":{"resources":[]}}}"#.into(), Err("this is a state")),
+            ("an entry without change", plan(r#""resource_changes":[{"address":"aws_db_instance.core","mode":"managed"}]"#), Err("missing field `change`")),
+            ("not JSON", "Error: Failed to read the given file as a state or plan file".into(), Err("not valid JSON")),
+            ("cut short", changes(&[db()])[..120].to_string(), Err("not valid JSON")),
+        ];
+        let file = Path::new("plan.json");
+        for (case, document, expected) in rows {
+            let judged = judge_plan_json(document.as_bytes(), file);
+            match (judged, expected) {
+                (Ok(f), Ok((status, says))) => {
+                    assert_eq!(f.status, status, "{case}: {}", f.message);
+                    assert!(
+                        f.message.contains(says),
+                        "{case}: {:?} lacks {says:?}",
+                        f.message
+                    );
+                    assert_eq!(f.evidence.resources, ["terraform plan plan.json"], "{case}");
+                    assert!(f.evidence.observed["changes"].is_array(), "{case}");
+                }
+                (Err(e), Err(says)) => {
+                    assert!(e.to_string().contains(says), "{case}: {e} lacks {says:?}");
+                }
+                (got, _) => panic!("{case}: expected {expected:?}, judged {got:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_plan_that_cannot_be_read_is_an_error() {
+        let missing =
+            std::env::temp_dir().join(format!("verify-no-such-plan-{}.json", std::process::id()));
+        let e = judge_plan_file(&missing).unwrap_err();
+        assert!(e.to_string().contains("cannot read"), "{e}");
+        assert!(matches!(e, CheckError::Probe { .. }), "{e:?}");
     }
 }

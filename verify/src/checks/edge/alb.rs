@@ -3,6 +3,7 @@
 //! redirect to HTTPS (default action and every rule), admits its listener
 //! ports only from Cloudflare's ranges, and writes access logs.
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use aws_sdk_acm::types::CertificateDetail;
@@ -12,7 +13,9 @@ use serde_json::json;
 
 use crate::aws::elb::{DESCRIBE_LB_ATTRIBUTES, DESCRIBE_LISTENERS};
 use crate::aws::{self, ec2::SourcePolicy, ec2::admitted_sources};
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
+use crate::check::{
+    Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, Grant, required,
+};
 use crate::context::Context;
 use crate::spec::EdgeSpec;
 
@@ -179,37 +182,41 @@ async fn https_listener(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     }
     let now = SystemTime::now();
     let mut certificates = Vec::new();
-    let mut problems = Vec::new();
+    // The message from Fields; the evidence as the sandbox tests read it
+    // (`/observed/SslPolicy`, `/observed/certificates/0/Status`).
+    let mut f = Fields::of(&name);
     for (arn, cert) in arns.iter().zip(&described) {
         let verdict = judge_certificate(arn, cert, now, spec.min_cert_days);
         certificates.push(verdict.evidence);
-        problems.extend(verdict.problem);
+        if let Some(problem) = verdict.problem {
+            f.problem(problem);
+        }
     }
     let evidence = evidence
         .resources(arns.iter().map(|arn| format!("certificate {arn}")))
         .observed(
             json!({ "listeners": observed, "SslPolicy": policy, "certificates": certificates }),
         );
-    if !spec.allowed_tls_policies.iter().any(|p| p == policy) {
-        problems.push(format!(
-            "443 listener policy expected one of [{}], observed {policy}",
-            spec.allowed_tls_policies.join(", ")
-        ));
-    }
-    if arns.is_empty() {
-        problems.push("443 listener certificate expected, observed none".into());
-    }
-    Ok(if problems.is_empty() {
-        Finding::pass(
-            format!(
-                "{name}: HTTPS on 443 with {policy}; {} certificate(s) valid ≥ {} days",
-                arns.len(),
-                spec.min_cert_days
-            ),
-            evidence,
-        )
-    } else {
-        Finding::fail(format!("{name}: {}", problems.join("; ")), evidence)
+    f.judge(
+        "443 listener policy",
+        format!("one of [{}]", spec.allowed_tls_policies.join(", ")),
+        policy,
+        spec.allowed_tls_policies.iter().any(|p| p == policy),
+    );
+    f.judge(
+        "443 listener certificate",
+        "at least one",
+        "none",
+        !arns.is_empty(),
+    );
+    let pass = format!(
+        "{name}: HTTPS on 443 with {policy}; {} certificate(s) valid ≥ {} days",
+        arns.len(),
+        spec.min_cert_days
+    );
+    Ok(Finding {
+        evidence,
+        ..f.finish(pass)
     })
 }
 
@@ -482,33 +489,37 @@ async fn origin_locked(cx: &Context, spec: &EdgeSpec) -> CheckResult {
 async fn access_logs(cx: &Context, spec: &EdgeSpec) -> CheckResult {
     let name = format!("load balancer '{}'", spec.load_balancer);
     let attributes = aws::elb::load_balancer_attributes(cx.aws(), &spec.load_balancer).await?;
+    judge_access_logs(&name, &attributes)
+}
+
+/// `edge.alb.access_logs` on the load balancer's attributes: `true`, and
+/// nothing else, is on; an attribute AWS did not report is an error.
+fn judge_access_logs(name: &str, attributes: &BTreeMap<String, String>) -> CheckResult {
     let get = |key: &str| attributes.get(key).map(String::as_str);
     let enabled = required(
         get("access_logs.s3.enabled"),
         DESCRIBE_LB_ATTRIBUTES,
-        &name,
+        name,
         "access_logs.s3.enabled",
     )?;
     let bucket = get("access_logs.s3.bucket");
-    let evidence = Evidence::of(&name)
-        .expected(json!({ "access_logs.s3.enabled": "true" }))
-        .observed(json!({ "access_logs.s3.enabled": enabled, "access_logs.s3.bucket": bucket }));
-    Ok(if enabled == "true" {
-        Finding::pass(
-            format!("{name}: access logs to s3://{}", bucket.unwrap_or("?")),
-            evidence,
-        )
-    } else {
-        Finding::fail(
-            format!("{name}: access_logs.s3.enabled expected true, observed {enabled}"),
-            evidence,
-        )
-    })
+    let mut f = Fields::of(name);
+    f.expect("access_logs.s3.enabled", "true", enabled);
+    let mut finding = f.finish(format!(
+        "{name}: access logs to s3://{}",
+        bucket.unwrap_or("?")
+    ));
+    // Not judged, but what a reader looks for next: where the logs go.
+    if let Some(observed) = finding.evidence.observed.as_object_mut() {
+        observed.insert("access_logs.s3.bucket".into(), json!(bucket));
+    }
+    Ok(finding)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::check::Status;
     use aws_sdk_acm::types::CertificateStatus;
     use aws_sdk_elasticloadbalancingv2::types::RedirectActionConfig;
     use aws_smithy_types::DateTime;
@@ -630,6 +641,84 @@ mod tests {
         ];
         for (case, actions, expected) in cases {
             assert_eq!(only_redirects_to_https(&actions), expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn access_logs_must_be_on() {
+        let attributes = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let name = "load balancer 'core-api'";
+        /// (case, the attributes, Ok((status, says)) or Err(says))
+        type Row<'a> = (
+            &'a str,
+            BTreeMap<String, String>,
+            Result<(Status, &'a str), &'a str>,
+        );
+        let rows: Vec<Row> = vec![
+            (
+                "on",
+                attributes(&[
+                    ("access_logs.s3.enabled", "true"),
+                    ("access_logs.s3.bucket", "logs"),
+                ]),
+                Ok((
+                    Status::Pass,
+                    "load balancer 'core-api': access logs to s3://logs",
+                )),
+            ),
+            (
+                "off",
+                attributes(&[
+                    ("access_logs.s3.enabled", "false"),
+                    ("access_logs.s3.bucket", ""),
+                ]),
+                Ok((
+                    Status::Fail,
+                    "load balancer 'core-api': access_logs.s3.enabled expected true, observed false",
+                )),
+            ),
+            (
+                "garbled",
+                attributes(&[("access_logs.s3.enabled", "TRUE")]),
+                Ok((
+                    Status::Fail,
+                    "access_logs.s3.enabled expected true, observed TRUE",
+                )),
+            ),
+            (
+                "not reported",
+                attributes(&[("idle_timeout.timeout_seconds", "60")]),
+                Err("did not report access_logs.s3.enabled"),
+            ),
+        ];
+        for (case, attributes, expected) in rows {
+            match (judge_access_logs(name, &attributes), expected) {
+                (Ok(f), Ok((status, says))) => {
+                    assert_eq!(f.status, status, "{case}: {}", f.message);
+                    assert!(
+                        f.message.contains(says),
+                        "{case}: {:?} lacks {says:?}",
+                        f.message
+                    );
+                    // The sandbox tests read these pointers.
+                    assert_eq!(
+                        f.evidence.expected["access_logs.s3.enabled"], "true",
+                        "{case}"
+                    );
+                    assert!(
+                        f.evidence.observed["access_logs.s3.enabled"].is_string(),
+                        "{case}"
+                    );
+                    assert_eq!(f.evidence.resources, [name], "{case}");
+                }
+                (Err(e), Err(says)) => assert!(e.to_string().contains(says), "{case}: {e}"),
+                (got, _) => panic!("{case}: expected {expected:?}, judged {got:?}"),
+            }
         }
     }
 }
