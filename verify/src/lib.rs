@@ -5,8 +5,8 @@
 //! - [`spec`]: the HCL environment spec, strictly parsed.
 //! - [`aws`]: SDK configuration, the read-only guard, the call counter, and
 //!   every AWS call, one module per service.
-//! - [`gate`]: one run: the catalogue, run concurrently over shared reads.
-//! - [`context`]: what a check reads with (the spec and the run's AWS access).
+//! - [`Gate`]: one run: the catalogue, run concurrently over shared reads;
+//!   [`Context`]: what a check reads with (the spec and the run's AWS access).
 //! - [`checks`]: one module per area, named as the check id prefix.
 //! - [`check`]: the model every check shares (status, outcome, typed evidence, errors).
 //! - [`drill`]: consent, steady state, probes, a guarded fault, recovery,
@@ -36,11 +36,15 @@
 pub mod aws;
 pub mod check;
 pub mod checks;
-pub mod context;
+mod context;
 pub mod drill;
 mod error;
-pub mod gate;
+mod gate;
 pub mod iam;
+// The probes under the checks (TLS, HTTP, DNS, the Cloudflare API): public
+// for the sandbox suites that test them against real stand-ins; not part of
+// the API, and free to change.
+#[doc(hidden)]
 pub mod probe;
 pub mod run;
 pub mod sandbox;
@@ -52,5 +56,6 @@ pub mod waivers;
 
 pub use check::{Check, CheckError, Evidence, Fields, Finding, Outcome, Status};
 pub(crate) use error::required;
-pub use gate::{Gate, Selection};
+pub use context::Context;
+pub use gate::{CallerIdentity, DEFAULT_CHECK_TIMEOUT, DEFAULT_CONCURRENCY, Gate, IdentityError, Selection};
 pub use spec::{Environment, SpecError};

@@ -5,7 +5,7 @@
 //! Entries are keyed by the value's type as well as the key text, so a key
 //! reused for another type is another entry, never a failed downcast. Each
 //! entry remembers the AWS operations its fetch made, and every caller it
-//! serves is credited with them ([`crate::context::OperationLog`]).
+//! serves is credited with them ([`crate::aws::calls::OperationLog`]).
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;

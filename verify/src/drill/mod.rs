@@ -19,9 +19,11 @@
 
 pub mod pgbouncer_drain;
 pub mod pitr_restore;
+// Public for the drill benchmark and suites; not part of the API.
+#[doc(hidden)]
 pub mod probe;
 pub mod rds_failover;
-pub mod workload;
+pub(crate) mod workload;
 
 /// Every drill's id and the IAM permissions it needs ([`crate::iam`]): the
 /// drill policy (`verify iam-policy --drills`) and each drill's write guard

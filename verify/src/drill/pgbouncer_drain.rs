@@ -3,7 +3,7 @@
 //!
 //! What it asserts:
 //! - zero failed transactions: no transaction whose `BEGIN` was acknowledged
-//!   ended without its `COMMIT` answered ([`super::workload`]);
+//!   ended without its `COMMIT` answered (the workload module);
 //! - errors before `BEGIN` (refused or lost connections the clients retried)
 //!   ≤ the declared bound (default one per client);
 //! - every committed transaction's row present afterwards;
