@@ -64,6 +64,19 @@ pub fn load_for_run(name: &str) -> Result<Environment> {
     Ok(target(name)?.env)
 }
 
+/// This test reads the running sandbox: it shares it with other readers,
+/// and waits while a test changes it ([`fixtures::sandbox::TestLock`]).
+/// Hold it for the whole test; never with [`changing`] in one test.
+pub fn reading() -> fixtures::sandbox::TestLock {
+    fixtures::sandbox::TestLock::reading().expect("the sandbox's test lock")
+}
+
+/// This test changes what other tests read (the shared RDS data plane, the
+/// pgbouncer tasks): it holds the sandbox alone.
+pub fn changing() -> fixtures::sandbox::TestLock {
+    fixtures::sandbox::TestLock::changing().expect("the sandbox's test lock")
+}
+
 mod accounts;
 pub use accounts::{Account, fresh_account};
 pub mod drills;

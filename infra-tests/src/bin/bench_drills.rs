@@ -40,7 +40,7 @@ fn main() -> anyhow::Result<()> {
         .standins
         .clone()
         .ok_or_else(|| anyhow::anyhow!("the sandbox has no stand-ins"))?;
-    let _lock = rds::lock(&rds_state)?;
+    let _sandbox = fixtures::sandbox::TestLock::changing()?;
     runtime().block_on(async {
         // The good state everywhere (moto's AZs and the data plane's agree).
         fixtures::sandbox::reset().await?;

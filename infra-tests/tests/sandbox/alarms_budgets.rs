@@ -63,6 +63,7 @@ async fn bury_subscription(account: &Account, topic: &str, endpoint: &str) {
 
 #[test]
 fn subscriptions_are_read_on_every_page_once_per_topic() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let mut account = Account::seeded(&[]).await.expect("account");
         bury_subscription(&account, ALERTS_TOPIC, CHATBOT_ENDPOINT).await;
@@ -96,6 +97,7 @@ fn subscriptions_are_read_on_every_page_once_per_topic() {
 
 #[test]
 fn alarms_present_reads_every_page_of_describe_alarms() {
+    let _sandbox = infra_tests::reading();
     let (outcome, calls) = runtime().block_on(async {
         let mut account = Account::seeded(&[]).await.expect("account");
         let cloudwatch = aws_sdk_cloudwatch::Client::new(&account.target.sdk_config().await);
@@ -140,6 +142,7 @@ fn alarms_present_reads_every_page_of_describe_alarms() {
 
 #[test]
 fn a_declared_composite_alarm_is_judged_like_a_metric_alarm() {
+    let _sandbox = infra_tests::reading();
     let (good, disabled) = runtime().block_on(async {
         let mut account = Account::seeded(&[]).await.expect("account");
         let cloudwatch = aws_sdk_cloudwatch::Client::new(&account.target.sdk_config().await);
@@ -197,6 +200,7 @@ fn actual_over(threshold: f64) -> Notification {
 /// an update of a notification that does not exist is refused.
 #[test]
 fn budgets_updated_in_place_round_trip() {
+    let _sandbox = infra_tests::reading();
     let (thresholds, monthly, missing) = runtime().block_on(async {
         let account = Account::seeded(&["budget-threshold-90", "budget-limit"])
             .await

@@ -50,6 +50,7 @@ fn passes_on_the_good_sandbox_with_evidence(
     #[case] pointer: &str,
     #[case] expected: Value,
 ) {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("seeded account");
         account.check(id).await
@@ -128,6 +129,7 @@ fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] id: &str,
     #[case] message_parts: &[&str],
 ) {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let account = Account::seeded(&[broken])
             .await
@@ -177,6 +179,7 @@ fn a_failing_checks_evidence_names_resource_expected_and_observed(
     #[case] observed: Value,
     #[case] operation: &str,
 ) {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let account = Account::seeded(&[broken])
             .await
@@ -214,6 +217,7 @@ fn a_failing_checks_evidence_names_resource_expected_and_observed(
 /// success (the catalogue: "at least one run finished successfully").
 #[test]
 fn a_later_failed_run_does_not_hide_a_success() {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let account = Account::seeded(&["scheduled-later-failure"])
             .await
@@ -238,6 +242,7 @@ fn a_later_failed_run_does_not_hide_a_success() {
 /// A deleted budget cannot be judged: `error` naming the operation, never `pass`.
 #[test]
 fn a_missing_budget_is_an_error_not_a_pass() {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let account = Account::seeded(&["budget-deleted"]).await.expect("account");
         account.check("budgets.monthly").await
@@ -258,6 +263,7 @@ fn a_missing_budget_is_an_error_not_a_pass() {
 /// Every `rds.*` check on one instance costs one DescribeDBInstances between them.
 #[test]
 fn checks_on_one_resource_share_one_describe() {
+    let _sandbox = infra_tests::reading();
     let calls = runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let gate = account.gate().await;
@@ -304,6 +310,7 @@ fn checks_on_one_resource_share_one_describe() {
 /// the declared success marker in the task's log group is the evidence.
 #[test]
 fn a_scheduled_task_passes_on_its_log_marker_and_fails_without_it() {
+    let _sandbox = infra_tests::reading();
     let (with_marker, without) = runtime().block_on(async {
         let mut account = Account::seeded(&[]).await.expect("account");
         let task = account
@@ -347,6 +354,7 @@ fn a_scheduled_task_passes_on_its_log_marker_and_fails_without_it() {
 /// no datapoints is `error` (could not see), never a pass.
 #[test]
 fn metric_gates_share_one_call_follow_pages_and_never_pass_on_no_data() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let mut account = Account::seeded(&[]).await.expect("seeded account");
         let mut ghost = account.env.metrics[2].clone();

@@ -17,13 +17,13 @@
 //! - refused where the spec does not allow drills, and when `pgbouncer.*`
 //!   do not hold, with only reads made.
 //!
-//! The sandbox's data plane is one shared thing: the test holds its lock and
-//! leaves it good (reset) whatever happens.
+//! The sandbox's data plane is one shared thing: the test holds the sandbox
+//! alone (`infra_tests::changing`) and leaves it good (reset) whatever
+//! happens.
 
 use std::time::Duration;
 
 use fixtures::SandboxState;
-use fixtures::rds;
 use fixtures::standins::StandinsState;
 use infra_tests::drills::{
     assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
@@ -106,13 +106,9 @@ async fn connection_termination(gate: &Gate, on: bool) {
 
 #[test]
 fn the_drain_drill_passes_agrees_with_drain_ready_and_fails_when_transactions_are_cut() {
+    let _sandbox = infra_tests::changing();
     let state = running_sandbox();
-    let rds_state = state
-        .rds
-        .clone()
-        .expect("the sandbox has an RDS data plane");
     let standins = state.standins.clone().expect("stand-ins");
-    let _lock = rds::lock(&rds_state).expect("the data plane's lock");
     runtime().block_on(async {
         let result = tokio::spawn(drills()).await;
         // Whatever happened: the good sandbox back for everyone else.
@@ -317,6 +313,7 @@ async fn drill_ignoring_drain_ready() -> DrillRecord {
 
 #[test]
 fn a_spec_without_consent_or_a_broken_steady_state_stops_nothing() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let mut env = account.env.clone();

@@ -56,13 +56,13 @@ async fn nothing_left(state: &SandboxState, gate: &Gate) {
 
 #[test]
 fn the_restore_drill_passes_fails_when_the_target_is_ignored_and_always_deletes_its_scratch() {
+    let _sandbox = infra_tests::changing();
     let state = running_sandbox();
     let rds_state = state
         .rds
         .clone()
         .expect("the sandbox has an RDS data plane");
     let standins = state.standins.clone().expect("stand-ins");
-    let _lock = rds::lock(&rds_state).expect("the data plane's lock");
     runtime().block_on(async {
         let result = tokio::spawn(drills()).await;
         fixtures::standins::reset_running(&standins)
@@ -187,6 +187,7 @@ async fn drills() {
 
 #[test]
 fn cleanup_deletes_tagged_scratch_instances_only() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let gate = account.gate().await;
@@ -227,6 +228,7 @@ fn cleanup_deletes_tagged_scratch_instances_only() {
 
 #[test]
 fn a_restore_time_after_the_latest_restorable_time_is_refused() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let rds = aws_sdk_rds::Client::new(&sdk_config(&account.connection).await);
@@ -246,6 +248,7 @@ fn a_restore_time_after_the_latest_restorable_time_is_refused() {
 
 #[test]
 fn a_spec_without_consent_or_a_broken_steady_state_restores_nothing() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let mut env = account.env.clone();

@@ -10,8 +10,8 @@
 //! - refused where the spec does not allow drills, and when the steady
 //!   state does not hold, with nothing injected.
 //!
-//! The data plane is one shared thing: the test holds its lock and leaves it
-//! good (reset) whatever happens.
+//! The data plane is one shared thing: the test holds the sandbox alone
+//! (`infra_tests::changing`) and leaves it good (reset) whatever happens.
 
 use std::time::Duration;
 
@@ -76,13 +76,13 @@ async fn cleaned_up_and_settled(rds: &RdsState, gate: &Gate) {
 
 #[test]
 fn the_failover_drill_passes_cleans_up_when_interrupted_and_fails_on_an_async_standby() {
+    let _sandbox = infra_tests::changing();
     let state = running_sandbox();
     let rds = state
         .rds
         .clone()
         .expect("the sandbox has an RDS data plane");
     let standins = state.standins.clone().expect("stand-ins");
-    let _lock = rds::lock(&rds).expect("the data plane's lock");
     runtime().block_on(async {
         let result = tokio::spawn(drills(rds.clone())).await;
         // Whatever happened: the good data plane back for everyone else.
@@ -245,6 +245,7 @@ async fn drills(rds: RdsState) {
 
 #[test]
 fn a_spec_without_consent_or_a_broken_steady_state_injects_nothing() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         // Not allowed: refused before anything is read or written.
         let account = Account::seeded(&[]).await.expect("account");
@@ -272,6 +273,7 @@ fn a_spec_without_consent_or_a_broken_steady_state_injects_nothing() {
 
 #[test]
 fn a_probe_asking_for_tls_verifies_or_refuses_never_falls_back() {
+    let _sandbox = infra_tests::reading();
     use verify::drill::probe::ProbeTarget;
     let rds = running_sandbox()
         .rds

@@ -236,6 +236,7 @@ fn passes_against_good_stand_ins(
     #[case] pointer: &str,
     #[case] expected: serde_json::Value,
 ) {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(run(id, Break::None));
     assert_eq!(outcome.status, Status::Pass, "{id}: {}", outcome.message);
     let evidence = &outcome.evidence;
@@ -280,6 +281,7 @@ fn fails_against_broken_stand_ins(
     #[case] id: &str,
     #[case] message_parts: &[&str],
 ) {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(run(id, broken));
     assert_eq!(
         outcome.status,
@@ -306,6 +308,7 @@ fn fails_against_broken_stand_ins(
 /// A wrong Cloudflare token is an error naming the API, never a pass.
 #[test]
 fn a_wrong_cloudflare_token_is_an_error() {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let dir =
             std::env::temp_dir().join(format!("verify-standins-token-{}", std::process::id()));
@@ -337,6 +340,7 @@ fn a_wrong_cloudflare_token_is_an_error() {
 /// An edge that does not answer is an error with the probe named, not a fail or a pass.
 #[test]
 fn an_unreachable_edge_is_an_error() {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let mut account = Account::seeded(&[]).await.expect("account");
         let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -367,6 +371,7 @@ fn an_unreachable_edge_is_an_error() {
 #[case::slow(Knobs { slow_ms: 2_500, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_orgs` latency expected ≤ 2000 ms, observed 2"])]
 #[case::lost_write(Knobs { drop_writes: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `read_back` status expected 200, observed 404"])]
 fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts: &[&str]) {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let state = fixtures::SandboxState::load()
             .expect("sandbox state")

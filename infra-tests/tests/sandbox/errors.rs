@@ -17,6 +17,7 @@ fn sandbox_env() -> verify::Environment {
 
 #[test]
 fn an_unreachable_endpoint_is_an_error_in_bounded_time() {
+    let _sandbox = infra_tests::reading();
     let closed_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -63,6 +64,7 @@ fn an_unreachable_endpoint_is_an_error_in_bounded_time() {
 
 #[test]
 fn an_unknown_instance_is_an_error_naming_it() {
+    let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
         let mut account = Account::seeded(&[]).await.expect("account");
         account.env.rds[0].identifier = "restartix-sandbox-typo".into();
@@ -86,6 +88,7 @@ fn an_unknown_instance_is_an_error_naming_it() {
 /// The suite's own harness fails loudly, not green, when the sandbox spec cannot reach AWS.
 #[test]
 fn the_sandbox_connection_needs_a_running_sandbox_or_says_so() {
+    let _sandbox = infra_tests::reading();
     let env = sandbox_env();
     match connection(&env) {
         Ok(conn) => assert!(

@@ -6,13 +6,14 @@
 
 use infra_tests::{connection, fresh_account, load_for_run, runtime};
 use verify::Gate;
-use verify::gate::IdentityError;
+use verify::IdentityError;
 
 /// The sandbox's default account (moto's, for its static test credentials).
 const SANDBOX_ACCOUNT: &str = "123456789012";
 
 #[test]
 fn the_sandbox_identity_is_confirmed_with_one_sts_call() {
+    let _sandbox = infra_tests::reading();
     let env = load_for_run("sandbox").unwrap();
     let connection = connection(&env).unwrap();
     runtime().block_on(async {
@@ -37,6 +38,7 @@ fn the_sandbox_identity_is_confirmed_with_one_sts_call() {
 /// Through an assumed role (as production runs), the role's account is the one confirmed.
 #[test]
 fn an_assumed_role_in_the_declared_account_is_confirmed() {
+    let _sandbox = infra_tests::reading();
     let mut env = load_for_run("sandbox").unwrap();
     let account = fresh_account();
     env.account_id = account.clone();
@@ -57,6 +59,7 @@ fn an_assumed_role_in_the_declared_account_is_confirmed() {
 /// A spec declaring another account than the credentials' is refused, naming both.
 #[test]
 fn another_account_is_refused_naming_both() {
+    let _sandbox = infra_tests::reading();
     let mut env = load_for_run("sandbox").unwrap();
     env.account_id = "210987654321".into();
     let connection = connection(&env).unwrap();
@@ -87,6 +90,7 @@ fn another_account_is_refused_naming_both() {
 /// Clients built for another region than the spec's are refused before any call.
 #[test]
 fn clients_in_another_region_are_refused_before_any_call() {
+    let _sandbox = infra_tests::reading();
     let env = load_for_run("sandbox").unwrap();
     let mut connection = connection(&env).unwrap();
     connection.region = "us-east-1".into();

@@ -1,18 +1,24 @@
-//! The sandbox suites that share nothing they change: one test binary
-//! (linking the SDK once), a module per area of the harness. Each test
-//! seeds a fresh account (or starts its own stand-in) for what it breaks,
-//! so they run in parallel with one another.
-//!
-//! The suites that change what every test reads (the shared edge's knobs,
-//! the RDS data plane, the pgbouncer tasks, a reset) and the drills keep
-//! binaries of their own: cargo runs test binaries one after another.
+//! Every sandbox suite in one test binary (linking the SDK once), a module
+//! per area. Each test holds the sandbox's test lock for its whole run:
+//! [`infra_tests::reading`] when it only reads what others read (most seed a
+//! fresh account, or start stand-ins of their own, for what they break), or
+//! [`infra_tests::changing`] when it changes the shared data plane (a
+//! failover, a drill) and must run alone. So they all run in parallel but
+//! for those few, within this binary and across processes alike.
 
 mod alarms_budgets;
 mod checks;
+mod drill_pgbouncer;
+mod drill_pitr;
+mod drill_rds;
+mod edge_breaks;
 mod errors;
 mod identity;
+mod pgbouncer_data_path;
 mod probes_cloudflare_dns;
 mod probes_edge;
+mod rds_data_plane;
 mod read_only;
+mod reset;
 mod spec;
 mod terraform;

@@ -35,6 +35,7 @@ fn standins() -> fixtures::standins::StandinsState {
 
 #[test]
 fn queries_pass_through_the_balancer_and_each_pgbouncer() {
+    let _sandbox = infra_tests::reading();
     let standins = standins();
     let endpoint = standins.pgbouncer_endpoint.expect("balancer endpoint");
     for _ in 0..4 {
@@ -56,6 +57,7 @@ fn queries_pass_through_the_balancer_and_each_pgbouncer() {
 
 #[test]
 fn the_sandbox_spec_points_pgbouncer_at_the_balancer() {
+    let _sandbox = infra_tests::reading();
     let env = load_for_run("sandbox").expect("sandbox spec");
     let endpoint = env
         .pgbouncer
@@ -69,6 +71,7 @@ fn the_sandbox_spec_points_pgbouncer_at_the_balancer() {
 
 #[test]
 fn a_closed_port_is_not_a_database() {
+    let _sandbox = infra_tests::reading();
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()

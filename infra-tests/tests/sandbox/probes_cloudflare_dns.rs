@@ -48,6 +48,7 @@ async fn closed_port() -> u16 {
 
 #[tokio::test]
 async fn zone_lookup_finds_the_seeded_zone_and_not_another() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&[]).await;
     let cf = client(&api);
 
@@ -65,6 +66,7 @@ async fn zone_lookup_finds_the_seeded_zone_and_not_another() {
 
 #[tokio::test]
 async fn settings_are_read_and_a_change_is_seen() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&[]).await;
     let cf = client(&api);
     let zone = cf.zone_id(ZONE).await.unwrap();
@@ -96,6 +98,7 @@ async fn settings_are_read_and_a_change_is_seen() {
 
 #[tokio::test]
 async fn unknown_setting_or_zone_is_an_error_naming_the_endpoint() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&[]).await;
     let cf = client(&api);
     let zone = api.zone_id().to_owned();
@@ -123,6 +126,7 @@ async fn unknown_setting_or_zone_is_an_error_naming_the_endpoint() {
 
 #[tokio::test]
 async fn firewall_entrypoint_executes_the_managed_ruleset() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&[]).await;
     let cf = client(&api);
     let zone = cf.zone_id(ZONE).await.unwrap();
@@ -143,6 +147,7 @@ async fn firewall_entrypoint_executes_the_managed_ruleset() {
 
 #[tokio::test]
 async fn firewall_entrypoint_disabled_or_deleted_is_seen() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&[]).await;
     let cf = client(&api);
     let zone = cf.zone_id(ZONE).await.unwrap();
@@ -170,6 +175,7 @@ async fn firewall_entrypoint_disabled_or_deleted_is_seen() {
 
 #[tokio::test]
 async fn configuration_rules_and_page_rules_are_read_and_changes_seen() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&[]).await;
     let cf = client(&api);
     let zone = cf.zone_id(ZONE).await.unwrap();
@@ -244,6 +250,7 @@ async fn a_failed_override_read_is_an_error(
     #[case] status: &'static str,
     #[case] body: &'static str,
 ) {
+    let _sandbox = infra_tests::reading();
     let port = canned(status, body).await;
     let cf = CloudflareClient::new(
         Some(&format!("http://127.0.0.1:{port}/client/v4")),
@@ -263,6 +270,7 @@ async fn a_failed_override_read_is_an_error(
 
 #[tokio::test]
 async fn page_rules_follow_pages_and_a_repeated_page_is_an_error() {
+    let _sandbox = infra_tests::reading();
     let port = canned(
         "200 OK",
         r#"{"success":true,"errors":[],"messages":[],"result":[{"id":"p1","status":"active","targets":[],"actions":[{"id":"ssl","value":"strict"}]}],"result_info":{"page":1,"total_pages":2}}"#,
@@ -289,6 +297,7 @@ async fn custom_hostnames_are_read_across_every_page(
     #[case] per_page: u32,
     #[case] created: usize,
 ) {
+    let _sandbox = infra_tests::reading();
     let seeded = ["app.physio-bucharest.test", "portal.kinetic-cluj.test"];
     let api = cloudflare(&seeded).await;
     let cf = client(&api).with_per_page(per_page);
@@ -323,6 +332,7 @@ async fn custom_hostnames_are_read_across_every_page(
 
 #[tokio::test]
 async fn a_pending_custom_hostname_is_seen_as_pending_and_a_deleted_one_is_gone() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&["app.physio-bucharest.test"]).await;
     let cf = client(&api);
     let zone = cf.zone_id(ZONE).await.unwrap();
@@ -367,6 +377,7 @@ async fn a_pending_custom_hostname_is_seen_as_pending_and_a_deleted_one_is_gone(
 
 #[tokio::test]
 async fn ips_are_cloudflare_published_ranges_without_a_token() {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&[]).await;
     // /ips needs no authentication: a client with a wrong token still reads it.
     let cf = CloudflareClient::new(Some(&api.base_url()), "wrong", TIMEOUT).unwrap();
@@ -384,6 +395,7 @@ async fn ips_are_cloudflare_published_ranges_without_a_token() {
 #[case::empty_token("")]
 #[tokio::test]
 async fn a_bad_token_is_unauthorized_never_data(#[case] token: &str) {
+    let _sandbox = infra_tests::reading();
     let api = cloudflare(&["app.physio-bucharest.test"]).await;
     let cf = CloudflareClient::new(Some(&api.base_url()), token, TIMEOUT).unwrap();
     let zone = api.zone_id().to_owned();
@@ -412,6 +424,7 @@ async fn a_bad_token_is_unauthorized_never_data(#[case] token: &str) {
 
 #[tokio::test]
 async fn a_closed_port_fails_fast() {
+    let _sandbox = infra_tests::reading();
     let port = closed_port().await;
     let cf = CloudflareClient::new(
         Some(&format!("http://127.0.0.1:{port}/client/v4")),
@@ -437,6 +450,7 @@ async fn a_closed_port_fails_fast() {
 
 #[tokio::test]
 async fn a_silent_server_times_out() {
+    let _sandbox = infra_tests::reading();
     // Accepts connections and never answers.
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -501,6 +515,7 @@ async fn an_unsuccessful_or_garbled_answer_is_an_error_never_data(
     #[case] status: &'static str,
     #[case] body: &'static str,
 ) {
+    let _sandbox = infra_tests::reading();
     let port = canned(status, body).await;
     let cf = CloudflareClient::new(
         Some(&format!("http://127.0.0.1:{port}/client/v4")),
@@ -521,6 +536,7 @@ async fn an_unsuccessful_or_garbled_answer_is_an_error_never_data(
 
 #[tokio::test]
 async fn a_server_that_ignores_pages_is_an_error_not_a_loop() {
+    let _sandbox = infra_tests::reading();
     // Every page is the same full page, and there is no `result_info`.
     let port = canned(
         "200 OK",
@@ -559,6 +575,7 @@ fn dmarc_name() -> String {
 
 #[tokio::test]
 async fn spf_and_dmarc_are_read() {
+    let _sandbox = infra_tests::reading();
     let server = dns().await;
 
     let spf = txt(&spf_name(), Some(server.addr), TIMEOUT).await.unwrap();
@@ -574,6 +591,7 @@ async fn spf_and_dmarc_are_read() {
 
 #[tokio::test]
 async fn a_change_at_run_time_is_seen_by_the_next_query() {
+    let _sandbox = infra_tests::reading();
     let server = dns().await;
 
     server
@@ -599,6 +617,7 @@ async fn a_change_at_run_time_is_seen_by_the_next_query() {
 
 #[tokio::test]
 async fn several_records_are_all_returned_and_multi_string_ones_joined() {
+    let _sandbox = infra_tests::reading();
     let server = dns().await;
 
     server
@@ -636,6 +655,7 @@ async fn several_records_are_all_returned_and_multi_string_ones_joined() {
 
 #[tokio::test]
 async fn a_record_too_large_for_udp_is_read_over_tcp() {
+    let _sandbox = infra_tests::reading();
     let server = dns().await;
     // ~4 KB: beyond any UDP payload the resolver advertises, so the server
     // truncates and the probe must retry over TCP to read it whole.
@@ -657,6 +677,7 @@ async fn a_record_too_large_for_udp_is_read_over_tcp() {
 
 #[tokio::test]
 async fn absent_records_read_as_empty() {
+    let _sandbox = infra_tests::reading();
     let server = dns().await;
 
     // Unknown name in the zone: NXDOMAIN.
@@ -691,6 +712,7 @@ async fn absent_records_read_as_empty() {
 
 #[tokio::test]
 async fn a_name_outside_the_zone_is_refused_as_an_error() {
+    let _sandbox = infra_tests::reading();
     let server = dns().await;
 
     let err = txt("_dmarc.example.org", Some(server.addr), TIMEOUT)
@@ -704,6 +726,7 @@ async fn a_name_outside_the_zone_is_refused_as_an_error() {
 
 #[tokio::test]
 async fn a_closed_nameserver_port_is_an_error_within_the_timeout() {
+    let _sandbox = infra_tests::reading();
     let port = {
         let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
         udp.local_addr().unwrap().port()
@@ -727,6 +750,7 @@ async fn a_closed_nameserver_port_is_an_error_within_the_timeout() {
 
 #[tokio::test]
 async fn a_silent_nameserver_times_out() {
+    let _sandbox = infra_tests::reading();
     // Receives queries and never answers (and nothing on TCP).
     let silent = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).await.unwrap();
     let addr = silent.local_addr().unwrap();
@@ -749,6 +773,7 @@ async fn a_silent_nameserver_times_out() {
 
 #[tokio::test]
 async fn a_stopped_server_is_an_error_not_an_empty_answer() {
+    let _sandbox = infra_tests::reading();
     let server = dns().await;
     let addr = server.addr;
     assert!(

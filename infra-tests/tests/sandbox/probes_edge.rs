@@ -120,6 +120,7 @@ fn closed_port() -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_valid_chain_and_name_reports_tls13_and_the_expiry() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     let report = edge.handshake(HOST).await.expect("handshake");
     assert_eq!(report.protocol, "TLSv1.3");
@@ -140,6 +141,7 @@ async fn a_valid_chain_and_name_reports_tls13_and_the_expiry() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_chain_from_an_untrusted_ca_is_a_certificate_error() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     // The same server, trusted through the sandbox CA: passes.
     edge.handshake(HOST).await.expect("trusted handshake");
@@ -150,6 +152,7 @@ async fn a_chain_from_an_untrusted_ca_is_a_certificate_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_certificate_is_a_certificate_error_naming_the_host() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::start(|ca, config| {
         config.certs.insert(HOST.to_owned(), expired_cert(ca));
     })
@@ -162,6 +165,7 @@ async fn an_expired_certificate_is_a_certificate_error_naming_the_host() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_expiring_on_a_running_edge_is_seen_at_once() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     edge.handshake(HOST).await.expect("valid before the change");
     let expired = expired_cert(&edge.ca);
@@ -175,6 +179,7 @@ async fn a_certificate_expiring_on_a_running_edge_is_seen_at_once() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_certificate_close_to_expiry_reports_few_days_left() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     let now = SystemTime::now();
     let soon = edge.issue(&[HOST], now - DAY, now + 5 * DAY + Duration::from_secs(600));
@@ -190,6 +195,7 @@ async fn a_certificate_close_to_expiry_reports_few_days_left() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_wrong_name_certificate_is_a_certificate_error() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::start(|ca, config| {
         let now = SystemTime::now();
         let wrong = ca
@@ -204,6 +210,7 @@ async fn a_wrong_name_certificate_is_a_certificate_error() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_expired_certificate_fails_the_https_probe_too() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     let ok = edge
         .get(&format!("https://{HOST}/health"), 0)
@@ -232,6 +239,7 @@ async fn an_expired_certificate_fails_the_https_probe_too() {
 #[case::tls11(LegacyTls::Tls11)]
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_tls_is_refused_by_default_and_seen_when_accepted(#[case] version: LegacyTls) {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     assert!(
         !edge.legacy(version).await.expect("probe answers"),
@@ -262,6 +270,7 @@ fn assert_cf_ray(response: &HttpResponse) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn health_answers_200_with_cf_ray_and_hsts() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     let response = edge
         .get(&format!("https://{HOST}/health"), 0)
@@ -292,6 +301,7 @@ async fn health_answers_200_with_cf_ray_and_hsts() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_or_short_hsts_is_detectable() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     let url = format!("https://{HOST}/health");
     assert!(
@@ -322,6 +332,7 @@ async fn missing_or_short_hsts_is_detectable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_cf_ray_is_detectable() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::start(|_, c| c.cf_ray = false).await;
     let url = format!("https://{HOST}/health");
     let response = edge.get(&url, 0).await.expect("get");
@@ -337,6 +348,7 @@ async fn missing_cf_ray_is_detectable() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn plain_http_redirects_to_https() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     let url = format!("http://{HOST}/health?probe=1");
     let redirect = edge.get(&url, 0).await.expect("get");
@@ -362,6 +374,7 @@ async fn plain_http_redirects_to_https() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn forward_mode_serves_plain_http_without_redirect() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::start(|_, c| c.http_mode = HttpMode::Forward).await;
     let url = format!("http://{HOST}/health");
     let response = edge.get(&url, 2).await.expect("get");
@@ -380,6 +393,7 @@ async fn forward_mode_serves_plain_http_without_redirect() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_closed_port_is_a_connect_error_fast() {
+    let _sandbox = infra_tests::reading();
     let address = closed_port();
     let started = Instant::now();
 
@@ -410,6 +424,7 @@ async fn a_closed_port_is_a_connect_error_fast() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_silent_server_is_a_timeout_not_a_refusal() {
+    let _sandbox = infra_tests::reading();
     // Accepts TCP (the kernel backlog) but never speaks.
     let silent = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .await
@@ -452,6 +467,7 @@ async fn a_silent_server_is_a_timeout_not_a_refusal() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn shutdown_releases_both_ports() {
+    let _sandbox = infra_tests::reading();
     let edge = Edge::good().await;
     edge.handshake(HOST).await.expect("running");
     let (https, http) = (edge.handle.https_addr(), edge.handle.http_addr());
@@ -487,6 +503,7 @@ async fn babbler(answer: &'static [u8]) -> SocketAddr {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_answering_nonsense_is_an_error_never_a_pass() {
+    let _sandbox = infra_tests::reading();
     let plain_http = babbler(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
     // Not TLS at all: neither "legacy refused" nor a certificate problem.
     let legacy = legacy_version_accepted(HOST, plain_http, LegacyTls::Tls10, TIMEOUT).await;
@@ -516,6 +533,7 @@ async fn a_server_answering_nonsense_is_an_error_never_a_pass() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn invalid_input_is_an_error_not_a_panic() {
+    let _sandbox = infra_tests::reading();
     let address = closed_port();
     for url in ["", "ftp://x/", "https://", "http://h:70000/", "not a url"] {
         let result = get(url, &HttpOptions::default()).await;
@@ -562,6 +580,7 @@ fn crafted_server_hello(record: u16, server_version: u16) -> &'static [u8] {
 /// the record layer says), and everything else an error.
 #[tokio::test(flavor = "multi_thread")]
 async fn legacy_answers_are_classified_precisely() {
+    let _sandbox = infra_tests::reading();
     let probe = |address| legacy_handshake(HOST, address, LegacyTls::Tls10, TIMEOUT);
 
     let alert = babbler(&[0x15, 0x03, 0x01, 0x00, 0x02, 0x02, 0x46]).await;

@@ -5,7 +5,7 @@
 //! `rds-async-standby` break it does lose acknowledged writes.
 //!
 //! The failover test runs on the shared sandbox's one data plane, so it takes
-//! the data plane's lock (other processes, drills, take it too) and leaves it
+//! the sandbox alone (`infra_tests::changing`: other processes, drills, wait) and leaves it
 //! good: the primary back in the AZ it found it in (two failovers), the
 //! standby streaming synchronously, moto's AZ fields agreeing. moto itself
 //! is never reset here (other suites' accounts live in it). The refusals
@@ -265,16 +265,16 @@ async fn replication_on(rds: &RdsState, az: &str) -> Vec<(String, String, String
 /// One forced failover with the good data plane (no acknowledged write
 /// lost, AZs swapped, events, Multi-AZ back), then one with the
 /// `rds-async-standby` break (acknowledged writes lost), then the reset:
-/// in this order, under the data plane's lock.
+/// in this order, holding the sandbox alone.
 #[test]
 fn a_failover_keeps_every_acknowledged_write_and_an_async_standby_loses_some() {
+    let _sandbox = infra_tests::changing();
     let state = sandbox();
     let rds = state
         .rds
         .clone()
         .expect("state.json records the RDS data plane");
     let standins = state.standins.clone().expect("stand-ins");
-    let _lock = rds::lock(&rds).expect("the data plane's lock");
     let runtime = runtime();
     let body = runtime.spawn(failover_both_ways(
         state.clone(),
@@ -454,6 +454,7 @@ async fn failover_both_ways(
 /// and kept by a plain reboot, and their events.
 #[test]
 fn reboot_is_refused_as_rds_refuses_it_and_simulated_elsewhere() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let state = sandbox();
         let target = fixtures::SeedTarget {
@@ -561,6 +562,7 @@ fn reboot_is_refused_as_rds_refuses_it_and_simulated_elsewhere() {
 /// The endpoint, the probe URL and the members state.json records.
 #[test]
 fn state_json_records_the_data_plane() {
+    let _sandbox = infra_tests::reading();
     let state = sandbox();
     let rds = state.rds.expect("rds in state.json");
     assert!(rds.probe_url.contains(&rds.endpoint), "{}", rds.probe_url);

@@ -10,6 +10,7 @@ use verify::aws::{CallCounts, is_read_only};
 
 #[test]
 fn a_whole_gate_run_makes_only_read_calls() {
+    let _sandbox = infra_tests::reading();
     let calls = runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let gate = account.gate().await;
@@ -68,6 +69,7 @@ fn each_check_declares_what_it_called(env: &verify::Environment, outcomes: &[ver
 /// called by a run on an account broken to have it.
 #[test]
 fn the_iam_policy_grants_exactly_what_a_gate_run_calls() {
+    let _sandbox = infra_tests::reading();
     let run = |breaks: &'static [&'static str]| {
         runtime().block_on(async move {
             let account = Account::seeded(breaks).await.expect("account");

@@ -72,6 +72,7 @@ fn status_of(outcomes: &[Outcome], id: &str) -> (Status, String) {
 
 #[test]
 fn reset_restores_every_standin_after_every_standin_break() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let dir = std::env::temp_dir().join(format!(
             "verify-reset-{}-{}",
@@ -211,6 +212,7 @@ fn reset_restores_every_standin_after_every_standin_break() {
 /// A running set without a control API cannot be reset, and says how to fix it.
 #[test]
 fn a_set_without_a_control_api_says_so() {
+    let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let dir = std::env::temp_dir().join(format!(
             "verify-reset-none-{}-{}",

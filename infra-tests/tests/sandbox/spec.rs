@@ -82,6 +82,7 @@ fn an_invalid_spec_is_refused_with_its_position(
     #[case] line: usize,
     #[case] says: &str,
 ) {
+    let _sandbox = infra_tests::reading();
     match parse(text) {
         Ok(env) => panic!("accepted an invalid spec: {env:?}"),
         Err(SpecError::Invalid {
@@ -101,6 +102,7 @@ fn an_invalid_spec_is_refused_with_its_position(
 
 #[test]
 fn the_error_displays_as_file_line_column() {
+    let _sandbox = infra_tests::reading();
     let err = parse(&format!(
         "{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n    multiaz = true\n}}\n"
     ))
@@ -114,6 +116,7 @@ fn the_error_displays_as_file_line_column() {
 /// The success-marker rule points at `max_age` itself, as `file:line:column`.
 #[test]
 fn a_long_max_age_without_marker_points_at_max_age() {
+    let _sandbox = infra_tests::reading();
     let err = parse(&format!(
         "{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(1 day)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"35d\"\n}}\n"
     ))
@@ -127,6 +130,7 @@ fn a_long_max_age_without_marker_points_at_max_age() {
 /// Up to an hour ECS still lists the last run; a marker is optional.
 #[test]
 fn a_max_age_of_an_hour_needs_no_marker() {
+    let _sandbox = infra_tests::reading();
     let env = parse(&format!(
         "{GOOD_HEAD}scheduled_task \"t\" {{\n  rule = \"r\"\n  expression = \"rate(5 minutes)\"\n  cluster = \"c\"\n  task_family = \"f\"\n  max_age = \"1h\"\n}}\n"
     ))
@@ -140,6 +144,7 @@ fn a_max_age_of_an_hour_needs_no_marker() {
 #[case::spec(true)]
 #[case::waivers(false)]
 fn a_non_utf8_file_is_refused_at_its_first_bad_byte(#[case] spec: bool) {
+    let _sandbox = infra_tests::reading();
     let dir = std::env::temp_dir().join(format!("verify-utf8-{}-{spec}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("latin1.hcl");
@@ -176,6 +181,7 @@ fn a_non_utf8_file_is_refused_at_its_first_bad_byte(#[case] spec: bool) {
 
 #[test]
 fn an_unreadable_file_is_an_error_naming_it() {
+    let _sandbox = infra_tests::reading();
     let err = verify::spec::load(Path::new("environments/does-not-exist.hcl")).unwrap_err();
     assert!(matches!(err, SpecError::Read { .. }));
     assert!(err.to_string().contains("does-not-exist.hcl"), "{err}");
@@ -202,6 +208,7 @@ fn shipped(name: &str) -> Result<verify::Environment, SpecError> {
 #[case("staging")]
 #[case("production")]
 fn every_shipped_environment_parses(#[case] name: &str) {
+    let _sandbox = infra_tests::reading();
     let env = shipped(name).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.name, name);
     assert!(!env.rds.is_empty() && !env.budgets.is_empty());
@@ -209,6 +216,7 @@ fn every_shipped_environment_parses(#[case] name: &str) {
 
 #[test]
 fn production_refuses_drills_and_declares_every_area() {
+    let _sandbox = infra_tests::reading();
     let env = shipped("production").unwrap();
     assert!(!env.drills.allowed);
     assert_eq!(env.scheduled_tasks.len(), 4);
@@ -225,6 +233,7 @@ fn production_refuses_drills_and_declares_every_area() {
 /// No input panics: truncations and byte flips of a real spec only ever give `Ok` or `Err`.
 #[test]
 fn no_input_panics() {
+    let _sandbox = infra_tests::reading();
     let text =
         std::fs::read_to_string(infra_tests::environments_dir().join("production.hcl")).unwrap();
     let bytes = text.as_bytes();
@@ -247,6 +256,7 @@ fn no_input_panics() {
 /// and lists of strings; each misuse is an error at its position.
 #[test]
 fn identifiers_come_from_terraform_outputs() {
+    let _sandbox = infra_tests::reading();
     let outputs = verify::spec::Outputs::parse(
         br#"{"db": {"sensitive": false, "type": "string", "value": "restartix-production"},
              "rules": {"sensitive": false, "type": ["map", "string"], "value": {"roll": "rule-roll"}},
@@ -317,6 +327,7 @@ fn identifiers_come_from_terraform_outputs() {
 /// Production without its outputs cannot run: the first reference is named.
 #[test]
 fn production_without_outputs_names_the_first_reference() {
+    let _sandbox = infra_tests::reading();
     let err = infra_tests::load_environment("production").unwrap_err();
     let text = err.to_string();
     assert!(text.contains("production.hcl:21:"), "{text}");

@@ -61,6 +61,7 @@ fn fixture(name: &str) -> PathBuf {
     "aws_db_instance.core: changed outside Terraform (backup_retention_period, multi_az); aws_cloudwatch_metric_alarm.db_cpu: deleted outside Terraform"
 )]
 fn each_plan_fixture_is_judged(#[case] file: &str, #[case] status: Status, #[case] says: &str) {
+    let _sandbox = infra_tests::reading();
     let path = fixture(file);
     let bytes = std::fs::read(&path).unwrap();
     let plan = terraform_json::plan::Plan::parse(&bytes, &path).unwrap_or_else(|e| panic!("{e}"));
@@ -83,6 +84,7 @@ fn each_plan_fixture_is_judged(#[case] file: &str, #[case] status: Status, #[cas
 /// An errored plan is partial: the check could not look at everything.
 #[test]
 fn an_errored_plan_is_an_error() {
+    let _sandbox = infra_tests::reading();
     let path = fixture("errored.json");
     let bytes = std::fs::read(&path).unwrap();
     let plan = terraform_json::plan::Plan::parse(&bytes, &path).unwrap();
@@ -93,6 +95,7 @@ fn an_errored_plan_is_an_error() {
 /// Format 2.0 is refused naming the file and the reason; a state is not a plan.
 #[test]
 fn an_unsupported_format_or_another_document_is_refused() {
+    let _sandbox = infra_tests::reading();
     let path = fixture("format_2_0.json");
     let bytes = std::fs::read(&path).unwrap();
     let err = terraform_json::plan::Plan::parse(&bytes, &path).unwrap_err();
@@ -162,6 +165,7 @@ fn declared(state: &serde_json::Value, name: &str) -> verify::Outcome {
 
 #[test]
 fn the_seeded_state_equals_the_live_sandbox() {
+    let _sandbox = infra_tests::reading();
     let outcome = declared(&seeded_state(), "good");
     assert_eq!(outcome.status, Status::Pass, "{}", outcome.message);
     let compared = &outcome.evidence.details["compared"];
@@ -200,6 +204,7 @@ fn the_seeded_state_equals_the_live_sandbox() {
 
 #[test]
 fn a_recorded_value_the_live_one_differs_from_fails_naming_address_attribute_and_both_values() {
+    let _sandbox = infra_tests::reading();
     let mut state = seeded_state();
     resource(&mut state, "aws_db_instance.this")["values"]["multi_az"] = serde_json::json!(false);
     resource(&mut state, "aws_lb_target_group.pgbouncer")["values"]["deregistration_delay"] =
@@ -232,6 +237,7 @@ fn a_recorded_value_the_live_one_differs_from_fails_naming_address_attribute_and
 
 #[test]
 fn a_resource_gone_from_aws_fails_and_a_foreign_or_empty_state_is_an_error() {
+    let _sandbox = infra_tests::reading();
     let mut state = seeded_state();
     resource(
         &mut state,
@@ -271,6 +277,7 @@ fn a_resource_gone_from_aws_fails_and_a_foreign_or_empty_state_is_an_error() {
 /// instance, the pgbouncer service and the target group once each.
 #[test]
 fn terraform_declared_adds_no_describe_a_check_already_made() {
+    let _sandbox = infra_tests::reading();
     let file = std::env::temp_dir().join(format!(
         "verify-declared-{}-shared.json",
         std::process::id()
