@@ -1,71 +1,12 @@
 //! The `verify` binary as a user runs it: its own process, its own working
 //! directory, no cargo. The runs against the sandbox need it up (`cargo
-//! xtask test` starts it); the rest need nothing.
-
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+//! xtask sandbox up`) and hold it for reading; the rest need nothing. The
+//! end-to-end runs of the gate and the drills are in `e2e/`.
 
 use serde_json::Value;
 
-fn verify() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_verify"));
-    command.env("NO_COLOR", "1");
-    command
-}
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("the workspace")
-        .to_path_buf()
-}
-
-fn specs() -> PathBuf {
-    workspace().join("infra-tests").join("environments")
-}
-
-fn sandbox_state() -> PathBuf {
-    workspace()
-        .join("target")
-        .join("sandbox")
-        .join("state.json")
-}
-
-/// A fresh directory for one test, outside the workspace.
-fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("verify-cli-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
-
-fn json(path: &Path) -> Value {
-    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-/// The sandbox spec under another environment name, in `dir`.
-fn sandbox_as(dir: &Path, name: &str) -> PathBuf {
-    let spec = std::fs::read_to_string(specs().join("sandbox.hcl")).unwrap();
-    let declared = "environment = \"sandbox\"";
-    assert!(spec.contains(declared));
-    let path = dir.join(format!("{}.hcl", name.replace(['.', '/'], "-")));
-    std::fs::write(
-        &path,
-        spec.replace(declared, &format!("environment = \"{name}\"")),
-    )
-    .unwrap();
-    path
-}
+mod common;
+use common::*;
 
 #[test]
 fn version_names_the_commit_and_help_the_exit_codes() {
@@ -140,7 +81,11 @@ fn a_bad_input_exits_2_naming_file_line_and_column() {
         let out = verify().arg(command).arg(&bad).output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-        assert!(stderr.contains("bad.hcl:7:3:"), "{}", text(&out));
+        assert!(
+            stderr.contains("bad.hcl:7:3:") && stderr.contains("unknown attribute `multiaz`"),
+            "{}",
+            text(&out)
+        );
     }
     let waivers = dir.join("waivers.hcl");
     std::fs::write(
@@ -244,23 +189,11 @@ fn checks_lists_the_catalogue_with_templates_and_a_spec_with_concrete_ids() {
 
 // Against the running sandbox.
 
-/// A run over the sandbox from a folder of its own; `extra` adds flags.
-fn run_sandbox(dir: &Path, spec: &Path, extra: &[&str]) -> Output {
-    verify()
-        .current_dir(dir)
-        .arg("run")
-        .arg(spec)
-        .arg("--sandbox-state")
-        .arg(sandbox_state())
-        .args(extra)
-        .output()
-        .unwrap()
-}
-
 /// The variables the old harness passed between its processes, exported
 /// with values that would change the run: none reaches it.
 #[test]
 fn an_exported_variable_reaches_no_run_that_did_not_ask_for_it() {
+    let _sandbox = reading_sandbox();
     let dir = scratch("exported");
     let spec = sandbox_as(&dir, "sandbox");
     let changed_plan = workspace().join("fixtures/terraform/plans/update.json");
@@ -320,6 +253,7 @@ fn an_exported_variable_reaches_no_run_that_did_not_ask_for_it() {
 /// reports: neither reads the other's results.
 #[test]
 fn two_concurrent_runs_in_one_folder_never_read_each_others_results() {
+    let _sandbox = reading_sandbox();
     let dir = scratch("concurrent");
     let spec = sandbox_as(&dir, "sandbox");
     let start = |only: &str, report: &str| {
@@ -367,6 +301,7 @@ fn two_concurrent_runs_in_one_folder_never_read_each_others_results() {
 /// each environment's report lands beside the combined one, none over another.
 #[test]
 fn per_environment_report_names_never_collide() {
+    let _sandbox = reading_sandbox();
     let dir = scratch("names");
     let a = sandbox_as(&dir, "eu.prod");
     let b = sandbox_as(&dir, "eu.prod.2");

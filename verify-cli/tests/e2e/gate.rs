@@ -1,0 +1,304 @@
+//! The gate over the sandbox: go with every report, the installed way, the
+//! selection, the account guard, a broken sandbox and a waiver, the metric
+//! gates and the T-0 canary.
+
+use super::*;
+
+#[test]
+fn verify_sandbox_is_go_with_json_junit_and_markdown_reports_and_the_confirmed_identity() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-go");
+    let (json, junit, md) = (dir.join("go.json"), dir.join("go.xml"), dir.join("go.md"));
+    let out = verify_sandbox_run(
+        &dir,
+        &[
+            "--report",
+            &report_arg("json", &json),
+            "--report",
+            &report_arg("junit", &junit),
+            "--report",
+            &report_arg("markdown", &md),
+        ],
+    );
+    assert_exit(&out, 0);
+    let report = read_report(&json);
+    assert!(
+        report.verdict == "go" && report.environment == "sandbox",
+        "verdict {} for {}",
+        report.verdict,
+        report.environment
+    );
+    for id in [
+        "rds.available",
+        "rds.multi_az",
+        "rds.encrypted",
+        "rds.not_public",
+        "rds.deletion_protection",
+        "rds.backups",
+        "budgets.monthly",
+        "budgets.thresholds",
+    ] {
+        assert_check(&report, id, Status::Pass, &[]);
+    }
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"<testcase name="rds.multi_az" classname="rds""#),
+        "the JUnit report lacks the rds.multi_az testcase:\n{xml}"
+    );
+    let markdown = std::fs::read_to_string(&md).unwrap();
+    assert!(
+        markdown.contains("GO") && markdown.contains("`budgets.thresholds`"),
+        "the Markdown report is incomplete:\n{markdown}"
+    );
+    let stdout = stdout(&out);
+    assert!(
+        stdout.contains("verdict: GO"),
+        "the terminal report lacks the verdict:\n{stdout}"
+    );
+    // The confirmed identity is recorded, from one sts:GetCallerIdentity.
+    assert!(
+        report.identity.account == SANDBOX_ACCOUNT
+            && report.identity.arn.contains(SANDBOX_ACCOUNT)
+            && report.identity.region == "eu-central-1",
+        "report identity {:?}",
+        report.identity
+    );
+    assert_eq!(
+        report.aws_calls["operations"]["sts:GetCallerIdentity"], 1,
+        "expected one sts:GetCallerIdentity, calls {}",
+        report.aws_calls
+    );
+    assert!(
+        stdout.contains(&format!("account {SANDBOX_ACCOUNT} in eu-central-1")),
+        "the terminal report lacks the confirmed account:\n{stdout}"
+    );
+}
+
+/// The binary run as a pipeline runs an installed one: from a folder of its
+/// own with a copy of the spec, the sandbox's state named, and a PATH
+/// without cargo (or rustc) on it.
+#[test]
+fn the_installed_binary_is_go_from_a_folder_of_its_own_with_no_cargo_on_path() {
+    let _sandbox = reading_sandbox();
+    let folder = scratch("e2e-installed");
+    std::fs::copy(specs().join("sandbox.hcl"), folder.join("sandbox.hcl")).unwrap();
+    let path: Vec<std::path::PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let without_cargo: Vec<&std::path::PathBuf> = path
+        .iter()
+        .filter(|d| !d.join("cargo").exists() && !d.join("rustc").exists())
+        .collect();
+    let out = verify()
+        .current_dir(&folder)
+        .args(["run", "sandbox.hcl", "--report", "json=out/go.json"])
+        .arg("--sandbox-state")
+        .arg(sandbox_state())
+        .env("PATH", std::env::join_paths(without_cargo).unwrap())
+        .env_remove("CARGO")
+        // What the spec's canary asks for (cargo's [env] gives it to the tests).
+        .env("SANDBOX_CANARY_PASSWORD", canary_password())
+        .output()
+        .unwrap();
+    assert_exit(&out, 0);
+    let report = read_report(&folder.join("out/go.json"));
+    assert!(
+        report.verdict == "go" && report.checks.len() >= 30,
+        "{} with {} checks",
+        report.verdict,
+        report.checks.len()
+    );
+}
+
+#[test]
+fn only_runs_the_checks_its_glob_matches() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-only");
+    let json = dir.join("only.json");
+    let out = verify_sandbox_run(
+        &dir,
+        &[
+            "--only",
+            "budgets.*",
+            "--report",
+            &report_arg("json", &json),
+        ],
+    );
+    assert_exit(&out, 0);
+    let ids: Vec<String> = read_report(&json)
+        .checks
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(
+        ids,
+        ["budgets.monthly", "budgets.thresholds"],
+        "--only budgets.* ran {ids:?}"
+    );
+}
+
+#[test]
+fn an_only_glob_with_a_comma_is_one_glob() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-only-comma");
+    let json = dir.join("only-comma.json");
+    let out = verify_sandbox_run(
+        &dir,
+        &[
+            "--only",
+            "{rds,ses}.*",
+            "--report",
+            &report_arg("json", &json),
+        ],
+    );
+    assert_exit(&out, 0);
+    let ids: Vec<String> = read_report(&json)
+        .checks
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    // What the spec plans in those areas, as `verify checks` lists it (from
+    // the checks' declarations, so a new rds check needs no edit here).
+    let listed = verify()
+        .args(["checks", "--format", "json", "--spec"])
+        .arg(specs().join("sandbox.hcl"))
+        .output()
+        .unwrap();
+    assert_exit(&listed, 0);
+    let listed: Vec<serde_json::Value> = serde_json::from_slice(&listed.stdout).unwrap();
+    let expected: Vec<&str> = listed
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .filter(|id| id.starts_with("rds.") || id.starts_with("ses."))
+        .collect();
+    assert!(
+        !expected.is_empty() && ids == expected,
+        "--only '{{rds,ses}}.*' ran {ids:?}, the spec plans {expected:?}"
+    );
+}
+
+/// The sandbox spec with another `account_id`: the credentials are the
+/// sandbox's, so the run must stop before any check, naming both accounts.
+#[test]
+fn a_spec_declaring_another_account_exits_2_naming_both_and_runs_no_check() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-wrong-account");
+    let spec = std::fs::read_to_string(specs().join("sandbox.hcl")).unwrap();
+    let declared = format!("account_id  = \"{SANDBOX_ACCOUNT}\"");
+    assert!(
+        spec.contains(&declared),
+        "sandbox.hcl no longer declares {declared}"
+    );
+    let path = dir.join("wrong-account.hcl");
+    std::fs::write(
+        &path,
+        spec.replace(&declared, "account_id  = \"210987654321\""),
+    )
+    .unwrap();
+    let json = dir.join("wrong-account.json");
+    let out = run_sandbox(&dir, &path, &["--report", &report_arg("json", &json)]);
+    assert_exit(&out, 2);
+    let stderr = stderr(&out);
+    assert!(
+        stderr.contains("210987654321") && stderr.contains(SANDBOX_ACCOUNT),
+        "stderr does not name both accounts:\n{stderr}"
+    );
+    assert!(
+        !json.exists(),
+        "a report was written although no check may run"
+    );
+}
+
+#[test]
+fn a_broken_sandbox_is_no_go_naming_the_failing_check_and_a_live_waiver_makes_it_go() {
+    let _broken = Changed::broken(&["rds-single-az"]);
+    let dir = scratch("e2e-broken");
+    let json = dir.join("broken.json");
+    let out = verify_sandbox_run(&dir, &["--report", &report_arg("json", &json)]);
+    assert_exit(&out, 1);
+    assert_check(
+        &read_report(&json),
+        "rds.multi_az",
+        Status::Fail,
+        &["MultiAZ expected true, observed false"],
+    );
+    let stdout = stdout(&out);
+    assert!(
+        stdout.contains("verdict: NO-GO") && stdout.contains("rds.multi_az"),
+        "the terminal report does not show the failure:\n{stdout}"
+    );
+    // A live waiver turns it into `waived` and the run into go.
+    let waivers = dir.join("waivers.hcl");
+    std::fs::write(
+        &waivers,
+        "waiver \"rds.multi_az\" {\n  justification = \"standby rebuilt tonight (OPS-7)\"\n  expires = \"2999-12-31\"\n}\n",
+    )
+    .unwrap();
+    let waived_json = dir.join("waived.json");
+    let out = verify_sandbox_run(
+        &dir,
+        &[
+            "--waivers",
+            waivers.to_str().unwrap(),
+            "--report",
+            &report_arg("json", &waived_json),
+        ],
+    );
+    assert_exit(&out, 0);
+    let waived = read_report(&waived_json);
+    assert_eq!(
+        waived.summary.waived, 1,
+        "expected one waived check, summary {:?}",
+        waived.summary
+    );
+}
+
+const GATES_AND_CANARY: [&str; 4] = ["--only", "metrics.*", "--only", "canary.*"];
+
+#[test]
+fn the_metric_gates_and_the_t0_canary_pass_on_the_good_sandbox() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-gates-good");
+    let good = dir.join("gates-good.json");
+    let report = report_arg("json", &good);
+    let out = verify_sandbox_run(
+        &dir,
+        &[&GATES_AND_CANARY[..], &["--report", &report]].concat(),
+    );
+    assert_exit(&out, 0);
+    let report = read_report(&good);
+    let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
+    assert!(
+        ids.len() == 4 && ids.contains(&"canary.t0") && report.summary.pass == 4,
+        "expected 3 metric gates and the canary passing, got {ids:?} {:?}",
+        report.summary
+    );
+}
+
+/// A 5xx burst (the default account's CloudWatch) and a write the Core API
+/// loses (its knob) turn the gates and the canary to fail with what was observed.
+#[test]
+fn a_5xx_burst_and_a_lost_write_fail_the_gates_and_the_canary_with_the_observed_values() {
+    let _broken = Changed::broken(&["metrics-5xx-burst", "core-api-lost-write"]);
+    let dir = scratch("e2e-gates-broken");
+    let broken = dir.join("gates-broken.json");
+    let report = report_arg("json", &broken);
+    let out = verify_sandbox_run(
+        &dir,
+        &[&GATES_AND_CANARY[..], &["--report", &report]].concat(),
+    );
+    assert_exit(&out, 1);
+    let report = read_report(&broken);
+    assert_check(
+        &report,
+        "metrics.core_api_5xx_rate",
+        Status::Fail,
+        &["expected never > 0.5 for 10m"],
+    );
+    assert_check(
+        &report,
+        "canary.t0",
+        Status::Fail,
+        &["step `read_back` status expected 200, observed 404"],
+    );
+}
