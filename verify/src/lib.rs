@@ -55,7 +55,9 @@ pub use report_model::verdict;
 pub mod waivers;
 
 pub use check::{Check, CheckError, Evidence, Fields, Finding, Outcome, Status};
-pub(crate) use error::required;
 pub use context::Context;
-pub use gate::{CallerIdentity, DEFAULT_CHECK_TIMEOUT, DEFAULT_CONCURRENCY, Gate, IdentityError, Selection};
+pub(crate) use error::required;
+pub use gate::{
+    CallerIdentity, DEFAULT_CHECK_TIMEOUT, DEFAULT_CONCURRENCY, Gate, IdentityError, Selection,
+};
 pub use spec::{Environment, SpecError};
