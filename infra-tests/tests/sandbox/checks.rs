@@ -97,6 +97,7 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("pgbouncer-connection-termination", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "connection_termination.enabled expected false, observed true"])]
 #[case("alb-weak-policy", "edge.alb.https_listener", &["load balancer 'restartix-sandbox-core-api'", "443 listener policy expected one of [ELBSecurityPolicy-TLS13-1-2-2021-06", "observed ELBSecurityPolicy-2016-08"])]
 #[case("alb-http-forward", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed default [forward]"])]
+#[case("alb-redirect-keeps-port", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed default [redirect to HTTPS://#{host}:#{port}/#{path}?#{query}: port #{port} (not 443: users reach https://host:80)]"])]
 #[case("alb-open-to-world", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "listener ports [80, 443] expected open only to Cloudflare's ranges, observed also 0.0.0.0/0 on 443"])]
 #[case("alb-open-split", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "observed also 0.0.0.0/1 on 443", "128.0.0.0/1 on 443"])]
 #[case("alb-80-open", "edge.alb.origin_locked", &["load balancer 'restartix-sandbox-core-api'", "observed also 0.0.0.0/0 on 80"])]

@@ -8,7 +8,9 @@ use std::time::SystemTime;
 
 use aws_sdk_acm::types::CertificateDetail;
 
-use aws_sdk_elasticloadbalancingv2::types::{Action, ActionTypeEnum, ProtocolEnum};
+use aws_sdk_elasticloadbalancingv2::types::{
+    Action, ActionTypeEnum, ProtocolEnum, RedirectActionConfig,
+};
 use serde_json::json;
 
 use crate::aws::elb::{DESCRIBE_LB_ATTRIBUTES, DESCRIBE_LISTENERS};
@@ -327,13 +329,21 @@ async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
         .collect();
     let not_redirecting: Vec<String> = judged
         .iter()
-        .filter(|(_, actions)| !only_redirects_to_https(actions))
+        .filter(|(_, actions)| !only_redirects_to_https(actions, &spec.hostnames))
         .map(|(rule, actions)| {
             format!(
                 "{rule} [{}]",
                 actions
                     .iter()
-                    .map(describe_action)
+                    .map(|a| {
+                        match a
+                            .redirect_config()
+                            .and_then(|r| redirect_flaw(r, &spec.hostnames))
+                        {
+                            Some(flaw) => format!("{}: {flaw}", describe_action(a)),
+                            None => describe_action(a),
+                        }
+                    })
                     .collect::<Vec<_>>()
                     .join(", ")
             )
@@ -366,12 +376,14 @@ async fn http_redirect(cx: &Context, spec: &EdgeSpec) -> CheckResult {
 
 /// A non-empty action list whose terminal action is a redirect to HTTPS
 /// (authentication actions may precede it; nothing may forward or answer).
-fn only_redirects_to_https(actions: &[Action]) -> bool {
+/// Every action a redirect to the same URL over HTTPS ([`redirect_flaw`]),
+/// after authentication at most.
+fn only_redirects_to_https(actions: &[Action], hostnames: &[String]) -> bool {
     !actions.is_empty()
         && actions.iter().all(|a| match a.r#type() {
-            Some(ActionTypeEnum::Redirect) => {
-                a.redirect_config().and_then(|r| r.protocol()) == Some("HTTPS")
-            }
+            Some(ActionTypeEnum::Redirect) => a
+                .redirect_config()
+                .is_some_and(|r| redirect_flaw(r, hostnames).is_none()),
             Some(ActionTypeEnum::AuthenticateCognito) | Some(ActionTypeEnum::AuthenticateOidc) => {
                 true
             }
@@ -382,12 +394,50 @@ fn only_redirects_to_https(actions: &[Action]) -> bool {
             .any(|a| a.r#type() == Some(&ActionTypeEnum::Redirect))
 }
 
+/// Why a port-80 redirect does not send the user to the same URL over
+/// HTTPS, or `None`. An unset field means its `#{…}` default: the port must
+/// be the literal 443 (`#{port}` on the port-80 listener is 80, so
+/// `https://host:80`); the host the request's (`#{host}`) or a declared
+/// hostname; path and query the request's (`/#{path}`, `#{query}`).
+fn redirect_flaw(r: &RedirectActionConfig, hostnames: &[String]) -> Option<String> {
+    let protocol = r.protocol().unwrap_or("#{protocol}");
+    if !protocol.eq_ignore_ascii_case("HTTPS") {
+        return Some(format!("protocol {protocol}"));
+    }
+    let port = r.port().unwrap_or("#{port}");
+    if port != "443" {
+        // `#{port}` is the request's port: 80 on this listener.
+        let reached = if port == "#{port}" { "80" } else { port };
+        return Some(format!(
+            "port {port} (not 443: users reach https://host:{reached})"
+        ));
+    }
+    let host = r.host().unwrap_or("#{host}");
+    if host != "#{host}" && !hostnames.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+        return Some(format!(
+            "host {host} (neither #{{host}} nor a declared hostname)"
+        ));
+    }
+    let path = r.path().unwrap_or("/#{path}");
+    if path != "/#{path}" {
+        return Some(format!("path {path} (the request's path is lost)"));
+    }
+    let query = r.query().unwrap_or("#{query}");
+    if query != "#{query}" {
+        return Some(format!("query {query} (the request's query is lost)"));
+    }
+    None
+}
+
 fn describe_action(a: &Action) -> String {
     match (a.r#type(), a.redirect_config()) {
         (Some(ActionTypeEnum::Redirect), Some(r)) => format!(
-            "redirect to {}:{}",
+            "redirect to {}://{}:{}{}?{}",
             r.protocol().unwrap_or("#{protocol}"),
-            r.port().unwrap_or("#{port}")
+            r.host().unwrap_or("#{host}"),
+            r.port().unwrap_or("#{port}"),
+            r.path().unwrap_or("/#{path}"),
+            r.query().unwrap_or("#{query}"),
         ),
         (t, _) => t
             .map(|t| t.as_str().to_string())
@@ -521,7 +571,6 @@ mod tests {
     use super::*;
     use crate::check::Status;
     use aws_sdk_acm::types::CertificateStatus;
-    use aws_sdk_elasticloadbalancingv2::types::RedirectActionConfig;
     use aws_smithy_types::DateTime;
     use std::time::Duration;
 
@@ -593,9 +642,19 @@ mod tests {
     }
 
     fn redirect(protocol: &str) -> Action {
+        redirect_to(
+            RedirectActionConfig::builder()
+                .protocol(protocol)
+                .port("443"),
+        )
+    }
+
+    fn redirect_to(
+        config: aws_sdk_elasticloadbalancingv2::types::builders::RedirectActionConfigBuilder,
+    ) -> Action {
         Action::builder()
             .r#type(ActionTypeEnum::Redirect)
-            .redirect_config(RedirectActionConfig::builder().protocol(protocol).build())
+            .redirect_config(config.build())
             .build()
     }
 
@@ -605,6 +664,11 @@ mod tests {
 
     #[test]
     fn only_a_redirect_to_https_is_a_redirect_to_https() {
+        let https = || {
+            RedirectActionConfig::builder()
+                .protocol("HTTPS")
+                .port("443")
+        };
         let cases: Vec<(&str, Vec<Action>, bool)> = vec![
             ("redirect to HTTPS", vec![redirect("HTTPS")], true),
             (
@@ -613,6 +677,46 @@ mod tests {
                 false,
             ),
             ("redirect to HTTP", vec![redirect("HTTP")], false),
+            (
+                "redirect to HTTPS, port left at #{port} (80 on this listener)",
+                vec![redirect_to(
+                    RedirectActionConfig::builder().protocol("HTTPS"),
+                )],
+                false,
+            ),
+            (
+                "redirect to HTTPS on #{port} written out",
+                vec![redirect_to(https().port("#{port}"))],
+                false,
+            ),
+            (
+                "redirect to HTTPS on 8443",
+                vec![redirect_to(https().port("8443"))],
+                false,
+            ),
+            (
+                "the request's host, path and query written out",
+                vec![redirect_to(
+                    https().host("#{host}").path("/#{path}").query("#{query}"),
+                )],
+                true,
+            ),
+            (
+                "a declared hostname",
+                vec![redirect_to(https().host("API.restartix.test"))],
+                true,
+            ),
+            (
+                "another host",
+                vec![redirect_to(https().host("www.elsewhere.test"))],
+                false,
+            ),
+            ("a fixed path", vec![redirect_to(https().path("/"))], false),
+            (
+                "the query dropped",
+                vec![redirect_to(https().query(""))],
+                false,
+            ),
             ("forward", vec![of(ActionTypeEnum::Forward)], false),
             (
                 "fixed response",
@@ -620,6 +724,11 @@ mod tests {
                 false,
             ),
             ("no action", vec![], false),
+            (
+                "a redirect without its configuration",
+                vec![of(ActionTypeEnum::Redirect)],
+                false,
+            ),
             (
                 "authenticate then redirect",
                 vec![of(ActionTypeEnum::AuthenticateOidc), redirect("HTTPS")],
@@ -639,9 +748,23 @@ mod tests {
                 false,
             ),
         ];
+        let hostnames = ["api.restartix.test".to_string()];
         for (case, actions, expected) in cases {
-            assert_eq!(only_redirects_to_https(&actions), expected, "{case}");
+            assert_eq!(
+                only_redirects_to_https(&actions, &hostnames),
+                expected,
+                "{case}"
+            );
         }
+        let flaw = |c: RedirectActionConfig| redirect_flaw(&c, &hostnames);
+        assert_eq!(
+            flaw(RedirectActionConfig::builder().protocol("HTTPS").build()).as_deref(),
+            Some("port #{port} (not 443: users reach https://host:80)")
+        );
+        assert_eq!(
+            describe_action(&redirect("HTTPS")),
+            "redirect to HTTPS://#{host}:443/#{path}?#{query}"
+        );
     }
 
     #[test]
