@@ -32,6 +32,10 @@ enum Break {
     WafOverriddenToLog,
     WafOverrideDisabled,
     WafSkippedEarlier,
+    /// A paid zone whose entrypoint runs only the Managed Free Ruleset.
+    PaidPlanFreeRuleset,
+    /// Not a break: a Free-plan zone running the Managed Free Ruleset.
+    FreePlanFreeRuleset,
     SslFlexibleConfigRule,
     SslFullPageRule,
     RedirectToLookalike,
@@ -130,6 +134,21 @@ async fn apply(s: &Standins, broken: Break) {
         Break::SslFull => s.cloudflare.set_setting("ssl", json!("full")).await.unwrap(),
         Break::MinTls10 => s.cloudflare.set_setting("min_tls_version", json!("1.0")).await.unwrap(),
         Break::WafMissing => s.cloudflare.delete_firewall_managed_entrypoint().await.unwrap(),
+        Break::PaidPlanFreeRuleset | Break::FreePlanFreeRuleset => {
+            if let Break::FreePlanFreeRuleset = broken {
+                s.cloudflare.set_plan("free");
+            }
+            s.cloudflare
+                .put_firewall_managed_rules(json!([{
+                    "id": "free-managed",
+                    "action": "execute",
+                    "action_parameters": { "id": fixtures::cloudflare_api::CLOUDFLARE_MANAGED_FREE_RULESET_ID },
+                    "expression": "true",
+                    "enabled": true
+                }]))
+                .await
+                .unwrap()
+        }
         Break::WafDisabled => s
             .cloudflare
             .put_firewall_managed_rules(json!([{
@@ -226,6 +245,7 @@ async fn apply(s: &Standins, broken: Break) {
 #[case("edge.http.redirect", "/observed/api.restartix.test/location", json!("https://api.restartix.test/health"))]
 #[case("cloudflare.ssl_strict", "/observed/ssl", json!("strict"))]
 #[case("cloudflare.waf", "/observed/rules/0/enabled", json!(true))]
+#[case("cloudflare.waf", "/expected/plan", json!("pro"))]
 #[case("cloudflare.custom_hostnames", "/observed/custom_hostnames/1/status", json!("active"))]
 #[case("edge.alb.origin_locked", "/expected/cloudflare_ranges", json!("cloudflare api /ips"))]
 #[case("edge.tls.certificate", "/details/probe", json!("tls handshake"))]
@@ -253,6 +273,35 @@ fn passes_against_good_stand_ins(
     );
 }
 
+/// The managed ruleset follows the zone's plan: the Free plan cannot run
+/// the paid one, and runs the Managed Free Ruleset.
+#[test]
+fn a_free_plan_zone_running_the_free_managed_ruleset_passes_the_waf_check() {
+    let _sandbox = infra_tests::reading();
+    let outcome = runtime().block_on(run("cloudflare.waf", Break::FreePlanFreeRuleset));
+    assert_eq!(outcome.status, Status::Pass, "{}", outcome.message);
+    assert!(
+        outcome
+            .message
+            .contains("Cloudflare Managed Free Ruleset executing (rule free-managed)"),
+        "{}",
+        outcome.message
+    );
+    for (pointer, value) in [
+        ("/expected/plan", json!("free")),
+        (
+            "/expected/executes",
+            json!("77454fe2d30c4220b5701f6fdfb893ba"),
+        ),
+    ] {
+        assert_eq!(
+            evidence_at(&outcome.evidence, pointer),
+            Some(&value),
+            "{pointer}"
+        );
+    }
+}
+
 #[rstest]
 #[case(Break::ExpiredCertificate, "edge.tls.certificate", &["api.restartix.test", "a certificate valid for api.restartix.test from a trusted CA expected, observed", "xpired"])]
 #[case(Break::WrongNameCertificate, "edge.tls.certificate", &["api.restartix.test", "a certificate valid for api.restartix.test", "observed"])]
@@ -265,6 +314,7 @@ fn passes_against_good_stand_ins(
 #[case(Break::SslFull, "cloudflare.ssl_strict", &["zone 'restartix.test'", "SSL mode expected strict, observed full"])]
 #[case(Break::MinTls10, "cloudflare.ssl_strict", &["zone 'restartix.test'", "min_tls_version expected ≥ 1.2, observed 1.0"])]
 #[case(Break::WafMissing, "cloudflare.waf", &["zone 'restartix.test'", "the http_request_firewall_managed entrypoint expected, observed none"])]
+#[case(Break::PaidPlanFreeRuleset, "cloudflare.waf", &["zone 'restartix.test'", "an enabled rule executing the Cloudflare Managed Ruleset (efb7b8c949ac4650a09736fc376e9aee)", "1 rule(s), none enabled and executing it"])]
 #[case(Break::WafDisabled, "cloudflare.waf", &["zone 'restartix.test'", "an enabled rule executing the Cloudflare Managed Ruleset", "is disabled"])]
 #[case(Break::WafOverriddenToLog, "cloudflare.waf", &["zone 'restartix.test'", "rule cmr-rule has overrides.action = log"])]
 #[case(Break::WafOverrideDisabled, "cloudflare.waf", &["zone 'restartix.test'", "rule cmr-rule has overrides.enabled = false"])]

@@ -237,6 +237,10 @@ async fn configuration_rules_and_page_rules_are_read_and_changes_seen() {
     "403 Forbidden",
     r#"{"success":false,"errors":[{"code":10000,"message":"Authentication error"}],"result":null}"#
 )]
+#[case::forbidden_bare(
+    "403 Forbidden",
+    r#"{"success":false,"errors":[{"code":9109,"message":"Unauthorized to access requested resource"}]}"#
+)]
 #[case::server_error(
     "500 Internal Server Error",
     r#"{"success":false,"errors":[],"result":null}"#
@@ -260,6 +264,14 @@ async fn a_failed_override_read_is_an_error(
     .unwrap();
     let err = cf.page_rules("z").await.unwrap_err();
     assert_eq!(err.endpoint(), Some("GET /zones/z/pagerules"), "{err:?}");
+    // Cloudflare's own code is named, whatever else the answer lacks.
+    if let Some(code) = body
+        .split("\"code\":")
+        .nth(1)
+        .and_then(|rest| rest.split(',').next())
+    {
+        assert!(err.to_string().contains(&format!("[{code}]")), "{err}");
+    }
     let err = cf.config_settings_entrypoint("z").await.unwrap_err();
     assert_eq!(
         err.endpoint(),

@@ -14,8 +14,9 @@ use serde_json::json;
 use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding};
 use crate::context::Context;
 use crate::probe::cloudflare::{
-    CLOUDFLARE_MANAGED_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps,
+    CLOUDFLARE_MANAGED_FREE_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps,
     CustomHostname, FALLBACK_IPS, FALLBACK_IPS_AS_OF, FIREWALL_MANAGED_PHASE, PageRule, Ruleset,
+    ZoneInfo, managed_ruleset_for_plan,
 };
 use crate::spec::CloudflareSpec;
 
@@ -66,7 +67,7 @@ async fn ssl_strict(cx: &Context) -> CheckResult {
     let Some(spec) = spec(cx) else {
         return Ok(Finding::skip(NONE_DECLARED));
     };
-    let (client, zone_id) = zone(cx, spec).await?;
+    let (client, ZoneInfo { id: zone_id, .. }) = zone(cx, spec).await?;
     let mut values = serde_json::Map::new();
     for name in ["ssl", "min_tls_version", "always_use_https"] {
         let value = client.setting(&zone_id, name).await.map_err(api_error)?;
@@ -116,7 +117,12 @@ fn judge_ssl_strict(
     // The message from Fields; the evidence keyed by setting name as the
     // sandbox tests read it (`/observed/ssl`).
     let mut f = Fields::of(&resource);
-    f.judge("SSL mode", "strict", ssl.as_str(), ssl == "strict");
+    f.judge(
+        "SSL mode",
+        "strict",
+        ssl.as_str(),
+        STRICT_SSL_MODES.contains(&ssl.as_str()),
+    );
     f.judge(
         "min_tls_version",
         "≥ 1.2",
@@ -137,13 +143,13 @@ fn judge_ssl_strict(
     observed.insert("page_rules".into(), json!(page_rules.len()));
     let evidence = Evidence::of(&resource)
         .expected(json!({
-            "ssl": "strict",
+            "ssl": STRICT_SSL_MODES,
             "min_tls_version": ["1.2", "1.3"],
             "always_use_https": "on",
             "ssl_overrides_below_strict": [],
         }))
         .observed(serde_json::Value::Object(observed));
-    let pass = format!("{resource}: SSL strict, TLS ≥ {min_tls}, always HTTPS");
+    let pass = format!("{resource}: SSL {ssl}, TLS ≥ {min_tls}, always HTTPS");
     Finding {
         evidence,
         ..f.finish(pass)
@@ -157,14 +163,28 @@ async fn waf(cx: &Context) -> CheckResult {
     let Some(spec) = spec(cx) else {
         return Ok(Finding::skip(NONE_DECLARED));
     };
-    let (client, zone_id) = zone(cx, spec).await?;
+    let (client, zone) = zone(cx, spec).await?;
+    let zone_id = zone.id;
+    // Which managed ruleset the zone's plan runs: Free zones cannot run the
+    // paid one, paid zones running only the Free one are under-protected.
+    let managed = match &zone.plan {
+        Some(plan) => managed_ruleset_for_plan(plan),
+        None => {
+            return Err(CheckError::Missing {
+                operation: "cloudflare GET /zones".into(),
+                resource: format!("zone '{}'", spec.zone),
+                field: "plan".into(),
+            });
+        }
+    };
     let entrypoint = client
         .firewall_managed_entrypoint(&zone_id)
         .await
         .map_err(api_error)?;
     let evidence = zone_evidence(spec, &zone_id).expected(json!({
         "entrypoint_phase": FIREWALL_MANAGED_PHASE,
-        "executes": CLOUDFLARE_MANAGED_RULESET_ID,
+        "plan": zone.plan,
+        "executes": managed,
         "enabled": true,
         "overrides": "neither enabled = false nor action = log",
         "skipped_by_earlier_rule": false,
@@ -186,23 +206,25 @@ async fn waf(cx: &Context) -> CheckResult {
                 "id": r.id, "action": r.action, "executes": r.executes(), "enabled": r.enabled,
                 "expression": r.expression,
                 "overrides": r.action_parameters.as_ref().and_then(|p| p.get("overrides")),
-                "skips": r.skips(CLOUDFLARE_MANAGED_RULESET_ID, FIREWALL_MANAGED_PHASE),
+                "skips": r.skips(managed, FIREWALL_MANAGED_PHASE),
             })
         })
         .collect();
     let evidence = evidence.observed(json!({ "entrypoint_ruleset": ruleset.id, "rules": rules }));
-    Ok(match judge_waf(&ruleset) {
+    Ok(match judge_waf(&ruleset, managed) {
         Ok(rule) => Finding::pass(
             format!(
-                "zone '{}': Cloudflare Managed Ruleset executing ({rule})",
-                spec.zone
+                "zone '{}': {} executing ({rule})",
+                spec.zone,
+                ruleset_name(managed)
             ),
             evidence,
         ),
         Err(observed) => Finding::fail(
             format!(
-                "zone '{}': an enabled rule executing the Cloudflare Managed Ruleset ({CLOUDFLARE_MANAGED_RULESET_ID}) with no override disabling it or setting it to log, and no earlier rule skipping it, expected; observed {observed}",
-                spec.zone
+                "zone '{}': an enabled rule executing the {} ({managed}) with no override disabling it or setting it to log, and no earlier rule skipping it, expected; observed {observed}",
+                spec.zone,
+                ruleset_name(managed)
             ),
             evidence,
         ),
@@ -216,15 +238,15 @@ async fn waf(cx: &Context) -> CheckResult {
 /// naming it, `phases` naming the phase) — whatever the skip's expression,
 /// since it exempts that traffic from the WAF. Otherwise `Err` naming every
 /// rule that defeats it.
-pub fn judge_waf(ruleset: &Ruleset) -> Result<String, String> {
+pub fn judge_waf(ruleset: &Ruleset, managed: &str) -> Result<String, String> {
     let mut problems = Vec::new();
     let mut skipped_by: Vec<String> = Vec::new();
     for rule in &ruleset.rules {
-        if let Some(how) = rule.skips(CLOUDFLARE_MANAGED_RULESET_ID, FIREWALL_MANAGED_PHASE) {
+        if let Some(how) = rule.skips(managed, FIREWALL_MANAGED_PHASE) {
             skipped_by.push(format!("{} ({how})", rule.label()));
             continue;
         }
-        if rule.executes() != Some(CLOUDFLARE_MANAGED_RULESET_ID) {
+        if rule.executes() != Some(managed) {
             continue;
         }
         if !rule.enabled {
@@ -248,6 +270,15 @@ pub fn judge_waf(ruleset: &Ruleset) -> Result<String, String> {
         ));
     }
     Err(problems.join("; "))
+}
+
+/// The managed ruleset's name, as Cloudflare's dashboard shows it.
+fn ruleset_name(id: &str) -> &'static str {
+    if id == CLOUDFLARE_MANAGED_FREE_RULESET_ID {
+        "Cloudflare Managed Free Ruleset"
+    } else {
+        "Cloudflare Managed Ruleset"
+    }
 }
 
 /// SSL modes at least as strict as Full (strict): `strict` and `origin_pull`
@@ -307,7 +338,7 @@ async fn custom_hostnames(cx: &Context) -> CheckResult {
     if spec.custom_hostnames.is_empty() {
         return Ok(Finding::skip("no custom hostnames declared"));
     }
-    let (client, zone_id) = zone(cx, spec).await?;
+    let (client, ZoneInfo { id: zone_id, .. }) = zone(cx, spec).await?;
     let all = client.custom_hostnames(&zone_id).await.map_err(api_error)?;
     let finding = judge_custom_hostnames(&spec.zone, &spec.custom_hostnames, &all);
     Ok(Finding {
@@ -404,20 +435,20 @@ fn client(spec: &CloudflareSpec) -> Result<Arc<CloudflareClient>, CheckError> {
         .map_err(api_error)
 }
 
-/// The client and zone id, looked up once per run.
+/// The client and the zone (id and plan), looked up once per run.
 async fn zone(
     cx: &Context,
     spec: &CloudflareSpec,
-) -> Result<(Arc<CloudflareClient>, String), CheckError> {
+) -> Result<(Arc<CloudflareClient>, ZoneInfo), CheckError> {
     let client = client(spec)?;
-    let id = cx
+    let zone = cx
         .cache()
         .get(&format!("cloudflare:zone:{}", spec.zone), || {
             let client = client.clone();
-            async move { client.zone_id(&spec.zone).await.map_err(api_error) }
+            async move { client.zone(&spec.zone).await.map_err(api_error) }
         })
         .await?;
-    Ok((client, (*id).clone()))
+    Ok((client, (*zone).clone()))
 }
 
 fn api_error(e: CloudflareError) -> CheckError {
@@ -432,7 +463,10 @@ fn api_error(e: CloudflareError) -> CheckError {
 mod tests {
     use serde_json::{Value, json};
 
-    use super::{judge_custom_hostnames, judge_ssl_strict, judge_waf, ssl_overrides_below_strict};
+    use super::{
+        judge_custom_hostnames, judge_ssl_strict, judge_waf, managed_ruleset_for_plan,
+        ruleset_name, ssl_overrides_below_strict,
+    };
     use crate::check::Status;
     use crate::probe::cloudflare::{
         CLOUDFLARE_MANAGED_RULESET_ID as CMR, CustomHostname, PageRule, Ruleset,
@@ -516,13 +550,41 @@ mod tests {
             (json!([]), Err("0 rule(s), none enabled and executing it")),
         ];
         for (rules, expected) in cases {
-            let judged = judge_waf(&ruleset(rules.clone()));
+            let judged = judge_waf(&ruleset(rules.clone()), CMR);
             match (expected, &judged) {
                 (Ok(label), Ok(got)) => assert_eq!(got, label, "{rules}"),
                 (Err(part), Err(got)) => assert!(got.contains(part), "{rules}: {got}"),
                 _ => panic!("{rules}: expected {expected:?}, judged {judged:?}"),
             }
         }
+    }
+
+    #[test]
+    fn the_managed_ruleset_follows_the_zone_plan() {
+        use crate::probe::cloudflare::CLOUDFLARE_MANAGED_FREE_RULESET_ID as FREE;
+        let free = json!([{ "id": "f", "action": "execute", "action_parameters": { "id": FREE }, "expression": "true" }]);
+        let paid = json!([execute("x", json!({}))]);
+        // (plan, rules, judged)
+        let cases: Vec<(&str, &Value, Result<&str, &str>)> = vec![
+            ("free", &free, Ok("rule f")),
+            ("Free Website", &free, Ok("rule f")),
+            // A paid zone running only the Free ruleset is under-protected.
+            ("pro", &free, Err("none enabled and executing it")),
+            ("enterprise", &free, Err("none enabled and executing it")),
+            ("business", &paid, Ok("rule x")),
+            // The Free plan cannot run the paid ruleset: nothing protects it.
+            ("free", &paid, Err("none enabled and executing it")),
+        ];
+        for (plan, rules, expected) in cases {
+            let judged = judge_waf(&ruleset(rules.clone()), managed_ruleset_for_plan(plan));
+            match (expected, &judged) {
+                (Ok(label), Ok(got)) => assert_eq!(got, label, "{plan}"),
+                (Err(part), Err(got)) => assert!(got.contains(part), "{plan}: {got}"),
+                _ => panic!("{plan}: expected {expected:?}, judged {judged:?}"),
+            }
+        }
+        assert_eq!(ruleset_name(FREE), "Cloudflare Managed Free Ruleset");
+        assert_eq!(ruleset_name(CMR), "Cloudflare Managed Ruleset");
     }
 
     fn page_rule(status: &str, ssl: &str) -> PageRule {
@@ -610,6 +672,14 @@ mod tests {
                 vec![],
                 Status::Pass,
                 "zone 'example.com': SSL strict, TLS ≥ 1.2, always HTTPS",
+            ),
+            (
+                "origin_pull (Strict, SSL-only origin pull) counts as strict",
+                settings(json!("origin_pull"), json!("1.2"), json!("on")),
+                None,
+                vec![page_rule("active", "origin_pull")],
+                Status::Pass,
+                "zone 'example.com': SSL origin_pull, TLS ≥ 1.2, always HTTPS",
             ),
             (
                 "TLS 1.3",

@@ -31,8 +31,30 @@ use serde_json::Value;
 pub const DEFAULT_BASE_URL: &str = "https://api.cloudflare.com/client/v4";
 
 /// The id of the Cloudflare Managed Ruleset, which `cloudflare.waf` expects
-/// the managed-firewall entrypoint to `execute`.
+/// the managed-firewall entrypoint of a zone on a paid plan to `execute`.
 pub const CLOUDFLARE_MANAGED_RULESET_ID: &str = "efb7b8c949ac4650a09736fc376e9aee";
+
+/// The id of the Cloudflare Managed Free Ruleset: what a zone on the Free
+/// plan runs (the paid ruleset is not available there).
+pub const CLOUDFLARE_MANAGED_FREE_RULESET_ID: &str = "77454fe2d30c4220b5701f6fdfb893ba";
+
+/// The managed ruleset a zone on `plan` runs (the plan's `legacy_id`,
+/// `free`/`pro`/`business`/`enterprise`, or its name, `Free Website`).
+///
+/// ```
+/// use verify::probe::cloudflare::*;
+/// assert_eq!(managed_ruleset_for_plan("free"), CLOUDFLARE_MANAGED_FREE_RULESET_ID);
+/// assert_eq!(managed_ruleset_for_plan("Free Website"), CLOUDFLARE_MANAGED_FREE_RULESET_ID);
+/// assert_eq!(managed_ruleset_for_plan("enterprise"), CLOUDFLARE_MANAGED_RULESET_ID);
+/// ```
+pub fn managed_ruleset_for_plan(plan: &str) -> &'static str {
+    let plan = plan.trim().to_ascii_lowercase();
+    if plan == "free" || plan.starts_with("free ") {
+        CLOUDFLARE_MANAGED_FREE_RULESET_ID
+    } else {
+        CLOUDFLARE_MANAGED_RULESET_ID
+    }
+}
 
 /// The phase of the managed WAF rulesets' entrypoint (`cloudflare.waf`).
 pub const FIREWALL_MANAGED_PHASE: &str = "http_request_firewall_managed";
@@ -415,6 +437,26 @@ pub struct CloudflareIps {
 struct Zone {
     id: String,
     name: String,
+    #[serde(default)]
+    plan: Option<ZonePlan>,
+}
+
+#[derive(Deserialize)]
+struct ZonePlan {
+    #[serde(default)]
+    legacy_id: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+/// A zone as `GET /zones?name=` describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZoneInfo {
+    /// The zone id.
+    pub id: String,
+    /// Its plan: the `legacy_id` (`free`, `pro`, …), else the plan's name;
+    /// `None` when Cloudflare did not say.
+    pub plan: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -524,6 +566,11 @@ impl CloudflareClient {
 
     /// The id of the zone named `name` (`GET /zones?name=`).
     pub async fn zone_id(&self, name: &str) -> Result<String, CloudflareError> {
+        Ok(self.zone(name).await?.id)
+    }
+
+    /// The zone named `name`, with its plan (`GET /zones?name=`).
+    pub async fn zone(&self, name: &str) -> Result<ZoneInfo, CloudflareError> {
         let path = format!("/zones?name={}", encode_query(name));
         let endpoint = format!("GET {path}");
         let envelope = self.get(&path, true).await?;
@@ -531,7 +578,12 @@ impl CloudflareClient {
         zones
             .into_iter()
             .find(|z| z.name.eq_ignore_ascii_case(name.trim_end_matches('.')))
-            .map(|z| z.id)
+            .map(|z| ZoneInfo {
+                id: z.id,
+                plan: z
+                    .plan
+                    .and_then(|p| p.legacy_id.filter(|l| !l.is_empty()).or(p.name)),
+            })
             .ok_or_else(|| CloudflareError::ZoneNotFound {
                 endpoint,
                 name: name.to_owned(),
