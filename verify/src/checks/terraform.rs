@@ -306,7 +306,7 @@ async fn declared(cx: &Context) -> CheckResult {
         match result {
             Ok(found) => {
                 *compared.entry(recorded.kind.clone()).or_default() += 1;
-                attributes += live::attributes_of(&recorded.kind).len();
+                attributes += live::recorded_attributes(recorded).count();
                 mismatches.extend(found.iter().cloned());
             }
             Err(e) => errors.push(format!("{}: {e}", recorded.address)),

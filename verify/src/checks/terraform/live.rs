@@ -211,14 +211,21 @@ pub async fn compare(cx: &Context, recorded: &Recorded) -> Result<Vec<Mismatch>,
     Ok(mismatches(recorded, &live))
 }
 
-/// Compares `live` with what `recorded` holds, for the type's attributes.
+/// The type's attributes this state really records (an older provider may
+/// not record one): what [`mismatches`] compares, and all that a pass may
+/// count as compared.
+pub fn recorded_attributes(recorded: &Recorded) -> impl Iterator<Item = &'static Attribute> {
+    attributes_of(&recorded.kind).iter().filter(|attribute| {
+        let root = attribute.name().split('.').next().unwrap_or_default();
+        recorded.values.get(root).is_some()
+    })
+}
+
+/// Compares `live` with what `recorded` holds, for the type's attributes
+/// the state records ([`recorded_attributes`]).
 pub fn mismatches(recorded: &Recorded, live: &Value) -> Vec<Mismatch> {
     let mut out = Vec::new();
-    for attribute in attributes_of(&recorded.kind) {
-        let root = attribute.name().split('.').next().unwrap_or_default();
-        if recorded.values.get(root).is_none() {
-            continue; // not recorded by this provider version: not compared
-        }
+    for attribute in recorded_attributes(recorded) {
         let state = canonical(&project(&recorded.values, *attribute), attribute.name());
         let seen = canonical(&project(live, *attribute), attribute.name());
         if state != seen {
@@ -712,10 +719,18 @@ mod tests {
             .map(|m| m.attribute)
             .collect();
         assert_eq!(names, ["default_action", "default_action.redirect"]);
-        // An attribute an older provider did not record is not compared.
+        // An attribute an older provider did not record is not compared,
+        // and not counted as compared either.
         let old = recorded(
             "aws_cloudwatch_event_rule",
             json!({"name": "r", "schedule_expression": "rate(5 minutes)", "is_enabled": true}),
+        );
+        assert!(
+            recorded_attributes(&old).count() < attributes_of("aws_cloudwatch_event_rule").len(),
+            "{:?}",
+            recorded_attributes(&old)
+                .map(|a| a.name())
+                .collect::<Vec<_>>()
         );
         assert!(
             mismatches(
@@ -724,6 +739,35 @@ mod tests {
             )
             .is_empty()
         );
+    }
+
+    #[test]
+    fn a_private_nat_gateway_has_no_allocation_and_that_is_no_mismatch() {
+        // Providers record a private NAT gateway's allocation as "" or null;
+        // AWS reports no AllocationId for it.
+        for allocation in [json!(""), Value::Null] {
+            let nat = recorded(
+                "aws_nat_gateway",
+                json!({"subnet_id": "subnet-a", "allocation_id": allocation, "connectivity_type": "private"}),
+            );
+            let live = json!({"subnet_id": "subnet-a", "allocation_id": null, "connectivity_type": "private"});
+            assert!(
+                mismatches(&nat, &live).is_empty(),
+                "{:?}",
+                mismatches(&nat, &live)
+            );
+        }
+        // A public one whose Elastic IP changed still differs.
+        let public = recorded(
+            "aws_nat_gateway",
+            json!({"subnet_id": "subnet-a", "allocation_id": "eipalloc-1", "connectivity_type": "public"}),
+        );
+        let live = json!({"subnet_id": "subnet-a", "allocation_id": "eipalloc-2", "connectivity_type": "public"});
+        let names: Vec<String> = mismatches(&public, &live)
+            .into_iter()
+            .map(|m| m.attribute)
+            .collect();
+        assert_eq!(names, ["allocation_id"]);
     }
 
     #[test]
