@@ -224,6 +224,8 @@ pub enum RoleState<'a> {
     NotSigned(&'a Signoff),
     /// Signed, but its `expires` day has passed.
     Expired(&'a Signoff),
+    /// Dated after the day judged: not given yet, whatever else it says.
+    DatedAhead(&'a Signoff),
     /// Required (`require`) with no block at all.
     NoBlock,
 }
@@ -274,6 +276,9 @@ impl Signoffs {
                 let state = match self.signoffs.iter().find(|s| same(&s.role, &role)) {
                     None => RoleState::NoBlock,
                     Some(s) if s.given.is_none() => RoleState::NotSigned(s),
+                    Some(s) if s.given.as_ref().is_some_and(|g| g.date > today) => {
+                        RoleState::DatedAhead(s)
+                    }
                     Some(s) if s.expires.is_some_and(|e| e < today) => RoleState::Expired(s),
                     Some(s) => RoleState::Given(s),
                 };
@@ -877,6 +882,7 @@ manual "status-page" {
                     RoleState::Given(_) => "given",
                     RoleState::NotSigned(_) => "not signed",
                     RoleState::Expired(_) => "expired",
+                    RoleState::DatedAhead(_) => "dated ahead",
                     RoleState::NoBlock => "no block",
                 };
                 (r.as_str(), s)
@@ -889,6 +895,14 @@ manual "status-page" {
                 ("Regulatory", "no block"),
                 ("Commercial", "not signed")
             ]
+        );
+        assert!(!judged.complete());
+        // The day before it was signed, it is not given yet.
+        let judged = file.judge(day("2026-11-30"));
+        assert!(
+            matches!(judged.roles[0].1, RoleState::DatedAhead(_)),
+            "{:?}",
+            judged.roles[0]
         );
         assert!(!judged.complete());
         // The day after `expires`, the sign-off is missing again.

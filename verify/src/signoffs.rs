@@ -39,6 +39,17 @@ pub fn judge(file: &Signoffs, today: Date) -> SignoffReport {
                         s.expires.map(|e| e.to_string()).unwrap_or_default()
                     ),
                 ),
+                RoleState::DatedAhead(s) => (
+                    SignoffStatus::Missing,
+                    Some(*s),
+                    format!(
+                        "dated {}, after the day of the run ({today}): not given yet",
+                        s.given
+                            .as_ref()
+                            .map(|g| g.date.to_string())
+                            .unwrap_or_default()
+                    ),
+                ),
                 RoleState::NoBlock => (
                     SignoffStatus::Missing,
                     None,
@@ -143,5 +154,25 @@ mod tests {
         assert_eq!(report.roles[1].reason, "expired on 2026-11-20");
         assert_eq!(report.roles[1].signed_by.as_deref(), Some("Radu"));
         assert!(!report.complete);
+    }
+
+    #[test]
+    fn a_signoff_dated_after_the_day_of_the_run_is_not_given_yet() {
+        let file = signoffs::parse(
+            "signoff \"ops\" {\n  role = \"Operations\"\n  owner = \"o\"\n  confirms = \"c\"\n  signed_by = \"Radu\"\n  date = \"2026-12-08\"\n  evidence = \"https://e.example\"\n}\n",
+            Path::new("s.hcl"),
+        )
+        .unwrap();
+        let report = judge(&file, Date::parse("2026-12-07").unwrap());
+        assert_eq!(report.roles[0].status, SignoffStatus::Missing);
+        assert_eq!(
+            report.roles[0].reason,
+            "dated 2026-12-08, after the day of the run (2026-12-07): not given yet"
+        );
+        assert!(!report.complete);
+        // On the day itself it is given.
+        let report = judge(&file, Date::parse("2026-12-08").unwrap());
+        assert_eq!(report.roles[0].status, SignoffStatus::Given);
+        assert!(report.complete);
     }
 }
