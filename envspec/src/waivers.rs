@@ -27,6 +27,9 @@ pub struct Waiver {
     /// The waiver holds through the end of that day (UTC). The same calendar
     /// date as the sign-offs' ([`crate::signoffs::Date`]).
     pub expires: Date,
+    /// The environments it applies to (`environments = ["staging"]`); empty
+    /// means every environment.
+    pub environments: Vec<String>,
     matcher: globset::GlobMatcher,
 }
 
@@ -36,8 +39,15 @@ impl Waiver {
         Date::utc(now) > self.expires
     }
 
+    /// Whether it names the check `id` (its id or glob).
     pub fn covers(&self, id: &str) -> bool {
         self.matcher.is_match(id)
+    }
+
+    /// Whether it applies to the environment `name`: unscoped waivers apply
+    /// to all.
+    pub fn applies_to(&self, name: &str) -> bool {
+        self.environments.is_empty() || self.environments.iter().any(|e| e == name)
     }
 }
 
@@ -113,6 +123,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
             .compile_matcher();
         let mut justification = None;
         let mut expires = None;
+        let mut environments = Vec::new();
         for s in block.body.iter() {
             let Structure::Attribute(a) = s else {
                 return Err(at(
@@ -120,6 +131,29 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
                     format!("waiver \"{pattern}\": unexpected block"),
                 ));
             };
+            if a.key.as_str() == "environments" {
+                let names = match &a.value {
+                    Expression::Array(items) => items
+                        .iter()
+                        .map(|item| match item {
+                            Expression::String(v) if !v.value().trim().is_empty() => {
+                                Some(v.value().to_string())
+                            }
+                            _ => None,
+                        })
+                        .collect::<Option<Vec<String>>>(),
+                    _ => None,
+                };
+                environments = names.filter(|n| !n.is_empty()).ok_or_else(|| {
+                    at(
+                        start(a.value.span()),
+                        format!(
+                            "waiver \"{pattern}\": `environments` must be a non-empty list of environment names (leave it out to waive in every environment)"
+                        ),
+                    )
+                })?;
+                continue;
+            }
             let value = match &a.value {
                 Expression::String(v) => v.value().to_string(),
                 _ => {
@@ -144,7 +178,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
                     return Err(at(
                         start(a.key.span()),
                         format!(
-                            "waiver \"{pattern}\": unknown attribute `{other}`; expected justification, expires"
+                            "waiver \"{pattern}\": unknown attribute `{other}`; expected justification, expires, environments"
                         ),
                     ));
                 }
@@ -164,6 +198,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Vec<Waiver>, SpecError> {
             pattern,
             justification,
             expires,
+            environments,
             matcher,
         });
     }
@@ -199,6 +234,34 @@ mod tests {
         // 2028-02-29T23:59:59Z is still the day; a second later it is not.
         assert!(!w.expired(day(1_835_481_599)));
         assert!(w.expired(day(1_835_481_600)));
+    }
+
+    #[test]
+    fn a_waiver_may_be_scoped_to_environments() {
+        let w = parse(
+            "waiver \"rds.*\" {\n  justification = \"x\"\n  expires = \"2026-12-31\"\n  environments = [\"staging\"]\n}\nwaiver \"budgets.*\" {\n  justification = \"y\"\n  expires = \"2026-12-31\"\n}\n",
+            Path::new("w.hcl"),
+        )
+        .unwrap();
+        assert!(w[0].applies_to("staging") && !w[0].applies_to("production"));
+        assert!(w[1].applies_to("production") && w[1].applies_to("staging"));
+        for (bad, position) in [
+            ("environments = []", "w.hcl:4:18:"),
+            ("environments = \"staging\"", "w.hcl:4:18:"),
+            ("environments = [\"\"]", "w.hcl:4:18:"),
+            ("environments = [1]", "w.hcl:4:18:"),
+        ] {
+            let err = parse(
+                &format!("waiver \"rds.*\" {{\n  justification = \"x\"\n  expires = \"2026-12-31\"\n  {bad}\n}}\n"),
+                Path::new("w.hcl"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(
+                err.starts_with(position) && err.contains("environments"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -275,6 +275,7 @@ async fn run_one(
         crate::waivers::apply(
             std::slice::from_mut(&mut outcome),
             &options.waivers,
+            &environment,
             SystemTime::now(),
         );
         outcome

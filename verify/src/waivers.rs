@@ -7,11 +7,15 @@ pub use envspec::waivers::{Waiver, load, parse};
 
 use crate::check::{Outcome, Status};
 
-/// Turns covered `fail`/`error` outcomes into `waived`; an expired waiver
-/// leaves the outcome as it was and says so in its message.
-pub fn apply(outcomes: &mut [Outcome], waivers: &[Waiver], now: SystemTime) {
+/// Turns covered `fail`/`error` outcomes of the environment `environment`
+/// into `waived`; an expired waiver leaves the outcome as it was and says
+/// so in its message. A waiver scoped to other environments is not read.
+pub fn apply(outcomes: &mut [Outcome], waivers: &[Waiver], environment: &str, now: SystemTime) {
     for outcome in outcomes.iter_mut().filter(|o| o.status.blocks_go()) {
-        let Some(waiver) = waivers.iter().find(|w| w.covers(&outcome.id)) else {
+        let Some(waiver) = waivers
+            .iter()
+            .find(|w| w.applies_to(environment) && w.covers(&outcome.id))
+        else {
             continue;
         };
         if waiver.expired(now) {
@@ -31,7 +35,7 @@ pub fn apply(outcomes: &mut [Outcome], waivers: &[Waiver], now: SystemTime) {
         }
         outcome.evidence.details.insert(
             "waiver".into(),
-            serde_json::json!({ "pattern": waiver.pattern, "justification": waiver.justification, "expires": waiver.expires.to_string(), "expired": waiver.expired(now) }),
+            serde_json::json!({ "pattern": waiver.pattern, "justification": waiver.justification, "expires": waiver.expires.to_string(), "expired": waiver.expired(now), "environments": waiver.environments }),
         );
     }
 }
@@ -65,7 +69,7 @@ mod tests {
             outcome("budgets.monthly", Status::Error),
             outcome("rds.backups", Status::Pass),
         ];
-        apply(&mut outcomes, &waivers, now);
+        apply(&mut outcomes, &waivers, "sandbox", now);
         assert_eq!(outcomes[0].status, Status::Waived);
         assert_eq!(
             outcomes[0].evidence.details["waiver"]["justification"],
@@ -83,5 +87,26 @@ mod tests {
         assert!(outcomes[1].message.contains("expired on 2020-01-01"));
         assert_eq!(outcomes[2].status, Status::Pass);
         assert!(!waivers[0].expired(now + Duration::from_secs(86_400 * 38)));
+    }
+
+    #[test]
+    fn a_waiver_scoped_to_another_environment_waives_nothing_here() {
+        let waivers = parse(
+            "waiver \"rds.*\" {\n  justification = \"OPS-1\"\n  expires = \"2026-12-31\"\n  environments = [\"staging\"]\n}\n",
+            Path::new("w.hcl"),
+        )
+        .unwrap();
+        let now = humantime::parse_rfc3339("2026-11-23T12:00:00Z").unwrap();
+        let mut production = vec![outcome("rds.multi_az", Status::Fail)];
+        apply(&mut production, &waivers, "production", now);
+        assert_eq!(production[0].status, Status::Fail);
+        assert!(!production[0].evidence.details.contains_key("waiver"));
+        let mut staging = vec![outcome("rds.multi_az", Status::Fail)];
+        apply(&mut staging, &waivers, "staging", now);
+        assert_eq!(staging[0].status, Status::Waived);
+        assert_eq!(
+            staging[0].evidence.details["waiver"]["environments"],
+            serde_json::json!(["staging"])
+        );
     }
 }
