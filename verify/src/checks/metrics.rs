@@ -10,8 +10,14 @@
 //!   result CloudWatch marks anything but `Complete`, or answers with
 //!   messages, or with a non-finite value, is `error`: never a pass on an
 //!   empty or partial series by accident.
+//! - Fresh: the newest datapoint covers a period ending at most two periods
+//!   and five minutes ago; older is `error` (a series that stopped is not
+//!   today's state), unless missing data is declared not breaching.
 //! - Breaching: any datapoint on the `comparison` side of the threshold, or,
-//!   with `sustained`, consecutive breaching datapoints spanning that long.
+//!   with `sustained`, consecutive breaching datapoints spanning that long; a
+//!   missing period between breaching ones continues the stretch unless the
+//!   gate declares `missing_data = "not_breaching"` (sparse metrics). Missing
+//!   periods are counted in the evidence.
 //! - Evidence: every datapoint judged, the worst value and when it occurred,
 //!   the longest breaching stretch.
 //!
@@ -481,6 +487,23 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
             )),
         };
     }
+    // The newest datapoint must be recent: a series that stopped is not
+    // today's state (a sparse metric declares `missing_data = "not_breaching"`:
+    // silence is then fine).
+    if !matches!(gate.missing_data, MissingData::NotBreaching) {
+        let max_staleness = max_staleness(gate);
+        let newest = points.iter().map(|(t, _)| *t).max().expect("non-empty");
+        if end - (newest + period) > max_staleness.as_secs() as i64 {
+            return Err(missing(
+                gate,
+                &format!(
+                    "a datapoint in the last {} (the newest is for {}: a series that stopped is not today's state)",
+                    humantime::format_duration(max_staleness),
+                    timestamp(newest)
+                ),
+            ));
+        }
+    }
     if points.len() < gate.min_datapoints as usize {
         return Err(missing(
             gate,
@@ -511,13 +534,18 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
         .iter()
         .filter(|(_, v)| gate.comparison.breaches(*v, gate.threshold))
         .count();
-    // The longest run of breaching datapoints in consecutive periods.
+    // The longest run of breaching datapoints. A missing period between two
+    // breaching ones continues the run (CloudWatch's alarms treat it so
+    // unless told otherwise), unless the gate says missing data is not
+    // breaching (sparse metrics, such as ELB's, publish nothing in a quiet
+    // minute).
+    let gaps_break_runs = matches!(gate.missing_data, MissingData::NotBreaching);
     let (mut longest, mut longest_from) = (0i64, None);
     let mut run: Option<(i64, i64)> = None; // (first, last)
     for (t, v) in &points {
         if gate.comparison.breaches(*v, gate.threshold) {
             run = match run {
-                Some((first, last)) if *t - last <= period => Some((first, *t)),
+                Some((first, last)) if !gaps_break_runs || *t - last <= period => Some((first, *t)),
                 _ => Some((*t, *t)),
             };
             let (first, last) = run.expect("just set");
@@ -535,6 +563,7 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
             "datapoints": points.len(),
             "worst": { "value": worst, "at": timestamp(worst_at) },
             "breaching_datapoints": breaching,
+            "missing_periods": (gate.window.as_secs() as i64 / period.max(1)).saturating_sub(points.len() as i64),
             "longest_breach": humantime::format_duration(Duration::from_secs(longest as u64)).to_string(),
         }))
         .detail(
@@ -575,6 +604,12 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
             evidence,
         ))
     }
+}
+
+/// How old the newest datapoint may be: two periods and five minutes
+/// (CloudWatch publishes a period's datapoint a few minutes after it ends).
+fn max_staleness(gate: &MetricGateSpec) -> Duration {
+    gate.period * 2 + Duration::from_secs(300)
 }
 
 fn breach_condition(gate: &MetricGateSpec) -> String {
@@ -705,6 +740,8 @@ mod tests {
         let above = gate(Comparison::Greater, 0.5, None);
         let sustained = gate(Comparison::Greater, 0.5, Some(3));
         let below = gate(Comparison::Less, 10.0, None);
+        let mut sparse = gate(Comparison::Greater, 0.5, Some(3));
+        sparse.missing_data = MissingData::NotBreaching;
         let cases: Vec<(&str, &MetricGateSpec, Series, Result<Status, &str>)> = vec![
             (
                 "all under",
@@ -737,10 +774,55 @@ mod tests {
                 Ok(Status::Fail),
             ),
             (
-                "a gap breaks the run",
+                "a missing period inside a breaching stretch continues it",
                 &sustained,
                 Series {
                     points: vec![(END - 300, 0.9), (END - 240, 0.9), (END - 120, 0.9)],
+                },
+                Ok(Status::Fail),
+            ),
+            (
+                "a gap breaks the run of a sparse metric (missing data not breaching)",
+                &sparse,
+                Series {
+                    points: vec![(END - 300, 0.9), (END - 240, 0.9), (END - 120, 0.9)],
+                },
+                Ok(Status::Pass),
+            ),
+            (
+                "a non-breaching datapoint ends the run",
+                &sustained,
+                Series {
+                    points: vec![
+                        (END - 300, 0.9),
+                        (END - 240, 0.9),
+                        (END - 180, 0.1),
+                        (END - 120, 0.9),
+                    ],
+                },
+                Ok(Status::Pass),
+            ),
+            (
+                "a series that stopped 8.5 minutes ago is stale (1m period: 7 minutes at most)",
+                &above,
+                Series {
+                    points: vec![(END - 590, 0.1), (END - 570, 0.1)],
+                },
+                Err("a datapoint in the last 7m"),
+            ),
+            (
+                "the newest within 7 minutes is fresh",
+                &above,
+                Series {
+                    points: vec![(END - 590, 0.1), (END - 480, 0.1)],
+                },
+                Ok(Status::Pass),
+            ),
+            (
+                "a stale sparse metric is not an error",
+                &sparse,
+                Series {
+                    points: vec![(END - 570, 0.1)],
                 },
                 Ok(Status::Pass),
             ),
