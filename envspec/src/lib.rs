@@ -77,6 +77,51 @@ pub struct Environment {
     pub terraform: TerraformInputs,
     /// The file this was read from (empty when parsed from a string).
     pub source: PathBuf,
+    /// Where each block of the spec starts, in file order: every top-level
+    /// block, and the blocks inside an unlabelled one (`edge.cloudflare`,
+    /// `drills.rds_failover`). What a report points at (SARIF's locations).
+    pub declarations: Vec<Declaration>,
+}
+
+impl Environment {
+    /// Where block `block` labelled `label` starts (`("rds", Some("core"))`,
+    /// `("edge.cloudflare", None)`).
+    ///
+    /// ```
+    /// let env = envspec::parse(
+    ///     "environment = \"s\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n\
+    ///      rds \"core\" {\n  identifier = \"db\"\n}\n",
+    ///     "s.hcl".as_ref(),
+    /// )
+    /// .unwrap();
+    /// let rds = env.declaration("rds", Some("core")).unwrap();
+    /// assert_eq!((rds.line, rds.column), (4, 1));
+    /// assert!(env.declaration("edge", None).is_none());
+    /// ```
+    pub fn declaration(&self, block: &str, label: Option<&str>) -> Option<&Declaration> {
+        self.declarations
+            .iter()
+            .find(|d| d.block == block && d.label.as_deref() == label)
+    }
+
+    /// Every block named `block`, in file order.
+    pub fn declarations_of<'a>(&'a self, block: &'a str) -> impl Iterator<Item = &'a Declaration> {
+        self.declarations.iter().filter(move |d| d.block == block)
+    }
+}
+
+/// Where one block of a spec starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Declaration {
+    /// Its name, after its parent's for a nested block: `rds`, `budget`,
+    /// `edge`, `edge.cloudflare`, `drills.pitr_restore`.
+    pub block: String,
+    /// Its (first) label: `core` of `rds "core"`; `None` when it has none.
+    pub label: Option<String>,
+    /// 1-based line of the block's name.
+    pub line: usize,
+    /// 1-based column (in characters) of the block's name.
+    pub column: usize,
 }
 
 /// The Terraform documents a run judges: `terraform.idempotent` reads the

@@ -162,7 +162,33 @@ pub fn parse_with(
         drills,
         terraform: TerraformInputs::default(),
         source: file.to_path_buf(),
+        declarations: declarations(&doc, &body),
     })
+}
+
+/// Where every top-level block starts, and every block inside an
+/// unlabelled one (`edge { cloudflare { … } }` is `edge.cloudflare`).
+fn declarations(doc: &Doc, body: &Body) -> Vec<Declaration> {
+    let declared = |block: &Block, name: String| {
+        let (line, column) = doc.position(block.ident.span());
+        Declaration {
+            block: name,
+            label: block.labels.first().map(|l| label_str(l).to_string()),
+            line,
+            column,
+        }
+    };
+    let mut out = Vec::new();
+    for block in body.blocks() {
+        let name = block.ident.as_str();
+        out.push(declared(block, name.to_string()));
+        if block.labels.is_empty() {
+            for inner in block.body.blocks() {
+                out.push(declared(inner, format!("{name}.{}", inner.ident.as_str())));
+            }
+        }
+    }
+    out
 }
 
 fn drills(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<DrillsSpec, SpecError> {
@@ -771,7 +797,9 @@ impl Doc<'_> {
             })
         })
     }
-    fn error(&self, span: Option<Range<usize>>, message: String) -> SpecError {
+    /// The 1-based line and column (in characters) where `span` starts
+    /// (1:1 without a span).
+    fn position(&self, span: Option<Range<usize>>) -> (usize, usize) {
         let offset = span.map(|s| s.start).unwrap_or(0).min(self.source.len());
         let before = &self.source[..offset];
         let line = before.matches('\n').count() + 1;
@@ -781,6 +809,11 @@ impl Doc<'_> {
             .map(|l| l.chars().count())
             .unwrap_or(0)
             + 1;
+        (line, column)
+    }
+
+    fn error(&self, span: Option<Range<usize>>, message: String) -> SpecError {
+        let (line, column) = self.position(span);
         SpecError::Invalid {
             file: self.file.to_path_buf(),
             line,
@@ -1186,5 +1219,71 @@ fn describe(expr: &Expression) -> String {
             "a reference (only literal values, or `output.NAME` for a Terraform output, are supported)".into()
         }
         _ => "an expression (only literal values are supported)".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every top-level block of the shipped sandbox spec, and the blocks
+    /// inside an unlabelled one, at the line and column of its name.
+    #[test]
+    fn declarations_are_where_the_blocks_start() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra-tests/environments/sandbox.hcl");
+        let env = load(&path).unwrap();
+        let source = std::fs::read_to_string(&path).unwrap();
+        let line_of = |start: &str| {
+            source
+                .lines()
+                .position(|l| l.starts_with(start))
+                .map(|i| i + 1)
+                .unwrap_or_else(|| panic!("no line starting {start:?}"))
+        };
+        let at = |block: &str, label: Option<&str>| {
+            let d = env
+                .declaration(block, label)
+                .unwrap_or_else(|| panic!("{block} {label:?} not declared"));
+            (d.line, d.column)
+        };
+        assert_eq!(at("rds", Some("core")), (line_of("rds \"core\" {"), 1));
+        assert_eq!(
+            at("budget", Some("monthly")),
+            (line_of("budget \"monthly\""), 1)
+        );
+        assert_eq!(at("edge", None), (line_of("edge {"), 1));
+        assert_eq!(at("edge.cloudflare", None), (line_of("  cloudflare {"), 3));
+        assert_eq!(
+            at("scheduled_task", Some("usage-quota-reset")),
+            (line_of("scheduled_task \"usage-quota-reset\""), 1)
+        );
+        assert_eq!(
+            at("metric", Some("core_api_p99_latency")).0,
+            line_of("metric \"core_api_p99_latency\"")
+        );
+        assert_eq!(at("canary", Some("t0")).0, line_of("canary \"t0\""));
+        assert_eq!(
+            at("drills.pitr_restore", None).0,
+            line_of("  pitr_restore {")
+        );
+        // Blocks inside a labelled one (a metric's queries, a canary's steps) are not listed.
+        assert!(
+            env.declarations
+                .iter()
+                .all(|d| !d.block.contains("query") && !d.block.contains("step"))
+        );
+        let tasks: Vec<&str> = env
+            .declarations_of("scheduled_task")
+            .filter_map(|d| d.label.as_deref())
+            .collect();
+        let declared: Vec<&str> = env
+            .scheduled_tasks
+            .iter()
+            .map(|t| t.name.as_str())
+            .collect();
+        assert_eq!(tasks, declared);
+        // In file order.
+        assert!(env.declarations.windows(2).all(|w| w[0].line < w[1].line));
     }
 }

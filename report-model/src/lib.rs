@@ -24,6 +24,58 @@ pub mod verdict;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
+/// The version of every JSON document verify writes (the gate report, the
+/// combined report, the drill record), as their top-level `schema_version`.
+/// Semver, for the documents' shape (`docs/schemas/`): the major part goes
+/// up when a field is removed or renamed or its meaning changes; the minor
+/// part when a field or an enum value is added; the patch part for a
+/// correction that changes no document. A reader accepts any version with
+/// the major part it knows.
+pub const SCHEMA_VERSION: &str = "1.0.0";
+
+/// What wrote a document: `tool` in every JSON report. The `verify` binary
+/// fills it in from its own package version and the commit `verify
+/// --version` names ([`Tool::new`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `verify`.
+    pub name: String,
+    /// The binary's package version (`0.1.0`).
+    pub version: String,
+    /// The commit it was built from, when the build knew it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+}
+
+impl Tool {
+    /// `verify` at `version`, built from `commit` (`unknown` or empty: not known).
+    ///
+    /// ```
+    /// let tool = report_model::Tool::new("0.1.0", "unknown");
+    /// assert_eq!((tool.name.as_str(), tool.commit), ("verify", None));
+    /// ```
+    pub fn new(version: &str, commit: &str) -> Tool {
+        let commit = commit.trim();
+        Tool {
+            name: "verify".into(),
+            version: version.into(),
+            commit: (!commit.is_empty() && commit != "unknown").then(|| commit.to_string()),
+        }
+    }
+}
+
+/// A report built without naming its writer ([`report::Report::new`]):
+/// `verify` of an unknown version. The binary always names itself.
+impl Default for Tool {
+    fn default() -> Tool {
+        Tool {
+            name: "verify".into(),
+            version: "unknown".into(),
+            commit: None,
+        }
+    }
+}
+
 /// How a check ended. Only `pass`, `skip` and `waived` count toward go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "lowercase")]
@@ -219,6 +271,27 @@ pub struct DrillRecord {
     pub steady_state_before: Vec<Outcome>,
     /// The same checks after recovery (empty when the drill stopped before).
     pub steady_state_after: Vec<Outcome>,
+}
+
+impl DrillRecord {
+    /// The JSON document `verify drill … --report json=PATH` writes: the
+    /// record's fields after `schema_version` ([`SCHEMA_VERSION`]) and
+    /// `tool` (`docs/schemas/drill-record.schema.json`).
+    pub fn to_json(&self, tool: &Tool) -> String {
+        #[derive(Serialize)]
+        struct Document<'a> {
+            schema_version: &'static str,
+            tool: &'a Tool,
+            #[serde(flatten)]
+            record: &'a DrillRecord,
+        }
+        serde_json::to_string_pretty(&Document {
+            schema_version: SCHEMA_VERSION,
+            tool,
+            record: self,
+        })
+        .expect("a drill record serialises")
+    }
 }
 
 #[cfg(test)]

@@ -81,7 +81,7 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
     print(&record);
     for (format, path) in &flags.report {
         let text = match format.as_str() {
-            "json" => serde_json::to_string_pretty(&record).expect("record serialises"),
+            "json" => record.to_json(&crate::tool()),
             "markdown" => markdown(&record),
             _ => render::svg(
                 &record.timeline,

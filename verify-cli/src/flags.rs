@@ -119,10 +119,12 @@ pub struct Run {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub inputs: Inputs,
-    /// Write a report: json=PATH, junit=PATH, markdown=PATH or html=PATH
-    /// (repeatable). With several environments PATH is the combined report,
-    /// and each environment's is written beside it with its name before the
-    /// extension (`out/gate.json` → `out/gate.staging.json`).
+    /// Write a report: json=PATH, junit=PATH, markdown=PATH, html=PATH or
+    /// sarif=PATH (SARIF 2.1.0: each failing, erroring or waived check at its
+    /// block of the spec) (repeatable). With several environments PATH is the
+    /// combined report (SARIF: one run per environment), and each
+    /// environment's is written beside it with its name before the extension
+    /// (`out/gate.json` → `out/gate.staging.json`).
     #[arg(long, value_name = "FORMAT=PATH")]
     pub report: Vec<ReportTarget>,
     /// With several environments: at most this many at once in all.
@@ -270,5 +272,14 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown report format"), "{err}");
+        let run = Verify::try_parse_from(["verify", "run", "x.hcl", "--report", "sarif=o/v.sarif"])
+            .unwrap();
+        let Command::Run(run) = run.command else {
+            panic!()
+        };
+        assert_eq!(
+            run.report[0].format,
+            report_model::report::ReportFormat::Sarif
+        );
     }
 }

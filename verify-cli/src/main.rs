@@ -20,6 +20,7 @@ mod checks;
 mod drill;
 mod flags;
 mod run;
+mod sarif;
 
 use std::process::ExitCode;
 
@@ -113,6 +114,12 @@ fn logging(flags: &flags::Verify, colour: bool) {
         .with_writer(std::io::stderr)
         .with_ansi(colour)
         .try_init();
+}
+
+/// This binary, as every JSON report names its writer (`tool`): its
+/// package version and the commit `verify --version` names.
+pub fn tool() -> report_model::Tool {
+    report_model::Tool::new(env!("CARGO_PKG_VERSION"), env!("VERIFY_COMMIT"))
 }
 
 /// A multi-thread runtime for one command.

@@ -141,7 +141,9 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
             .next()
             .expect("one environment")
             .map_err(CouldNotRun)?;
-        let report = report_with_signoffs(report, prepared.signoffs.as_ref());
+        let report =
+            report_with_signoffs(report, prepared.signoffs.as_ref()).with_tool(crate::tool());
+        let context = crate::sarif::context(env, &report.checks);
         crate::out(&report::terminal::render(
             &report,
             &env.source.display().to_string(),
@@ -149,7 +151,7 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
         ));
         for target in &flags.report {
             let path = absolute(&target.path).map_err(CouldNotRun::from)?;
-            write(&path, &report::render(&report, target.format))?;
+            write(&path, &report::render(&report, target.format, &context))?;
         }
         return Ok(if report.is_go() {
             ExitCode::SUCCESS
@@ -168,19 +170,29 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
             report: report.map(Box::new),
         })
         .collect();
-    let combined = Combined::new(started_at, started.elapsed().as_millis() as u64, runs);
+    let combined = Combined::new(started_at, started.elapsed().as_millis() as u64, runs)
+        .with_tool(crate::tool());
     crate::out(&report::combined::terminal(&combined, terminal.colour));
+    let contexts: Vec<_> = prepared
+        .envs
+        .iter()
+        .zip(&combined.runs)
+        .map(|(env, run)| {
+            let checks = run.report.as_ref().map(|r| r.checks.as_slice());
+            crate::sarif::context(env, checks.unwrap_or_default())
+        })
+        .collect();
     for target in &flags.report {
         let path = absolute(&target.path).map_err(CouldNotRun::from)?;
         write(
             &path,
-            &report::combined::render(&combined, target.format, &path),
+            &report::combined::render(&combined, target.format, &path, &contexts),
         )?;
-        for run in &combined.runs {
+        for (run, context) in combined.runs.iter().zip(&contexts) {
             if let Ok(r) = &run.report {
                 write(
                     &per_environment(&path, &run.environment),
-                    &report::render(r, target.format),
+                    &report::render(r, target.format, context),
                 )?;
             }
         }
@@ -198,7 +210,9 @@ fn judge(collected: &Collected) -> Result<Report, String> {
         .record
         .clone()
         .ok_or("the run ended without finishing (a check panicked?)")?;
-    Report::new(record, &collected.planned, collected.in_plan_order()).map_err(|e| e.to_string())
+    Report::new(record, &collected.planned, collected.in_plan_order())
+        .map(|r| r.with_tool(crate::tool()))
+        .map_err(|e| e.to_string())
 }
 
 /// The sign-offs are judged on the day the run ended (UTC).

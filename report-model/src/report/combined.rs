@@ -3,13 +3,15 @@
 //! or why it could not run. Each environment's own report is written beside
 //! it ([`super::per_environment`]).
 //!
-//! - JSON: `{"started_at", "duration_ms", "verdict", "summary": {"environments",
-//!   "go", "no_go", "could_not_run"}, "environments": [{"environment", "spec",
-//!   "verdict": "go"|"no-go"|"could-not-run", "error", "report"}]}`, where
-//!   `report` is that environment's whole JSON report (`null` when it could not run).
+//! - JSON: `{"schema_version", "tool", "started_at", "duration_ms", "verdict",
+//!   "summary": {"environments", "go", "no_go", "could_not_run"}, "environments":
+//!   [{"environment", "spec", "verdict": "go"|"no-go"|"could-not-run", "error",
+//!   "report"}]}`, where `report` is that environment's whole JSON report
+//!   (`null` when it could not run); `docs/schemas/combined-report.schema.json`.
 //! - JUnit: one testsuite per environment (`verify.<env>`), testcases named by
 //!   check id with classname `<env>.<area>`; one that could not run is a
 //!   suite with one errored testcase `setup`.
+//! - SARIF: one run per environment ([`super::sarif::render_combined`]).
 //! - Markdown and HTML: a table of the environments, then each no-go one's
 //!   blocking checks and each failed run's reason.
 
@@ -22,6 +24,9 @@ use serde::Serialize;
 
 use super::Report;
 use super::ReportFormat;
+use super::junit::check_case;
+use super::sarif;
+use crate::{SCHEMA_VERSION, Tool};
 
 /// One environment of the run: its report, or why it could not run.
 #[derive(Debug)]
@@ -43,6 +48,8 @@ impl EnvironmentRun {
 
 #[derive(Debug)]
 pub struct Combined {
+    /// What wrote it ([`Combined::with_tool`]).
+    pub tool: Tool,
     pub started_at: String,
     pub duration_ms: u64,
     pub runs: Vec<EnvironmentRun>,
@@ -59,10 +66,17 @@ pub struct CombinedSummary {
 impl Combined {
     pub fn new(started_at: String, duration_ms: u64, runs: Vec<EnvironmentRun>) -> Combined {
         Combined {
+            tool: Tool::default(),
             started_at,
             duration_ms,
             runs,
         }
+    }
+
+    /// The report as written by `tool` (the `verify` binary names itself).
+    pub fn with_tool(mut self, tool: Tool) -> Combined {
+        self.tool = tool;
+        self
     }
 
     pub fn summary(&self) -> CombinedSummary {
@@ -97,12 +111,20 @@ impl Combined {
     }
 }
 
-pub fn render(combined: &Combined, format: ReportFormat, path: &Path) -> String {
+/// The combined report in `format`, written to `path`; `contexts[i]` says
+/// where `combined.runs[i]`'s spec blocks are (SARIF only).
+pub fn render(
+    combined: &Combined,
+    format: ReportFormat,
+    path: &Path,
+    contexts: &[sarif::Context],
+) -> String {
     match format {
         ReportFormat::Json => json(combined),
         ReportFormat::Junit => junit(combined),
         ReportFormat::Markdown => markdown(combined),
         ReportFormat::Html => html(combined, path),
+        ReportFormat::Sarif => sarif::render_combined(combined, contexts),
     }
 }
 
@@ -121,6 +143,8 @@ pub fn json(combined: &Combined) -> String {
         })
         .collect();
     serde_json::to_string_pretty(&serde_json::json!({
+        "schema_version": SCHEMA_VERSION,
+        "tool": combined.tool,
         "started_at": combined.started_at,
         "duration_ms": combined.duration_ms,
         "verdict": combined.verdict(),
@@ -130,31 +154,28 @@ pub fn json(combined: &Combined) -> String {
     .expect("the combined report serialises")
 }
 
+/// `time` (seconds): the whole run's on `<testsuites>`, each environment's
+/// on its `<testsuite>` (0 for one that could not run).
 pub fn junit(combined: &Combined) -> String {
     let mut junit = JUnit::new("verify");
+    junit.set_time(Duration::from_millis(combined.duration_ms));
     for run in &combined.runs {
         let mut suite = TestSuite::new(format!("verify.{}", run.environment));
         match &run.report {
             Ok(report) => {
+                suite.set_time(Duration::from_millis(report.duration_ms));
                 for c in &report.checks {
-                    let status = match c.status {
-                        super::Status::Pass => TestCaseStatus::success(),
-                        super::Status::Fail => failure(NonSuccessKind::Failure, &c.message),
-                        super::Status::Error => failure(NonSuccessKind::Error, &c.message),
-                        super::Status::Skip | super::Status::Waived => {
-                            let mut s = TestCaseStatus::skipped();
-                            s.set_message(format!("{}: {}", c.status.as_str(), c.message));
-                            s
-                        }
-                    };
-                    let mut case = TestCase::new(c.id.clone(), status);
-                    case.set_classname(format!("{}.{}", run.environment, c.area()));
-                    case.set_time(Duration::from_millis(c.duration_ms));
-                    suite.add_test_case(case);
+                    suite.add_test_case(check_case(c, format!("{}.{}", run.environment, c.area())));
                 }
             }
             Err(e) => {
-                let mut case = TestCase::new("setup", failure(NonSuccessKind::Error, e));
+                suite.set_time(Duration::ZERO);
+                let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+                status
+                    .set_message(e.clone())
+                    .set_type("could-not-run")
+                    .set_description(format!("could not run: {e}"));
+                let mut case = TestCase::new("setup", status);
                 case.set_classname(run.environment.clone());
                 suite.add_test_case(case);
             }
@@ -165,12 +186,6 @@ pub fn junit(combined: &Combined) -> String {
 }
 
 use std::time::Duration;
-
-fn failure(kind: NonSuccessKind, message: &str) -> TestCaseStatus {
-    let mut status = TestCaseStatus::non_success(kind);
-    status.set_message(message.to_string());
-    status
-}
 
 /// What stands between an environment and go, one line each.
 fn blockers(run: &EnvironmentRun) -> Vec<String> {
@@ -440,6 +455,23 @@ mod tests {
         assert!(xml.contains(r#"classname="sandbox.rds""#), "{xml}");
         assert!(
             xml.contains(r#"<testcase name="setup" classname="production""#),
+            "{xml}"
+        );
+        // Every suite and the root carry `time`: the run's, each environment's.
+        assert!(xml.contains(r#"time="0.900">"#), "{xml}");
+        assert_eq!(xml.matches("<testsuite ").count(), 3, "{xml}");
+        assert!(
+            xml.split("<testsuite ").skip(1).all(|s| s
+                .split('>')
+                .next()
+                .unwrap()
+                .contains(" time=\"")),
+            "{xml}"
+        );
+        assert!(
+            xml.contains(
+                r#"type="could-not-run">could not run: wrong AWS account: &lt;x&gt;</error>"#
+            ),
             "{xml}"
         );
 

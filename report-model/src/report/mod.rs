@@ -1,7 +1,7 @@
 //! The report of one run, built from the runner's events (its plan, each
 //! outcome, its [`RunRecord`]), and its renderings: terminal, JSON (with
-//! `schema_version`), JUnit, Markdown and HTML; [`combined`] renders a run
-//! over several environments. Every rendering groups checks by gate group
+//! `schema_version` and `tool`), JUnit, Markdown, HTML and SARIF;
+//! [`combined`] renders a run over several environments. Every rendering groups checks by gate group
 //! ([`crate::gates`]).
 
 pub mod combined;
@@ -9,6 +9,9 @@ pub mod html;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod sarif;
+#[cfg(test)]
+mod schemas;
 pub mod terminal;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +22,7 @@ use serde_json::Value;
 use crate::gates::{self, BlockingGroup};
 use crate::signoffs::SignoffReport;
 use crate::verdict::{self, Incomplete, Verdict};
+use crate::{SCHEMA_VERSION, Tool};
 
 /// One check's outcome and its status: the library's own types
 /// (`report-model`), so the two sides cannot drift.
@@ -33,12 +37,20 @@ pub struct Summary {
     pub waived: usize,
 }
 
-/// The JSON report (`--report json=…`): the shape in `docs/report-format.md`: the base keys, plus the
-/// confirmed AWS identity, the AWS call counts, the automated verdict, the
-/// sign-offs (`null` when no `--signoffs` was given) and what blocks go, by
-/// gate group.
+/// The JSON report (`--report json=…`): the shape in `docs/report-format.md`
+/// (and `docs/schemas/report.schema.json`): its schema version and writer,
+/// the base keys, plus the confirmed AWS identity, the AWS call counts, the
+/// automated verdict, the sign-offs (`null` when no `--signoffs` was given)
+/// and what blocks go, by gate group.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`] when written; empty when read from a report
+    /// written before the field existed.
+    #[serde(default)]
+    pub schema_version: String,
+    /// What wrote it ([`Report::with_tool`]).
+    #[serde(default)]
+    pub tool: Tool,
     pub environment: String,
     pub started_at: String,
     pub duration_ms: u64,
@@ -104,6 +116,8 @@ impl Report {
         }
         let blocking = gates::blocking(&checks, None);
         Ok(Report {
+            schema_version: SCHEMA_VERSION.into(),
+            tool: Tool::default(),
             environment: record.environment,
             started_at: record.started_at,
             duration_ms: record.duration_ms,
@@ -116,6 +130,12 @@ impl Report {
             signoffs: None,
             blocking,
         })
+    }
+
+    /// The report as written by `tool` (the `verify` binary names itself).
+    pub fn with_tool(mut self, tool: Tool) -> Report {
+        self.tool = tool;
+        self
     }
 
     /// The report with the run's sign-offs: the verdict becomes
@@ -158,15 +178,18 @@ pub enum ReportFormat {
     Markdown,
     /// One self-contained HTML page (inline CSS, no script, nothing fetched).
     Html,
+    /// SARIF 2.1.0: each failing, erroring or waived check at its block of the spec ([`sarif`]).
+    Sarif,
 }
 
 impl ReportFormat {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: [ReportFormat; 4] = [
+    pub const ALL: [ReportFormat; 5] = [
         ReportFormat::Json,
         ReportFormat::Junit,
         ReportFormat::Markdown,
         ReportFormat::Html,
+        ReportFormat::Sarif,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -175,6 +198,7 @@ impl ReportFormat {
             ReportFormat::Junit => "junit",
             ReportFormat::Markdown => "markdown",
             ReportFormat::Html => "html",
+            ReportFormat::Sarif => "sarif",
         }
     }
 }
@@ -185,6 +209,7 @@ impl std::str::FromStr for ReportFormat {
     /// ```
     /// use report_model::report::ReportFormat;
     /// assert_eq!("JUnit".parse(), Ok(ReportFormat::Junit));
+    /// assert_eq!("sarif".parse(), Ok(ReportFormat::Sarif));
     /// assert!("xml".parse::<ReportFormat>().unwrap_err().contains("unknown report format"));
     /// ```
     fn from_str(s: &str) -> Result<ReportFormat, String> {
@@ -192,7 +217,9 @@ impl std::str::FromStr for ReportFormat {
             .into_iter()
             .find(|f| f.as_str().eq_ignore_ascii_case(s))
             .ok_or_else(|| {
-                format!("unknown report format {s:?}; expected json, junit, markdown or html")
+                format!(
+                    "unknown report format {s:?}; expected json, junit, markdown, html or sarif"
+                )
             })
     }
 }
@@ -228,13 +255,15 @@ impl std::str::FromStr for ReportTarget {
     }
 }
 
-/// One environment's report in `format`.
-pub fn render(report: &Report, format: ReportFormat) -> String {
+/// One environment's report in `format`; `context` says where its spec's
+/// blocks are (SARIF only).
+pub fn render(report: &Report, format: ReportFormat, context: &sarif::Context) -> String {
     match format {
         ReportFormat::Json => json::render(report),
         ReportFormat::Junit => junit::render(report),
         ReportFormat::Markdown => markdown::render(report),
         ReportFormat::Html => html::render(report),
+        ReportFormat::Sarif => sarif::render(report, context),
     }
 }
 
@@ -335,8 +364,23 @@ pub(crate) fn sample() -> Report {
             "waived until 2026-12-31 (OPS-1): was fail: x | y",
         ),
     ];
+    let mut checks = checks;
+    checks[2].evidence = checks[2]
+        .evidence
+        .clone()
+        .detail(
+            "error",
+            "AccessDenied: not authorized to perform budgets:ViewBudget",
+        )
+        .detail("operation", "budgets:DescribeBudget");
+    checks[4].evidence = checks[4].evidence.clone().detail(
+        "waiver",
+        serde_json::json!({ "pattern": "budgets.*", "justification": "OPS-1", "expires": "2026-12-31", "expired": false }),
+    );
     let planned: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
-    Report::new(sample_record(), &planned, checks).expect("the sample is complete")
+    Report::new(sample_record(), &planned, checks)
+        .expect("the sample is complete")
+        .with_tool(crate::Tool::new("0.1.0", "0123456789ab"))
 }
 
 /// [`sample`] with a sign-offs section: Engineering given, Commercial

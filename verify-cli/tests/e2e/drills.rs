@@ -56,7 +56,7 @@ fn assert_drill_passes(dir: &Path, name: &str, needles: &[&str]) -> Value {
     );
     assert_exit(&out, 0);
     assert_stdout_holds(&out, needles);
-    let record = common::json(&json);
+    let record = assert_schema(&json, "drill-record.schema.json");
     assert_eq!(
         record["outcome"]["status"],
         "pass",

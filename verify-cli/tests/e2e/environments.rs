@@ -88,7 +88,8 @@ fn an_environment_of_another_account_could_not_run_and_the_sandbox_is_still_judg
         ],
     );
     assert_exit(&out, 2);
-    let combined = common::json(&json);
+    // Valid against the shipped schema, the environment that could not run included.
+    let combined = assert_schema(&json, "combined-report.schema.json");
     let elsewhere = &combined["environments"][1];
     assert!(
         elsewhere["verdict"] == "could-not-run"

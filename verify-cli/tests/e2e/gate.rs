@@ -22,6 +22,15 @@ fn verify_sandbox_is_go_with_json_junit_and_markdown_reports_and_the_confirmed_i
     );
     assert_exit(&out, 0);
     let report = read_report(&json);
+    // The report's shape is the shipped schema's, and names its writer.
+    let document = assert_schema(&json, "report.schema.json");
+    assert!(
+        document["schema_version"] == report_model::SCHEMA_VERSION
+            && document["tool"]["version"] == env!("CARGO_PKG_VERSION"),
+        "schema_version {} tool {}",
+        document["schema_version"],
+        document["tool"]
+    );
     assert!(
         report.verdict == "go" && report.environment == "sandbox",
         "verdict {} for {}",
@@ -214,7 +223,16 @@ fn a_broken_sandbox_is_no_go_naming_the_failing_check_and_a_live_waiver_makes_it
     let _broken = Changed::broken(&["rds-single-az"]);
     let dir = scratch("e2e-broken");
     let json = dir.join("broken.json");
-    let out = verify_sandbox_run(&dir, &["--report", &report_arg("json", &json)]);
+    let sarif = dir.join("broken.sarif");
+    let out = verify_sandbox_run(
+        &dir,
+        &[
+            "--report",
+            &report_arg("json", &json),
+            "--report",
+            &report_arg("sarif", &sarif),
+        ],
+    );
     assert_exit(&out, 1);
     assert_check(
         &read_report(&json),
@@ -222,6 +240,43 @@ fn a_broken_sandbox_is_no_go_naming_the_failing_check_and_a_live_waiver_makes_it
         Status::Fail,
         &["MultiAZ expected true, observed false"],
     );
+    // SARIF: valid against the standard's schema; the failure is a result
+    // at the spec's `rds` block, the spec named from the checkout's root.
+    let sarif = assert_schema(&sarif, "vendor/sarif-schema-2.1.0.json");
+    let result = sarif["runs"][0]["results"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["ruleId"] == "rds.multi_az"))
+        .unwrap_or_else(|| panic!("no rds.multi_az result: {sarif}"));
+    assert_eq!(result["level"], "error", "{result}");
+    let spec = std::fs::read_to_string(specs().join("sandbox.hcl")).unwrap();
+    let rds_line = spec
+        .lines()
+        .position(|l| l.starts_with("rds \""))
+        .expect("sandbox.hcl declares an rds block")
+        + 1;
+    let at = &result["locations"][0]["physicalLocation"];
+    assert_eq!(
+        at["region"]["startLine"], rds_line,
+        "rds.multi_az located at {at}, the rds block is at line {rds_line}"
+    );
+    let uri = at["artifactLocation"]["uri"].as_str().unwrap_or_default();
+    assert!(
+        uri.ends_with("infra-tests/environments/sandbox.hcl"),
+        "spec named {uri}"
+    );
+    if workspace().join(".git").exists() {
+        assert_eq!(
+            (uri, &at["artifactLocation"]["uriBaseId"]),
+            (
+                "infra-tests/environments/sandbox.hcl",
+                &serde_json::json!("SRCROOT")
+            ),
+            "{at}"
+        );
+    }
+    let rule = &sarif["runs"][0]["tool"]["driver"]["rules"]
+        [result["ruleIndex"].as_u64().unwrap() as usize];
+    assert_eq!(rule["id"], "rds.multi_az", "{rule}");
     let stdout = stdout(&out);
     assert!(
         stdout.contains("verdict: NO-GO") && stdout.contains("rds.multi_az"),

@@ -86,6 +86,51 @@ fn verify_sandbox_run(dir: &Path, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// `docs/schemas/`, where the shipped schemas are.
+fn schemas() -> std::path::PathBuf {
+    workspace().join("docs").join("schemas")
+}
+
+fn file_uri(path: &Path) -> String {
+    format!("file://{}", path.canonicalize().unwrap().display())
+}
+
+/// The errors of `instance` against the schema at `schema` (empty: valid),
+/// `format` checked; `report.schema.json` registered under its file URI so
+/// the other schemas' `$ref`s to it resolve as they do beside it.
+fn schema_errors(schema: &Path, instance: &serde_json::Value) -> Vec<String> {
+    let report = schemas().join("report.schema.json");
+    let registry = jsonschema::Registry::new()
+        .add(file_uri(&report), json(&report))
+        .unwrap()
+        .prepare()
+        .unwrap();
+    let validator = jsonschema::options()
+        .with_registry(&registry)
+        .with_base_uri(file_uri(schema))
+        .should_validate_formats(true)
+        .build(&json(schema))
+        .unwrap_or_else(|e| panic!("{}: {e}", schema.display()));
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+/// The document at `path` is valid against `docs/schemas/<schema>`
+/// (`vendor/sarif-schema-2.1.0.json` for SARIF); the document.
+#[track_caller]
+fn assert_schema(path: &Path, schema: &str) -> serde_json::Value {
+    let document = json(path);
+    let errors = schema_errors(&schemas().join(schema), &document);
+    assert!(
+        errors.is_empty(),
+        "{} does not match {schema}: {errors:#?}",
+        path.display()
+    );
+    document
+}
+
 /// `json=<dir>/<name>` for `--report`.
 fn report_arg(format: &str, path: &Path) -> String {
     format!("{format}={}", path.display())
