@@ -540,7 +540,7 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
             ]
         }),
         resolve,
-        ca_file: s.string("ca_file")?.map(PathBuf::from),
+        ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
         cloudflare,
     };
     s.finish()?;
@@ -1225,6 +1225,21 @@ fn describe(expr: &Expression) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `edge { ca_file }` is read from the spec's folder, as the drills'
+    /// `ca_file` is, whatever the working directory.
+    #[test]
+    fn an_edge_ca_file_is_relative_to_the_spec() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra-tests/environments/sandbox.hcl");
+        let source = std::fs::read_to_string(&path).unwrap();
+        let with_ca = source.replacen("edge {", "edge {\n  ca_file = \"certs/ca.pem\"", 1);
+        let env = parse(&with_ca, Path::new("/specs/team/sandbox.hcl")).unwrap();
+        assert_eq!(
+            env.edge.and_then(|e| e.ca_file),
+            Some(PathBuf::from("/specs/team/certs/ca.pem"))
+        );
+    }
 
     /// Every top-level block of the shipped sandbox spec, and the blocks
     /// inside an unlabelled one, at the line and column of its name.
