@@ -190,6 +190,10 @@ pub struct PgbouncerSpec {
     pub min_tasks: u32,
     pub min_azs: u32,
     pub endpoint: Option<String>,
+    /// The target group's deregistration delay must be at least this
+    /// (default 5 s): with 0 the balancer cuts a stopping task's
+    /// connections at once.
+    pub min_deregistration_delay: Duration,
     pub max_deregistration_delay: Duration,
     pub max_stop_timeout: Duration,
     /// The signal ECS sends the pgbouncer container on stop: the image's

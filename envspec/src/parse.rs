@@ -460,6 +460,9 @@ fn pgbouncer(doc: &Doc, block: &Block) -> Result<PgbouncerSpec, SpecError> {
         min_tasks: s.count("min_tasks", 1)?.unwrap_or(2),
         min_azs: s.count("min_azs", 1)?.unwrap_or(2),
         endpoint: s.string("endpoint")?,
+        min_deregistration_delay: s
+            .duration("min_deregistration_delay")?
+            .unwrap_or(Duration::from_secs(5)),
         max_deregistration_delay: s
             .duration("max_deregistration_delay")?
             .unwrap_or(Duration::from_secs(300)),
@@ -484,6 +487,12 @@ fn pgbouncer(doc: &Doc, block: &Block) -> Result<PgbouncerSpec, SpecError> {
                 ));
             }
         }
+    }
+    if spec.min_deregistration_delay > spec.max_deregistration_delay {
+        return Err(s.invalid_value(
+            "min_deregistration_delay",
+            "at most max_deregistration_delay",
+        ));
     }
     if !spec.stop_signal.starts_with("SIG") || spec.stop_signal.len() < 4 {
         return Err(s.invalid_value(

@@ -94,6 +94,7 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("pgbouncer-one-az", "pgbouncer.multi_az", &["ecs service 'restartix-sandbox/pgbouncer'", "expected in ≥ 2 AZs, observed 1", "in eu-central-1a"])]
 #[case("pgbouncer-target-deregistered", "pgbouncer.targets", &["target group 'restartix-sandbox-pgbouncer'", "≥ 2 healthy targets across ≥ 2 AZs expected, observed 1 healthy across 1 AZs"])]
 #[case("pgbouncer-slow-drain", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "deregistration delay expected ≤ 300s, observed 900s"])]
+#[case("pgbouncer-no-drain", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "deregistration delay expected ≥ 5s, observed 0s"])]
 #[case("pgbouncer-connection-termination", "pgbouncer.drain_ready", &["target group 'restartix-sandbox-pgbouncer'", "connection_termination.enabled expected false, observed true"])]
 #[case("alb-weak-policy", "edge.alb.https_listener", &["load balancer 'restartix-sandbox-core-api'", "443 listener policy expected one of [ELBSecurityPolicy-TLS13-1-2-2021-06", "observed ELBSecurityPolicy-2016-08"])]
 #[case("alb-http-forward", "edge.alb.http_redirect", &["load balancer 'restartix-sandbox-core-api'", "port 80 expected to only redirect to HTTPS, observed default [forward]"])]

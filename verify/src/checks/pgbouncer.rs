@@ -425,6 +425,7 @@ fn judge_drain(
         .resource(&resource)
         .expected(json!({
             "shutdown": Shutdown::Safe.as_str(),
+            "min_deregistration_delay_s": spec.min_deregistration_delay.as_secs(),
             "max_deregistration_delay_s": spec.max_deregistration_delay.as_secs(),
             "connection_termination": false,
             "essential_containers": "at least one",
@@ -451,6 +452,12 @@ fn judge_drain(
             spec.version
                 .map(|(a, b)| format!("{a}.{b}"))
                 .unwrap_or_else(|| "(version not declared)".into()),
+        ));
+    }
+    if delay_s < spec.min_deregistration_delay.as_secs() {
+        problems.push(format!(
+            "{tg_name}: deregistration delay expected ≥ {}s, observed {delay_s}s (the balancer cuts a stopping task's connections without letting them finish)",
+            spec.min_deregistration_delay.as_secs()
         ));
     }
     if delay_s > spec.max_deregistration_delay.as_secs() {
@@ -632,6 +639,7 @@ mod tests {
             min_tasks: 2,
             min_azs: 2,
             endpoint: None,
+            min_deregistration_delay: Duration::from_secs(5),
             max_deregistration_delay: Duration::from_secs(300),
             max_stop_timeout: Duration::from_secs(120),
             stop_signal: "SIGINT".into(),
@@ -761,6 +769,15 @@ mod tests {
                 "a group without its protocol or the attribute",
                 judge(group(None), &[delay], task_definition(&[(Some(60), None)])),
                 "error: ",
+            ),
+            (
+                "no delay at all",
+                judge(
+                    group(Some(Tcp)),
+                    &[("deregistration_delay.timeout_seconds", "0"), off],
+                    task_definition(&[(Some(60), None)]),
+                ),
+                "deregistration delay expected ≥ 5s, observed 0s",
             ),
             (
                 "a long delay",
