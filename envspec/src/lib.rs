@@ -226,6 +226,9 @@ pub struct CloudflareSpec {
     pub token_env: String,
     pub api_url: Option<String>,
     pub custom_hostnames: Vec<String>,
+    /// The managed WAF ruleset `cloudflare.waf` expects executing; `None`:
+    /// the one the zone's plan runs (Free: the Managed Free Ruleset).
+    pub managed_ruleset: Option<String>,
     /// The token itself, set by a harness (the sandbox); specs name `token_env` instead.
     pub token: Option<String>,
 }

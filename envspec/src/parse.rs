@@ -516,8 +516,17 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
                     .unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".into()),
                 api_url: c.string("api_url")?,
                 custom_hostnames: c.strings("custom_hostnames")?.unwrap_or_default(),
+                managed_ruleset: c.string("managed_ruleset")?,
                 token: None,
             };
+            if let Some(id) = &spec.managed_ruleset
+                && (id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()))
+            {
+                return Err(c.invalid_value(
+                    "managed_ruleset",
+                    "a Cloudflare ruleset id (32 hexadecimal digits)",
+                ));
+            }
             c.finish()?;
             Some(spec)
         }
@@ -1234,6 +1243,35 @@ fn describe(expr: &Expression) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `edge { cloudflare { managed_ruleset } }` overrides the plan's
+    /// ruleset, and must look like a ruleset id.
+    #[test]
+    fn a_declared_managed_ruleset_is_a_ruleset_id() {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra-tests/environments/sandbox.hcl");
+        let source = std::fs::read_to_string(&path).unwrap();
+        let with = |id: &str| {
+            source.replacen(
+                "  cloudflare {",
+                &format!("  cloudflare {{\n    managed_ruleset = \"{id}\""),
+                1,
+            )
+        };
+        let env = parse(&with("77454fe2d30c4220b5701f6fdfb893ba"), &path).unwrap();
+        assert_eq!(
+            env.edge
+                .and_then(|e| e.cloudflare)
+                .and_then(|c| c.managed_ruleset)
+                .as_deref(),
+            Some("77454fe2d30c4220b5701f6fdfb893ba")
+        );
+        let err = parse(&with("free"), &path).unwrap_err().to_string();
+        assert!(
+            err.contains("`managed_ruleset` must be a Cloudflare ruleset id"),
+            "{err}"
+        );
+    }
 
     /// `edge { ca_file }` is read from the spec's folder, as the drills'
     /// `ca_file` is, whatever the working directory.

@@ -167,9 +167,10 @@ async fn waf(cx: &Context) -> CheckResult {
     let zone_id = zone.id;
     // Which managed ruleset the zone's plan runs: Free zones cannot run the
     // paid one, paid zones running only the Free one are under-protected.
-    let managed = match &zone.plan {
-        Some(plan) => managed_ruleset_for_plan(plan),
-        None => {
+    let managed = match (&spec.managed_ruleset, &zone.plan) {
+        (Some(declared), _) => declared.as_str(),
+        (None, Some(plan)) => managed_ruleset_for_plan(plan),
+        (None, None) => {
             return Err(CheckError::Missing {
                 operation: "cloudflare GET /zones".into(),
                 resource: format!("zone '{}'", spec.zone),
