@@ -31,6 +31,26 @@ pub enum Command {
     Bench(Bench),
     /// Print the least-privilege IAM policy (JSON) for the checks the spec enables.
     IamPolicy(IamPolicy),
+    /// Package `verify` as a release asset: `verify-<version>-<target>.tar.gz`
+    /// and its `.sha256`, named from verify-cli's binstall metadata.
+    Dist(Dist),
+}
+
+#[derive(Debug, Parser)]
+pub struct Dist {
+    /// The Rust target triple the binary is built for (`x86_64-unknown-linux-musl`).
+    #[arg(long, value_name = "TRIPLE")]
+    pub target: String,
+    /// Package this binary instead of building one (`cargo build --release
+    /// --locked --target TRIPLE`): the tests package `target/debug/verify`.
+    #[arg(long, value_name = "PATH")]
+    pub binary: Option<PathBuf>,
+    /// Where the archive and its checksum go.
+    #[arg(long, value_name = "DIR", default_value = "target/dist")]
+    pub out_dir: PathBuf,
+    /// The release tag being built: refused unless it is `v<version>` of verify-cli.
+    #[arg(long, value_name = "TAG")]
+    pub tag: Option<String>,
 }
 
 #[derive(Debug, Parser)]

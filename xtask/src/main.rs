@@ -2,7 +2,11 @@
 //!
 //! Exit status: 0 go (or success), 1 no-go (or a failed test), 2 could not run.
 
+mod action;
 mod cargo;
+mod container;
+mod dist;
+mod docs;
 mod drill;
 mod environment;
 #[cfg(test)]
@@ -44,6 +48,7 @@ fn main() -> ExitCode {
         flags::Command::Test(t) => test::run(t),
         flags::Command::Bench(b) => sandbox::bench(b),
         flags::Command::IamPolicy(p) => iam_policy::run(p),
+        flags::Command::Dist(d) => dist::run(d),
     };
     match result {
         Ok(code) => code,

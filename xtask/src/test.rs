@@ -3,7 +3,8 @@
 //! end to end is `verify-cli/tests/e2e/`), then what only `cargo xtask`
 //! itself does: `verify` builds, then becomes `verify run`; a second
 //! environment compiles nothing; `iam-policy` validates, then becomes
-//! `verify iam-policy`.
+//! `verify iam-policy`; the container image runs the gate; `action.yml`'s
+//! steps install a release and run the gate.
 
 use std::path::Path;
 use std::process::{Command, ExitCode, Output};
@@ -62,7 +63,9 @@ fn install_system_packages() -> Result<()> {
         .arg("--version")
         .output()
         .is_ok_and(|o| o.status.success());
-    if have_postgres && have_python {
+    // The container image's step: podman (with runc) and debootstrap for its base.
+    let container = crate::container::missing_packages();
+    if have_postgres && have_python && container.is_empty() {
         return Ok(());
     }
     let mut packages = Vec::new();
@@ -72,6 +75,7 @@ fn install_system_packages() -> Result<()> {
     if !have_python {
         packages.extend(["python3", "python3-venv"]);
     }
+    packages.extend(container);
     eprintln!("installing {} with apt-get", packages.join(" "));
     let ok = Command::new("apt-get")
         .arg("update")
@@ -117,6 +121,23 @@ fn xtask_end_to_end() -> Result<()> {
     iam_policy_printed()
         .context("cargo xtask iam-policy: validate, then become verify iam-policy")?;
     println!("  ok    cargo xtask iam-policy sandbox [--drills]: the policy; production: exit 2");
+    let image = crate::container::build_and_run_the_gate()
+        .context("the container image: build it, run verify run sandbox in it")?;
+    println!(
+        "  ok    the container image: built, runs the gate: go ({:.0} s{}, {:.1} MB)",
+        image.seconds,
+        if image.made_base {
+            ", debootstrap of its base included"
+        } else {
+            ""
+        },
+        image.size_bytes as f64 / 1e6
+    );
+    crate::action::runs_the_gate(&dir)
+        .context("action.yml: its install and run steps, on a local release")?;
+    println!(
+        "  ok    action.yml: downloads a release, checks its sha256, runs the gate: go, outputs and summary"
+    );
     Ok(())
 }
 
