@@ -26,7 +26,7 @@ use verify::Status;
 #[case("pgbouncer.targets", "/observed/healthy_azs", json!(["eu-central-1a", "eu-central-1b"]))]
 #[case("pgbouncer.drain_ready", "/observed/deregistration_delay_s", json!(5))]
 #[case("edge.alb.https_listener", "/observed/SslPolicy", json!("ELBSecurityPolicy-TLS13-1-2-2021-06"))]
-#[case("edge.alb.http_redirect", "/observed/port_80_actions", json!(["redirect to HTTPS:443"]))]
+#[case("edge.alb.http_redirect", "/observed/port_80_actions", json!(["redirect to HTTPS://#{host}:443/#{path}?#{query}"]))]
 #[case("edge.alb.origin_locked", "/observed/not_cloudflare", json!([]))]
 #[case("edge.alb.access_logs", "/observed/access_logs.s3.enabled", json!("true"))]
 #[case("edge.alb.https_listener", "/observed/certificates/0/Status", json!("ISSUED"))]
