@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde_json::json;
 
-use super::{NONE_DECLARED, PROBE_TIMEOUT, address, extra_roots, hostnames, probe_error, probed};
+use super::{NONE_DECLARED, PROBE_TIMEOUT, address, extra_roots, hostnames, probed};
 use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Fields, Finding, combine};
 use crate::context::Context;
 use crate::probe::tls::{
@@ -50,12 +50,18 @@ async fn certificate(cx: &Context) -> CheckResult {
                 address,
                 extra_roots: extra_roots(spec)?,
             };
-            let seen = match handshake(&target, PROBE_TIMEOUT).await {
-                Ok(report) => Ok(report),
-                Err(ProbeError::Certificate { reason, .. }) => Err(reason),
-                Err(e) => return Err(probe_error("tls handshake", &host, e)),
+            let shared = modern_handshake(cx, &target).await;
+            let seen = match &*shared {
+                Modern::Completed(report) => Ok(report),
+                Modern::CertificateRejected(reason) => Err(reason.as_str()),
+                Modern::Failed(message) => {
+                    return Err(CheckError::Probe {
+                        probe: "tls handshake".into(),
+                        target: host.clone(),
+                        message: message.clone(),
+                    });
+                }
             };
-            let seen = seen.as_ref().map_err(String::as_str);
             Ok(judge_certificate(
                 &host,
                 address,
@@ -68,6 +74,33 @@ async fn certificate(cx: &Context) -> CheckResult {
         items.push((host.clone(), result));
     }
     probed(combine(items, NONE_DECLARED), "tls handshake")
+}
+
+/// What one TLS 1.2+ handshake to a hostname showed.
+#[derive(Debug, Clone)]
+enum Modern {
+    /// It completed: chain and name validated.
+    Completed(HandshakeReport),
+    /// The server speaks TLS, but rustls rejected its certificate (why).
+    CertificateRejected(String),
+    /// No handshake (refused, timed out, not TLS): why.
+    Failed(String),
+}
+
+/// The handshake to `target`, made once per run and shared by
+/// `edge.tls.certificate` and `edge.tls.legacy_rejected` (its control).
+async fn modern_handshake(cx: &Context, target: &TlsTarget) -> std::sync::Arc<Modern> {
+    let key = format!("tls:handshake:{}@{}", target.hostname, target.address);
+    cx.cache()
+        .get(&key, || async {
+            Ok(match handshake(target, PROBE_TIMEOUT).await {
+                Ok(report) => Modern::Completed(report),
+                Err(ProbeError::Certificate { reason, .. }) => Modern::CertificateRejected(reason),
+                Err(e) => Modern::Failed(e.to_string()),
+            })
+        })
+        .await
+        .unwrap_or_else(|e| std::sync::Arc::new(Modern::Failed(e.to_string())))
 }
 
 /// `edge.tls.certificate` for one hostname at `now`: what the handshake
@@ -199,12 +232,13 @@ async fn legacy_rejected(cx: &Context) -> CheckResult {
                 address,
                 extra_roots: extra_roots(spec)?,
             };
-            let modern = match handshake(&target, PROBE_TIMEOUT).await {
-                Ok(report) => Ok(format!("{} handshake completed", report.protocol)),
-                Err(ProbeError::Certificate { reason, .. }) => Ok(format!(
+            let shared = modern_handshake(cx, &target).await;
+            let modern = match &*shared {
+                Modern::Completed(report) => Ok(format!("{} handshake completed", report.protocol)),
+                Modern::CertificateRejected(reason) => Ok(format!(
                     "TLS 1.2+ handshake reached the certificate ({reason})"
                 )),
-                Err(e) => Err(e.to_string()),
+                Modern::Failed(message) => Err(message.clone()),
             };
             judge_legacy(&host, address, &answers, modern)
         }
