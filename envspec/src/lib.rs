@@ -24,6 +24,7 @@
 
 pub mod inputs;
 mod parse;
+pub mod secret_env;
 pub mod signoffs;
 pub mod waivers;
 
@@ -72,8 +73,9 @@ pub struct Environment {
     /// `canary "<name>" { … }`: synthetic requests through the real edge (`canary.<name>`).
     pub canaries: Vec<CanarySpec>,
     pub drills: DrillsSpec,
-    /// Terraform's JSON for this run (`--terraform-plan`, `--terraform-state`),
-    /// filled in by the harness: never written in the spec.
+    /// Terraform's JSON for this run (`--terraform-plan`, `--terraform-state`,
+    /// filled in by the harness), and the spec's `terraform { … }` block:
+    /// how old a plan may be, and the other regions it may name.
     pub terraform: TerraformInputs,
     /// The file this was read from (empty when parsed from a string).
     pub source: PathBuf,
@@ -125,13 +127,38 @@ pub struct Declaration {
 }
 
 /// The Terraform documents a run judges: `terraform.idempotent` reads the
-/// plan, `terraform.declared` the state; each skips when its file is not given.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// plan, `terraform.declared` the state; each skips when its file is not
+/// given. The files are given to the run (`--terraform-plan`,
+/// `--terraform-state`); what a plan or state may be is declared in the
+/// spec's optional `terraform { … }` block.
+#[derive(Debug, Clone, PartialEq)]
 pub struct TerraformInputs {
     /// `terraform show -json PLANFILE`, taken right after apply.
     pub plan: Option<PathBuf>,
     /// `terraform show -json` of the state after apply.
     pub state: Option<PathBuf>,
+    /// `max_plan_age`: a plan older than this (by its `timestamp`) is not
+    /// judged; `None` when the spec says `"off"`. Default
+    /// [`DEFAULT_MAX_PLAN_AGE`].
+    pub max_plan_age: Option<Duration>,
+    /// `extra_regions`: the regions besides `region` that the resources of
+    /// a plan or state may be in (`us-east-1` for CloudFront's
+    /// certificates). Default: none.
+    pub extra_regions: Vec<String>,
+}
+
+/// How old a plan may be when `terraform { max_plan_age }` is not declared.
+pub const DEFAULT_MAX_PLAN_AGE: Duration = Duration::from_secs(6 * 3600);
+
+impl Default for TerraformInputs {
+    fn default() -> Self {
+        TerraformInputs {
+            plan: None,
+            state: None,
+            max_plan_age: Some(DEFAULT_MAX_PLAN_AGE),
+            extra_regions: Vec::new(),
+        }
+    }
 }
 
 /// How to reach AWS: aws-config's standard chain (env, profile, SSO, IMDS),
@@ -332,6 +359,27 @@ pub struct MetricGateSpec {
     pub missing_data: MissingData,
     /// Fewer datapoints in the window than this is `error` (default 1).
     pub min_datapoints: u32,
+    /// How old the newest datapoint may be (its period's end before the
+    /// window's end): `max_staleness`, by default two periods and five
+    /// minutes; `None` (a sparse metric, `missing_data = "not_breaching"`,
+    /// that declares none): silence is fine.
+    pub max_staleness: Option<Duration>,
+    /// More than this share (0–1) of the window's periods without a judged
+    /// datapoint is `error`: `max_missing_share`, by default 0.5; `None` (a
+    /// sparse metric that declares none): not checked.
+    pub max_missing_share: Option<f64>,
+    /// A percentile's period judged only when it summarises at least this
+    /// many samples (`SampleCount`, read in the same call): `min_samples`,
+    /// default 100; a thinner period counts as missing. Only for gates with
+    /// a percentile statistic (0 otherwise).
+    pub min_samples: u32,
+}
+
+impl MetricGateSpec {
+    /// Whether any of the gate's queries reads a percentile (`p99`).
+    pub fn has_percentile(&self) -> bool {
+        self.queries.iter().any(MetricQuerySpec::is_percentile)
+    }
 }
 
 /// `query "<id>" { … }` of a metric gate (or the gate's own attributes for a
@@ -352,6 +400,13 @@ pub struct MetricQuerySpec {
     /// `Average`, `Sum`, `Minimum`, `Maximum`, `SampleCount` or a percentile `pNN[.N]`.
     pub statistic: String,
     pub unit: Option<String>,
+}
+
+impl MetricQuerySpec {
+    /// Whether the statistic is a percentile (`pNN[.N]`).
+    pub fn is_percentile(&self) -> bool {
+        self.statistic.starts_with('p')
+    }
 }
 
 /// The breaching side of a metric gate's threshold.
@@ -398,13 +453,15 @@ pub enum MissingData {
 }
 
 /// `canary "<name>" { … }`: one request or a sequence of steps through the
-/// real edge, each judged on status, body and latency.
+/// real edge, each judged on status, body and latency. A canary that writes
+/// runs only when the run allows writes (`verify run --allow-writes`), and
+/// declares the `undo` steps that put back what it wrote.
 ///
 /// ```hcl
 /// canary "t0" {
-///   writes   = true                       # any step but GET/HEAD needs this
+///   writes   = true                       # any step but GET/HEAD needs this, and an `undo`
 ///   base_url = "https://api.restartix.pro"
-///   secrets  = { password = "CANARY_PASSWORD" }   # {{password}} ← $CANARY_PASSWORD
+///   secrets  = { password = "VERIFY_SECRET_CANARY_PASSWORD" }   # {{password}} ← $VERIFY_SECRET_CANARY_PASSWORD
 ///   step "sign_in" {
 ///     method        = "POST"
 ///     path          = "/v1/auth/sign-in"
@@ -417,6 +474,13 @@ pub enum MissingData {
 ///     headers = { authorization = "Bearer {{token}}" }
 ///     expect { pointer = "/items/0/name", exists = true }
 ///   }
+///   undo "sign_out" {                     # after the steps, on every path
+///     undoes        = "sign_in"
+///     method        = "DELETE"
+///     path          = "/v1/auth/session"
+///     headers       = { authorization = "Bearer {{token}}" }
+///     expect_status = 204
+///   }
 /// }
 /// ```
 #[derive(Debug, Clone, PartialEq)]
@@ -426,11 +490,38 @@ pub struct CanarySpec {
     /// Whether the canary may send anything but GET/HEAD.
     pub writes: bool,
     pub base_url: String,
-    /// Placeholder name → the environment variable holding its value.
+    /// Placeholder name → the environment variable holding its value (its
+    /// name within the run's secret prefix: [`secret_env`]).
     pub secrets: Vec<(String, String)>,
     /// Bound on each step's request (default 10 s).
     pub timeout: Duration,
     pub steps: Vec<CanaryStep>,
+    /// `undo "<name>" { … }`: what puts back the steps' writes, run after
+    /// the steps however they ended, in the order declared.
+    pub undo: Vec<CanaryUndo>,
+}
+
+/// `undo "<name>" { undoes = "<step>", method, path, headers, json | body,
+/// expect_status }`: one request that reverses what a writing step wrote.
+/// It runs when the step it undoes was sent and every placeholder it uses
+/// has a value (a secret, or captured by a step that ran).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryUndo {
+    pub name: String,
+    /// The writing step whose write this reverses.
+    pub undoes: String,
+    /// Default `DELETE`.
+    pub method: String,
+    /// Appended to the canary's `base_url`; `{{name}}` placeholders allowed.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    /// The request body, as a step's.
+    pub body: Option<String>,
+    /// As [`CanaryStep::body_is_json`].
+    pub body_is_json: bool,
+    /// The statuses that mean the write is gone (`expect_status = 204` or
+    /// `[204, 404]`; default 200, 202 and 204).
+    pub expect_status: Vec<u16>,
 }
 
 /// One request of a canary.
@@ -464,7 +555,7 @@ pub struct BodyExpectation {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum BodyTest {
-    /// The value is there (any value, `null` included).
+    /// The value is there and is not `null`.
     Exists,
     /// The value equals this JSON value (strings may hold `{{placeholders}}`).
     Equals(serde_json::Value),
@@ -519,7 +610,7 @@ impl PitrRestoreDrill {
     pub fn defaults() -> Self {
         PitrRestoreDrill {
             rds: None,
-            database_url_env: "VERIFY_DRILL_DATABASE_URL".into(),
+            database_url_env: secret_env::default_name("DRILL_DATABASE_URL"),
             database_url: None,
             max_duration: Duration::from_secs(3600),
             restorable_within: Duration::from_secs(15 * 60),
@@ -562,13 +653,16 @@ pub struct PgbouncerDrainDrill {
     pub statement_timeout: Duration,
     /// PEM roots trusted beside the public ones for the workload's TLS.
     pub ca_file: Option<PathBuf>,
+    /// The AZ whose task is stopped; `None` (the default): the task
+    /// carrying the most workload clients.
+    pub stop_az: Option<String>,
 }
 
 impl PgbouncerDrainDrill {
     /// The drill as a `pgbouncer_drain {}` block with nothing set.
     pub fn defaults() -> Self {
         PgbouncerDrainDrill {
-            database_url_env: "VERIFY_DRILL_PGBOUNCER_URL".into(),
+            database_url_env: secret_env::default_name("DRILL_PGBOUNCER_URL"),
             database_url: None,
             clients: 8,
             hold: Duration::from_millis(20),
@@ -580,6 +674,7 @@ impl PgbouncerDrainDrill {
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(2),
             ca_file: None,
+            stop_az: None,
         }
     }
 
@@ -620,6 +715,11 @@ pub struct RdsFailoverDrill {
     /// PEM roots trusted beside the public ones for the probe's TLS (for
     /// RDS, Amazon's `global-bundle.pem`); relative to the spec's directory.
     pub ca_file: Option<PathBuf>,
+    /// `proxy_endpoint = "host:port"`: a proxy in front of the instance
+    /// (RDS Proxy, a pooler) the probes may connect through instead of the
+    /// instance's own endpoint; host and port. Without it the probe URL must
+    /// name the instance's endpoint (`DescribeDBInstances`).
+    pub proxy_endpoint: Option<(String, u16)>,
 }
 
 impl RdsFailoverDrill {
@@ -627,7 +727,7 @@ impl RdsFailoverDrill {
     pub fn defaults() -> Self {
         RdsFailoverDrill {
             rds: None,
-            database_url_env: "VERIFY_DRILL_DATABASE_URL".into(),
+            database_url_env: secret_env::default_name("DRILL_DATABASE_URL"),
             database_url: None,
             max_unavailable: None,
             timeout: Duration::from_secs(15 * 60),
@@ -637,6 +737,7 @@ impl RdsFailoverDrill {
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(2),
             ca_file: None,
+            proxy_endpoint: None,
         }
     }
 }

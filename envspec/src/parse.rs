@@ -16,6 +16,7 @@ use terraform_json::Outputs;
 use super::*;
 
 mod gates;
+mod terraform;
 
 /// Reads and validates `path`.
 pub fn load(path: &Path) -> Result<Environment, SpecError> {
@@ -143,6 +144,10 @@ pub fn parse_with(
         Some(block) => drills(&doc, block, &rds)?,
         None => DrillsSpec::default(),
     };
+    let terraform = match top.single_block("terraform")? {
+        Some(block) => terraform::settings(&doc, block)?,
+        None => TerraformInputs::default(),
+    };
     top.finish()?;
     Ok(Environment {
         name,
@@ -160,7 +165,7 @@ pub fn parse_with(
         metrics,
         canaries,
         drills,
-        terraform: TerraformInputs::default(),
+        terraform,
         source: file.to_path_buf(),
         declarations: declarations(&doc, &body),
     })
@@ -287,9 +292,17 @@ fn pgbouncer_drain(doc: &Doc, block: &Block) -> Result<PgbouncerDrainDrill, Spec
             .duration("statement_timeout")?
             .unwrap_or(d.statement_timeout),
         ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
+        stop_az: s.string("stop_az")?,
     };
     if drill.database_url_env.trim().is_empty() {
         return Err(s.invalid_value("database_url_env", "a non-empty variable name"));
+    }
+    if drill
+        .stop_az
+        .as_deref()
+        .is_some_and(|az| az.trim().is_empty())
+    {
+        return Err(s.invalid_value("stop_az", "an availability zone name"));
     }
     if drill.clients > 256 {
         return Err(s.invalid_value("clients", "between 1 and 256"));
@@ -329,6 +342,19 @@ fn pgbouncer_drain(doc: &Doc, block: &Block) -> Result<PgbouncerDrainDrill, Spec
     Ok(drill)
 }
 
+/// `host:port` or `[v6]:port` as (host, port); `None` when it is not one.
+fn host_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.trim().rsplit_once(':')?;
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.strip_suffix(']')?,
+        None if host.contains(':') => return None,
+        None => host,
+    };
+    let port: u16 = port.parse().ok().filter(|p| *p != 0)?;
+    let bad = |c: char| c.is_whitespace() || "/?@#[]".contains(c);
+    (!host.is_empty() && !host.contains(bad)).then(|| (host.to_string(), port))
+}
+
 fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailoverDrill, SpecError> {
     let mut s = Section::of_block(doc, block)?;
     let d = RdsFailoverDrill::defaults();
@@ -348,6 +374,15 @@ fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailover
             .duration("statement_timeout")?
             .unwrap_or(d.statement_timeout),
         ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
+        proxy_endpoint: match s.string("proxy_endpoint")? {
+            None => None,
+            Some(text) => Some(host_port(&text).ok_or_else(|| {
+                s.invalid_value(
+                    "proxy_endpoint",
+                    "\"host:port\" (\"[v6]:port\" for IPv6), the proxy's endpoint",
+                )
+            })?),
+        },
     };
     match &drill.rds {
         Some(label) if !rds.iter().any(|r| &r.label == label) => {
@@ -513,7 +548,7 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
                 zone: c.required_string("zone")?,
                 token_env: c
                     .string("token_env")?
-                    .unwrap_or_else(|| "CLOUDFLARE_API_TOKEN".into()),
+                    .unwrap_or_else(|| secret_env::default_name("CLOUDFLARE_API_TOKEN")),
                 api_url: c.string("api_url")?,
                 custom_hostnames: c.strings("custom_hostnames")?.unwrap_or_default(),
                 managed_ruleset: c.string("managed_ruleset")?,
@@ -1243,6 +1278,30 @@ fn describe(expr: &Expression) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `drills { rds_failover { proxy_endpoint } }` is a host and a port.
+    #[test]
+    fn a_proxy_endpoint_is_a_host_and_a_port() {
+        let ok = |text: &str| host_port(text).map(|(h, p)| format!("{h} {p}"));
+        assert_eq!(
+            ok("proxy.internal:5432").as_deref(),
+            Some("proxy.internal 5432")
+        );
+        assert_eq!(ok("[fd00::5]:6432").as_deref(), Some("fd00::5 6432"));
+        assert_eq!(ok(" 10.0.0.5:5432 ").as_deref(), Some("10.0.0.5 5432"));
+        for bad in [
+            "proxy.internal",
+            "proxy.internal:",
+            "proxy.internal:0",
+            "proxy.internal:65536",
+            ":5432",
+            "fd00::5:5432",
+            "u:p@proxy:5432",
+            "postgres://proxy:5432",
+        ] {
+            assert_eq!(host_port(bad), None, "{bad}");
+        }
+    }
 
     /// `edge { cloudflare { managed_ruleset } }` overrides the plan's
     /// ruleset, and must look like a ruleset id.

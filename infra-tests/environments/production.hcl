@@ -47,7 +47,7 @@ edge {
 
   cloudflare {
     zone             = "restartix.pro"
-    token_env        = "CLOUDFLARE_API_TOKEN"
+    token_env        = "VERIFY_SECRET_CLOUDFLARE_API_TOKEN"
     custom_hostnames = ["app.physio-bucharest.ro", "portal.kinetic-cluj.ro"]
   }
 }
@@ -126,14 +126,24 @@ network {
 # breaches when its value is `comparison` `threshold` (for `sustained`, when
 # set); no datapoint in the window is an error, never a pass.
 metric "core_api_5xx_rate" {
-  description = "Core API 5xx error rate > 0.5 % sustained 10 m"
-  # ALB reports no datapoint for a minute without 5xx: FILL makes it 0.
-  expression = "100 * FILL(errors, 0) / requests"
-  query "errors" {
+  description = "Core API 5xx error rate > 0.5 % sustained 10 m, the targets' and the load balancer's own"
+  # ALB reports no datapoint for a minute without 5xx: FILL makes it 0. The
+  # 5xx the load balancer makes itself (no target answered: 502, 503, 504)
+  # are per load balancer only, and RequestCount leaves out the requests no
+  # target was chosen for: they count on both sides. A minute without any
+  # request has no datapoint (0 / 0): missing, not 0 %.
+  expression = "100 * (FILL(target_errors, 0) + FILL(lb_errors, 0)) / (FILL(requests, 0) + FILL(lb_errors, 0))"
+  query "target_errors" {
     namespace    = "AWS/ApplicationELB"
     metric       = "HTTPCode_Target_5XX_Count"
     target_group = output.core_api_target_group_name
     statistic    = "Sum"
+  }
+  query "lb_errors" {
+    namespace     = "AWS/ApplicationELB"
+    metric        = "HTTPCode_ELB_5XX_Count"
+    load_balancer = output.alb_name
+    statistic     = "Sum"
   }
   query "requests" {
     namespace    = "AWS/ApplicationELB"
@@ -151,6 +161,11 @@ metric "core_api_5xx_rate" {
 
 metric "core_api_p99_latency" {
   description    = "Core API p99 latency > 2 s sustained 10 m"
+  # TargetResponseTime has no sample for a request no target answered:
+  # those are the load balancer's own 5xx, judged by core_api_5xx_rate. A
+  # minute of fewer than `min_samples` (default 100) requests is not judged
+  # (a p99 of a few requests is no p99) and counts as missing: more than
+  # half the window missing is an error, never a pass.
   namespace      = "AWS/ApplicationELB"
   metric         = "TargetResponseTime"
   target_group   = output.core_api_target_group_name
@@ -180,12 +195,13 @@ metric "rds_connection_saturation" {
 }
 
 # T-0 canary (canary.*): through TLS, the edge, the balancer, the Core API,
-# pgbouncer and Postgres. It writes (a test appointment), so it says so.
+# pgbouncer and Postgres. It writes (a session and a test appointment), so
+# it says so, runs only with `verify run --allow-writes`, and undoes both.
 canary "t0" {
   description = "sign in, list orgs, list specialists, create a test appointment, confirm it persists"
   writes      = true
   base_url    = "https://api.restartix.pro"
-  secrets     = { password = "CANARY_PASSWORD" }
+  secrets     = { password = "VERIFY_SECRET_CANARY_PASSWORD" }
   timeout     = "10s"
 
   step "sign_in" {
@@ -237,6 +253,26 @@ canary "t0" {
       equals  = "scheduled"
     }
   }
+
+  # After the steps, however they ended (a failure, a timeout, an error):
+  # put back what the canary wrote. Each runs when the step it undoes was
+  # sent and what it uses was captured; one that fails makes the canary
+  # `error`, naming what remains.
+  undo "delete_appointment" {
+    undoes        = "create_appointment"
+    method        = "DELETE"
+    path          = "/v1/appointments/{{appointment}}"
+    headers       = { authorization = "Bearer {{token}}" }
+    expect_status = [204, 404] # 404: already gone (nothing remains)
+  }
+
+  undo "sign_out" {
+    undoes        = "sign_in"
+    method        = "DELETE"
+    path          = "/v1/auth/session"
+    headers       = { authorization = "Bearer {{token}}" }
+    expect_status = 204
+  }
 }
 
 drills {
@@ -244,7 +280,7 @@ drills {
 
   rds_failover {
     # postgres://user:password@<instance endpoint>:5432/<db>, from the pipeline's secrets.
-    database_url_env  = "RESTARTIX_DRILL_DATABASE_URL"
+    database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_unavailable   = "120s"
     abort_unavailable = "5m"
     timeout           = "15m"
@@ -253,7 +289,7 @@ drills {
 
   pgbouncer_drain {
     # postgres://user:password@<pgbouncer NLB>:6432/<db>, from the pipeline's secrets.
-    database_url_env   = "RESTARTIX_DRILL_PGBOUNCER_URL"
+    database_url_env   = "VERIFY_SECRET_DRILL_PGBOUNCER_URL"
     clients            = 16
     hold               = "20ms"
     max_connect_errors = 32
@@ -263,7 +299,7 @@ drills {
   }
 
   pitr_restore {
-    database_url_env  = "RESTARTIX_DRILL_DATABASE_URL"
+    database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_duration      = "1h"   # the launch gate: PITR restore works in < 1 h
     restorable_within = "15m"  # RDS uploads WAL about every 5 minutes
   }

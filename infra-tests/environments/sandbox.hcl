@@ -41,7 +41,7 @@ edge {
 
   cloudflare {
     zone             = "restartix.test"
-    token_env        = "CLOUDFLARE_API_TOKEN"
+    token_env        = "VERIFY_SECRET_CLOUDFLARE_API_TOKEN"
     custom_hostnames = ["app.physio-bucharest.test", "portal.kinetic-cluj.test"]
   }
 }
@@ -121,14 +121,24 @@ network {
 # breaches when its value is `comparison` `threshold` (for `sustained`, when
 # set); no datapoint in the window is an error, never a pass.
 metric "core_api_5xx_rate" {
-  description = "Core API 5xx error rate > 0.5 % sustained 10 m"
-  # ALB reports no datapoint for a minute without 5xx: FILL makes it 0.
-  expression = "100 * FILL(errors, 0) / requests"
-  query "errors" {
+  description = "Core API 5xx error rate > 0.5 % sustained 10 m, the targets' and the load balancer's own"
+  # ALB reports no datapoint for a minute without 5xx: FILL makes it 0. The
+  # 5xx the load balancer makes itself (no target answered: 502, 503, 504)
+  # are per load balancer only, and RequestCount leaves out the requests no
+  # target was chosen for: they count on both sides. A minute without any
+  # request has no datapoint (0 / 0): missing, not 0 %.
+  expression = "100 * (FILL(target_errors, 0) + FILL(lb_errors, 0)) / (FILL(requests, 0) + FILL(lb_errors, 0))"
+  query "target_errors" {
     namespace    = "AWS/ApplicationELB"
     metric       = "HTTPCode_Target_5XX_Count"
     target_group = "restartix-sandbox-core-api"
     statistic    = "Sum"
+  }
+  query "lb_errors" {
+    namespace     = "AWS/ApplicationELB"
+    metric        = "HTTPCode_ELB_5XX_Count"
+    load_balancer = "restartix-sandbox-core-api"
+    statistic     = "Sum"
   }
   query "requests" {
     namespace    = "AWS/ApplicationELB"
@@ -146,6 +156,11 @@ metric "core_api_5xx_rate" {
 
 metric "core_api_p99_latency" {
   description    = "Core API p99 latency > 2 s sustained 10 m"
+  # TargetResponseTime has no sample for a request no target answered:
+  # those are the load balancer's own 5xx, judged by core_api_5xx_rate. A
+  # minute of fewer than `min_samples` (default 100) requests is not judged
+  # (a p99 of a few requests is no p99) and counts as missing: more than
+  # half the window missing is an error, never a pass.
   namespace      = "AWS/ApplicationELB"
   metric         = "TargetResponseTime"
   target_group   = "restartix-sandbox-core-api"
@@ -175,12 +190,13 @@ metric "rds_connection_saturation" {
 }
 
 # T-0 canary (canary.*): through TLS, the edge, the balancer, the Core API,
-# pgbouncer and Postgres. It writes (a test appointment), so it says so.
+# pgbouncer and Postgres. It writes (a session and a test appointment), so
+# it says so, runs only with `verify run --allow-writes`, and undoes both.
 canary "t0" {
   description = "sign in, list orgs, list specialists, create a test appointment, confirm it persists"
   writes      = true
   base_url    = "https://api.restartix.test"
-  secrets     = { password = "SANDBOX_CANARY_PASSWORD" }
+  secrets     = { password = "VERIFY_SECRET_SANDBOX_CANARY_PASSWORD" }
   timeout     = "10s"
 
   step "sign_in" {
@@ -232,6 +248,26 @@ canary "t0" {
       equals  = "scheduled"
     }
   }
+
+  # After the steps, however they ended (a failure, a timeout, an error):
+  # put back what the canary wrote. Each runs when the step it undoes was
+  # sent and what it uses was captured; one that fails makes the canary
+  # `error`, naming what remains.
+  undo "delete_appointment" {
+    undoes        = "create_appointment"
+    method        = "DELETE"
+    path          = "/v1/appointments/{{appointment}}"
+    headers       = { authorization = "Bearer {{token}}" }
+    expect_status = [204, 404] # 404: already gone (nothing remains)
+  }
+
+  undo "sign_out" {
+    undoes        = "sign_in"
+    method        = "DELETE"
+    path          = "/v1/auth/session"
+    headers       = { authorization = "Bearer {{token}}" }
+    expect_status = 204
+  }
 }
 
 drills {
@@ -239,27 +275,31 @@ drills {
 
   rds_failover {
     # The harness fills this from the sandbox's state (the endpoint stand-in).
-    database_url_env  = "VERIFY_DRILL_DATABASE_URL"
+    database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_unavailable   = "10s"
     abort_unavailable = "20s"
     timeout           = "3m"
+    # Read before the fault (missing, unreadable or in ALARM: nothing
+    # injected) and every second after it.
+    stop_alarms       = ["restartix-sandbox-core-api-5xx"]
   }
 
   pgbouncer_drain {
     # The harness fills this from the sandbox's state (the balancer in front
     # of the pgbouncer processes).
-    database_url_env   = "VERIFY_DRILL_PGBOUNCER_URL"
+    database_url_env   = "VERIFY_SECRET_DRILL_PGBOUNCER_URL"
     clients            = 8
     hold               = "20ms"
     interval           = "2ms"
     max_connect_errors = 16
     max_recovery       = "1m"
     timeout            = "3m"
+    stop_alarms        = ["restartix-sandbox-core-api-5xx"]
   }
 
   pitr_restore {
     # The harness fills this from the sandbox's state (the endpoint stand-in).
-    database_url_env  = "VERIFY_DRILL_DATABASE_URL"
+    database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_duration      = "2m"
     restorable_within = "1m"
   }

@@ -40,7 +40,7 @@ edge {
 
   cloudflare {
     zone             = "restartix.pro"
-    token_env        = "CLOUDFLARE_API_TOKEN"
+    token_env        = "VERIFY_SECRET_CLOUDFLARE_API_TOKEN"
     custom_hostnames = ["app.staging.physio-bucharest.ro"]
   }
 }
@@ -120,7 +120,7 @@ drills {
 
   rds_failover {
     # postgres://user:password@<instance endpoint>:5432/<db>, from the pipeline's secrets.
-    database_url_env  = "RESTARTIX_DRILL_DATABASE_URL"
+    database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_unavailable   = "120s"
     abort_unavailable = "5m"
     timeout           = "15m"

@@ -107,3 +107,87 @@ pub fn refused_naming(refused: Result<DrillRecord, DrillError>, check: &str) {
         other => panic!("expected a steady-state refusal naming {check}, got {other:?}"),
     }
 }
+
+/// `refused` is the refusal before the fault that a stop alarm makes
+/// (missing, unreadable or in `ALARM`), its message holding `needle`.
+pub fn refused_by_stop_alarm(refused: Result<DrillRecord, DrillError>, needle: &str) {
+    match refused {
+        Err(e @ DrillError::StopAlarm(_)) => {
+            let text = e.to_string();
+            assert!(
+                text.contains("nothing injected") && text.contains(needle),
+                "{text}"
+            );
+        }
+        other => panic!("expected a stop-alarm refusal naming {needle:?}, got {other:?}"),
+    }
+}
+
+/// Nothing was injected: no write reached the guard's admission at all
+/// (every operation the gate counted only reads, `write` among none).
+pub fn nothing_injected(gate: &Gate, write: &str) {
+    only_reads_made(gate);
+    let calls = gate.aws().calls.snapshot();
+    assert!(
+        !calls.operations.contains_key(write),
+        "{write} was called: {calls:?}"
+    );
+}
+
+/// Resolves once `counter` has seen `operation` (`service:Operation`): a
+/// test follows a drill's progress through it (a call is counted before it
+/// is sent, so a write counted is one in flight).
+/// Panics when it has not within two minutes.
+pub async fn wait_for_call(counter: &verify::aws::CallCounter, operation: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !counter.snapshot().operations.contains_key(operation) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{operation} not called within 2 minutes: {:?}",
+            counter.snapshot()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
+/// The sandbox's latency model (`POST /sandbox-api/latency?ms=N` to moto:
+/// every later request waits N ms before moto sees it, as over a network),
+/// turned off again when dropped.
+pub struct Latency {
+    endpoint: String,
+}
+
+impl Latency {
+    /// Every request to the running sandbox's moto waits `ms` first.
+    pub fn set(ms: u64) -> Latency {
+        let endpoint = running_sandbox().aws_endpoint_url;
+        post_latency(&endpoint, ms).expect("POST /sandbox-api/latency");
+        Latency { endpoint }
+    }
+}
+
+impl Drop for Latency {
+    fn drop(&mut self) {
+        if let Err(e) = post_latency(&self.endpoint, 0) {
+            eprintln!("could not turn the sandbox latency model off: {e}");
+        }
+    }
+}
+
+fn post_latency(endpoint: &str, ms: u64) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let address = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "POST /sandbox-api/latency?ms={ms} HTTP/1.0\r\nHost: {address}\r\nContent-Length: 0\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    if answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200") {
+        Ok(())
+    } else {
+        Err(std::io::Error::other(format!("moto answered {answer:?}")))
+    }
+}

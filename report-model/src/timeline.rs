@@ -41,7 +41,7 @@ pub struct Mark {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MarkKind {
-    /// The fault was injected (the AWS call returned).
+    /// The fault was injected (at the AWS call that injects it).
     Fault,
     /// An AWS status read changed (`rebooting` → `available`, an AZ swap).
     Status,
@@ -77,9 +77,9 @@ pub struct ProbeTrace {
     pub spans: Vec<Span>,
 }
 
-/// Consecutive samples with the same outcome: `from_ms` is the first
-/// sample's time, `to_ms` the first sample after the run (or the last
-/// sample's time for the final span).
+/// Consecutive samples with the same outcome (and, for good ones, the same
+/// server): `from_ms` is the first sample's time, `to_ms` the first sample
+/// after the run (or the last sample's time for the final span).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Span {
     pub from_ms: u64,
@@ -89,15 +89,42 @@ pub struct Span {
     /// The first error of a failed run, as the client saw it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The server the run's samples reached, when the probe asks (the
+    /// failover drill's writer and reader do; a failed sample reached none
+    /// it could name). Absent in records written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<Server>,
+}
+
+/// The Postgres server a sample reached, as the server itself said in the
+/// same statement: its address (`inet_server_addr()`, `inet_server_port()`)
+/// and when its postmaster started (`pg_postmaster_start_time()`). Behind an
+/// endpoint or a proxy this is the database server, not the endpoint: a
+/// failover moves it to another address; a restart in place keeps the
+/// address and changes the start time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Server {
+    /// `host:port` (`[v6]:port` for IPv6) as the server sees its own end
+    /// of the connection; `local socket` for a Unix-domain connection.
+    pub address: String,
+    /// When its postmaster started, RFC 3339 in UTC with microseconds.
+    pub started_at: String,
+}
+
+impl std::fmt::Display for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (up since {})", self.address, self.started_at)
+    }
 }
 
 /// A window the client could not work in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outage {
-    /// The first failed sample.
+    /// When the first failed request was sent.
     pub from_ms: u64,
-    /// The first good sample after the last failed one (or the end, if
-    /// the probe never recovered: then `recovered` is false).
+    /// When the first good request after the last failed one was sent (or
+    /// the last sample, if the probe never recovered: then `recovered` is
+    /// false).
     pub to_ms: u64,
     pub recovered: bool,
 }
@@ -118,8 +145,20 @@ impl ProbeTrace {
 
     /// Adds one sample (in time order).
     pub fn sample(&mut self, at_ms: u64, ok: bool, error: Option<&str>) {
+        self.sample_on(at_ms, ok, error, None);
+    }
+
+    /// Adds one sample (in time order) with the server it reached: a run
+    /// ends where the outcome or the server changes.
+    pub fn sample_on(
+        &mut self,
+        at_ms: u64,
+        ok: bool,
+        error: Option<&str>,
+        server: Option<&Server>,
+    ) {
         if let Some(last) = self.spans.last_mut() {
-            if last.ok == ok {
+            if last.ok == ok && last.server.as_ref() == server {
                 last.samples += 1;
                 last.to_ms = at_ms;
                 return;
@@ -132,6 +171,7 @@ impl ProbeTrace {
             ok,
             samples: 1,
             error: error.map(String::from),
+            server: server.cloned(),
         });
     }
 
@@ -142,9 +182,13 @@ impl ProbeTrace {
         (all, failed)
     }
 
-    /// The client-observed unavailability after `fault_ms`: from the first
-    /// failed sample at or after it to the first good sample after the last
-    /// failed one. `None` when no sample failed after the fault.
+    /// The client-observed unavailability after `fault_ms`: from when the
+    /// first failing request was sent to when the first succeeding one
+    /// after the last failure was sent. Samples are dated when they were
+    /// sent (a request that timed out is dated at its start, not at its
+    /// timeout), so a failed run still going on at `fault_ms` counts from
+    /// its first sample, even one sent just before it. `None` when no
+    /// sample failed at or after the fault.
     pub fn unavailable_after(&self, fault_ms: u64) -> Option<Outage> {
         let failed: Vec<&Span> = self
             .spans
@@ -156,7 +200,7 @@ impl ProbeTrace {
         let last_index = self.spans.iter().position(|s| std::ptr::eq(s, *last))?;
         let recovery = self.spans.get(last_index + 1);
         Some(Outage {
-            from_ms: first.from_ms.max(fault_ms),
+            from_ms: first.from_ms,
             to_ms: recovery.map(|s| s.from_ms).unwrap_or(last.to_ms),
             recovered: recovery.is_some(),
         })
@@ -267,6 +311,60 @@ mod tests {
         let t = trace(&[(0, true), (50, false)]);
         let json = serde_json::to_string(&t).unwrap();
         assert_eq!(serde_json::from_str::<ProbeTrace>(&json).unwrap(), t);
+    }
+
+    #[test]
+    fn a_failure_in_progress_at_the_fault_counts_from_when_it_was_sent() {
+        // A request sent at 40 ms hung and timed out; the fault mark came at
+        // 45 ms: the outage starts when the failing request was sent.
+        let t = trace(&[(0, true), (40, false), (2_040, false), (2_090, true)]);
+        let o = t.unavailable_after(45).unwrap();
+        assert_eq!((o.from_ms, o.to_ms), (40, 2_090));
+    }
+
+    fn server(address: &str, started_at: &str) -> Server {
+        Server {
+            address: address.into(),
+            started_at: started_at.into(),
+        }
+    }
+
+    #[test]
+    fn a_change_of_server_starts_a_span_and_the_outage_ignores_it() {
+        let a = server("10.0.1.5:5432", "2026-12-07T06:00:00.000001Z");
+        let b = server("10.0.2.7:5432", "2026-12-07T06:00:03.000002Z");
+        let mut t = ProbeTrace::new("writer");
+        t.sample_on(0, true, None, Some(&a));
+        t.sample_on(50, true, None, Some(&a));
+        t.sample_on(100, false, Some("refused"), None);
+        t.sample_on(150, true, None, Some(&b));
+        t.sample_on(200, true, None, Some(&b));
+        let servers: Vec<Option<&Server>> = t.spans.iter().map(|s| s.server.as_ref()).collect();
+        assert_eq!(servers, [Some(&a), None, Some(&b)]);
+        assert_eq!(t.spans[0].samples, 2);
+        let o = t.unavailable_after(0).unwrap();
+        assert_eq!((o.from_ms, o.to_ms), (100, 150));
+        // Good samples on two servers, no failure between: two spans, no outage.
+        let mut t = ProbeTrace::new("reader");
+        t.sample_on(0, true, None, Some(&a));
+        t.sample_on(50, true, None, Some(&b));
+        assert_eq!(t.spans.len(), 2);
+        assert!(t.unavailable_after(0).is_none());
+        // Written without `server`, read back the same; a span with one round-trips.
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(json["spans"][0]["server"]["address"], "10.0.1.5:5432");
+        let old = serde_json::json!({"name": "p", "spans": [{"from_ms": 0, "to_ms": 0, "ok": true, "samples": 1}]});
+        let old: ProbeTrace = serde_json::from_value(old).unwrap();
+        assert_eq!(old.spans[0].server, None);
+        assert!(
+            serde_json::to_value(&old).unwrap()["spans"][0]
+                .get("server")
+                .is_none()
+        );
+        assert_eq!(
+            a.to_string(),
+            "10.0.1.5:5432 (up since 2026-12-07T06:00:00.000001Z)"
+        );
     }
 }
 

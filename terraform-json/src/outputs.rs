@@ -61,8 +61,9 @@ impl Outputs {
                     .into(),
             });
         }
-        let values: BTreeMap<String, Output> =
-            serde_json::from_slice(bytes).map_err(|e| crate::invalid(file, e, "outputs"))?;
+        let values: BTreeMap<String, Output> = serde_json::from_slice(bytes).map_err(|e| {
+            crate::diagnose(bytes, file).unwrap_or_else(|| crate::invalid(file, e, "outputs"))
+        })?;
         Ok(Outputs {
             source: file.to_path_buf(),
             values,

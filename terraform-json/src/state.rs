@@ -13,8 +13,8 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::Error;
 use crate::outputs::Output;
+use crate::{Error, ResourceArn};
 
 #[derive(Debug, Deserialize)]
 pub struct State<'a> {
@@ -90,17 +90,26 @@ impl<'a> State<'a> {
 
     /// Every resource instance of every module, depth first (root first).
     pub fn resources(&self) -> Vec<&Resource<'a>> {
-        fn walk<'s, 'a>(module: &'s Module<'a>, out: &mut Vec<&'s Resource<'a>>) {
-            out.extend(module.resources.iter());
-            for child in &module.child_modules {
-                walk(child, out);
-            }
-        }
-        let mut out = Vec::new();
-        if let Some(root) = self.values.as_ref().and_then(|v| v.root_module.as_ref()) {
-            walk(root, &mut out);
-        }
-        out
+        self.values
+            .as_ref()
+            .and_then(|v| v.root_module.as_ref())
+            .map(walk)
+            .unwrap_or_default()
+    }
+
+    /// The own ARN (`arn` attribute) of every managed resource, in state
+    /// order: what tells which account and region the state is of.
+    pub fn resource_arns(&self) -> Vec<ResourceArn> {
+        self.resources()
+            .into_iter()
+            .filter(|r| r.is_managed())
+            .filter_map(|r| {
+                r.arn().map(|arn| ResourceArn {
+                    address: r.address.to_string(),
+                    arn,
+                })
+            })
+            .collect()
     }
 
     /// The root module's outputs.
@@ -110,6 +119,19 @@ impl<'a> State<'a> {
             .map(|v| v.outputs.clone())
             .unwrap_or_default()
     }
+}
+
+/// Every resource instance of `module` and its children, depth first.
+pub(crate) fn walk<'s, 'a>(module: &'s Module<'a>) -> Vec<&'s Resource<'a>> {
+    fn into<'s, 'a>(module: &'s Module<'a>, out: &mut Vec<&'s Resource<'a>>) {
+        out.extend(module.resources.iter());
+        for child in &module.child_modules {
+            into(child, out);
+        }
+    }
+    let mut out = Vec::new();
+    into(module, &mut out);
+    out
 }
 
 impl Resource<'_> {
@@ -122,6 +144,11 @@ impl Resource<'_> {
 
     pub fn is_managed(&self) -> bool {
         self.mode == "managed"
+    }
+
+    /// The resource's own `arn` attribute, when it recorded one as a string.
+    pub fn arn(&self) -> Option<String> {
+        crate::own_arn(self.values)
     }
 }
 

@@ -1,18 +1,24 @@
 //! `verify drill KIND SPEC --yes`: drills change state, so they need
 //! consent (`--yes`) and a spec that says `drills { allowed = true }`. A
-//! drill runs in this process; SIGINT (Ctrl-C) and SIGTERM (a CI cancel)
-//! reach it, and it cleans up, reports and exits 0 (every assertion held),
-//! 1 (one failed) or 2 (could not run, or interrupted).
+//! drill runs in this process. Its SIGINT (Ctrl-C) and SIGTERM (a CI
+//! cancel) handlers are installed before anything else: a signal before the
+//! fault ends it with nothing injected, after it through its cleanup; it
+//! reports and exits 0 (every assertion held), 1 (one failed) or 2 (could
+//! not run, or interrupted).
 //!
-//! `verify drill cleanup SPEC` deletes the scratch instances a crashed
-//! `pitr-restore` left (only instances tagged `verify:drill = pitr_restore`).
+//! `verify drill cleanup SPEC --yes` deletes the scratch instances a crashed
+//! `pitr-restore` left (only instances tagged `verify:drill = pitr_restore`,
+//! never one whose `verify:deadline` is ahead: a live drill's).
 
 use std::process::ExitCode;
 
 use envspec::inputs::{TerraformFiles, absolute};
-use verify::drill::{DrillError, DrillRecord, pgbouncer_drain, pitr_restore, rds_failover, render};
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use verify::drill::{
+    DrillError, DrillRecord, leftovers, pgbouncer_drain, pitr_restore, rds_failover, render,
+};
 use verify::run::Target;
-use verify::{Gate, Status};
+use verify::{Gate, RunSettings, Status};
 
 use crate::flags::{Drill, DrillKind};
 use crate::{CouldNotRun, write};
@@ -20,13 +26,28 @@ use crate::{CouldNotRun, write};
 pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
     let kind = flags.drill;
     let cleanup = kind == DrillKind::Cleanup;
-    if !flags.yes && !cleanup {
-        return Err(CouldNotRun(format!(
-            "refusing: drill {} changes state in '{}'. Re-run with --yes to consent.",
-            kind.as_str(),
-            flags.spec_name
-        )));
+    if !flags.yes {
+        return Err(CouldNotRun(if cleanup {
+            format!(
+                "refusing: drill cleanup deletes what drills left in '{}' (scratch instances, tables). Re-run with --yes to consent.",
+                flags.spec_name
+            )
+        } else {
+            format!(
+                "refusing: drill {} changes state in '{}'. Re-run with --yes to consent.",
+                kind.as_str(),
+                flags.spec_name
+            )
+        }));
     }
+    let runtime = crate::runtime()?;
+    // The signal handlers before anything else: from here on SIGINT and
+    // SIGTERM end a drill through its cleanup, never the process outright.
+    let signals = if cleanup {
+        None
+    } else {
+        Some(Signals::install(&runtime)?)
+    };
     let terraform = TerraformFiles::read(
         None,
         flags.terraform_state.as_deref(),
@@ -35,6 +56,8 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
     .map_err(CouldNotRun::from)?;
     let file = envspec::resolve(&flags.spec_name, &flags.spec.spec_dir);
     let env = envspec::load_with(&file, terraform.outputs.as_ref()).map_err(CouldNotRun::from)?;
+    let secret_prefix = flags.secrets.secret_env_prefix.clone();
+    envspec::secret_env::check(&env, &secret_prefix).map_err(CouldNotRun::from)?;
     if !env.drills.allowed && !cleanup {
         return Err(CouldNotRun(format!(
             "refusing: environment '{}' does not allow drills (set `drills {{ allowed = true }}` in {})",
@@ -44,9 +67,28 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
     }
     let sandbox_state = absolute(&flags.spec.sandbox_state).map_err(CouldNotRun::from)?;
     let target = Target::new(env, &terraform, Some(&sandbox_state)).map_err(CouldNotRun::from)?;
-    let result = crate::runtime()?.block_on(async {
-        let gate = Gate::connect(target.env, target.connection).await;
-        let identity = gate.confirm_identity().await.map_err(|e| e.to_string())?;
+    let result = runtime.block_on(async {
+        let mut interrupt = std::pin::pin!(async {
+            match signals {
+                Some(signals) => signals.first().await,
+                None => std::future::pending().await,
+            }
+        });
+        let before_start =
+            |why: String| format!("interrupted ({why}) before the drill started: nothing injected");
+        let gate = tokio::select! {
+            biased;
+            why = interrupt.as_mut() => return Err(before_start(why)),
+            gate = Gate::connect(target.env, target.connection) => gate.with_run(RunSettings {
+                secret_prefix,
+                ..RunSettings::default()
+            }),
+        };
+        let identity = tokio::select! {
+            biased;
+            why = interrupt.as_mut() => return Err(before_start(why)),
+            identity = gate.confirm_identity() => identity.map_err(|e| e.to_string())?,
+        };
         eprintln!(
             "drill {} on '{}': account {} as {}",
             kind.as_str(),
@@ -55,18 +97,34 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
             identity.arn
         );
         let run = match kind {
-            DrillKind::RdsFailover => rds_failover::run(&gate, interrupted()).await,
-            DrillKind::PgbouncerDrain => pgbouncer_drain::run(&gate, interrupted()).await,
-            DrillKind::PitrRestore => pitr_restore::run(&gate, interrupted()).await,
+            DrillKind::RdsFailover => rds_failover::run(&gate, interrupt).await,
+            DrillKind::PgbouncerDrain => pgbouncer_drain::run(&gate, interrupt).await,
+            DrillKind::PitrRestore => pitr_restore::run(&gate, interrupt).await,
             DrillKind::Cleanup => {
-                let removed = pitr_restore::cleanup_leftovers(&gate)
+                let leftovers = pitr_restore::cleanup_leftovers(&gate)
                     .await
                     .map_err(|e| e.to_string())?;
-                if removed.is_empty() {
+                if leftovers.deleted.is_empty() && leftovers.kept.is_empty() {
                     outln!("no scratch instances left by a drill");
                 }
-                for id in &removed {
+                for id in &leftovers.deleted {
                     outln!("deleted scratch instance {id}");
+                }
+                for (id, why) in &leftovers.kept {
+                    outln!("kept scratch instance {id}: {why}");
+                }
+                let tables = leftovers::drop_expired_tables(&gate).await;
+                if tables.dropped.is_empty() && tables.kept.is_empty() {
+                    outln!("no tables left by a drill");
+                }
+                for table in &tables.dropped {
+                    outln!("dropped table {table}");
+                }
+                for (table, why) in &tables.kept {
+                    outln!("kept table {table}: {why}");
+                }
+                for (drill, why) in &tables.not_searched {
+                    outln!("tables of {drill} not searched: {why}");
                 }
                 return Ok(None);
             }
@@ -97,25 +155,39 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
     })
 }
 
-/// Resolves with the signal's name at the first SIGINT (Ctrl-C) or SIGTERM
-/// (a CI job cancelled); a signal that cannot be listened to never fires.
-async fn interrupted() -> String {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate()).ok();
-    let sigterm = async {
-        match term.as_mut() {
-            Some(s) => {
-                s.recv().await;
-            }
-            None => std::future::pending::<()>().await,
+/// SIGINT and SIGTERM, listened to from the start of a drill. Once
+/// installed they stay caught for the life of the process: a later signal
+/// does not end it outright either (the drill's cleanup, bounded after the
+/// first one by `verify::drill::CLEANUP_GRACE`, ends it).
+struct Signals {
+    interrupt: Signal,
+    terminate: Signal,
+}
+
+impl Signals {
+    /// Installs both handlers; a drill is not run when either cannot be.
+    fn install(runtime: &tokio::runtime::Runtime) -> Result<Signals, CouldNotRun> {
+        let _entered = runtime.enter();
+        let listen = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|e| {
+                CouldNotRun(format!(
+                    "cannot listen for {name} ({e}): a drill that a cancel could not clean up after is not run"
+                ))
+            })
+        };
+        Ok(Signals {
+            interrupt: listen(SignalKind::interrupt(), "SIGINT")?,
+            terminate: listen(SignalKind::terminate(), "SIGTERM")?,
+        })
+    }
+
+    /// The name of the first signal to come (one that came before this is
+    /// awaited counts: the handlers kept it).
+    async fn first(mut self) -> String {
+        tokio::select! {
+            _ = self.interrupt.recv() => "SIGINT (Ctrl-C)".to_string(),
+            _ = self.terminate.recv() => "SIGTERM".to_string(),
         }
-    };
-    tokio::select! {
-        result = tokio::signal::ctrl_c() => match result {
-            Ok(()) => "Ctrl-C (SIGINT)".to_string(),
-            Err(_) => std::future::pending().await,
-        },
-        () = sigterm => "SIGTERM".to_string(),
     }
 }
 

@@ -53,7 +53,7 @@ pub enum Command {
     Validate(Validate),
     /// List the check catalogue, or the checks a spec plans.
     Checks(Checks),
-    /// Run a chaos drill (changes state; needs --yes), or clean up after one.
+    /// Run a chaos drill, or clean up after one (either changes state; needs --yes).
     #[command(after_help = EXIT_CODES)]
     Drill(Drill),
     /// Print the least-privilege IAM policy (JSON) for the checks the spec enables.
@@ -70,6 +70,18 @@ pub struct SpecArgs {
     /// `cargo xtask sandbox up`). `verify` never starts the sandbox.
     #[arg(long, value_name = "PATH", default_value = "target/sandbox/state.json")]
     pub sandbox_state: PathBuf,
+}
+
+/// Where secrets come from: the commands that read them (`run`, `drill`)
+/// and `validate`, which refuses a spec the same way.
+#[derive(Debug, Clone, Args)]
+pub struct SecretArgs {
+    /// Secrets are read only from environment variables whose name starts
+    /// with PREFIX; a spec naming one outside it (a canary's `secrets`,
+    /// Cloudflare's `token_env`, a drill's `database_url_env`) is refused.
+    /// Never set by the spec.
+    #[arg(long, value_name = "PREFIX", default_value = envspec::secret_env::DEFAULT_PREFIX)]
+    pub secret_env_prefix: envspec::secret_env::SecretPrefix,
 }
 
 /// The files a run reads besides its specs.
@@ -119,6 +131,12 @@ pub struct Run {
     pub spec: SpecArgs,
     #[command(flatten)]
     pub inputs: Inputs,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
+    /// Let canaries that write (`writes = true`) run, and undo what they
+    /// wrote; without it they are `skip`, never `pass`.
+    #[arg(long)]
+    pub allow_writes: bool,
     /// Write a report: json=PATH, junit=PATH, markdown=PATH, html=PATH or
     /// sarif=PATH (SARIF 2.1.0: each failing, erroring or waived check at its
     /// block of the spec) (repeatable). With several environments PATH is the
@@ -145,6 +163,8 @@ pub struct Validate {
     pub spec_dir: PathBuf,
     #[command(flatten)]
     pub inputs: Inputs,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
     /// `text` (default) or `json`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -174,9 +194,11 @@ pub struct Drill {
     pub spec_name: String,
     #[command(flatten)]
     pub spec: SpecArgs,
-    /// Consent: the drill changes state in the environment.
+    /// Consent: the drill (or `cleanup`) changes state in the environment.
     #[arg(long)]
     pub yes: bool,
+    #[command(flatten)]
+    pub secrets: SecretArgs,
     /// Write a report: json=PATH, markdown=PATH or svg=PATH (the timeline) (repeatable).
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_drill_report)]
     pub report: Vec<(String, PathBuf)>,
@@ -205,8 +227,9 @@ pub enum DrillKind {
     RdsFailover,
     PgbouncerDrain,
     PitrRestore,
-    /// Delete the scratch instances a crashed `pitr-restore` left (only
-    /// instances tagged `verify:drill = pitr_restore`).
+    /// Delete the scratch instances a crashed `pitr-restore` left (needs
+    /// --yes; only instances tagged `verify:drill = pitr_restore`, never one
+    /// whose `verify:deadline` is ahead: a live drill's).
     Cleanup,
 }
 

@@ -12,13 +12,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use envspec::Environment;
 use envspec::inputs::{TerraformFiles, absolute, expand};
+use envspec::secret_env::SecretPrefix;
 use envspec::signoffs::{Date, Signoffs};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use report_model::report::combined::{Combined, EnvironmentRun};
 use report_model::report::{self, Report, per_environment};
-use verify::Selection;
 use verify::run::{Collected, Event, Options, Target};
 use verify::waivers::Waiver;
+use verify::{RunSettings, Selection};
 
 use crate::flags::{Format, IamPolicy, Inputs, Run, Validate};
 use crate::{CouldNotRun, Terminal, write};
@@ -32,8 +33,14 @@ struct Prepared {
     terraform: TerraformFiles,
 }
 
-/// Reads and refuses every input of `run` and `validate`.
-fn prepare(specs: &[String], spec_dir: &Path, inputs: &Inputs) -> Result<Prepared, CouldNotRun> {
+/// Reads and refuses every input of `run` and `validate`: a spec naming a
+/// secret's variable outside `secret_prefix` too.
+fn prepare(
+    specs: &[String],
+    spec_dir: &Path,
+    inputs: &Inputs,
+    secret_prefix: &SecretPrefix,
+) -> Result<Prepared, CouldNotRun> {
     let selection = Selection::new(&inputs.only, &inputs.skip)
         .map_err(|e| CouldNotRun(format!("invalid --only/--skip glob: {e}")))?;
     let waivers = match &inputs.waivers {
@@ -60,6 +67,7 @@ fn prepare(specs: &[String], spec_dir: &Path, inputs: &Inputs) -> Result<Prepare
     for file in &files {
         let env =
             envspec::load_with(file, terraform.outputs.as_ref()).map_err(CouldNotRun::from)?;
+        envspec::secret_env::check(&env, secret_prefix).map_err(CouldNotRun::from)?;
         // Each environment's report is named by it: two may not share a name
         // (nor one that reads the same in a file name).
         if let Some(other) = envs
@@ -108,7 +116,12 @@ fn prepare(specs: &[String], spec_dir: &Path, inputs: &Inputs) -> Result<Prepare
 
 /// `verify run SPEC…`.
 pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
-    let prepared = prepare(&flags.specs, &flags.spec.spec_dir, &flags.inputs)?;
+    let prepared = prepare(
+        &flags.specs,
+        &flags.spec.spec_dir,
+        &flags.inputs,
+        &flags.secrets.secret_env_prefix,
+    )?;
     let sandbox_state = absolute(&flags.spec.sandbox_state).map_err(CouldNotRun::from)?;
     let targets: Vec<Target> = prepared
         .envs
@@ -123,6 +136,11 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
         waivers: prepared.waivers.clone(),
         jobs: flags.jobs.into(),
         per_account: flags.per_account.into(),
+        run: RunSettings {
+            run_id: verify::new_run_id(),
+            allow_writes: flags.allow_writes,
+            secret_prefix: flags.secrets.secret_env_prefix.clone(),
+        },
     };
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();
@@ -291,7 +309,12 @@ impl Progress {
 /// `verify validate SPEC…`: every input read, the planned checks and the
 /// IAM actions they need listed; no AWS call.
 pub fn validate(flags: &Validate) -> Result<ExitCode, CouldNotRun> {
-    let prepared = prepare(&flags.specs, &flags.spec_dir, &flags.inputs)?;
+    let prepared = prepare(
+        &flags.specs,
+        &flags.spec_dir,
+        &flags.inputs,
+        &flags.secrets.secret_env_prefix,
+    )?;
     let mut out = Vec::new();
     for env in &prepared.envs {
         let mut env = env.clone();

@@ -357,6 +357,8 @@ fn iam_policy_prints_the_policy_and_drill_writes_only_with_drills() {
     assert!(!has_reboot(&policy(false)) && has_reboot(&policy(true)));
 }
 
+/// Every drill, `cleanup` included, refuses without `--yes`; a drill
+/// refuses where the spec does not allow drills.
 #[test]
 fn a_drill_refuses_without_consent_and_where_drills_are_not_allowed() {
     let out = verify()
@@ -367,6 +369,19 @@ fn a_drill_refuses_without_consent_and_where_drills_are_not_allowed() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("--yes"),
+        "{}",
+        text(&out)
+    );
+    // `cleanup` deletes too: consent first, before the spec is even read.
+    let out = verify()
+        .args(["drill", "cleanup", "no-such-spec", "--spec-dir"])
+        .arg(specs())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("refusing: drill cleanup deletes what drills left in 'no-such-spec'"),
         "{}",
         text(&out)
     );

@@ -50,6 +50,18 @@ impl Finding {
         }
     }
 
+    /// Could not judge (`error`), with the evidence of what it did: for a
+    /// check that acts before it judges (a canary writes, then undoes), what
+    /// it did is part of the report however it ended. A [`CheckError`] is
+    /// the usual way to say "could not look"; this keeps the evidence.
+    pub fn error(message: impl Into<String>, evidence: Evidence) -> Self {
+        Finding {
+            status: Status::Error,
+            message: message.into(),
+            evidence,
+        }
+    }
+
     /// Not judged: nothing declared for it (empty evidence).
     pub fn skip(message: impl Into<String>) -> Self {
         Finding {

@@ -10,7 +10,7 @@ use crate::aws::OperationLog;
 use crate::aws::{AccessMode, AwsClients, Connection, sdk_config};
 use crate::check::{Check, CheckError, Outcome, Status};
 use crate::checks;
-use crate::context::Context;
+use crate::context::{Context, RunSettings};
 use crate::spec::Environment;
 
 /// How many checks run at once by default.
@@ -60,10 +60,19 @@ impl Gate {
     /// reads see what changed since (a drill's steady state after recovery).
     pub fn fresh(&self) -> Gate {
         Gate {
-            cx: Context::new(self.env().clone(), self.aws().fresh()),
+            cx: Context::new(self.env().clone(), self.aws().fresh())
+                .with_run(self.cx.run().clone())
+                .with_check_timeout(self.check_timeout),
             concurrency: self.concurrency,
             check_timeout: self.check_timeout,
         }
+    }
+
+    /// The same gate under `run`'s settings (its id, whether canaries may
+    /// write, the secret prefix); [`RunSettings::default`] otherwise.
+    pub fn with_run(mut self, run: RunSettings) -> Gate {
+        self.cx = self.cx.with_run(run);
+        self
     }
 
     /// At most `concurrency` checks at once (at least one).
@@ -75,6 +84,7 @@ impl Gate {
     /// Each check bounded by `timeout`, its calls and retries included.
     pub fn with_check_timeout(mut self, timeout: Duration) -> Gate {
         self.check_timeout = timeout;
+        self.cx = self.cx.with_check_timeout(timeout);
         self
     }
 

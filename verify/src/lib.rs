@@ -14,6 +14,9 @@
 //! - [`verdict`]: go / no-go, decided in one place.
 //! - [`run`]: the runner: one or many environments, a stream of typed events.
 //! - [`sandbox`]: where a sandbox spec's services are (the sandbox's `state.json`).
+//! - [`secrets`]: the one reader of a secret's environment variable, inside
+//!   the run's secret prefix; [`RunSettings`]: a run's id, whether canaries
+//!   may write, that prefix.
 //! - [`signoffs`]: the sign-offs file judged on the day of the run.
 //! - [`iam`]: the least-privilege policy, derived from the checks' declarations.
 //!
@@ -48,6 +51,7 @@ pub mod iam;
 pub mod probe;
 pub mod run;
 pub mod sandbox;
+pub mod secrets;
 pub mod signoffs;
 /// The environment spec (the `envspec` crate, re-exported).
 pub use envspec as spec;
@@ -55,7 +59,7 @@ pub use report_model::verdict;
 pub mod waivers;
 
 pub use check::{Check, CheckError, Evidence, Fields, Finding, Outcome, Status};
-pub use context::Context;
+pub use context::{Context, RunSettings, new_run_id};
 pub(crate) use error::required;
 pub use gate::{
     CallerIdentity, DEFAULT_CHECK_TIMEOUT, DEFAULT_CONCURRENCY, Gate, IdentityError, Selection,

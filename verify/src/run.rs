@@ -37,6 +37,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::Outcome;
 use crate::aws::Connection;
+use crate::context::RunSettings;
 use crate::gate::{Gate, Selection};
 use crate::sandbox::{SandboxEndpoints, SandboxError};
 use crate::spec::inputs::TerraformFiles;
@@ -137,6 +138,9 @@ pub struct Options {
     pub jobs: usize,
     /// At most this many environments at once in one AWS account.
     pub per_account: usize,
+    /// The run's id, whether canaries may write, the secret prefix: one for
+    /// every environment of the run.
+    pub run: RunSettings,
 }
 
 impl Default for Options {
@@ -146,6 +150,7 @@ impl Default for Options {
             waivers: Vec::new(),
             jobs: DEFAULT_JOBS,
             per_account: DEFAULT_PER_ACCOUNT,
+            run: RunSettings::default(),
         }
     }
 }
@@ -245,7 +250,19 @@ async fn run_one(
     let environment = target.env.name.clone();
     let started_at = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
     let started = Instant::now();
-    let gate = Gate::connect(target.env, target.connection).await;
+    // A spec naming a secret's variable outside the run's prefix is bad
+    // input: nothing runs (the CLI refuses it earlier, with exit 2).
+    if let Err(e) = crate::spec::secret_env::check(&target.env, &options.run.secret_prefix) {
+        send(Event::CouldNotRun {
+            index,
+            environment,
+            message: e.to_string(),
+        });
+        return;
+    }
+    let gate = Gate::connect(target.env, target.connection)
+        .await
+        .with_run(options.run.clone());
     // Before any check: the credentials must be the declared account's and
     // every client must use the declared region.
     let identity = match gate.confirm_identity().await {

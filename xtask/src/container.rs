@@ -216,14 +216,23 @@ pub fn build_and_run_the_gate() -> Result<ImageRun> {
         .args(ULIMITS)
         .args([
             "--env",
-            &format!("SANDBOX_CANARY_PASSWORD={}", canary_password()),
+            &format!(
+                "VERIFY_SECRET_SANDBOX_CANARY_PASSWORD={}",
+                canary_password()
+            ),
         ])
         .args(["--env", "NO_COLOR=1"])
         .args(["--volume", &mount(&spec, "/specs/sandbox.hcl", "ro")])
         .args(["--volume", &mount(&sandbox, &sandbox_dir, "ro")])
         .args(["--volume", &mount(&out, "/out", "rw")])
         .arg(IMAGE)
-        .args(["run", "/specs/sandbox.hcl", "--sandbox-state"])
+        // The canary writes (and undoes) through the image's binary too.
+        .args([
+            "run",
+            "/specs/sandbox.hcl",
+            "--allow-writes",
+            "--sandbox-state",
+        ])
         .arg(sandbox.join("state.json"))
         .args(["--report", "json=/out/gate.json", "-q"]);
     let ran = gate.output().context("running podman run")?;
@@ -300,7 +309,8 @@ pub fn sandbox_lock(sandbox: &Path) -> Result<std::fs::File> {
 
 /// What the sandbox spec's canary signs in with: cargo's `[env]` value (or the caller's).
 fn canary_password() -> String {
-    std::env::var("SANDBOX_CANARY_PASSWORD").unwrap_or_else(|_| "sandbox-canary-password".into())
+    std::env::var("VERIFY_SECRET_SANDBOX_CANARY_PASSWORD")
+        .unwrap_or_else(|_| "sandbox-canary-password".into())
 }
 
 #[cfg(unix)]

@@ -15,11 +15,12 @@ use crate::flags::{Drill, DrillKind};
 
 pub fn run(flags: &Drill) -> Result<ExitCode> {
     let name = flags.drill.as_str();
-    // `cleanup` deletes only what a drill made (tagged scratch instances),
-    // so it needs neither consent nor drills allowed: it is how a crashed
-    // restore drill is undone anywhere.
+    // `cleanup` deletes only what a drill made (tagged scratch instances
+    // whose deadline passed), so it needs no drills allowed: it is how a
+    // crashed restore drill is undone anywhere. It deletes, so it needs
+    // consent as every drill does.
     let cleanup = flags.drill == DrillKind::Cleanup;
-    if !flags.yes && !cleanup {
+    if !flags.yes {
         eprintln!(
             "refusing: drill {name} changes state in '{}'. Re-run with --yes to consent.",
             flags.env
@@ -33,6 +34,8 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
     )
     .map_err(|e| CouldNotRun(e.to_string()))?;
     let env = crate::environment::load(&flags.env, terraform.outputs.as_ref())?;
+    envspec::secret_env::check(&env, &flags.secret_env_prefix)
+        .map_err(|e| CouldNotRun(e.to_string()))?;
     if !env.drills.allowed && !cleanup {
         eprintln!(
             "refusing: environment '{}' does not allow drills (set `drills {{ allowed = true }}` in its spec)",
@@ -49,6 +52,7 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
     if flags.yes {
         command.arg("--yes");
     }
+    command.args(["--secret-env-prefix", flags.secret_env_prefix.as_str()]);
     for (flag, path) in [
         ("--terraform-state", &flags.terraform_state),
         ("--terraform-outputs", &flags.terraform_outputs),

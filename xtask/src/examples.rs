@@ -1022,6 +1022,65 @@ fn every_verify_command_in_the_examples_parses() {
     }
 }
 
+/// The T-0 job runs the canary, which writes (and undoes): every `verify
+/// run` that selects `canary.*` passes `--allow-writes` (without it the
+/// canary is `skip`), and there is one. Every secret a verify step is given
+/// is named inside the secret prefix (`VERIFY_SECRET_…`).
+#[test]
+fn the_t0_job_lets_the_canary_write_and_names_its_secrets_inside_the_prefix() {
+    let action = action();
+    let repository = release_repository(&Naming::load().unwrap());
+    let mut t0_runs = 0;
+    for (path, kind) in example_files() {
+        let doc = load_file(&path);
+        let mut found = invocations(&scripts(&doc, kind)).unwrap();
+        for (job, body) in entries(&doc["jobs"]) {
+            for (i, step) in body["steps"].as_vec().into_iter().flatten().enumerate() {
+                if uses_verify_action(step, &repository) {
+                    found.push(action_invocation(step, &format!("{job}[{i}]"), &action).unwrap());
+                }
+                let runs_verify = uses_verify_action(step, &repository)
+                    || step["run"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("verify run"));
+                for (name, _) in entries(&step["env"]) {
+                    assert!(
+                        !runs_verify
+                            || name.starts_with(envspec::secret_env::DEFAULT_PREFIX)
+                            || !name.contains("TOKEN") && !name.contains("PASSWORD"),
+                        "{}: jobs.{job}.steps[{i}] gives verify {name}, outside VERIFY_SECRET_",
+                        path.display()
+                    );
+                }
+            }
+        }
+        for inv in &found {
+            let Some(run) = inv.run() else { continue };
+            // A whole gate (no --only) after apply leaves the canary `skip`;
+            // a run that selects it (T-0) must let it write.
+            let selects_canary = run.inputs.only.iter().any(|glob| {
+                globset::Glob::new(glob)
+                    .map(|g| g.compile_matcher().is_match("canary.t0"))
+                    .unwrap_or(false)
+            });
+            if selects_canary {
+                t0_runs += 1;
+                assert!(
+                    run.allow_writes,
+                    "{}: {} runs the canary without --allow-writes ({:?})",
+                    path.display(),
+                    inv.place,
+                    inv.line
+                );
+            }
+        }
+    }
+    assert!(
+        t0_runs > 0,
+        "no example runs the T-0 canary (`--only 'canary.*'`)"
+    );
+}
+
 #[test]
 fn every_example_installs_the_release_verifies_with_terraform_inputs_and_publishes_its_reports() {
     for (path, kind) in example_files() {

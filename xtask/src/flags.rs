@@ -114,6 +114,15 @@ pub struct Verify {
     /// (instead of the state's).
     #[arg(long, value_name = "OUTPUTS.json")]
     pub terraform_outputs: Option<PathBuf>,
+    /// Let canaries that write (`writes = true`) run, and undo what they
+    /// wrote; without it they are `skip`. Passed by itself when every spec
+    /// is a sandbox spec (the sandbox is ours; `sandbox reset` puts it back).
+    #[arg(long)]
+    pub allow_writes: bool,
+    /// Secrets are read only from environment variables whose name starts
+    /// with PREFIX; a spec naming one outside it is refused. Never set by the spec.
+    #[arg(long, value_name = "PREFIX", default_value = envspec::secret_env::DEFAULT_PREFIX)]
+    pub secret_env_prefix: envspec::secret_env::SecretPrefix,
 }
 
 #[derive(Debug, Parser)]
@@ -124,6 +133,10 @@ pub struct Drill {
     /// Consent: the drill changes state in <env>.
     #[arg(long)]
     pub yes: bool,
+    /// Secrets are read only from environment variables whose name starts
+    /// with PREFIX; a spec naming one outside it is refused. Never set by the spec.
+    #[arg(long, value_name = "PREFIX", default_value = envspec::secret_env::DEFAULT_PREFIX)]
+    pub secret_env_prefix: envspec::secret_env::SecretPrefix,
     /// Write a report: json=PATH, markdown=PATH or svg=PATH (the timeline) (repeatable).
     #[arg(long, value_name = "FORMAT=PATH", value_parser = parse_drill_report)]
     pub report: Vec<String>,
@@ -150,8 +163,9 @@ pub enum DrillKind {
     RdsFailover,
     PgbouncerDrain,
     PitrRestore,
-    /// Delete the scratch instances a crashed `pitr-restore` left (only
-    /// instances tagged `verify:drill = pitr_restore`).
+    /// Delete the scratch instances a crashed `pitr-restore` left (needs
+    /// --yes; only instances tagged `verify:drill = pitr_restore`, never one
+    /// whose `verify:deadline` is ahead: a live drill's).
     Cleanup,
 }
 

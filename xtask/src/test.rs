@@ -190,6 +190,18 @@ fn verify_sandbox_builds_then_runs_the_gate(dir: &Path) -> Result<()> {
             report["environment"]
         );
     }
+    // The sandbox's gate runs its canary's writes (and undo): xtask passes
+    // --allow-writes for a sandbox spec, so README's `canary.t0` pass holds.
+    let canary = report["checks"]
+        .as_array()
+        .and_then(|checks| checks.iter().find(|c| c["id"] == "canary.t0"));
+    if canary.map(|c| &c["status"]) != Some(&serde_json::json!("pass")) {
+        bail!(
+            "{}: canary.t0 {}, expected pass (written and undone)",
+            json.display(),
+            canary.map_or("missing".to_string(), |c| c.to_string())
+        );
+    }
     Ok(())
 }
 

@@ -4,7 +4,10 @@
 //! built), builds the `verify` binary, starts the sandbox if a spec needs it
 //! and none runs, then becomes `verify run` (exec) with the same flags.
 //! Names are found in `infra-tests/environments` (`--spec-dir`); the
-//! sandbox's state is `target/sandbox/state.json` (`--sandbox-state`).
+//! sandbox's state is `target/sandbox/state.json` (`--sandbox-state`). A
+//! spec naming a secret's variable outside `--secret-env-prefix` is
+//! refused here too; `--allow-writes` is passed when asked for, or when
+//! every spec is the sandbox's.
 
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
@@ -33,7 +36,14 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
     )
     .map_err(|e| CouldNotRun(e.to_string()))?;
     let envs = crate::environment::load_all(&flags.envs, terraform.outputs.as_ref())?;
+    for env in &envs {
+        envspec::secret_env::check(env, &flags.secret_env_prefix)
+            .map_err(|e| CouldNotRun(e.to_string()))?;
+    }
     let sandbox = envs.iter().any(|e| e.aws.sandbox);
+    // The sandbox is ours (and `sandbox reset` puts it back): its gate runs
+    // the canary's writes and undo, as README's run shows.
+    let allow_writes = flags.allow_writes || envs.iter().all(|e| e.aws.sandbox);
 
     build_workspace()?;
     if sandbox {
@@ -65,7 +75,11 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
             report.path.display()
         ));
     }
+    if allow_writes {
+        command.arg("--allow-writes");
+    }
     command
+        .args(["--secret-env-prefix", flags.secret_env_prefix.as_str()])
         .args(["--jobs", &flags.jobs.to_string()])
         .args(["--per-account", &flags.per_account.to_string()]);
     Err(exec(command))

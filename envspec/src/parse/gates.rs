@@ -70,13 +70,20 @@ pub(super) fn metric(doc: &Doc, name: String, block: &Block) -> Result<MetricGat
         return Err(s.invalid_value("period", "1s, 5s, 10s, 30s or a whole number of minutes"));
     }
     let window = s.required_duration("window")?;
-    if window < period {
-        return Err(s.invalid_value("window", "at least one `period` long"));
-    }
-    if window > Duration::from_secs(15 * 86_400) {
+    if window < period || window.as_secs() % secs != 0 {
         return Err(s.invalid_value(
             "window",
-            "at most 15 days (CloudWatch's 1-minute retention)",
+            "a whole number of `period`s (the periods CloudWatch answers)",
+        ));
+    }
+    let (retention, kept) = retention(period);
+    if window > retention {
+        return Err(s.invalid_value(
+            "window",
+            &format!(
+                "at most {kept} (how long CloudWatch keeps {}-period data)",
+                humantime::format_duration(period)
+            ),
         ));
     }
     let comparison = match s.string("comparison")?.as_deref() {
@@ -116,6 +123,38 @@ pub(super) fn metric(doc: &Doc, name: String, block: &Block) -> Result<MetricGat
         }
     };
     let min_datapoints = s.count("min_datapoints", 1)?.unwrap_or(1);
+    let sparse = missing_data == MissingData::NotBreaching;
+    let max_staleness = match s.duration("max_staleness")? {
+        Some(d) if d.is_zero() || d > window => {
+            return Err(s.invalid_value("max_staleness", "a positive duration within the `window`"));
+        }
+        Some(d) => Some(d),
+        None if sparse => None,
+        None => Some(period * 2 + Duration::from_secs(300)),
+    };
+    let max_missing_share = match s.number("max_missing_share")? {
+        Some(share) if !(0.0..=1.0).contains(&share) => {
+            return Err(s.invalid_value(
+                "max_missing_share",
+                "a share of the window's periods, from 0 to 1 (0.5: half may be missing)",
+            ));
+        }
+        Some(share) => Some(share),
+        None if sparse => None,
+        None => Some(0.5),
+    };
+    let percentile = queries.iter().any(MetricQuerySpec::is_percentile);
+    let min_samples = match s.count("min_samples", 1)? {
+        Some(_) if !percentile => {
+            return Err(s.invalid_value(
+                "min_samples",
+                "left out: it bounds a percentile's samples, and no query reads a percentile",
+            ));
+        }
+        Some(n) => n,
+        None if percentile => 100,
+        None => 0,
+    };
     s.finish()?;
     Ok(MetricGateSpec {
         name,
@@ -129,7 +168,22 @@ pub(super) fn metric(doc: &Doc, name: String, block: &Block) -> Result<MetricGat
         sustained,
         missing_data,
         min_datapoints,
+        max_staleness,
+        max_missing_share,
+        min_samples,
     })
+}
+
+/// How far back CloudWatch keeps data of `period` (and how to say it):
+/// sub-minute data 3 hours, 1-minute 15 days, 5-minute 63 days, hourly 455.
+fn retention(period: Duration) -> (Duration, &'static str) {
+    const DAY: u64 = 86_400;
+    match period.as_secs() {
+        ..60 => (Duration::from_secs(3 * 3600), "3 hours"),
+        60..300 => (Duration::from_secs(15 * DAY), "15 days"),
+        300..3600 => (Duration::from_secs(63 * DAY), "63 days"),
+        _ => (Duration::from_secs(455 * DAY), "455 days"),
+    }
 }
 
 fn query_of(s: &mut Section, id: String) -> Result<MetricQuerySpec, SpecError> {
@@ -294,6 +348,32 @@ pub(super) fn canary(doc: &Doc, name: String, block: &Block) -> Result<CanarySpe
         }
         known.extend(step.capture.iter().map(|(k, _)| k.clone()));
     }
+    // `undo` blocks put back what the steps wrote; they run after the steps
+    // however those ended, so they may use anything any step captures.
+    let mut undo = Vec::new();
+    for (undo_name, b) in s.labelled_blocks("undo")? {
+        let mut u = Section::of_block(doc, b)?;
+        let step = undo_of(&mut u, undo_name, &steps, &known)?;
+        u.finish()?;
+        undo.push(step);
+    }
+    if writes && undo.is_empty() {
+        return Err(doc.error(
+            block.ident.span(),
+            format!(
+                "block `canary \"{name}\"`: `writes = true` needs an `undo` block that puts back \
+                 what it writes, e.g. `undo \"delete\" {{ undoes = \"<step>\", method = \"DELETE\", \
+                 path = \"/v1/items/{{{{id}}}}\" }}`"
+            ),
+        ));
+    }
+    // A secret is never sent in clear text.
+    if !secrets.is_empty() && !base_url.starts_with("https://") {
+        return Err(s.invalid_value(
+            "base_url",
+            "an https:// URL when the canary has `secrets` (a secret is sent only over https)",
+        ));
+    }
     s.finish()?;
     Ok(CanarySpec {
         name,
@@ -303,6 +383,88 @@ pub(super) fn canary(doc: &Doc, name: String, block: &Block) -> Result<CanarySpe
         secrets,
         timeout,
         steps,
+        undo,
+    })
+}
+
+/// Methods an undo may send: each changes data (one that only reads puts nothing back).
+const UNDO_METHODS: [&str; 4] = ["DELETE", "POST", "PUT", "PATCH"];
+
+/// An `undo` block: the writing step it reverses and the request that does.
+fn undo_of(
+    s: &mut Section,
+    name: String,
+    steps: &[CanaryStep],
+    known: &[String],
+) -> Result<CanaryUndo, SpecError> {
+    let undoes = s
+        .string("undoes")?
+        .ok_or_else(|| s.missing("undoes", "the name of the writing step this undo puts back"))?;
+    match steps.iter().find(|step| step.name == undoes) {
+        None => {
+            let names: Vec<&str> = steps.iter().map(|step| step.name.as_str()).collect();
+            return Err(s.invalid_value(
+                "undoes",
+                &format!(
+                    "the name of one of the canary's steps ({})",
+                    names.join(", ")
+                ),
+            ));
+        }
+        Some(step) if matches!(step.method.as_str(), "GET" | "HEAD") => {
+            return Err(s.invalid_value(
+                "undoes",
+                &format!(
+                    "a step that writes (step `{undoes}` sends {}, which writes nothing)",
+                    step.method
+                ),
+            ));
+        }
+        Some(_) => {}
+    }
+    let method = s.string("method")?.unwrap_or_else(|| "DELETE".into());
+    if !UNDO_METHODS.contains(&method.as_str()) {
+        return Err(s.invalid_value("method", &format!("one of {}", UNDO_METHODS.join(", "))));
+    }
+    let path = s.required_string("path")?;
+    if !path.starts_with('/') {
+        return Err(s.invalid_value("path", "a path starting with `/`"));
+    }
+    let headers = s.string_map("headers")?.unwrap_or_default();
+    let json = s.json("json")?;
+    let body = s.string("body")?;
+    let body_is_json = json.is_some();
+    let body = match (json, body) {
+        (Some(_), Some(_)) => return Err(s.invalid_value("body", "left out when `json` is set")),
+        (Some(json), None) => Some(json.to_string()),
+        (None, body) => body,
+    };
+    let expect_status = s.statuses("expect_status")?.unwrap_or(vec![200, 202, 204]);
+    let mut texts: Vec<&str> = vec![&path];
+    texts.extend(headers.iter().map(|(_, v)| v.as_str()));
+    texts.extend(body.as_deref());
+    for text in texts {
+        for placeholder in placeholders(text) {
+            if !known.iter().any(|k| k == placeholder) {
+                return Err(s.invalid_value(
+                    "path",
+                    &format!(
+                        "free of unknown placeholders: undo `{name}` uses {{{{{placeholder}}}}}, \
+                         which is neither in `secrets` nor captured by a step"
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(CanaryUndo {
+        name,
+        undoes,
+        method,
+        path,
+        headers,
+        body,
+        body_is_json,
+        expect_status,
     })
 }
 
@@ -484,6 +646,34 @@ impl Section<'_> {
         })
     }
 
+    /// `key = 204` or `key = [204, 404]`: HTTP statuses, 100 to 599.
+    fn statuses(&mut self, key: &'static str) -> Result<Option<Vec<u16>>, SpecError> {
+        let Some(attr) = self.attribute(key) else {
+            return Ok(None);
+        };
+        let expected = "an HTTP status (100 to 599) or a list of them, e.g. `[204, 404]`";
+        let items: Vec<&Expression> = match &attr.value {
+            Expression::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        let mut out = Vec::new();
+        for item in items {
+            let status = number_of(item)
+                .filter(|n| n.fract() == 0.0 && (100.0..=599.0).contains(n))
+                .ok_or_else(|| {
+                    self.doc.error(
+                        item.span(),
+                        format!("{}: `{key}` must be {expected}", self.what),
+                    )
+                })?;
+            out.push(status as u16);
+        }
+        if out.is_empty() {
+            return Err(self.invalid_value(key, expected));
+        }
+        Ok(Some(out))
+    }
+
     /// A JSON pointer: `""` or starting with `/`.
     fn required_pointer(&mut self, key: &'static str) -> Result<String, SpecError> {
         let value = self
@@ -549,6 +739,63 @@ mod tests {
         }
         for bad in ["p", "p101", "p9x", "99", "p.9", "p99.", "tm99", "P99"] {
             assert!(!is_percentile(bad), "{bad}");
+        }
+    }
+
+    /// What a gate that declares none of them gets: fresh within two periods
+    /// and five minutes, at most half its periods missing, a percentile over
+    /// 100 samples; a sparse gate gets no freshness or missing-share bound.
+    #[test]
+    fn freshness_missing_share_and_samples_defaults() {
+        let gate = |extra: &str| {
+            let text = format!(
+                "environment = \"s\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n\
+                 metric \"m\" {{\n  namespace = \"AWS/ApplicationELB\"\n  metric = \"TargetResponseTime\"\n\
+                 period = \"1m\"\n  window = \"30m\"\n  comparison = \">\"\n  threshold = 2\n{extra}}}\n"
+            );
+            crate::parse(&text, "s.hcl".as_ref()).map(|env| env.metrics[0].clone())
+        };
+        let p99 = gate("  statistic = \"p99\"\n").unwrap();
+        assert_eq!(p99.max_staleness, Some(Duration::from_secs(420)));
+        assert_eq!(p99.max_missing_share, Some(0.5));
+        assert_eq!(p99.min_samples, 100);
+        let sparse = gate("  statistic = \"Sum\"\n  missing_data = \"not_breaching\"\n").unwrap();
+        assert_eq!(
+            (
+                sparse.max_staleness,
+                sparse.max_missing_share,
+                sparse.min_samples
+            ),
+            (None, None, 0)
+        );
+        let declared = gate(
+            "  statistic = \"p99\"\n  max_staleness = \"15m\"\n  max_missing_share = 0.2\n  min_samples = 20\n",
+        )
+        .unwrap();
+        assert_eq!(declared.max_staleness, Some(Duration::from_secs(900)));
+        assert_eq!(declared.max_missing_share, Some(0.2));
+        assert_eq!(declared.min_samples, 20);
+        // High-resolution periods within their 3 hours; 5-minute ones up to 63 days.
+        assert!(gate("  statistic = \"Sum\"\n").is_ok());
+        let text = |period: &str, window: &str| {
+            format!(
+                "environment = \"s\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n\
+                 metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"CPUUtilization\"\n  statistic = \"Maximum\"\n\
+                 period = \"{period}\"\n  window = \"{window}\"\n  comparison = \">\"\n  threshold = 2\n}}\n"
+            )
+        };
+        for (period, window, ok) in [
+            ("10s", "3h", true),
+            ("10s", "3h 10s", false),
+            ("1m", "15days", true),
+            ("1m", "16days", false),
+            ("5m", "60days", true),
+            ("5m", "64days", false),
+            ("1h", "400days", true),
+            ("1m", "30m 30s", false),
+        ] {
+            let parsed = crate::parse(&text(period, window), "s.hcl".as_ref());
+            assert_eq!(parsed.is_ok(), ok, "{period} over {window}: {parsed:?}");
         }
     }
 

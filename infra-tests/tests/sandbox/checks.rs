@@ -43,6 +43,7 @@ use verify::Status;
 #[case("scheduled.usage-quota-reset.succeeded", "/observed/finished_runs/0/exit_codes/0/1", json!(0))]
 #[case("scheduled.usage-summary-rollup.succeeded", "/observed/finished_runs/0/exit_codes/0/1", json!(0))]
 #[case("metrics.core_api_5xx_rate", "/observed/breaching_datapoints", json!(0))]
+#[case("metrics.core_api_p99_latency", "/observed/thin_periods", json!(0))]
 #[case("metrics.core_api_p99_latency", "/observed/worst/value", json!(0.4))]
 #[case("metrics.rds_connection_saturation", "/observed/worst/value", json!(20.0))]
 fn passes_on_the_good_sandbox_with_evidence(
@@ -123,6 +124,7 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("ses-suppression-bounce-only", "ses.suppression", &["SES account suppression list", "BOUNCE and COMPLAINT expected, observed [BOUNCE]"])]
 #[case("ses-event-destination-removed", "ses.feedback", &["SES configuration set 'restartix-sandbox'", "an enabled event destination for BOUNCE and COMPLAINT to restartix-sandbox-ses-feedback expected, observed none"])]
 #[case("metrics-5xx-burst", "metrics.core_api_5xx_rate", &["metric gate 'core_api_5xx_rate': breaching for 1", "expected never > 0.5 for 10m", "worst 10.1 at"])]
+#[case("metrics-elb-5xx", "metrics.core_api_5xx_rate", &["metric gate 'core_api_5xx_rate': breaching for 1", "expected never > 0.5 for 10m", "worst 2.0"])]
 #[case("metrics-slow-responses", "metrics.core_api_p99_latency", &["metric gate 'core_api_p99_latency': breaching for 1", "expected never > 2 for 10m", "worst 3 at"])]
 #[case("metrics-db-connections-saturated", "metrics.rds_connection_saturation", &["metric gate 'rds_connection_saturation'", "datapoint(s) breaching (expected never > 80)", "worst 95 at"])]
 #[case("network-no-nat-route", "network.multi_az", &["vpc 'restartix-sandbox'", "expected to route 0.0.0.0/0 to an available NAT gateway in its own AZ", "(eu-central-1c) has no default route", "expected in ≥ 3 AZs, observed 2"])]
@@ -412,5 +414,13 @@ fn metric_gates_share_one_call_follow_pages_and_never_pass_on_no_data() {
                 "{name}: pages differ"
             );
         }
+        // The p99's samples came in the same call: 100 a minute, every minute judged.
+        let p99 = one_page.series["core_api_p99_latency"].as_ref().unwrap();
+        assert!(
+            p99.points
+                .iter()
+                .all(|(t, _)| p99.samples.get(t) == Some(&100.0)),
+            "{p99:?}"
+        );
     });
 }

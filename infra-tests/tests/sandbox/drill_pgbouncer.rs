@@ -3,19 +3,30 @@
 //! layer's StopTask: deregister, the target group's delay, the image's stop
 //! signal, SIGKILL after the stop timeout, a replacement), through the real
 //! SDK:
-//! - the good sandbox passes: zero failed transactions, every committed row
-//!   present, the service back at its desired count across two AZs, the
-//!   workload table dropped; `pgbouncer.drain_ready` passes on it too;
+//! - the good sandbox passes: a client was on the task it stopped (the
+//!   database saw its transactions come from the task's address, as
+//!   DescribeTasks reports it), zero failed transactions, every committed
+//!   row present, the service back at its desired count across two AZs, the
+//!   workload table dropped, the replacement on a new address that
+//!   DescribeTasks reports; `pgbouncer.drain_ready` passes on it too;
 //! - check and drill agree the other way: with connection termination on
 //!   (the NLB resets open connections at the end of the delay)
 //!   `pgbouncer.drain_ready` fails, and the drill fails naming the
 //!   transactions it cut;
 //! - negative control: with `pgbouncer-hard-stop` (the task dies at once,
 //!   never deregistered) the drill fails on failed transactions;
+//! - every client on the task in eu-central-1b (`pgbouncer-lb-one-zone`: an
+//!   NLB with cross-zone balancing off): the drill stops that task, and
+//!   passes; pinned to the idle task in eu-central-1a (`stop_az`) under the
+//!   hard-stop image it is no pass but an `error`, "the fault touched no
+//!   client" (exit 2), though no transaction failed;
 //! - an image that sends SIGTERM (pgbouncer 1.18: immediate shutdown) fails too;
 //! - interrupted midway, it reports `error` and its table is gone;
-//! - refused where the spec does not allow drills, and when `pgbouncer.*`
-//!   do not hold, with only reads made.
+//! - its stop alarm put into ALARM after the stop aborts it (cleanup ran,
+//!   the service recovers by itself);
+//! - refused where the spec does not allow drills, when `pgbouncer.*` do
+//!   not hold, and when a stop alarm is in ALARM or missing, with only
+//!   reads made and nothing stopped.
 //!
 //! The sandbox's data plane is one shared thing: the test holds the sandbox
 //! alone (`infra_tests::changing`) and leaves it good (reset) whatever
@@ -26,11 +37,12 @@ use std::time::Duration;
 use fixtures::SandboxState;
 use fixtures::standins::StandinsState;
 use infra_tests::drills::{
-    assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
+    assertion, gate_for, nothing_injected, only_reads_made, refused_by_stop_alarm, refused_naming,
+    running_sandbox, sandbox_gate, wait_for_call,
 };
 use infra_tests::operator;
 use infra_tests::{Account, connection, load_for_run, runtime};
-use verify::drill::{DrillError, DrillRecord, pgbouncer_drain};
+use verify::drill::{DrillError, DrillRecord, MarkKind, pgbouncer_drain};
 use verify::{Gate, Status};
 
 /// Workload tables a drill left behind.
@@ -77,6 +89,74 @@ async fn both_tasks_back(standins: &StandinsState) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     panic!("the pgbouncer tasks did not come back");
+}
+
+/// The pgbouncer tasks' addresses now: where the stand-ins' processes
+/// listen (`GET /pgbouncer`), and the RUNNING service tasks' private IPs
+/// as DescribeTasks reports them; both sorted.
+async fn task_addresses(standins: &StandinsState, gate: &Gate) -> (Vec<String>, Vec<String>) {
+    let status = fixtures::standins::control(standins, "GET", "/pgbouncer", None)
+        .await
+        .expect("GET /pgbouncer");
+    let mut listening: Vec<String> = status["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .map(|t| {
+            let backend: std::net::SocketAddr = t["backend"]
+                .as_str()
+                .expect("backend")
+                .parse()
+                .expect("addr");
+            backend.ip().to_string()
+        })
+        .collect();
+    listening.sort();
+    let ecs = aws_sdk_ecs::Client::new(&operator(gate.env()).await);
+    let arns = ecs
+        .list_tasks()
+        .cluster(fixtures::platform::CLUSTER)
+        .send()
+        .await
+        .expect("ListTasks")
+        .task_arns()
+        .to_vec();
+    let group = format!("service:{}", fixtures::platform::PGBOUNCER_SERVICE);
+    let mut reported: Vec<String> = ecs
+        .describe_tasks()
+        .cluster(fixtures::platform::CLUSTER)
+        .set_tasks(Some(arns))
+        .send()
+        .await
+        .expect("DescribeTasks")
+        .tasks()
+        .iter()
+        .filter(|t| t.last_status() == Some("RUNNING") && t.group() == Some(group.as_str()))
+        .filter_map(|t| {
+            t.attachments()
+                .iter()
+                .flat_map(|a| a.details())
+                .find(|d| d.name() == Some("privateIPv4Address"))
+                .and_then(|d| d.value())
+                .map(String::from)
+        })
+        .collect();
+    reported.sort();
+    (listening, reported)
+}
+
+/// Sets a CloudWatch alarm's state in the sandbox account, as an operator
+/// would (the test's own client): `ALARM` trips a drill's stop condition,
+/// `OK` puts it back.
+async fn set_alarm_state(gate: &Gate, alarm: &str, state: &str) {
+    aws_sdk_cloudwatch::Client::new(&operator(gate.env()).await)
+        .set_alarm_state()
+        .alarm_name(alarm)
+        .state_value(aws_sdk_cloudwatch::types::StateValue::from(state))
+        .state_reason(format!("set to {state} by a drill test"))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("cloudwatch:SetAlarmState {alarm} {state}: {e:?}"));
 }
 
 /// Sets the pgbouncer target group's connection termination on or off, in
@@ -186,7 +266,43 @@ async fn drills() {
         Vec::<String>::new(),
         "table dropped"
     );
+    // A client was on the task it stopped: the database saw its latest
+    // transaction before the stop come from the task's address.
+    let touched = assertion(&record, "clients_on_stopped_task");
+    assert_eq!(touched["holds"], true, "{touched}");
+    let stopped = o.evidence.details["task_address"]
+        .as_str()
+        .expect("task_address")
+        .to_string();
+    assert!(
+        stopped.starts_with("127.0.1."),
+        "the task in eu-central-1a: {stopped}"
+    );
+    assert_eq!(touched["expected"]["task_address"], stopped.as_str());
+    let on_it = touched["observed"]["clients"].as_array().expect("clients");
+    assert!(!on_it.is_empty(), "{touched}");
+    assert!(
+        labels.iter().any(|l| l.starts_with("StopTask")
+            && l.contains(&stopped)
+            && l.contains(on_it[0].as_str().unwrap())),
+        "the fault mark names the clients on the task: {labels:?}"
+    );
+    assert!(
+        o.evidence.details["committed_via"][&stopped].as_u64() > Some(0),
+        "{}",
+        o.evidence.details["committed_via"]
+    );
     both_tasks_back(&standins).await;
+    // The replacement took a new address (a new ENI), and DescribeTasks says so.
+    let (listening, reported) = task_addresses(&standins, &gate).await;
+    assert_eq!(
+        listening, reported,
+        "where the tasks listen is what ECS reports"
+    );
+    assert!(
+        !reported.contains(&stopped),
+        "{stopped} still in {reported:?}"
+    );
 
     // --- the other direction: connection termination cuts open
     // transactions at the end of the delay; the check fails, and so does the drill
@@ -234,6 +350,79 @@ async fn drills() {
         "{}",
         record.outcome.message
     );
+    assert_eq!(
+        assertion(&record, "clients_on_stopped_task")["holds"],
+        true,
+        "the negative control cut the clients that were on it"
+    );
+    fixtures::standins::reset_running(&standins)
+        .await
+        .expect("reset");
+    both_tasks_back(&standins).await;
+
+    // --- cross-zone balancing off: every client on the task in eu-central-1b.
+    // The drill stops the task carrying them, and passes.
+    fixtures::standins::apply_break(&standins, "pgbouncer-lb-one-zone")
+        .await
+        .expect("break");
+    let record = pgbouncer_drain::run(&sandbox_gate().await, std::future::pending())
+        .await
+        .expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Pass,
+        "{}",
+        record.outcome.message
+    );
+    assert!(
+        record.outcome.message.contains("in eu-central-1b"),
+        "{}",
+        record.outcome.message
+    );
+    let touched = assertion(&record, "clients_on_stopped_task");
+    assert_eq!(
+        touched["observed"]["clients"].as_array().map(Vec::len),
+        Some(8),
+        "{touched}"
+    );
+    both_tasks_back(&standins).await;
+    // Pinned to the idle task in eu-central-1a, under an image that dies at
+    // once: no transaction fails, and still no pass. The fault touched no
+    // client: error (exit 2).
+    fixtures::standins::apply_break(&standins, "pgbouncer-hard-stop")
+        .await
+        .expect("break");
+    let mut env = load_for_run("sandbox").expect("sandbox spec");
+    env.drills
+        .pgbouncer_drain
+        .get_or_insert_with(verify::spec::PgbouncerDrainDrill::defaults)
+        .stop_az = Some("eu-central-1a".into());
+    let record = pgbouncer_drain::run(&gate_for(env).await, std::future::pending())
+        .await
+        .expect("the drill runs");
+    let o = &record.outcome;
+    assert_eq!(o.status, Status::Error, "{}", o.message);
+    assert!(
+        o.message.starts_with(
+            "the fault touched no client: no workload client was on the stopped task (127.0.1."
+        ),
+        "{}",
+        o.message
+    );
+    assert!(o.message.contains("in eu-central-1a"), "{}", o.message);
+    assert_eq!(assertion(&record, "failed_transactions")["holds"], true);
+    let touched = assertion(&record, "clients_on_stopped_task");
+    assert_eq!(touched["holds"], false, "{touched}");
+    assert_eq!(touched["observed"]["clients"], serde_json::json!([]));
+    assert!(
+        record
+            .timeline
+            .marks
+            .iter()
+            .any(|m| m.kind == MarkKind::Fault && m.label.contains("0 clients on it")),
+        "{:?}",
+        record.timeline.marks
+    );
     fixtures::standins::reset_running(&standins)
         .await
         .expect("reset");
@@ -270,6 +459,48 @@ async fn drills() {
     fixtures::standins::reset_running(&standins)
         .await
         .expect("reset");
+    both_tasks_back(&standins).await;
+
+    // --- the stop alarm goes into ALARM after the stop: the drill aborts
+    // at its next poll, cleans up, and the service recovers by itself
+    let alarm = fixtures::platform::ALARMS[0];
+    let gate = sandbox_gate().await;
+    let calls = gate.aws().calls.clone();
+    let operator_gate = sandbox_gate().await;
+    let trip = async {
+        wait_for_call(&calls, "ecs:StopTask").await;
+        set_alarm_state(&operator_gate, alarm, "ALARM").await;
+    };
+    let (record, ()) = tokio::join!(pgbouncer_drain::run(&gate, std::future::pending()), trip);
+    set_alarm_state(&operator_gate, alarm, "OK").await;
+    let record = record.expect("the drill runs");
+    assert_eq!(
+        record.outcome.status,
+        Status::Fail,
+        "{}",
+        record.outcome.message
+    );
+    assert!(
+        record.outcome.message.contains(&format!(
+            "aborted: stop condition: stop alarm '{alarm}' in ALARM"
+        )),
+        "{}",
+        record.outcome.message
+    );
+    assert!(
+        record
+            .timeline
+            .marks
+            .iter()
+            .any(|m| m.kind == MarkKind::Abort && m.label.contains(alarm)),
+        "{:?}",
+        record.timeline.marks
+    );
+    assert_eq!(
+        drain_tables(&state).await,
+        Vec::<String>::new(),
+        "table dropped"
+    );
     both_tasks_back(&standins).await;
 
     // --- interrupted midway: error, no verdict, the table gone
@@ -309,6 +540,45 @@ async fn drill_ignoring_drain_ready() -> DrillRecord {
     )
     .await
     .expect("the drill runs")
+}
+
+/// The stop alarms are read before anything is stopped: one in ALARM, or
+/// one that does not exist, refuses the drill with nothing stopped, named.
+#[test]
+fn a_stop_alarm_in_alarm_or_missing_stops_nothing() {
+    let _sandbox = infra_tests::reading();
+    runtime().block_on(async {
+        let alarm = fixtures::platform::ALARMS[0];
+        let unreachable = Some("postgres://u:p@127.0.0.1:1/db?sslmode=disable".to_string());
+        for (breaks, declared, refusal) in [
+            (
+                &["alarm-firing"][..],
+                vec![alarm.to_string()],
+                format!("stop alarm '{alarm}' in ALARM"),
+            ),
+            (
+                &[][..],
+                vec!["restartix-sandbox-no-such-alarm".to_string()],
+                "stop alarm 'restartix-sandbox-no-such-alarm' not found".to_string(),
+            ),
+        ] {
+            let account = Account::seeded(breaks).await.expect("account");
+            let mut env = account.env.clone();
+            let drill = env
+                .drills
+                .pgbouncer_drain
+                .as_mut()
+                .expect("pgbouncer_drain");
+            drill.stop_alarms = declared;
+            drill.database_url = unreachable.clone();
+            let gate = Gate::connect(env, account.connection.clone()).await;
+            refused_by_stop_alarm(
+                pgbouncer_drain::run(&gate, std::future::pending()).await,
+                &refusal,
+            );
+            nothing_injected(&gate, "ecs:StopTask");
+        }
+    });
 }
 
 #[test]

@@ -7,8 +7,12 @@
 //! - negative control: with `rds-restore-ignores-target` (recovery to the
 //!   end of the archive) the drill fails on marker B;
 //! - interrupted after the restore call, it reports `error` and still
-//!   deletes the scratch instance;
-//! - `cleanup_leftovers` deletes tagged scratch instances only;
+//!   deletes the scratch instance; interrupted while the restore call is in
+//!   flight (moto made slow), it finds what the call made by the run's tag
+//!   and deletes it;
+//! - its scratch instance carries `verify:deadline` (start + timeout);
+//!   `cleanup_leftovers` deletes tagged scratch instances whose deadline
+//!   has passed (or that have none) only, never a live drill's;
 //! - refused where the spec does not allow drills, and when `rds.*` do not
 //!   hold, with only reads made.
 
@@ -17,7 +21,8 @@ use std::time::Duration;
 use fixtures::SandboxState;
 use fixtures::rds;
 use infra_tests::drills::{
-    assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
+    Latency, assertion, only_reads_made, refused_naming, running_sandbox, sandbox_gate,
+    wait_for_call,
 };
 use infra_tests::{Account, runtime};
 use verify::aws::sdk_config;
@@ -122,6 +127,17 @@ async fn drills() {
             .any(|l| l.starts_with("RestoreDBInstanceToPointInTime")),
         "{labels:?}"
     );
+    // Its scratch instance was the drill's own until start + timeout
+    // (restorable_within 1m + max_duration 2m + the markers' read 1m).
+    let deadline = o.evidence.details["deadline"].as_str().expect("deadline");
+    let deadline = humantime::parse_rfc3339(deadline).expect("RFC 3339");
+    let ahead = deadline
+        .duration_since(std::time::SystemTime::now())
+        .expect("the deadline is ahead");
+    assert!(
+        ahead > Duration::from_secs(3 * 60) && ahead <= Duration::from_secs(4 * 60),
+        "{ahead:?}"
+    );
     nothing_left(&state, &gate).await;
 
     // --- after a failover: the archive spans a timeline switch
@@ -183,38 +199,124 @@ async fn drills() {
     );
     assert_eq!(record.outcome.evidence.details["cleanup"], true);
     nothing_left(&state, &gate).await;
+
+    // --- interrupted while the restore call is in flight: moto made slow
+    // (every request waits 300 ms before moto sees it), the interrupt comes
+    // 100 ms after the call is counted (sent, never answered); moto still
+    // makes the instance, and the cleanup finds it by its tag.
+    // A gate of its own: its call counter has seen no restore yet.
+    let gate = sandbox_gate().await;
+    let calls = gate.aws().calls.clone();
+    let latency = Latency::set(300);
+    let interrupt = async {
+        wait_for_call(&calls, "rds:RestoreDBInstanceToPointInTime").await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        "test interrupt".to_string()
+    };
+    let record = pitr_restore::run(&gate, interrupt)
+        .await
+        .expect("the drill runs");
+    drop(latency);
+    let labels: Vec<&str> = record
+        .timeline
+        .marks
+        .iter()
+        .map(|m| m.label.as_str())
+        .collect();
+    println!("{}\n{labels:#?}", record.outcome.message);
+    assert_eq!(
+        record.outcome.status,
+        Status::Error,
+        "{}",
+        record.outcome.message
+    );
+    assert!(
+        labels
+            .iter()
+            .any(|l| l.contains("found by its verify:run tag")),
+        "{labels:?}"
+    );
+    assert!(
+        labels.iter().any(|l| l.starts_with("DeleteDBInstance")),
+        "{labels:?}"
+    );
+    assert_eq!(
+        record.outcome.evidence.details["cleanup"], true,
+        "{}",
+        record.outcome.message
+    );
+    nothing_left(&state, &gate).await;
 }
 
+/// `cleanup_leftovers` (`verify drill cleanup --yes`) deletes a tagged
+/// scratch instance whose `verify:deadline` has passed, or that carries
+/// none; it keeps a live drill's (deadline ahead), one whose deadline
+/// cannot be read, and anything not tagged as a drill's.
 #[test]
-fn cleanup_deletes_tagged_scratch_instances_only() {
+fn cleanup_deletes_expired_scratch_instances_only() {
     let _sandbox = infra_tests::reading();
     runtime().block_on(async {
         let account = Account::seeded(&[]).await.expect("account");
         let gate = account.gate().await;
         let rds = aws_sdk_rds::Client::new(&sdk_config(&account.connection).await);
-        {
-            for (id, tagged) in [("left-by-a-crash", true), ("someone-elses-copy", false)] {
-                let mut restore = rds
-                    .restore_db_instance_to_point_in_time()
-                    .source_db_instance_identifier("restartix-sandbox")
-                    .target_db_instance_identifier(id)
-                    .use_latest_restorable_time(true)
-                    .deletion_protection(false);
-                if tagged {
-                    restore = restore.tags(
-                        aws_sdk_rds::types::Tag::builder()
-                            .key(pitr_restore::SCRATCH_TAG)
-                            .value("pitr_restore")
-                            .build(),
-                    );
-                }
-                restore.send().await.expect("restore");
+        let at = |offset: i64| {
+            let now = std::time::SystemTime::now();
+            let t = if offset >= 0 {
+                now + Duration::from_secs(offset as u64)
+            } else {
+                now - Duration::from_secs(offset.unsigned_abs())
+            };
+            humantime::format_rfc3339_seconds(t).to_string()
+        };
+        for (id, tagged, deadline) in [
+            ("crashed-long-ago", true, Some(at(-60))),
+            ("made-before-deadlines", true, None),
+            ("live-drill", true, Some(at(3600))),
+            ("garbled-deadline", true, Some("tomorrow".to_string())),
+            ("someone-elses-copy", false, None),
+        ] {
+            let mut restore = rds
+                .restore_db_instance_to_point_in_time()
+                .source_db_instance_identifier("restartix-sandbox")
+                .target_db_instance_identifier(id)
+                .use_latest_restorable_time(true)
+                .deletion_protection(false);
+            let tag = |key: &str, value: &str| {
+                aws_sdk_rds::types::Tag::builder()
+                    .key(key)
+                    .value(value)
+                    .build()
+            };
+            if tagged {
+                restore = restore.tags(tag(pitr_restore::SCRATCH_TAG, "pitr_restore"));
             }
+            if let Some(deadline) = &deadline {
+                restore = restore.tags(tag(pitr_restore::DEADLINE_TAG, deadline));
+            }
+            restore.send().await.expect("restore");
         }
-        let removed = pitr_restore::cleanup_leftovers(&gate)
+        let leftovers = pitr_restore::cleanup_leftovers(&gate)
             .await
             .expect("cleanup");
-        assert_eq!(removed, vec!["left-by-a-crash".to_string()]);
+        let mut deleted = leftovers.deleted.clone();
+        deleted.sort();
+        assert_eq!(deleted, vec!["crashed-long-ago", "made-before-deadlines"]);
+        let kept: Vec<(&str, &str)> = leftovers
+            .kept
+            .iter()
+            .map(|(id, why)| (id.as_str(), why.as_str()))
+            .collect();
+        assert!(
+            kept.iter().any(|(id, why)| *id == "live-drill"
+                && why.contains("a drill may still own it: verify:deadline")),
+            "{kept:?}"
+        );
+        assert!(
+            kept.iter().any(|(id, why)| *id == "garbled-deadline"
+                && why.contains("\"tomorrow\" is not an RFC 3339 time")),
+            "{kept:?}"
+        );
+        assert_eq!(kept.len(), 2, "{kept:?}");
         let out = rds.describe_db_instances().send().await.expect("describe");
         let mut ids: Vec<&str> = out
             .db_instances()
@@ -222,7 +324,15 @@ fn cleanup_deletes_tagged_scratch_instances_only() {
             .filter_map(|d| d.db_instance_identifier())
             .collect();
         ids.sort();
-        assert_eq!(ids, vec!["restartix-sandbox", "someone-elses-copy"]);
+        assert_eq!(
+            ids,
+            vec![
+                "garbled-deadline",
+                "live-drill",
+                "restartix-sandbox",
+                "someone-elses-copy"
+            ]
+        );
     });
 }
 

@@ -415,11 +415,16 @@ fn an_unreachable_edge_is_an_error() {
 /// `canary.t0` both ways: private stand-ins (the edge and a Core API of their
 /// own, so the case can break them) persisting into the running sandbox's
 /// database through its pgbouncer balancer, as the sandbox's own Core API does.
+/// Writes allowed (`--allow-writes`): whatever the steps did, what they wrote
+/// is undone (a lost write's undo finds it already gone), and said so.
 #[rstest]
-#[case::good(Knobs::default(), Status::Pass, &["canary 't0': 5 step(s) as expected", "wrote: POST /v1/auth/sign-in, POST /v1/appointments"])]
-#[case::error_500(Knobs { error_500: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_specialists` status expected 200, observed 500"])]
-#[case::slow(Knobs { slow_ms: 2_500, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_orgs` latency expected ≤ 2000 ms, observed 2"])]
-#[case::lost_write(Knobs { drop_writes: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `read_back` status expected 200, observed 404"])]
+#[case::good(Knobs::default(), Status::Pass, &["canary 't0': 5 step(s) as expected", "; wrote: POST /v1/auth/sign-in, POST /v1/appointments; all undone"])]
+#[case::error_500(Knobs { error_500: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_specialists` status expected 200, observed 500", "; wrote: POST /v1/auth/sign-in; all undone"])]
+#[case::slow(Knobs { slow_ms: 2_500, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_orgs` latency expected ≤ 2000 ms, observed 2", "; wrote: POST /v1/auth/sign-in; all undone"])]
+#[case::lost_write(Knobs { drop_writes: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `read_back` status expected 200, observed 404", "; wrote: POST /v1/auth/sign-in, POST /v1/appointments; all undone"])]
+#[case::undo_fails(Knobs { fail_deletes: true, ..Knobs::default() }, Status::Error, &["canary 't0': POST /v1/appointments (step `create_appointment`) remains: undo `delete_appointment` status expected 204 or 404, observed 500; the steps: 5 step(s) as expected", "; undone: POST /v1/auth/sign-in; not undone: POST /v1/appointments"])]
+#[case::cached(Knobs { cached: true, ..Knobs::default() }, Status::Error, &["canary 't0': step `list_orgs`: the response was served from a cache (cf-cache-status: HIT): not fresh", "; wrote: POST /v1/auth/sign-in; all undone"])]
+#[case::null_ids(Knobs { null_org_ids: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_orgs` body /items/0/id present expected, observed null", "; wrote: POST /v1/auth/sign-in; all undone"])]
 fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts: &[&str]) {
     let _sandbox = infra_tests::reading();
     let outcome = runtime().block_on(async {
@@ -445,7 +450,14 @@ fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts:
         standins.core_api.as_ref().unwrap().set_knobs(knobs);
         let mut account = Account::seeded(&[]).await.expect("account");
         standins.state.endpoints().point(&mut account.env);
-        account.check("canary.t0").await
+        let writes = verify::RunSettings {
+            allow_writes: true,
+            ..verify::RunSettings::default()
+        };
+        let gate = account.gate().await.with_run(writes);
+        gate.run_id("canary.t0")
+            .await
+            .expect("canary.t0 in the catalogue")
     });
     assert_eq!(outcome.status, status, "{}", outcome.message);
     for part in parts {
@@ -467,10 +479,29 @@ fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts:
                 .is_some_and(|s| !s.is_empty()),
         "{evidence}"
     );
-    // No secret in the evidence: the templates, never the password or the token.
+    // Every write is undone (but the one whose undo fails), and the
+    // evidence says so.
+    let wrote = evidence.details["wrote"].as_array().expect("wrote");
     assert!(
-        !evidence
-            .to_string()
-            .contains(fixtures::core_api::CANARY_PASSWORD)
+        !wrote.is_empty()
+            && wrote.iter().all(|w| {
+                let kept = knobs.fail_deletes && w["step"] == "create_appointment";
+                w["undone"] == json!(!kept)
+            }),
+        "{evidence}"
     );
+    assert!(
+        evidence.details["header"]
+            .as_str()
+            .is_some_and(|h| h.starts_with("X-Verify-Canary: ")),
+        "{evidence}"
+    );
+    // No secret in the message or the evidence: the templates, never the
+    // password or the token.
+    for text in [evidence.to_string(), outcome.message.clone()] {
+        assert!(
+            !text.contains(fixtures::core_api::CANARY_PASSWORD),
+            "{text}"
+        );
+    }
 }

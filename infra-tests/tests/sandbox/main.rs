@@ -8,6 +8,7 @@
 
 mod alarms_budgets;
 mod checks;
+mod cloudwatch_cbor;
 mod drill_pgbouncer;
 mod drill_pitr;
 mod drill_rds;

@@ -139,6 +139,10 @@ fn reset_restores_every_standin_after_every_standin_break() {
             (Some(""), None),
             "asynchronous, the standby's stream stalled: {broken_rds:?}"
         );
+        assert!(
+            broken_rds.failover_in_place && broken_rds.az_report_delay_ms > 0,
+            "rds-failover-in-place and rds-az-lag on: {broken_rds:?}"
+        );
         // Written while the standby stalls: the reset must catch it up, not lose it.
         let (writer, connection) =
             tokio_postgres::connect(&rds_state.probe_url, tokio_postgres::NoTls)
@@ -167,6 +171,10 @@ fn reset_restores_every_standin_after_every_standin_break() {
         );
         let restored_rds = rds::status(&rds_state).await.expect("GET /rds");
         assert!(restored_rds.is_good(), "after reset: {restored_rds:?}");
+        assert!(
+            !restored_rds.failover_in_place && restored_rds.az_report_delay_ms == 0,
+            "the failover knobs off after reset: {restored_rds:?}"
+        );
         assert_eq!(restored_rds.primary_az, good_rds.primary_az);
         // The standby caught up: a failover now keeps what was written while it stalled.
         let report = standins::control(&state, "POST", "/rds/failover", None)

@@ -50,6 +50,7 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::label_on_single_block(&format!("{GOOD_HEAD}network \"x\" {{\n  vpc = \"v\"\n}}\n"), 4, "takes no label")]
 #[case::block_twice(&format!("{GOOD_HEAD}network {{\n  vpc = \"v\"\n}}\nnetwork {{\n  vpc = \"w\"\n}}\n"), 7, "may appear only once")]
 #[case::drain_interval_too_long(&format!("{GOOD_HEAD}drills {{\n  pgbouncer_drain {{\n    interval = \"1s\"\n  }}\n}}\n"), 6, "`interval` must be between 1ms and 50ms")]
+#[case::drain_blank_stop_az(&format!("{GOOD_HEAD}drills {{\n  pgbouncer_drain {{\n    stop_az = \" \"\n  }}\n}}\n"), 6, "`stop_az` must be an availability zone name")]
 #[case::drain_no_clients(&format!("{GOOD_HEAD}drills {{\n  pgbouncer_drain {{\n    clients = 0\n  }}\n}}\n"), 6, "`clients` must be a whole number ≥ 1")]
 #[case::drain_timeout_within_recovery(&format!("{GOOD_HEAD}drills {{\n  pgbouncer_drain {{\n    max_recovery = \"10m\"\n    timeout = \"5m\"\n  }}\n}}\n"), 7, "`timeout` must be longer than max_recovery")]
 #[case::pitr_zero_duration(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  pitr_restore {{\n    max_duration = \"0s\"\n  }}\n}}\n"), 9, "`max_duration` must be a duration above zero")]
@@ -67,6 +68,7 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::drill_abort_before_bound(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  rds_failover {{\n    max_unavailable = \"2m\"\n    abort_unavailable = \"1m\"\n  }}\n}}\n"), 10, "`abort_unavailable` must be longer than max_unavailable (2m)")]
 #[case::drill_abort_defaults_to_budget(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n  failover_budget = \"10m\"\n}}\ndrills {{\n  rds_failover {{\n  }}\n}}\n"), 9, "`abort_unavailable` must be longer than max_unavailable (10m)")]
 #[case::drill_unknown_rds(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  rds_failover {{\n    rds = \"main\"\n  }}\n}}\n"), 9, "the label of an `rds` block")]
+#[case::drill_bad_proxy_endpoint(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  rds_failover {{\n    proxy_endpoint = \"core-proxy.internal\"\n  }}\n}}\n"), 9, "`proxy_endpoint` must be \"host:port\"")]
 #[case::drill_no_rds(&format!("{GOOD_HEAD}drills {{\n  rds_failover {{\n  }}\n}}\n"), 5, "no single `rds` block")]
 #[case::drill_unknown_key(&format!("{GOOD_HEAD}rds \"core\" {{\n  identifier = \"a\"\n}}\ndrills {{\n  rds_failover {{\n    database_url = \"postgres://u:secret@h/db\"\n  }}\n}}\n"), 9, "unknown attribute `database_url`")]
 #[case::metric_unknown_query_id(&format!("{GOOD_HEAD}metric \"m\" {{\n  expression = \"100 * errs / requests\"\n  query \"requests\" {{\n    namespace = \"AWS/ApplicationELB\"\n    metric = \"RequestCount\"\n    statistic = \"Sum\"\n  }}\n  period = \"1m\"\n  window = \"30m\"\n  comparison = \">\"\n  threshold = 1\n}}\n"), 5, "`errs` is not one")]
@@ -74,9 +76,20 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::metric_no_comparison(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"1m\"\n  window = \"30m\"\n  threshold = 80\n}}\n"), 4, "missing required attribute `comparison`")]
 #[case::metric_sustained_over_window(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"1m\"\n  window = \"10m\"\n  comparison = \">\"\n  threshold = 80\n  sustained = \"1h\"\n}}\n"), 12, "between one `period` and the `window`")]
 #[case::metric_missing_data_policy(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"1m\"\n  window = \"10m\"\n  comparison = \">\"\n  threshold = 80\n  missing_data = \"ignore\"\n}}\n"), 12, "\"error\" (the default), \"breaching\" or \"not_breaching\"")]
+#[case::metric_window_not_whole_periods(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"1m\"\n  window = \"90s\"\n  comparison = \">\"\n  threshold = 80\n}}\n"), 9, "a whole number of `period`s")]
+#[case::metric_sub_minute_past_retention(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"10s\"\n  window = \"4h\"\n  comparison = \">\"\n  threshold = 80\n}}\n"), 9, "at most 3 hours (how long CloudWatch keeps 10s-period data)")]
+#[case::metric_min_samples_without_percentile(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"1m\"\n  window = \"10m\"\n  comparison = \">\"\n  threshold = 80\n  min_samples = 10\n}}\n"), 12, "no query reads a percentile")]
+#[case::metric_missing_share_over_one(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"1m\"\n  window = \"10m\"\n  comparison = \">\"\n  threshold = 80\n  max_missing_share = 1.5\n}}\n"), 12, "from 0 to 1")]
+#[case::metric_staleness_zero(&format!("{GOOD_HEAD}metric \"m\" {{\n  namespace = \"AWS/RDS\"\n  metric = \"DatabaseConnections\"\n  statistic = \"Maximum\"\n  period = \"1m\"\n  window = \"10m\"\n  comparison = \">\"\n  threshold = 80\n  max_staleness = \"0s\"\n}}\n"), 12, "a positive duration within the `window`")]
 #[case::canary_writes_without_consent(&format!("{GOOD_HEAD}canary \"c\" {{\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n  }}\n}}\n"), 7, "unless the canary says `writes = true`")]
 #[case::canary_unknown_placeholder(&format!("{GOOD_HEAD}canary \"c\" {{\n  base_url = \"https://api.example\"\n  path = \"/x/{{{{id}}}}\"\n}}\n"), 4, "uses {{id}}, which is neither in `secrets` nor captured by an earlier step")]
 #[case::canary_two_tests(&format!("{GOOD_HEAD}canary \"c\" {{\n  base_url = \"https://api.example\"\n  path = \"/x\"\n  expect {{\n    pointer = \"/a\"\n    exists = true\n    equals = 1\n  }}\n}}\n"), 7, "exactly one of `exists = true`, `equals = …` or `contains = …`")]
+#[case::canary_writes_without_undo(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n  }}\n}}\n"), 4, "`writes = true` needs an `undo` block that puts back what it writes")]
+#[case::canary_undo_of_an_unknown_step(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n  }}\n  undo \"u\" {{\n    undoes = \"nope\"\n    path = \"/x\"\n  }}\n}}\n"), 12, "`undoes` must be the name of one of the canary's steps (s)")]
+#[case::canary_undo_of_a_read(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"GET\"\n    path = \"/x\"\n  }}\n  undo \"u\" {{\n    undoes = \"s\"\n    path = \"/x\"\n  }}\n}}\n"), 12, "a step that writes (step `s` sends GET, which writes nothing)")]
+#[case::canary_undo_unknown_placeholder(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n  }}\n  undo \"u\" {{\n    undoes = \"s\"\n    path = \"/x/{{{{id}}}}\"\n  }}\n}}\n"), 13, "undo `u` uses {{id}}, which is neither in `secrets` nor captured by a step")]
+#[case::canary_undo_status_out_of_range(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n  }}\n  undo \"u\" {{\n    undoes = \"s\"\n    path = \"/x\"\n    expect_status = [204, 700]\n  }}\n}}\n"), 14, "`expect_status` must be an HTTP status (100 to 599) or a list of them")]
+#[case::canary_secret_over_plain_http(&format!("{GOOD_HEAD}canary \"c\" {{\n  base_url = \"http://api.example\"\n  path = \"/x\"\n  secrets = {{ p = \"VERIFY_SECRET_P\" }}\n}}\n"), 5, "an https:// URL when the canary has `secrets` (a secret is sent only over https)")]
 fn an_invalid_spec_is_refused_with_its_position(
     #[case] text: &str,
     #[case] line: usize,
@@ -212,6 +225,10 @@ fn every_shipped_environment_parses(#[case] name: &str) {
     let env = shipped(name).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env.name, name);
     assert!(!env.rds.is_empty() && !env.budgets.is_empty());
+    // Every secret's variable is inside the default prefix, so a run
+    // without --secret-env-prefix reads them; each names at least one.
+    verify::spec::secret_env::check(&env, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!verify::spec::secret_env::references(&env).is_empty());
 }
 
 #[test]

@@ -1,10 +1,14 @@
 //! `terraform.idempotent` over the plan fixtures (`fixtures/terraform/plans/`,
 //! written by real Terraform 1.11.4 or derived from its output, see the
-//! README there): each action, drift, imports and moves, errored and
-//! incomplete plans, output-only changes, formats 0.1, 1.2 and 2.0. No AWS:
+//! README there): each action, drift, imports and moves, errored,
+//! incomplete and targeted plans, output-only changes, formats 0.1, 1.2 and
+//! 2.0, the shapes of Terraform 1.0.0, 1.14 and 1.15, a plan saved by
+//! PowerShell. Each is judged as of a minute after its own `timestamp`, for
+//! the sandbox's spec (the age check off for a plan without one). No AWS:
 //! the plan is all the check reads.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use rstest::rstest;
 use verify::Status;
@@ -25,6 +29,18 @@ fn fixture(name: &str) -> PathBuf {
     "outputs would change (not a failure): endpoint"
 )]
 #[case::format_0_1("format_0_1.json", Status::Pass, "no-op or read")]
+#[case::terraform_1_15("noop_1_15.json", Status::Pass, "all 5 resources no-op or read")]
+#[case::powershell_utf16le("noop_utf16le.json", Status::Pass, "all 5 resources no-op or read")]
+#[case::terraform_1_14_action(
+    "actions_1_14.json",
+    Status::Fail,
+    "1 action(s) would run on apply: action.aws_lambda_invoke.notify"
+)]
+#[case::terraform_1_0_0_drift(
+    "drift_1_0_0.json",
+    Status::Fail,
+    "module.network.aws_nat_gateway.az[\"eu-central-1a\"]: deleted outside Terraform"
+)]
 #[case::format_1_2("format_1_2.json", Status::Pass, "no-op or read")]
 #[case::update("update.json", Status::Fail, "terraform_data.db: update")]
 #[case::replace_delete_create(
@@ -63,9 +79,10 @@ fn fixture(name: &str) -> PathBuf {
 fn each_plan_fixture_is_judged(#[case] file: &str, #[case] status: Status, #[case] says: &str) {
     let _sandbox = infra_tests::reading();
     let path = fixture(file);
-    let bytes = std::fs::read(&path).unwrap();
+    let bytes = terraform_json::read(&path).unwrap_or_else(|e| panic!("{e}"));
     let plan = terraform_json::plan::Plan::parse(&bytes, &path).unwrap_or_else(|e| panic!("{e}"));
-    let finding = judge_plan(&plan, &path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let (env, now) = judged_as_made(&plan);
+    let finding = judge_plan(&plan, &path, &env, now).unwrap_or_else(|e| panic!("{file}: {e}"));
     assert_eq!(finding.status, status, "{file}: {}", finding.message);
     assert!(
         finding.message.contains(says),
@@ -76,9 +93,42 @@ fn each_plan_fixture_is_judged(#[case] file: &str, #[case] status: Status, #[cas
     let details = &finding.evidence.details;
     assert!(details["actions"].is_object(), "{details:?}");
     assert!(details["terraform_version"].is_string(), "{details:?}");
-    if file != "format_0_1.json" {
+    if !["format_0_1.json", "drift_1_0_0.json"].contains(&file) {
         assert!(details["timestamp"].is_string(), "{file}: {details:?}");
     }
+}
+
+/// The sandbox's spec and the run's clock a minute after `plan` was made;
+/// a plan without `timestamp` (Terraform before 1.5) with the age check off.
+fn judged_as_made(plan: &terraform_json::plan::Plan) -> (verify::Environment, SystemTime) {
+    let mut env = infra_tests::load_environment("sandbox").expect("sandbox spec");
+    let now = match plan.made_at() {
+        Some(at) => at + Duration::from_secs(60),
+        None => {
+            env.terraform.max_plan_age = None;
+            SystemTime::now()
+        }
+    };
+    (env, now)
+}
+
+/// The plans that cannot be judged as they are: `error`, never a pass.
+#[rstest]
+#[case::stale_at_the_real_clock("noop.json", "older than max_plan_age 6h")]
+#[case::targeted("targeted.json", "not a full plan: 4 of the 5 managed resources")]
+#[case::test_harness_without_timestamp("test_harness.json", "the plan has no `timestamp`")]
+fn a_plan_that_is_not_this_environment_s_now_is_an_error(#[case] file: &str, #[case] says: &str) {
+    let _sandbox = infra_tests::reading();
+    let path = fixture(file);
+    let bytes = terraform_json::read(&path).unwrap_or_else(|e| panic!("{e}"));
+    let plan = terraform_json::plan::Plan::parse(&bytes, &path).unwrap_or_else(|e| panic!("{e}"));
+    let env = infra_tests::load_environment("sandbox").expect("sandbox spec");
+    let now = match (file, plan.made_at()) {
+        ("noop.json", _) | (_, None) => SystemTime::now(),
+        (_, Some(at)) => at + Duration::from_secs(60),
+    };
+    let err = judge_plan(&plan, &path, &env, now).unwrap_err();
+    assert!(err.to_string().contains(says), "{file}: {err}");
 }
 
 /// An errored plan is partial: the check could not look at everything.
@@ -88,7 +138,8 @@ fn an_errored_plan_is_an_error() {
     let path = fixture("errored.json");
     let bytes = std::fs::read(&path).unwrap();
     let plan = terraform_json::plan::Plan::parse(&bytes, &path).unwrap();
-    let err = judge_plan(&plan, &path).unwrap_err();
+    let (env, now) = judged_as_made(&plan);
+    let err = judge_plan(&plan, &path, &env, now).unwrap_err();
     assert!(err.to_string().contains("`errored`"), "{err}");
 }
 

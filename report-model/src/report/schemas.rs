@@ -159,6 +159,10 @@ fn drill() -> DrillRecord {
                         ok: true,
                         samples: 20,
                         error: None,
+                        server: Some(crate::timeline::Server {
+                            address: "10.0.1.5:5432".into(),
+                            started_at: "2026-12-07T06:00:00.000001Z".into(),
+                        }),
                     },
                     Span {
                         from_ms: 1000,
@@ -166,6 +170,7 @@ fn drill() -> DrillRecord {
                         ok: false,
                         samples: 26,
                         error: Some("connection refused".into()),
+                        server: None,
                     },
                 ],
             }],

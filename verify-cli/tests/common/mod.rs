@@ -141,15 +141,15 @@ pub fn verify_sandbox(dir: &Path, subcommand: &str) -> Command {
         .arg(specs())
         .arg("--sandbox-state")
         .arg(sandbox_state())
-        .env("SANDBOX_CANARY_PASSWORD", canary_password());
+        .env("VERIFY_SECRET_SANDBOX_CANARY_PASSWORD", canary_password());
     command
 }
 
-/// What the sandbox spec's canary signs in with (`SANDBOX_CANARY_PASSWORD`).
+/// What the sandbox spec's canary signs in with (`VERIFY_SECRET_SANDBOX_CANARY_PASSWORD`).
 pub fn canary_password() -> String {
-    std::env::var("SANDBOX_CANARY_PASSWORD")
+    std::env::var("VERIFY_SECRET_SANDBOX_CANARY_PASSWORD")
         .ok()
-        .or(option_env!("SANDBOX_CANARY_PASSWORD").map(String::from))
+        .or(option_env!("VERIFY_SECRET_SANDBOX_CANARY_PASSWORD").map(String::from))
         .unwrap_or_default()
 }
 
@@ -235,7 +235,9 @@ async fn apply_break(state: &SandboxState, name: &str) -> Result<(), String> {
     applied.map_err(|e| format!("{e:#}"))
 }
 
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+/// Runs `future` to completion on a runtime of its own (the tests are
+/// synchronous; the sandbox's helpers are not).
+pub fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -49,6 +49,21 @@ fn verify_sandbox_is_go_with_json_junit_and_markdown_reports_and_the_confirmed_i
     ] {
         assert_check(&report, id, Status::Pass, &[]);
     }
+    // Not public on the port the instance reports, with a rule on that port:
+    // a port nothing admits would pass without judging anything.
+    let not_public = &document["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "rds.not_public")
+        .unwrap()["evidence"]["observed"]["restartix-sandbox"];
+    let port = not_public["port"].as_i64().unwrap();
+    assert!(
+        not_public["admitted"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|s| *s == format!("10.20.0.0/16 on {port}"))),
+        "rds.not_public judged a port no rule admits: {not_public}"
+    );
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(
         xml.contains(r#"<testcase name="rds.multi_az" classname="rds""#),
@@ -106,7 +121,7 @@ fn the_installed_binary_is_go_from_a_folder_of_its_own_with_no_cargo_on_path() {
         .env("PATH", std::env::join_paths(without_cargo).unwrap())
         .env_remove("CARGO")
         // What the spec's canary asks for (cargo's [env] gives it to the tests).
-        .env("SANDBOX_CANARY_PASSWORD", canary_password())
+        .env("VERIFY_SECRET_SANDBOX_CANARY_PASSWORD", canary_password())
         .output()
         .unwrap();
     assert_exit(&out, 0);
@@ -292,7 +307,14 @@ fn a_broken_sandbox_is_no_go_naming_the_failing_check_and_a_live_waiver_makes_it
     );
 }
 
-const GATES_AND_CANARY: [&str; 4] = ["--only", "metrics.*", "--only", "canary.*"];
+/// The metric gates and the canary, whose writes are allowed (and undone).
+const GATES_AND_CANARY: [&str; 5] = [
+    "--only",
+    "metrics.*",
+    "--only",
+    "canary.*",
+    "--allow-writes",
+];
 
 #[test]
 fn the_metric_gates_and_the_t0_canary_pass_on_the_good_sandbox() {
@@ -312,6 +334,168 @@ fn the_metric_gates_and_the_t0_canary_pass_on_the_good_sandbox() {
         "expected 3 metric gates and the canary passing, got {ids:?} {:?}",
         report.summary
     );
+    assert_check(
+        &report,
+        "canary.t0",
+        Status::Pass,
+        &["; wrote: POST /v1/auth/sign-in, POST /v1/appointments; all undone"],
+    );
+}
+
+/// Without --allow-writes the T-0 canary (it writes) is `skip`, saying how
+/// to allow it, never `pass`; nothing is sent, and the verdict is the other
+/// checks' (go).
+#[test]
+fn without_allow_writes_the_writing_canary_is_skip_and_the_verdict_unaffected() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-canary-no-writes");
+    let json = dir.join("no-writes.json");
+    let out = verify_sandbox_run(
+        &dir,
+        &[
+            "--only",
+            "canary.*",
+            "--only",
+            "budgets.*",
+            "--report",
+            &report_arg("json", &json),
+        ],
+    );
+    assert_exit(&out, 0);
+    let report = read_report(&json);
+    assert_check(
+        &report,
+        "canary.t0",
+        Status::Skip,
+        &["canary 't0': writes not allowed: pass --allow-writes"],
+    );
+    assert!(
+        report.verdict == "go" && report.summary.pass == 2 && report.summary.skip == 1,
+        "{} {:?}",
+        report.verdict,
+        report.summary
+    );
+    assert!(
+        stdout(&out).contains("writes not allowed: pass --allow-writes"),
+        "{}",
+        text(&out)
+    );
+}
+
+/// A canary whose responses echo its password (the Core API answers a
+/// created appointment's `patient`, here the password) and fail: the
+/// status mismatch (whose body holds it), the value observed at a pointer
+/// (it), the captured value (it, too): no report — JSON, Markdown, JUnit,
+/// HTML, SARIF — nor the terminal holds the password. The writes are
+/// undone all the same.
+#[test]
+fn a_canary_whose_responses_echo_its_password_never_puts_it_in_a_report() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-canary-echo");
+    let spec = std::fs::read_to_string(specs().join("sandbox.hcl")).unwrap();
+    let (start, end) = (
+        spec.find("canary \"t0\" {").expect("sandbox.hcl's canary"),
+        spec.find("\ndrills {").expect("sandbox.hcl's drills"),
+    );
+    let canary = |name: &str, read_back: &str| {
+        format!(
+            r#"canary "{name}" {{
+  writes   = true
+  base_url = "https://api.restartix.test"
+  secrets  = {{ password = "VERIFY_SECRET_SANDBOX_CANARY_PASSWORD" }}
+  step "sign_in" {{
+    method        = "POST"
+    path          = "/v1/auth/sign-in"
+    json          = {{ email = "canary@restartix.test", password = "{{{{password}}}}" }}
+    capture       = {{ token = "/token" }}
+  }}
+  step "create" {{
+    method        = "POST"
+    path          = "/v1/appointments"
+    headers       = {{ authorization = "Bearer {{{{token}}}}" }}
+    json          = {{ specialist_id = "spec-ana-ionescu", starts_at = "2030-01-01T09:00:00Z", patient = "{{{{password}}}}" }}
+    expect_status = 201
+    capture       = {{ appointment = "/id", echoed = "/patient" }}
+  }}
+  step "read_back" {{
+    path    = "/v1/appointments/{{{{appointment}}}}"
+    headers = {{ authorization = "Bearer {{{{token}}}}", "x-echo" = "{{{{echoed}}}}" }}
+{read_back}
+  }}
+  undo "delete" {{
+    undoes        = "create"
+    path          = "/v1/appointments/{{{{appointment}}}}"
+    headers       = {{ authorization = "Bearer {{{{token}}}}" }}
+    expect_status = [204, 404]
+  }}
+  undo "sign_out" {{
+    undoes        = "sign_in"
+    path          = "/v1/auth/session"
+    headers       = {{ authorization = "Bearer {{{{token}}}}" }}
+    expect_status = 204
+  }}
+}}
+"#
+        )
+    };
+    let canaries = [
+        canary("echo_in_body", "    expect_status = 202"),
+        canary(
+            "echo_at_pointer",
+            "    expect {\n      pointer = \"/patient\"\n      equals  = \"someone else\"\n    }",
+        ),
+    ]
+    .join("\n");
+    let path = dir.join("echo.hcl");
+    std::fs::write(
+        &path,
+        format!("{}{canaries}{}", &spec[..start], &spec[end..]),
+    )
+    .unwrap();
+    let reports: Vec<(&str, std::path::PathBuf)> = ["json", "markdown", "junit", "html", "sarif"]
+        .into_iter()
+        .map(|f| (f, dir.join(format!("echo.{f}"))))
+        .collect();
+    let mut args = vec!["--only", "canary.*", "--allow-writes"];
+    let targets: Vec<String> = reports.iter().map(|(f, p)| report_arg(f, p)).collect();
+    for target in &targets {
+        args.extend(["--report", target.as_str()]);
+    }
+    let out = run_sandbox(&dir, &path, &args);
+    assert_exit(&out, 1);
+    let report = read_report(&dir.join("echo.json"));
+    assert_check(
+        &report,
+        "canary.echo_in_body",
+        Status::Fail,
+        &[
+            "step `read_back` status expected 202, observed 200 (body: ",
+            "bytes of application/json); wrote: POST /v1/auth/sign-in, POST /v1/appointments; all undone",
+        ],
+    );
+    assert_check(
+        &report,
+        "canary.echo_at_pointer",
+        Status::Fail,
+        &["step `read_back` body /patient = \"someone else\" expected, observed a string of"],
+    );
+    let password = canary_password();
+    assert!(
+        !password.is_empty(),
+        "the tests' environment lacks the canary's password"
+    );
+    assert!(
+        !text(&out).contains(&password),
+        "the terminal shows the password:\n{}",
+        text(&out)
+    );
+    for (format, path) in &reports {
+        let written = std::fs::read_to_string(path).unwrap();
+        assert!(
+            !written.contains(&password),
+            "the {format} report holds the password:\n{written}"
+        );
+    }
 }
 
 /// A 5xx burst (the default account's CloudWatch) and a write the Core API

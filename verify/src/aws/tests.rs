@@ -474,3 +474,147 @@ fn an_nlb_target_group_without_connection_termination_is_an_error() {
         outcome.message
     );
 }
+
+/// A drill's stop alarms are read before the fault and every poll after
+/// it; what no local part produces (AccessDenied, throttling past every
+/// retry) must stop a drill as surely as an alarm in `ALARM`: never read
+/// as "not firing". Each case names the alarm, expected and observed.
+#[test]
+fn a_stop_alarm_missing_unreadable_or_in_alarm_stops_a_drill() {
+    use aws_sdk_cloudwatch::operation::describe_alarms::{
+        DescribeAlarmsError, DescribeAlarmsOutput,
+    };
+    use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm, StateValue};
+
+    use crate::drill::StopAlarmError;
+
+    let names = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    let gate_over = |cloudwatch: aws_sdk_cloudwatch::Client| {
+        let mut clients = closed_clients();
+        clients.cloudwatch = cloudwatch;
+        Gate::with_clients(sandbox_env(), clients)
+    };
+    let answering = |metric: Vec<(&'static str, StateValue)>,
+                     composite: Vec<(&'static str, StateValue)>| {
+        mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_output(move || {
+            DescribeAlarmsOutput::builder()
+                .set_metric_alarms(Some(
+                    metric
+                        .iter()
+                        .map(|(n, s)| {
+                            MetricAlarm::builder()
+                                .alarm_name(*n)
+                                .state_value(s.clone())
+                                .state_reason("Threshold Crossed: 1 datapoint [12.0] was greater than the threshold (10.0).")
+                                .build()
+                        })
+                        .collect(),
+                ))
+                .set_composite_alarms(Some(
+                    composite
+                        .iter()
+                        .map(|(n, s)| CompositeAlarm::builder().alarm_name(*n).state_value(s.clone()).build())
+                        .collect(),
+                ))
+                .build()
+        })
+    };
+    let read = |rule: &aws_smithy_mocks::Rule,
+                asked: &[&str],
+                retry: Option<aws_config::retry::RetryConfig>| {
+        let cloudwatch = match retry {
+            Some(retry) => mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [rule], |b| b
+                .retry_config(retry.clone())),
+            None => mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [rule]),
+        };
+        runtime().block_on(crate::drill::stop_alarms(
+            &gate_over(cloudwatch),
+            &names(asked),
+        ))
+    };
+
+    // OK, INSUFFICIENT_DATA and a composite OK: the drill may go on.
+    let quiet = answering(
+        vec![
+            ("api-5xx", StateValue::Ok),
+            ("api-p99", StateValue::InsufficientData),
+        ],
+        vec![("api-health", StateValue::Ok)],
+    );
+    assert_eq!(
+        read(&quiet, &["api-5xx", "api-p99", "api-health"], None),
+        Ok(())
+    );
+
+    // In ALARM, metric or composite: named, with CloudWatch's reason.
+    let firing = answering(vec![("api-5xx", StateValue::Alarm)], vec![]);
+    let stop = read(&firing, &["api-5xx"], None).unwrap_err();
+    assert!(
+        matches!(&stop, StopAlarmError::Firing { name, .. } if name == "api-5xx"),
+        "{stop:?}"
+    );
+    let text = stop.to_string();
+    assert!(
+        text.contains("'api-5xx' in ALARM")
+            && text.contains("expected OK or INSUFFICIENT_DATA")
+            && text.contains("Threshold Crossed"),
+        "{text}"
+    );
+    let composite = answering(
+        vec![("api-5xx", StateValue::Ok)],
+        vec![("api-health", StateValue::Alarm)],
+    );
+    assert!(matches!(
+        read(&composite, &["api-5xx", "api-health"], None),
+        Err(StopAlarmError::Firing { name, .. }) if name == "api-health"
+    ));
+
+    // A name DescribeAlarms does not know: missing, named (a typo would
+    // leave the drill without its stop condition).
+    let one = answering(vec![("api-5xx", StateValue::Ok)], vec![]);
+    let stop = read(&one, &["api-5xx", "api-5xxx"], None).unwrap_err();
+    assert_eq!(stop, StopAlarmError::Missing(vec!["api-5xxx".into()]));
+    assert!(stop.to_string().contains("'api-5xxx' not found"), "{stop}");
+
+    // AccessDenied: unreadable, naming the alarm, the operation and the code.
+    let denied_rule = mock!(aws_sdk_cloudwatch::Client::describe_alarms).then_error(|| {
+        DescribeAlarmsError::generic(denied(
+            "AccessDenied",
+            "User is not authorized to perform cloudwatch:DescribeAlarms",
+        ))
+    });
+    let stop = read(&denied_rule, &["api-5xx"], None).unwrap_err();
+    assert!(
+        matches!(stop, StopAlarmError::Unreadable { .. }),
+        "{stop:?}"
+    );
+    let text = stop.to_string();
+    assert!(
+        text.contains("'api-5xx' unreadable")
+            && text.contains("DescribeAlarms")
+            && text.contains("AccessDenied"),
+        "{text}"
+    );
+
+    // Throttled past every retry: unreadable too, after every attempt.
+    let mut access = sandbox_env().aws;
+    access.max_attempts = 3;
+    let throttled = mock!(aws_sdk_cloudwatch::Client::describe_alarms)
+        .then_error(|| DescribeAlarmsError::generic(denied("Throttling", "Rate exceeded")));
+    let stop = read(&throttled, &["api-5xx"], Some(super::retry_config(&access))).unwrap_err();
+    assert!(
+        matches!(&stop, StopAlarmError::Unreadable { .. })
+            && stop.to_string().contains("Throttling"),
+        "{stop}"
+    );
+    assert_eq!(
+        throttled.num_calls(),
+        3,
+        "every attempt was made before giving up"
+    );
+
+    // Nothing declared: nothing read, nothing to stop on.
+    let unused = answering(vec![], vec![]);
+    assert_eq!(read(&unused, &[], None), Ok(()));
+    assert_eq!(unused.num_calls(), 0);
+}

@@ -15,8 +15,8 @@ use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Fields, F
 use crate::context::Context;
 use crate::probe::cloudflare::{
     CLOUDFLARE_MANAGED_FREE_RULESET_ID, CloudflareClient, CloudflareError, CloudflareIps,
-    CustomHostname, FALLBACK_IPS, FALLBACK_IPS_AS_OF, FIREWALL_MANAGED_PHASE, PageRule, Ruleset,
-    ZoneInfo, managed_ruleset_for_plan,
+    CustomHostname, DEFAULT_BASE_URL, FALLBACK_IPS, FALLBACK_IPS_AS_OF, FIREWALL_MANAGED_PHASE,
+    PageRule, Ruleset, ZoneInfo, managed_ruleset_for_plan,
 };
 use crate::spec::CloudflareSpec;
 
@@ -422,14 +422,34 @@ fn zone_evidence(spec: &CloudflareSpec, zone_id: &str) -> Evidence {
         .detail("probe", "cloudflare api")
 }
 
-fn client(spec: &CloudflareSpec) -> Result<Arc<CloudflareClient>, CheckError> {
+/// The API client, with the token the harness filled in (the sandbox's own,
+/// not a secret) or the one in `token_env`, read only inside the run's
+/// secret prefix ([`crate::secrets::read`]) and sent only over https.
+fn client(cx: &Context, spec: &CloudflareSpec) -> Result<Arc<CloudflareClient>, CheckError> {
+    let refused = |message: String| CheckError::Probe {
+        probe: "cloudflare api".into(),
+        target: format!("zone '{}'", spec.zone),
+        message,
+    };
     let token = match &spec.token {
         Some(t) => t.clone(),
-        None => std::env::var(&spec.token_env).map_err(|_| CheckError::Probe {
-            probe: "cloudflare api".into(),
-            target: format!("zone '{}'", spec.zone),
-            message: format!("no API token: set {}", spec.token_env),
-        })?,
+        None => {
+            let base = spec.api_url.as_deref().unwrap_or(DEFAULT_BASE_URL);
+            if !base.starts_with("https://") {
+                return Err(refused(format!(
+                    "the API token from {} is sent only over https, and api_url is {base}",
+                    spec.token_env
+                )));
+            }
+            crate::secrets::read(&cx.run().secret_prefix, &spec.token_env, "token_env").map_err(
+                |e| match e {
+                    crate::secrets::SecretError::Unset { .. } => {
+                        refused(format!("no API token: set {}", spec.token_env))
+                    }
+                    refused_read => refused(refused_read.to_string()),
+                },
+            )?
+        }
     };
     CloudflareClient::new(spec.api_url.as_deref(), &token, TIMEOUT)
         .map(Arc::new)
@@ -441,7 +461,7 @@ async fn zone(
     cx: &Context,
     spec: &CloudflareSpec,
 ) -> Result<(Arc<CloudflareClient>, ZoneInfo), CheckError> {
-    let client = client(spec)?;
+    let client = client(cx, spec)?;
     let zone = cx
         .cache()
         .get(&format!("cloudflare:zone:{}", spec.zone), || {

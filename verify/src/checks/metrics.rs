@@ -102,6 +102,10 @@ async fn judge_gate(cx: &Context, name: &str) -> CheckResult {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Series {
     pub points: Vec<(i64, f64)>,
+    /// For a gate reading a percentile: each period's number of samples
+    /// (`SampleCount`, the least over the gate's percentile queries), read
+    /// in the same call. A period absent here had no samples.
+    pub samples: BTreeMap<i64, f64>,
 }
 
 /// What the run's `GetMetricData` answered, per gate.
@@ -160,7 +164,12 @@ pub async fn read_all(cx: &Context, max_datapoints: i32) -> Result<MetricData, C
             let gate = &gates[*index];
             let result = match &answer {
                 Err(e) => Err(e.clone()),
-                Ok(results) => series_of(gate, results.get(&final_id(*index))),
+                Ok(results) => {
+                    series_of(gate, results.get(&final_id(*index))).and_then(|mut series| {
+                        series.samples = samples_of(gate, *index, results)?;
+                        Ok(series)
+                    })
+                }
             };
             series.insert(gate.name.clone(), result);
         }
@@ -252,7 +261,48 @@ fn series_of(gate: &MetricGateSpec, result: Option<&Accumulated>) -> Result<Seri
     }
     let mut points = result.points.clone();
     points.sort_by_key(|(t, _)| *t);
-    Ok(Series { points })
+    Ok(Series {
+        points,
+        samples: BTreeMap::new(),
+    })
+}
+
+/// Per period, the least `SampleCount` of the gate's percentile queries
+/// (empty when the gate reads none, or does not bound samples).
+fn samples_of(
+    gate: &MetricGateSpec,
+    index: usize,
+    results: &BTreeMap<String, Accumulated>,
+) -> Result<BTreeMap<i64, f64>, CheckError> {
+    let mut least: BTreeMap<i64, f64> = BTreeMap::new();
+    for (n, query) in sampled(gate).enumerate() {
+        let counts = series_of(gate, results.get(&samples_id(index, query)))?;
+        let counts: BTreeMap<i64, f64> = counts.points.into_iter().collect();
+        least = if n == 0 {
+            counts
+        } else {
+            // A period one query has no samples for has none.
+            least
+                .into_iter()
+                .filter_map(|(t, v)| counts.get(&t).map(|c| (t, v.min(*c))))
+                .collect()
+        };
+    }
+    Ok(least)
+}
+
+/// The gate's queries whose samples are counted: its percentiles, when it
+/// bounds them.
+fn sampled(gate: &MetricGateSpec) -> impl Iterator<Item = &MetricQuerySpec> {
+    gate.queries
+        .iter()
+        .filter(move |q| gate.min_samples > 0 && q.is_percentile())
+}
+
+/// The id of `query`'s `SampleCount` twin: `s<index>_<id>`, apart from the
+/// gate's own `g<index>…` ids.
+fn samples_id(index: usize, query: &MetricQuerySpec) -> String {
+    format!("s{index}_{}", query.id)
 }
 
 /// The gate's queries, ids prefixed `g<index>_`; the one that returns data is `g<index>`.
@@ -274,20 +324,31 @@ async fn queries_of(
         for (name, value) in dimensions_of(cx, query).await? {
             metric = metric.dimensions(Dimension::builder().name(name).value(value).build());
         }
-        let mut stat = MetricStat::builder()
-            .metric(metric.build())
-            .period(period)
-            .stat(&query.statistic);
-        if let Some(unit) = &query.unit {
-            stat = stat.unit(unit.as_str().into());
-        }
+        let metric = metric.build();
+        let stat = |statistic: &str| {
+            MetricStat::builder()
+                .metric(metric.clone())
+                .period(period)
+                .stat(statistic)
+                .set_unit(query.unit.as_deref().map(Into::into))
+                .build()
+        };
         out.push(
             MetricDataQuery::builder()
                 .id(id)
-                .metric_stat(stat.build())
+                .metric_stat(stat(&query.statistic))
                 .return_data(gate.expression.is_none())
                 .build(),
         );
+        if sampled(gate).any(|q| q.id == query.id) {
+            out.push(
+                MetricDataQuery::builder()
+                    .id(samples_id(index, query))
+                    .metric_stat(stat("SampleCount"))
+                    .return_data(true)
+                    .build(),
+            );
+        }
     }
     if let Some(expression) = &gate.expression {
         out.push(
@@ -451,6 +512,27 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
             &format!("finite values (got {v} at {})", timestamp(*t)),
         ));
     }
+    // A percentile over too few samples says little: such a period is not
+    // judged, and counts as missing.
+    type Points = Vec<(i64, f64)>;
+    let (points, thin): (Points, Points) = if sampled(gate).next().is_some() {
+        points.into_iter().partition(|(t, _)| {
+            series.samples.get(t).copied().unwrap_or(0.0) >= f64::from(gate.min_samples)
+        })
+    } else {
+        (points, Vec::new())
+    };
+    let periods = gate.window.as_secs() as i64 / period.max(1);
+    let missing_periods = periods.saturating_sub(points.len() as i64).max(0);
+    let thin_note = if thin.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "; {} period(s) had fewer than {} samples, not judged",
+            thin.len(),
+            gate.min_samples
+        )
+    };
     let window = humantime::format_duration(gate.window).to_string();
     let condition = breach_condition(gate);
     let evidence = Evidence::of(resource(gate))
@@ -461,13 +543,16 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
             "period": humantime::format_duration(gate.period).to_string(),
             "value": gate.expression.clone().unwrap_or_else(|| gate.queries[0].statistic.clone()),
             "min_datapoints": gate.min_datapoints,
+            "max_staleness": gate.max_staleness.map(|d| humantime::format_duration(d).to_string()),
+            "max_missing_share": gate.max_missing_share,
+            "min_samples": (gate.min_samples > 0).then_some(gate.min_samples),
         }));
     if points.is_empty() {
-        let observed = json!({ "datapoints": 0 });
+        let observed = json!({ "datapoints": 0, "thin_periods": thin.len() });
         return match gate.missing_data {
             MissingData::Error => Err(missing(
                 gate,
-                &format!("any datapoint in the last {window} (could not see)"),
+                &format!("any datapoint in the last {window} (could not see{thin_note})"),
             )),
             MissingData::Breaching => Ok(Finding::fail(
                 format!(
@@ -490,8 +575,7 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
     // The newest datapoint must be recent: a series that stopped is not
     // today's state (a sparse metric declares `missing_data = "not_breaching"`:
     // silence is then fine).
-    if !matches!(gate.missing_data, MissingData::NotBreaching) {
-        let max_staleness = max_staleness(gate);
+    if let Some(max_staleness) = gate.max_staleness {
         let newest = points.iter().map(|(t, _)| *t).max().expect("non-empty");
         if end - (newest + period) > max_staleness.as_secs() as i64 {
             return Err(missing(
@@ -511,6 +595,17 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
                 "at least {} datapoints in the last {window} (got {})",
                 gate.min_datapoints,
                 points.len()
+            ),
+        ));
+    }
+    if let Some(share) = gate.max_missing_share
+        && missing_periods as f64 > share * periods as f64
+    {
+        return Err(missing(
+            gate,
+            &format!(
+                "at most {}% of the {periods} periods in the last {window} missing (got {missing_periods}{thin_note})",
+                share * 100.0
             ),
         ));
     }
@@ -563,7 +658,8 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
             "datapoints": points.len(),
             "worst": { "value": worst, "at": timestamp(worst_at) },
             "breaching_datapoints": breaching,
-            "missing_periods": (gate.window.as_secs() as i64 / period.max(1)).saturating_sub(points.len() as i64),
+            "missing_periods": missing_periods,
+            "thin_periods": thin.len(),
             "longest_breach": humantime::format_duration(Duration::from_secs(longest as u64)).to_string(),
         }))
         .detail(
@@ -578,7 +674,7 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
         Some(sustained) => longest >= sustained.as_secs() as i64,
     };
     let summary = format!(
-        "worst {worst} at {} over {} datapoints in the last {window}",
+        "worst {worst} at {} over {} datapoints in the last {window}{thin_note}",
         timestamp(worst_at),
         points.len()
     );
@@ -604,12 +700,6 @@ pub fn judge(gate: &MetricGateSpec, series: &Series, end: i64) -> CheckResult {
             evidence,
         ))
     }
-}
-
-/// How old the newest datapoint may be: two periods and five minutes
-/// (CloudWatch publishes a period's datapoint a few minutes after it ends).
-fn max_staleness(gate: &MetricGateSpec) -> Duration {
-    gate.period * 2 + Duration::from_secs(300)
 }
 
 fn breach_condition(gate: &MetricGateSpec) -> String {
@@ -676,9 +766,13 @@ mod tests {
             sustained: None,
             missing_data: MissingData::Error,
             min_datapoints: 1,
+            max_staleness: Some(Duration::from_secs(420)),
+            max_missing_share: None,
+            min_samples: 100,
         };
         let end = 1_800_000_000;
         let slow = Series {
+            samples: [(end - 120, 100.0), (end - 60, 250.0)].into(),
             points: vec![(end - 120, 0.4), (end - 60, 2.5)],
         };
         let finding = judge(&gate, &slow, end).unwrap();
@@ -714,6 +808,9 @@ mod tests {
             sustained: sustained.map(|m| Duration::from_secs(m * 60)),
             missing_data: MissingData::Error,
             min_datapoints: 1,
+            max_staleness: Some(Duration::from_secs(420)),
+            max_missing_share: None,
+            min_samples: 0,
         }
     }
 
@@ -721,6 +818,7 @@ mod tests {
     fn minutes(values: &[f64]) -> Series {
         let n = values.len() as i64;
         Series {
+            samples: BTreeMap::new(),
             points: values
                 .iter()
                 .enumerate()
@@ -742,6 +840,7 @@ mod tests {
         let below = gate(Comparison::Less, 10.0, None);
         let mut sparse = gate(Comparison::Greater, 0.5, Some(3));
         sparse.missing_data = MissingData::NotBreaching;
+        sparse.max_staleness = None; // what the parser derives for a sparse gate
         let cases: Vec<(&str, &MetricGateSpec, Series, Result<Status, &str>)> = vec![
             (
                 "all under",
@@ -777,6 +876,7 @@ mod tests {
                 "a missing period inside a breaching stretch continues it",
                 &sustained,
                 Series {
+                    samples: BTreeMap::new(),
                     points: vec![(END - 300, 0.9), (END - 240, 0.9), (END - 120, 0.9)],
                 },
                 Ok(Status::Fail),
@@ -785,6 +885,7 @@ mod tests {
                 "a gap breaks the run of a sparse metric (missing data not breaching)",
                 &sparse,
                 Series {
+                    samples: BTreeMap::new(),
                     points: vec![(END - 300, 0.9), (END - 240, 0.9), (END - 120, 0.9)],
                 },
                 Ok(Status::Pass),
@@ -793,6 +894,7 @@ mod tests {
                 "a non-breaching datapoint ends the run",
                 &sustained,
                 Series {
+                    samples: BTreeMap::new(),
                     points: vec![
                         (END - 300, 0.9),
                         (END - 240, 0.9),
@@ -806,6 +908,7 @@ mod tests {
                 "a series that stopped 8.5 minutes ago is stale (1m period: 7 minutes at most)",
                 &above,
                 Series {
+                    samples: BTreeMap::new(),
                     points: vec![(END - 590, 0.1), (END - 570, 0.1)],
                 },
                 Err("a datapoint in the last 7m"),
@@ -814,6 +917,7 @@ mod tests {
                 "the newest within 7 minutes is fresh",
                 &above,
                 Series {
+                    samples: BTreeMap::new(),
                     points: vec![(END - 590, 0.1), (END - 480, 0.1)],
                 },
                 Ok(Status::Pass),
@@ -822,6 +926,7 @@ mod tests {
                 "a stale sparse metric is not an error",
                 &sparse,
                 Series {
+                    samples: BTreeMap::new(),
                     points: vec![(END - 570, 0.1)],
                 },
                 Ok(Status::Pass),
@@ -842,6 +947,7 @@ mod tests {
                 "only outside the window",
                 &above,
                 Series {
+                    samples: BTreeMap::new(),
                     points: vec![(END - 3600, 0.1), (END, 0.1)],
                 },
                 Err("could not see"),
@@ -863,6 +969,92 @@ mod tests {
                 _ => panic!("{name}: got {got:?}, expected {expected:?}"),
             }
         }
+    }
+
+    /// A percentile gate over `values`, one a minute ending at the window's
+    /// end, each period with `samples` samples.
+    fn percentile(values: &[f64], samples: &[f64]) -> (MetricGateSpec, Series) {
+        let mut g = gate(Comparison::Greater, 2.0, None);
+        g.queries[0].statistic = "p99".into();
+        g.min_samples = 100;
+        let mut series = minutes(values);
+        series.samples = series
+            .points
+            .iter()
+            .zip(samples)
+            .map(|((t, _), n)| (*t, *n))
+            .collect();
+        (g, series)
+    }
+
+    #[test]
+    fn percentiles_over_too_few_samples_are_not_judged() {
+        // Judged: every period has its 100 samples.
+        let (g, s) = percentile(&[0.4, 2.5], &[100.0, 250.0]);
+        assert_eq!(status(&g, &s), Ok(Status::Fail));
+        // A breaching p99 over 12 requests is no p99: not judged, said so.
+        let (g, s) = percentile(&[0.4, 9.0], &[100.0, 12.0]);
+        let f = judge(&g, &s, END).unwrap();
+        assert_eq!(f.status, Status::Pass, "{}", f.message);
+        assert!(
+            f.message.contains("1 period(s) had fewer than 100 samples"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.evidence.observed["thin_periods"], 1);
+        // Only thin periods: could not see, never a pass.
+        let (g, s) = percentile(&[0.4, 0.4], &[99.0, 3.0]);
+        let err = status(&g, &s).unwrap_err();
+        assert!(
+            err.contains("could not see; 2 period(s) had fewer than 100 samples"),
+            "{err}"
+        );
+        // No SampleCount answered for a period: no samples.
+        let (g, mut s) = percentile(&[0.4], &[100.0]);
+        s.samples.clear();
+        assert!(status(&g, &s).unwrap_err().contains("could not see"));
+        // A gate without percentiles does not count samples.
+        let g = gate(Comparison::Greater, 2.0, None);
+        assert_eq!(status(&g, &minutes(&[0.4])), Ok(Status::Pass));
+    }
+
+    #[test]
+    fn too_many_missing_periods_is_an_error() {
+        let mut g = gate(Comparison::Greater, 0.5, None); // 10 one-minute periods
+        g.max_missing_share = Some(0.5);
+        // 5 of 10 missing: at the bound, judged.
+        assert_eq!(
+            status(&g, &minutes(&[0.1, 0.1, 0.1, 0.1, 0.1])),
+            Ok(Status::Pass)
+        );
+        // 6 of 10 missing: more than half, could not see enough.
+        let err = status(&g, &minutes(&[0.1, 0.1, 0.1, 0.1])).unwrap_err();
+        assert!(
+            err.contains("at most 50% of the 10 periods in the last 10m missing (got 6)"),
+            "{err}"
+        );
+        // Thin periods count as missing.
+        let (mut g, s) = percentile(
+            &[0.4; 10],
+            &[100.0, 100.0, 100.0, 100.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        );
+        g.max_missing_share = Some(0.5);
+        let err = status(&g, &s).unwrap_err();
+        assert!(err.contains("(got 6; 6 period(s) had fewer"), "{err}");
+        // A declared staleness replaces the default.
+        let mut g = gate(Comparison::Greater, 0.5, None);
+        g.max_staleness = Some(Duration::from_secs(60));
+        let s = Series {
+            samples: BTreeMap::new(),
+            points: vec![(END - 240, 0.1)],
+        };
+        assert!(
+            status(&g, &s)
+                .unwrap_err()
+                .contains("a datapoint in the last 1m")
+        );
+        g.max_staleness = Some(Duration::from_secs(300));
+        assert_eq!(status(&g, &s), Ok(Status::Pass));
     }
 
     #[test]

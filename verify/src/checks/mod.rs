@@ -17,7 +17,7 @@ pub(crate) mod terraform;
 #[doc(hidden)] // the sandbox suite pages through it; not a user-facing read.
 pub use metrics::{MetricData, read_all};
 pub use report_model::area::Area;
-pub use terraform::{StateSummary, judge_plan, read_state};
+pub use terraform::{StateSummary, foreign, judge_plan, read_state};
 
 use crate::check::{Check, CheckDef};
 use crate::spec::Environment;

@@ -559,18 +559,36 @@ async fn running_tasks(cx: &Context, spec: &PgbouncerSpec) -> Result<Vec<Task>, 
         .collect())
 }
 
-/// The service's RUNNING tasks, each with its ARN and the AZ it runs in
-/// (`None` when neither the task nor its ENI's subnet says). Fresh reads on
-/// `cx` (the drain drill passes a fresh gate's context each time it looks).
+/// A RUNNING task of the service, as the drain drill sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct PlacedTask {
+    pub arn: String,
+    /// The AZ it runs in (`None` when neither the task nor its ENI's subnet says).
+    pub az: Option<String>,
+    /// Its ENI's private IPv4 address (`privateIPv4Address`): where the
+    /// load balancer reaches it, and where the database sees its
+    /// connections come from.
+    pub address: Option<String>,
+}
+
+/// The service's RUNNING tasks, each with its ARN, AZ and private address.
+/// Fresh reads on `cx` (the drain drill passes a fresh gate's context each
+/// time it looks).
 pub(crate) async fn placed_tasks(
     cx: &Context,
     spec: &PgbouncerSpec,
-) -> Result<Vec<(String, Option<String>)>, CheckError> {
+) -> Result<Vec<PlacedTask>, CheckError> {
     let tasks = running_tasks(cx, spec).await?;
     let subnet_azs = aws::ec2::subnet_azs(cx.aws(), &eni_subnets(&tasks)).await?;
     Ok(tasks
         .iter()
-        .filter_map(|t| Some((t.task_arn()?.to_string(), task_az(t, &subnet_azs))))
+        .filter_map(|t| {
+            Some(PlacedTask {
+                arn: t.task_arn()?.to_string(),
+                az: task_az(t, &subnet_azs),
+                address: eni_detail(t, "privateIPv4Address").map(str::to_string),
+            })
+        })
         .collect())
 }
 
@@ -593,11 +611,16 @@ fn eni_subnets(tasks: &[Task]) -> Vec<String> {
 }
 
 fn eni_subnet(task: &Task) -> Option<&str> {
+    eni_detail(task, "subnetId")
+}
+
+/// A detail of the task's ENI attachment (`subnetId`, `privateIPv4Address`).
+fn eni_detail<'a>(task: &'a Task, name: &str) -> Option<&'a str> {
     task.attachments()
         .iter()
         .filter(|a| a.r#type() == Some("ElasticNetworkInterface"))
         .flat_map(|a| a.details())
-        .find(|d| d.name() == Some("subnetId"))
+        .find(|d| d.name() == Some(name))
         .and_then(|d| d.value())
 }
 

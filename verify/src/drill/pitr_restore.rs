@@ -15,12 +15,17 @@
 //! has passed marker B, `RestoreDBInstanceToPointInTime` makes
 //! `<source>-verify-<run>` (the source's subnet group and security groups,
 //! single-AZ, private, no deletion protection, tagged
-//! `verify:drill = pitr_restore`, `verify:run = <run>`); `DescribeDBInstances`
+//! `verify:drill = pitr_restore`, `verify:run = <run>` and
+//! `verify:deadline = <start + the drill's timeout>`); `DescribeDBInstances`
 //! follows it to `available`; the markers are read through its endpoint with
 //! the source's credentials (a restore keeps the master user). Cleanup on
-//! every path: `DeleteDBInstance(SkipFinalSnapshot, DeleteAutomatedBackups)`
-//! of the scratch instance, waiting until it is gone, and the marker table
-//! dropped on the source. [`cleanup_leftovers`] removes what a crashed run left.
+//! every path, every undo issued before any wait:
+//! `DeleteDBInstance(SkipFinalSnapshot, DeleteAutomatedBackups)` of the
+//! scratch instance (after a restore call cut in flight, a bounded search by
+//! the run's tag for what it may have made), the marker table dropped on the
+//! source, then the wait until the instance is gone. [`cleanup_leftovers`]
+//! removes what a crashed run left, never a scratch instance whose deadline
+//! is still ahead (a live drill's).
 
 use std::collections::BTreeSet;
 use std::future::Future;
@@ -33,8 +38,9 @@ use serde_json::json;
 
 use super::probe::{ProbeTarget, describe_error};
 use super::{
-    Assertion, DrillError, DrillRecord, Ending, Mark, MarkKind, Timeline, allowed, database_url,
-    interrupted, judged, ms_since, rds_block, record, retry_for, steady_state, until_interrupted,
+    Assertion, DrillError, DrillRecord, Ending, Interrupt, Mark, MarkKind, Timeline, allowed,
+    database_url, interrupt_mark, interrupted, judged, ms_since, on_heap, rds_block, record,
+    retry_for, steady_state,
 };
 use crate::aws;
 use crate::check::CheckError;
@@ -43,6 +49,10 @@ use crate::iam::{self, Grant};
 
 /// The public id of this drill's outcome.
 pub const ID: &str = "drill.pitr_restore";
+
+/// The marker table's name up to the run's id (its start, ms since the
+/// epoch): `verify drill cleanup` finds by it a table a killed run left.
+pub const TABLE_PREFIX: &str = "verify_pitr_";
 
 /// What this drill needs: its writes (the restore into a scratch instance,
 /// and the scratch instance's deletion), scoped as tightly as IAM allows,
@@ -121,6 +131,10 @@ pub const SCRATCH_TAG_VALUE: &str = "pitr_restore";
 pub const SCRATCH_TAG: &str = "verify:drill";
 /// The tag naming the run a scratch instance belongs to (its value: the run's id).
 pub const RUN_TAG: &str = "verify:run";
+/// The tag saying until when a drill may still own a scratch instance (its
+/// value: the drill's start plus its timeout, RFC 3339 UTC to the second):
+/// [`cleanup_leftovers`] never deletes one whose deadline is ahead.
+pub const DEADLINE_TAG: &str = "verify:deadline";
 
 /// How often the instances are described while waiting.
 const POLL: Duration = Duration::from_secs(1);
@@ -128,9 +142,24 @@ const POLL: Duration = Duration::from_secs(1);
 const DELETE_WITHIN: Duration = Duration::from_secs(30 * 60);
 /// The gap on each side of the restore time (server clock).
 const MARKER_GAP: Duration = Duration::from_secs(1);
+/// How long the markers are read from the scratch instance (it may still be
+/// starting to accept connections).
+const MARKERS_WITHIN: Duration = Duration::from_secs(60);
+/// How long, after a restore call that got no answer, the run's tag is
+/// searched for the instance it may have made (cut short after a signal).
+const RESTORE_SEARCH: Duration = Duration::from_secs(30);
+
+/// The drill's timeout: its body (the wait for the restorable time, the
+/// restore, the markers' read) ends within it, so a scratch instance is the
+/// drill's own until its start plus this ([`DEADLINE_TAG`]).
+pub fn timeout(drill: &PitrRestoreDrill) -> Duration {
+    drill.restorable_within + drill.max_duration + MARKERS_WITHIN
+}
 
 /// Runs the drill on `gate`'s environment. `interrupt` ends it early (the
-/// harness passes Ctrl-C); the scratch instance is deleted whatever happens.
+/// harness passes SIGINT and SIGTERM): before the markers with nothing
+/// made, after them through cleanup; the scratch instance is deleted
+/// whatever happens.
 ///
 /// ```no_run
 /// # async fn demo(gate: verify::Gate) -> Result<(), verify::drill::DrillError> {
@@ -151,6 +180,7 @@ async fn run_drill(
     gate: &Gate,
     interrupt: impl Future<Output = String> + Send,
 ) -> Result<DrillRecord, DrillError> {
+    let interrupt = Interrupt::new(interrupt);
     let env = gate.env();
     allowed(env)?;
     let drill = env
@@ -160,6 +190,7 @@ async fn run_drill(
         .unwrap_or_else(PitrRestoreDrill::defaults);
     let rds = rds_block(env, drill.rds.as_deref(), "pitr_restore")?;
     let url = database_url(
+        &gate.context().run().secret_prefix,
         drill.database_url.as_deref(),
         &drill.database_url_env,
         "source's",
@@ -167,12 +198,15 @@ async fn run_drill(
     )?;
     let target = probe_target(&url, &drill)?;
 
-    let (before, failing) = steady_state(gate, &["rds.*"]).await;
+    let (before, failing) = interrupt
+        .before_fault(on_heap(|| steady_state(gate, &["rds.*"])))
+        .await?;
     if !failing.is_empty() {
         return Err(DrillError::SteadyState(failing.join("; ")));
     }
-    let source = describe(gate, &rds.identifier)
-        .await
+    let source = interrupt
+        .before_fault(on_heap(|| describe(gate, &rds.identifier)))
+        .await?
         .map_err(|e| DrillError::Setup(e.to_string()))?
         .ok_or_else(|| DrillError::Setup(format!("rds instance '{}' not found", rds.identifier)))?;
 
@@ -181,14 +215,21 @@ async fn run_drill(
         .map(|d| d.as_millis())
         .unwrap_or_default()
         .to_string();
-    let table = format!("verify_pitr_{run_id}");
+    let table = format!("{TABLE_PREFIX}{run_id}");
     let scratch = format!("{}-verify-{run_id}", rds.identifier);
-    let markers = write_markers(&target, &table)
-        .await
-        .map_err(DrillError::SteadyState)?;
+    let markers = match write_markers(&target, &table).await {
+        Ok(markers) => markers,
+        Err(e) => {
+            // The table may have been made before the markers failed.
+            let _ = drop_table(&target, &table).await;
+            return Err(DrillError::SteadyState(e));
+        }
+    };
 
     // From here on, cleanup runs on every path.
     let started_at = SystemTime::now();
+    let timeout = timeout(&drill);
+    let deadline = humantime::format_rfc3339_seconds(started_at + timeout).to_string();
     let t0 = Instant::now();
     let mut timeline = Timeline {
         started_at: humantime::format_rfc3339_millis(started_at).to_string(),
@@ -204,63 +245,83 @@ async fn run_drill(
     }];
     let mut progress = Progress::default();
     let guard = gate.aws().mode.allow_writes(&iam::writes(GRANTS));
-    let body = follow(
-        gate,
-        &drill,
-        rds,
-        &source,
-        &scratch,
-        &run_id,
-        &markers,
-        &url,
-        t0,
-        &mut marks,
-        &mut progress,
-    );
-    let ending = until_interrupted(body, interrupt).await;
-
-    // Cleanup: the scratch instance deleted and gone, nothing of this run
-    // left, the marker table dropped.
-    let deleted = if progress.restore_called {
-        delete_scratch(gate, &scratch).await
-    } else {
-        Ok(false)
+    let tags = [
+        (SCRATCH_TAG, SCRATCH_TAG_VALUE),
+        (RUN_TAG, run_id.as_str()),
+        (DEADLINE_TAG, deadline.as_str()),
+    ];
+    let body = on_heap(|| {
+        follow(
+            gate,
+            &drill,
+            rds,
+            &source,
+            &scratch,
+            &run_id,
+            &tags,
+            &markers,
+            &url,
+            t0,
+            &mut marks,
+            &mut progress,
+        )
+    });
+    // The body ends within the timeout, so the deadline tag holds.
+    let body = async {
+        tokio::time::timeout(timeout, body)
+            .await
+            .unwrap_or(Ok(Ending::TimedOut(timeout)))
     };
-    let left = retry_for(Duration::from_secs(30), || {
-        scratch_instances(gate, Some(&run_id))
-    })
-    .await;
+    let ending = interrupt.until(body).await;
+    marks.extend(interrupt_mark(&ending, t0));
+
+    // Cleanup: the undo calls together (the scratch instance's deletion, the
+    // marker table's drop: neither waits for the other), then the wait for
+    // the instance to go and a last look for anything of this run's.
+    let not_dropped = format!("table {table} not dropped");
+    let ((cleanup, deletion_marks), (dropped, dropped_ms)) = tokio::join!(
+        on_heap(|| clean_up(gate, &scratch, &run_id, &progress, &interrupt, t0)),
+        async {
+            let dropped = interrupt
+                .retry(Duration::from_secs(60), &not_dropped, || {
+                    drop_table(&target, &table)
+                })
+                .await;
+            (dropped, ms_since(t0))
+        },
+    );
     drop(guard);
-    let dropped = retry_for(Duration::from_secs(60), || drop_table(&target, &table)).await;
+    marks.extend(deletion_marks);
     marks.push(Mark {
-        at_ms: ms_since(t0),
+        at_ms: dropped_ms,
         kind: MarkKind::Cleanup,
-        label: match (&deleted, &dropped) {
-            (Ok(true), Ok(())) => format!("deleted {scratch}, dropped {table}"),
-            (Ok(false), Ok(())) => format!("no scratch instance made; dropped {table}"),
-            (Err(e), _) => format!("could not delete {scratch}: {e}"),
-            (_, Err(e)) => format!("could not drop {table}: {e}"),
+        label: match &dropped {
+            Ok(()) => format!("dropped {table}"),
+            Err(e) => e.clone(),
         },
     });
+    let cleanup = on_heap(|| cleanup.wait(gate, &run_id, &interrupt, t0, &mut marks)).await;
     marks.sort_by_key(|m| m.at_ms);
     timeline.marks = marks;
     timeline.duration_ms = ms_since(t0);
-    let ending = ending?;
-    let cleanup_ok =
-        deleted.is_ok() && dropped.is_ok() && left.as_ref().is_ok_and(|l| l.is_empty());
+    let ending = interrupt.ending(ending)?;
+    let mut left = cleanup.left(&deadline);
+    left.extend(dropped.as_ref().err().cloned());
+    let cleanup_ok = left.is_empty();
     let source_name = format!("rds instance '{}'", rds.identifier);
 
     if let Ending::Interrupted(why) = &ending {
         let evidence = Evidence::of(source_name)
             .resource(format!("rds instance '{scratch}'"))
-            .detail("table", table.clone());
-        let outcome = interrupted(ID, why, cleanup_ok, timeline.duration_ms, evidence);
+            .detail("table", table.clone())
+            .detail("deadline", deadline.clone());
+        let outcome = interrupted(ID, why, &left, timeline.duration_ms, evidence);
         return Ok(record(env, outcome, timeline, before, Vec::new()));
     }
 
     // The source is untouched by a restore; its checks again, for the record.
     let (after, _) = steady_state(&gate.fresh(), &["rds.*"]).await;
-    let assertions = judge(&drill, &markers, &progress, &deleted, &left);
+    let assertions = judge(&drill, &markers, &progress, &cleanup);
     let summary = format!(
         "{source_name} restored to {} into '{scratch}': available in {} (bound {}); marker A {}, marker B {}; scratch {}",
         markers.restore_time,
@@ -280,7 +341,8 @@ async fn run_drill(
     let evidence = Evidence::of(source_name)
         .resource(format!("rds instance '{scratch}'"))
         .detail("table", table)
-        .detail("restore_time", markers.restore_time.clone());
+        .detail("restore_time", markers.restore_time.clone())
+        .detail("deadline", deadline);
     let outcome = judged(
         ID,
         summary,
@@ -294,9 +356,25 @@ async fn run_drill(
     Ok(record(env, outcome, timeline, before, after))
 }
 
-/// Lists the scratch instances a crashed run left (any run's) and deletes
-/// each; returns their identifiers. What `cargo xtask drill cleanup <env>` does.
-pub async fn cleanup_leftovers(gate: &Gate) -> Result<Vec<String>, DrillError> {
+/// What [`cleanup_leftovers`] did with each scratch instance it found.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Leftovers {
+    /// Deleted now (DeleteDBInstance sent): their deadline had passed, or
+    /// they carry none (made by a `verify` before deadlines).
+    pub deleted: Vec<String>,
+    /// Left alone, each with why: a live drill's (its deadline is ahead),
+    /// already being deleted, or a deadline that cannot be read.
+    pub kept: Vec<(String, String)>,
+}
+
+/// Finds every scratch instance (tagged `verify:drill = pitr_restore`, any
+/// run's, every page of `DescribeDBInstances`) and deletes those a drill can
+/// no longer own: its `verify:deadline` passed (or it has none). One whose
+/// deadline is ahead belongs to a drill that may still be running and is
+/// kept, as is one already being deleted. What `verify drill cleanup SPEC
+/// --yes` does.
+pub async fn cleanup_leftovers(gate: &Gate) -> Result<Leftovers, DrillError> {
     let found = scratch_instances(gate, None)
         .await
         .map_err(|e| DrillError::Setup(e.to_string()))?;
@@ -304,12 +382,206 @@ pub async fn cleanup_leftovers(gate: &Gate) -> Result<Vec<String>, DrillError> {
         .aws()
         .mode
         .allow_writes(&[aws::rds::DELETE_DB_INSTANCE]);
-    for id in &found {
-        delete_scratch(gate, id)
-            .await
-            .map_err(|e| DrillError::Setup(format!("deleting {id}: {e}")))?;
+    let now = SystemTime::now();
+    let mut leftovers = Leftovers::default();
+    for db in found {
+        let deadline = db
+            .deadline
+            .as_deref()
+            .map(|d| humantime::parse_rfc3339(d).map_err(|_| d));
+        match (db.status.as_str(), deadline) {
+            ("deleting", _) => leftovers
+                .kept
+                .push((db.identifier, "already being deleted".into())),
+            (_, Some(Err(unreadable))) => leftovers.kept.push((
+                db.identifier,
+                format!("its {DEADLINE_TAG} {unreadable:?} is not an RFC 3339 time"),
+            )),
+            (_, Some(Ok(deadline))) if deadline > now => leftovers.kept.push((
+                db.identifier,
+                format!(
+                    "a drill may still own it: {DEADLINE_TAG} {} is ahead",
+                    humantime::format_rfc3339_seconds(deadline)
+                ),
+            )),
+            _ => {
+                aws::rds::delete_instance(gate.aws(), &db.identifier)
+                    .await
+                    .map_err(|e| DrillError::Setup(format!("deleting {}: {e}", db.identifier)))?;
+                leftovers.deleted.push(db.identifier);
+            }
+        }
     }
-    Ok(found)
+    Ok(leftovers)
+}
+
+/// How far the cleanup of this run's scratch instance got.
+#[derive(Debug, Clone, PartialEq)]
+struct Cleanup {
+    /// Instances DeleteDBInstance was sent for.
+    deleting: Vec<String>,
+    /// Each instance whose deletion could not be sent, with why.
+    failed: Vec<(String, String)>,
+    /// This run's scratch instances still listed at the end (or why they
+    /// could not be listed).
+    listed: Result<Vec<String>, String>,
+    /// Whether `listed` is already the last word (a search by tag that
+    /// found nothing, with nothing sent for deletion since).
+    listed_last: bool,
+}
+
+/// The undo call of the scratch instance, issued at once: DeleteDBInstance
+/// of the instance the restore made. After a restore call that got no
+/// answer (cut in flight, or its answer lost) the instance is not assumed:
+/// a bounded search by the run's tag finds what the call made, if anything,
+/// and that is deleted. Its marks are returned.
+async fn clean_up(
+    gate: &Gate,
+    scratch: &str,
+    run_id: &str,
+    progress: &Progress,
+    interrupt: &Interrupt<'_>,
+    t0: Instant,
+) -> (Cleanup, Vec<Mark>) {
+    let mut cleanup = Cleanup {
+        deleting: Vec::new(),
+        failed: Vec::new(),
+        listed: Ok(Vec::new()),
+        listed_last: false,
+    };
+    let mut marks = Vec::new();
+    let mut made = Vec::new();
+    if progress.restore_answered {
+        made.push(scratch.to_string());
+    } else if progress.restore_called {
+        let usual = Instant::now() + RESTORE_SEARCH;
+        loop {
+            let found = interrupt
+                .bounded(usual, scratch_instances(gate, Some(run_id)))
+                .await;
+            if let Some(Ok(found)) = &found
+                && !found.is_empty()
+            {
+                made.extend(found.iter().map(|db| db.identifier.clone()));
+                marks.push(Mark {
+                    at_ms: ms_since(t0),
+                    kind: MarkKind::Status,
+                    label: format!(
+                        "{} found by its {RUN_TAG} tag after the restore call got no answer",
+                        made.join(", ")
+                    ),
+                });
+                break;
+            }
+            let pause = interrupt.bounded(usual, tokio::time::sleep(POLL)).await;
+            if found.is_none() || pause.is_none() {
+                // What the search saw last is what is listed.
+                cleanup.listed = match found {
+                    Some(Ok(_)) => Ok(Vec::new()),
+                    Some(Err(e)) => Err(format!("listing this run's scratch instances: {e}")),
+                    None => Err(format!(
+                        "listing this run's scratch instances: no answer after {}",
+                        interrupt.why().unwrap_or("the search's bound")
+                    )),
+                };
+                cleanup.listed_last = true;
+                marks.push(Mark {
+                    at_ms: ms_since(t0),
+                    kind: MarkKind::Status,
+                    label: format!(
+                        "no instance tagged {RUN_TAG} = {run_id} found after the restore call got no answer"
+                    ),
+                });
+                break;
+            }
+        }
+    }
+    for id in made {
+        // Marked when sent: how soon the undo went out after a signal.
+        let sent_ms = ms_since(t0);
+        match delete_call(gate, &id, interrupt).await {
+            Ok(true) => {
+                marks.push(Mark {
+                    at_ms: sent_ms,
+                    kind: MarkKind::Cleanup,
+                    label: format!("DeleteDBInstance {id}"),
+                });
+                cleanup.deleting.push(id);
+            }
+            Ok(false) => {}
+            Err(e) => cleanup.failed.push((id, e)),
+        }
+    }
+    (cleanup, marks)
+}
+
+impl Cleanup {
+    /// Waits until every instance sent for deletion is gone (bounded, cut
+    /// short after a signal), then lists this run's scratch instances left.
+    async fn wait(
+        mut self,
+        gate: &Gate,
+        run_id: &str,
+        interrupt: &Interrupt<'_>,
+        t0: Instant,
+        marks: &mut Vec<Mark>,
+    ) -> Cleanup {
+        if self.listed_last {
+            return self;
+        }
+        let usual = Instant::now() + DELETE_WITHIN;
+        for id in &self.deleting {
+            loop {
+                if let Some(Ok(None)) = interrupt.bounded(usual, describe(gate, id)).await {
+                    marks.push(Mark {
+                        at_ms: ms_since(t0),
+                        kind: MarkKind::Cleanup,
+                        label: format!("{id} gone"),
+                    });
+                    break;
+                }
+                if interrupt
+                    .bounded(usual, tokio::time::sleep(POLL))
+                    .await
+                    .is_none()
+                {
+                    break;
+                }
+            }
+        }
+        self.listed = interrupt
+            .retry(
+                Duration::from_secs(30),
+                "listing this run's scratch instances",
+                || scratch_instances(gate, Some(run_id)),
+            )
+            .await
+            .map(|found| found.into_iter().map(|db| db.identifier).collect());
+        self
+    }
+
+    /// What is left, each naming the resource, why, and how it goes.
+    fn left(&self, deadline: &str) -> Vec<String> {
+        let mut left: Vec<String> = self
+            .failed
+            .iter()
+            .map(|(id, why)| format!("rds instance '{id}' ({DEADLINE_TAG} {deadline}): {why}"))
+            .collect();
+        let failed = |id: &String| self.failed.iter().any(|(f, _)| f == id);
+        match &self.listed {
+            Ok(listed) => left.extend(listed.iter().filter(|id| !failed(id)).map(|id| {
+                if self.deleting.contains(id) {
+                    format!(
+                        "rds instance '{id}' still being deleted (DeleteDBInstance sent; it goes by itself)"
+                    )
+                } else {
+                    format!("rds instance '{id}' not deleted ({DEADLINE_TAG} {deadline})")
+                }
+            })),
+            Err(e) => left.push(e.clone()),
+        }
+        left
+    }
 }
 
 /// The marker rows and the restore time between them (the server's clock).
@@ -323,7 +595,10 @@ struct Markers {
 /// What the wait saw, for the assertions.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Progress {
+    /// The restore call was sent (it may have made the instance)…
     restore_called: bool,
+    /// …and answered: the instance is the one named (else it is searched for by tag).
+    restore_answered: bool,
     /// From the restore call to `available`.
     available_after_ms: Option<u64>,
     final_status: Option<String>,
@@ -399,6 +674,7 @@ async fn follow(
     source: &DbInstance,
     scratch: &str,
     run_id: &str,
+    tags: &[(&str, &str)],
     markers: &Markers,
     url: &str,
     t0: Instant,
@@ -440,15 +716,10 @@ async fn follow(
     }
 
     progress.restore_called = true;
-    aws::rds::restore_to_point_in_time(
-        gate.aws(),
-        source,
-        scratch,
-        restore_time,
-        &[(SCRATCH_TAG, SCRATCH_TAG_VALUE), (RUN_TAG, run_id)],
-    )
-    .await
-    .map_err(|e| DrillError::Setup(e.to_string()))?;
+    aws::rds::restore_to_point_in_time(gate.aws(), source, scratch, restore_time, tags)
+        .await
+        .map_err(|e| DrillError::Setup(e.to_string()))?;
+    progress.restore_answered = true;
     let fault_ms = ms_since(t0);
     marks.push(Mark {
         at_ms: fault_ms,
@@ -506,13 +777,9 @@ async fn follow(
         label: format!("{scratch} available at {}:{}", endpoint.0, endpoint.1),
     });
     let scratch_target = probe_target(url, drill)?.with_host_port(&endpoint.0, endpoint.1 as u16);
-    let table = format!("verify_pitr_{run_id}");
-    progress.markers = Some(
-        retry_for(Duration::from_secs(60), || {
-            markers_in(&scratch_target, &table)
-        })
-        .await,
-    );
+    let table = format!("{TABLE_PREFIX}{run_id}");
+    progress.markers =
+        Some(retry_for(MARKERS_WITHIN, || markers_in(&scratch_target, &table)).await);
     Ok(Ending::Recovered)
 }
 
@@ -521,8 +788,7 @@ fn judge(
     drill: &PitrRestoreDrill,
     markers: &Markers,
     progress: &Progress,
-    deleted: &Result<bool, String>,
-    left: &Result<Vec<String>, CheckError>,
+    cleanup: &Cleanup,
 ) -> Vec<Assertion> {
     let found = match &progress.markers {
         Some(Ok(found)) => json!(found),
@@ -562,12 +828,12 @@ fn judge(
         },
         Assertion {
             name: "scratch_deleted",
-            holds: deleted.is_ok() && left.as_ref().is_ok_and(|l| l.is_empty()),
+            holds: cleanup.failed.is_empty() && cleanup.listed.as_ref().is_ok_and(|l| l.is_empty()),
             expected: json!({ "scratch_instances_left": 0 }),
             observed: json!({
-                "deleted": deleted.as_ref().map_err(|e| e.clone()).ok(),
-                "delete_error": deleted.as_ref().err(),
-                "left": left.as_ref().map(|l| json!(l)).unwrap_or_else(|e| json!({ "error": e.to_string() })),
+                "deleted": cleanup.deleting,
+                "delete_error": cleanup.failed.iter().map(|(_, why)| why).collect::<Vec<_>>(),
+                "left": cleanup.listed.as_ref().map(|l| json!(l)).unwrap_or_else(|e| json!({ "error": e })),
             }),
         },
     ]
@@ -578,9 +844,21 @@ async fn describe(gate: &Gate, identifier: &str) -> Result<Option<DbInstance>, C
     aws::rds::describe_now(gate.aws(), identifier).await
 }
 
+/// A scratch instance as `DescribeDBInstances` lists it.
+#[derive(Debug, Clone, PartialEq)]
+struct ScratchInstance {
+    identifier: String,
+    status: String,
+    /// Its `verify:deadline` tag, as written.
+    deadline: Option<String>,
+}
+
 /// Scratch instances (tagged `verify:drill = pitr_restore`), of one run or
 /// of any; every page of DescribeDBInstances read.
-async fn scratch_instances(gate: &Gate, run: Option<&str>) -> Result<Vec<String>, CheckError> {
+async fn scratch_instances(
+    gate: &Gate,
+    run: Option<&str>,
+) -> Result<Vec<ScratchInstance>, CheckError> {
     let mut found = Vec::new();
     for db in aws::rds::all_instances(gate.aws()).await? {
         let tag = |key: &str| {
@@ -591,36 +869,33 @@ async fn scratch_instances(gate: &Gate, run: Option<&str>) -> Result<Vec<String>
         };
         if tag(SCRATCH_TAG) == Some(SCRATCH_TAG_VALUE)
             && run.is_none_or(|r| tag(RUN_TAG) == Some(r))
+            && let Some(identifier) = db.db_instance_identifier()
         {
-            found.extend(db.db_instance_identifier().map(String::from));
+            found.push(ScratchInstance {
+                identifier: identifier.to_string(),
+                status: db.db_instance_status().unwrap_or("unknown").to_string(),
+                deadline: tag(DEADLINE_TAG).map(String::from),
+            });
         }
     }
     Ok(found)
 }
 
-/// Deletes a scratch instance (no final snapshot, no automated backups
-/// kept) and waits until it is gone. `Ok(false)`: there was none.
-async fn delete_scratch(gate: &Gate, identifier: &str) -> Result<bool, String> {
-    let sent = retry_for(Duration::from_secs(60), || async {
-        // Still `creating` (an interrupted drill): retried until it can be deleted.
-        aws::rds::delete_instance(gate.aws(), identifier)
-            .await
-            .map_err(|e| e.to_string())
-    })
-    .await?;
-    let deadline = Instant::now() + DELETE_WITHIN;
-    loop {
-        match describe(gate, identifier).await {
-            Ok(None) => return Ok(sent),
-            _ if Instant::now() >= deadline => {
-                return Err(format!(
-                    "{identifier} still listed {} after DeleteDBInstance",
-                    humantime::format_duration(DELETE_WITHIN)
-                ));
-            }
-            _ => tokio::time::sleep(POLL).await,
-        }
-    }
+/// Sends DeleteDBInstance of a scratch instance (no final snapshot, no
+/// automated backups kept), retried for a minute (one still `creating`
+/// may refuse) and cut short after a signal. `Ok(false)`: there was none.
+async fn delete_call(
+    gate: &Gate,
+    identifier: &str,
+    interrupt: &Interrupt<'_>,
+) -> Result<bool, String> {
+    interrupt
+        .retry(
+            Duration::from_secs(60),
+            &format!("rds instance '{identifier}' not deleted"),
+            || aws::rds::delete_instance(gate.aws(), identifier),
+        )
+        .await
 }
 
 /// The markers in the scratch instance's copy of the table.

@@ -14,6 +14,10 @@
 //!   answering `BEGIN`): the client reconnects with backoff; counted apart
 //!   and judged against its own bound.
 //!
+//! Each transaction's row records the address the database saw it come from
+//! (`inet_client_addr()`, returned by the `INSERT`): through a pooler, the
+//! pooler's own address, so which pgbouncer task carried it ([`Placement`]).
+//!
 //! Only the simple query protocol is used (no prepared statements: a pooler
 //! in transaction mode may hand the next transaction another server), and
 //! the statement timeout is `SET LOCAL`, so nothing leaks into the pool.
@@ -41,12 +45,28 @@ pub struct FailedTransaction {
     pub error: String,
 }
 
+/// Where one committed transaction ran, as the database saw it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Placement {
+    /// Which workload client.
+    pub client: u32,
+    /// When its `COMMIT` was answered, from the start of the drill.
+    pub at_ms: u64,
+    /// `inet_client_addr()` in the transaction: the address the database
+    /// saw the connection come from (the pooler's, through one); `None`
+    /// over a Unix socket or when the server did not say.
+    pub via: Option<String>,
+}
+
 /// What all clients saw.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Tally {
     /// `(client, seq)` of every transaction whose `COMMIT` was answered.
     #[serde(skip)]
     pub committed: Vec<(u32, u64)>,
+    /// Where each committed transaction ran, in commit order per client.
+    #[serde(skip)]
+    pub placements: Vec<Placement>,
     /// Transactions that began and did not commit: the verdict.
     pub failed: Vec<FailedTransaction>,
     /// Errors before `BEGIN` was acknowledged, with the last message.
@@ -145,7 +165,8 @@ struct WorkloadClient {
 
 /// How one transaction ended.
 enum Transaction {
-    Committed,
+    /// With the address the database saw it come from.
+    Committed(Option<String>),
     /// `BEGIN` was not acknowledged: nothing was started.
     BeforeBegin(String),
     /// `BEGIN` was acknowledged, `COMMIT` not answered.
@@ -177,12 +198,15 @@ impl WorkloadClient {
             };
             let at_ms = self.t0.elapsed().as_millis() as u64;
             let pause = match outcome {
-                Transaction::Committed => {
-                    self.tally
-                        .lock()
-                        .expect("tally")
-                        .committed
-                        .push((self.id, seq));
+                Transaction::Committed(via) => {
+                    let mut tally = self.tally.lock().expect("tally");
+                    tally.committed.push((self.id, seq));
+                    tally.placements.push(Placement {
+                        client: self.id,
+                        at_ms,
+                        via,
+                    });
+                    drop(tally);
                     self.trace.lock().expect("trace").sample(at_ms, true, None);
                     backoff = self.target.interval;
                     self.target.interval.mul_f64(jitter(self.id, seq, 1))
@@ -238,7 +262,7 @@ impl WorkloadClient {
             Err(_) => return Transaction::BeforeBegin("BEGIN: timed out".into()),
         }
         let body = format!(
-            "SET LOCAL statement_timeout = {}; INSERT INTO {} (client, seq) VALUES ({}, {seq}); SELECT pg_sleep({})",
+            "SET LOCAL statement_timeout = {}; INSERT INTO {} (client, seq) VALUES ({}, {seq}) RETURNING host(via); SELECT pg_sleep({})",
             self.target.statement_timeout.as_millis(),
             self.table,
             self.id,
@@ -247,17 +271,31 @@ impl WorkloadClient {
             // clients up, all between transactions at the same moments.
             self.hold.as_secs_f64() * (0.5 + jitter(self.id, seq, 2))
         );
+        let mut via = None;
         for (what, sql) in [("INSERT", body.as_str()), ("COMMIT", "COMMIT")] {
             match timeout(bound, client.simple_query(sql)).await {
-                Ok(Ok(_)) => {}
+                Ok(Ok(messages)) => {
+                    if what == "INSERT" {
+                        via = returned_via(&messages);
+                    }
+                }
                 Ok(Err(e)) => {
                     return Transaction::Failed(format!("{what}: {}", describe_error(&e)));
                 }
                 Err(_) => return Transaction::Failed(format!("{what}: timed out")),
             }
         }
-        Transaction::Committed
+        Transaction::Committed(via)
     }
+}
+
+/// The `INSERT … RETURNING host(via)`'s value: the first row's first column
+/// (the `pg_sleep` after it answers a row too).
+fn returned_via(messages: &[tokio_postgres::SimpleQueryMessage]) -> Option<String> {
+    messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+        _ => None,
+    })
 }
 
 /// A number in [0, 1), fixed by `(client, seq, salt)` (splitmix64): the
@@ -289,12 +327,13 @@ async fn one_statement(
     }
 }
 
-/// Creates the workload's table (`client int, seq bigint`, one row per commit).
+/// Creates the workload's table (`client int, seq bigint`, one row per
+/// commit; `via`: the address the database saw the transaction come from).
 pub async fn create_table(target: &ProbeTarget, table: &str) -> Result<(), String> {
     one_statement(
         target,
         &format!(
-            "CREATE TABLE IF NOT EXISTS {table} (client int NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (client, seq))"
+            "CREATE TABLE IF NOT EXISTS {table} (client int NOT NULL, seq bigint NOT NULL, at timestamptz NOT NULL DEFAULT now(), via inet DEFAULT inet_client_addr(), PRIMARY KEY (client, seq))"
         ),
         &format!("creating {table}"),
     )
