@@ -28,12 +28,17 @@ pub(crate) mod ec2;
 pub(crate) mod ecs;
 pub(crate) mod elb;
 pub(crate) mod events;
+pub(crate) mod kms;
 pub(crate) mod logs;
 pub(crate) mod rds;
+pub(crate) mod s3;
+pub(crate) mod s3control;
 pub(crate) mod scheduler;
+pub(crate) mod secretsmanager;
 pub(crate) mod ses;
 pub(crate) mod sns;
 pub(crate) mod sts;
+pub(crate) mod wafv2;
 
 pub(crate) use cache::DescribeCache;
 pub use calls::{CallCounter, CallCounts, OperationLog};
@@ -56,6 +61,12 @@ pub struct AwsClients {
     scheduler: aws_sdk_scheduler::Client,
     logs: aws_sdk_cloudwatchlogs::Client,
     ses: aws_sdk_sesv2::Client,
+    kms: aws_sdk_kms::Client,
+    secretsmanager: aws_sdk_secretsmanager::Client,
+    /// Path-style when the endpoint is overridden (the sandbox).
+    s3: aws_sdk_s3::Client,
+    s3control: aws_sdk_s3control::Client,
+    wafv2: aws_sdk_wafv2::Client,
     /// Only for `GetCallerIdentity`: whose credentials the run holds ([`crate::Gate::confirm_identity`]).
     sts: aws_sdk_sts::Client,
     /// Whether writes are admitted (a drill's [`AccessMode::allow_writes`]).
@@ -89,6 +100,11 @@ impl AwsClients {
             "scheduler" => scheduler,
             "logs" => logs,
             "sesv2" => ses,
+            "kms" => kms,
+            "secretsmanager" => secretsmanager,
+            "s3" => s3,
+            "s3control" => s3control,
+            "wafv2" => wafv2,
             "sts" => sts,
         ]
     }
@@ -129,6 +145,17 @@ impl AwsClients {
             scheduler: client!(aws_sdk_scheduler),
             logs: client!(aws_sdk_cloudwatchlogs),
             ses: client!(aws_sdk_sesv2),
+            kms: client!(aws_sdk_kms),
+            secretsmanager: client!(aws_sdk_secretsmanager),
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(config)
+                    .force_path_style(config.endpoint_url().is_some())
+                    .interceptor(guard.clone())
+                    .interceptor(calls.clone())
+                    .build(),
+            ),
+            s3control: client!(aws_sdk_s3control),
+            wafv2: client!(aws_sdk_wafv2),
             sts: client!(aws_sdk_sts),
             mode,
             calls,

@@ -5,12 +5,17 @@ pub(crate) mod alarms;
 pub(crate) mod budgets;
 pub(crate) mod canary;
 pub(crate) mod cloudflare;
+pub(crate) mod dns;
 pub(crate) mod edge;
+pub(crate) mod kms;
+pub(crate) mod logs;
 pub(crate) mod metrics;
 pub(crate) mod network;
 pub(crate) mod pgbouncer;
 pub(crate) mod rds;
+pub(crate) mod s3;
 pub(crate) mod scheduled;
+pub(crate) mod secrets;
 pub(crate) mod ses;
 pub(crate) mod terraform;
 
@@ -25,16 +30,13 @@ use crate::spec::Environment;
 /// Every check for `env`, in catalogue order. Areas the spec does not
 /// declare are still listed and end in `skip`.
 pub fn catalogue(env: &Environment) -> Vec<Check> {
-    in_order(
-        scheduled::checks(&env.scheduled_tasks),
-        metrics::checks(&env.metrics),
-        canary::checks(&env.canaries),
-    )
+    in_order(Source::Spec(env))
 }
 
 /// Every check of the catalogue without a spec, in catalogue order: the
-/// checks a spec names (its tasks, metric gates and canaries) as their
-/// templates. Listing only: a template check judges nothing.
+/// checks a spec names (its tasks, metric gates, canaries, secrets, buckets
+/// and snapshots) as their templates. Listing only: a template check judges
+/// nothing.
 ///
 /// ```
 /// let ids: Vec<String> = verify::checks::templates().into_iter().map(|c| c.id).collect();
@@ -44,20 +46,7 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 /// assert_eq!(ids.last().map(String::as_str), Some("canary.<name>"));
 /// ```
 pub fn templates() -> Vec<Check> {
-    let templates = |defs: &[&'static CheckDef]| -> Vec<Check> {
-        defs.iter()
-            .map(|def| {
-                Check::new(def, |_| {
-                    Box::pin(async { Ok(crate::check::Finding::skip("a template")) })
-                })
-            })
-            .collect()
-    };
-    in_order(
-        templates(scheduled::TEMPLATES),
-        templates(metrics::TEMPLATES),
-        templates(canary::TEMPLATES),
-    )
+    in_order(Source::Templates)
 }
 
 /// Every declaration of the catalogue, in catalogue order.
@@ -65,12 +54,38 @@ pub fn defs() -> Vec<&'static CheckDef> {
     templates().into_iter().map(|c| c.def).collect()
 }
 
-/// Every area's checks, in [`Area::ALL`] order, with the checks that
-/// depend on the spec given. The `match` names every area: a new one is a
-/// compile error until its checks are here (and its group in [`Area::group`]).
-fn in_order(scheduled: Vec<Check>, metrics: Vec<Check>, canaries: Vec<Check>) -> Vec<Check> {
-    let (mut scheduled, mut metrics, mut canaries) =
-        (Some(scheduled), Some(metrics), Some(canaries));
+/// Where the checks a spec names come from: the spec, or (for listing) their templates.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    Spec(&'a Environment),
+    Templates,
+}
+
+impl Source<'_> {
+    /// The checks `env` names (`checks(env)`), or their templates.
+    fn named(
+        self,
+        templates: &[&'static CheckDef],
+        checks: impl FnOnce(&Environment) -> Vec<Check>,
+    ) -> Vec<Check> {
+        match self {
+            Source::Spec(env) => checks(env),
+            Source::Templates => templates
+                .iter()
+                .map(|def| {
+                    Check::new(def, |_| {
+                        Box::pin(async { Ok(crate::check::Finding::skip("a template")) })
+                    })
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Every area's checks, in [`Area::ALL`] order. The `match` names every
+/// area: a new one is a compile error until its checks are here (and its
+/// group in [`Area::group`]).
+fn in_order(source: Source<'_>) -> Vec<Check> {
     let mut checks = Vec::new();
     for area in Area::ALL {
         checks.extend(match area {
@@ -78,14 +93,21 @@ fn in_order(scheduled: Vec<Check>, metrics: Vec<Check>, canaries: Vec<Check>) ->
             Area::Pgbouncer => pgbouncer::checks(),
             Area::Edge => edge::checks(),
             Area::Cloudflare => cloudflare::checks(),
-            Area::Scheduled => scheduled.take().unwrap_or_default(),
+            Area::Scheduled => {
+                source.named(scheduled::TEMPLATES, |e| scheduled::checks(&e.scheduled_tasks))
+            }
             Area::Alarms => alarms::checks(),
             Area::Budgets => budgets::checks(),
             Area::Ses => ses::checks(),
+            Area::Dns => dns::checks(),
+            Area::Kms => kms::checks(),
+            Area::Secrets => source.named(secrets::TEMPLATES, secrets::checks),
+            Area::S3 => source.named(s3::TEMPLATES, s3::checks),
+            Area::Logs => logs::checks(),
             Area::Network => network::checks(),
             Area::Terraform => terraform::checks(),
-            Area::Metrics => metrics.take().unwrap_or_default(),
-            Area::Canary => canaries.take().unwrap_or_default(),
+            Area::Metrics => source.named(metrics::TEMPLATES, |e| metrics::checks(&e.metrics)),
+            Area::Canary => source.named(canary::TEMPLATES, |e| canary::checks(&e.canaries)),
             // Drills are run by `verify drill`, not by the gate.
             Area::Drill => Vec::new(),
         });

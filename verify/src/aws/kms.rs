@@ -1,0 +1,1 @@
+//! KMS: the keys' rotation status and history.

@@ -1,0 +1,1 @@
+//! S3 Control: the account's public access block.

@@ -1,0 +1,1 @@
+//! Secrets Manager: a secret's description, and (opt-in) its value, which never leaves the process.

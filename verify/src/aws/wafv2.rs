@@ -1,0 +1,1 @@
+//! AWS WAF: the web ACL on a load balancer.
