@@ -92,6 +92,8 @@ pub fn declaration<'a>(env: &'a Environment, check: &CheckOutcome) -> Option<&'a
     // The label of a template check: `metrics.<name>`, `scheduled.<task>.<what>`.
     let after = |prefix: &str| id.strip_prefix(prefix);
     match Area::of(id)? {
+        Area::Rds if id.starts_with("rds.snapshots.") => after("rds.snapshots.")
+            .and_then(|label| labelled("rds_snapshot", label)),
         Area::Rds => item(
             env,
             "rds",
@@ -116,6 +118,13 @@ pub fn declaration<'a>(env: &'a Environment, check: &CheckOutcome) -> Option<&'a
             check,
         ),
         Area::Ses => one("ses"),
+        Area::Dns => one("mail"),
+        Area::Kms => one("kms"),
+        Area::Secrets => after("secrets.").and_then(|label| labelled("secret", label)),
+        Area::S3 => after("s3.")
+            .and_then(|rest| rest.rsplit_once('.'))
+            .and_then(|(label, _)| labelled("s3_bucket", label)),
+        Area::Logs => one("logs"),
         Area::Network => one("network"),
         // Judged from the --terraform-plan/--terraform-state files: no block.
         Area::Terraform => None,
