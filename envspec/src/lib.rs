@@ -68,10 +68,24 @@ pub struct Environment {
     pub budgets: Vec<BudgetSpec>,
     pub ses: Option<SesSpec>,
     pub network: Option<NetworkSpec>,
+    /// `kms { … }`: the keys `kms.rotation` judges, besides those the
+    /// declared resources use.
+    pub kms: Option<KmsSpec>,
+    /// `secret "<label>" { … }`: Secrets Manager secrets judged by `secrets.<label>`.
+    pub secrets: Vec<SecretSpec>,
+    /// `s3_bucket "<label>" { … }`: buckets judged by `s3.<label>.*`.
+    pub s3_buckets: Vec<S3BucketSpec>,
+    /// `logs { … }`: the log groups `logs.retention` judges.
+    pub logs: Option<LogsSpec>,
     /// `metric "<name>" { … }`: the post-cutover metric gates (`metrics.<name>`).
     pub metrics: Vec<MetricGateSpec>,
     /// `canary "<name>" { … }`: synthetic requests through the real edge (`canary.<name>`).
     pub canaries: Vec<CanarySpec>,
+    /// `rds_snapshot "<label>" { … }`: the launch checklist's manual
+    /// snapshots (`rds.snapshots.<label>`).
+    pub rds_snapshots: Vec<RdsSnapshotSpec>,
+    /// `mail { … }`: the mail domains and where their MX records point (`dns.mx`).
+    pub mail: Option<MailSpec>,
     pub drills: DrillsSpec,
     /// Terraform's JSON for this run (`--terraform-plan`, `--terraform-state`,
     /// filled in by the harness), and the spec's `terraform { … }` block:
@@ -245,6 +259,9 @@ pub struct EdgeSpec {
     /// PEM file of an extra trusted CA (the sandbox CA); production uses the platform roots.
     pub ca_file: Option<PathBuf>,
     pub cloudflare: Option<CloudflareSpec>,
+    /// `security_headers { … }`: the browser security headers judged on
+    /// each hostname and path (`edge.https.security_headers`); `None`: not judged.
+    pub security_headers: Option<SecurityHeadersSpec>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -256,8 +273,46 @@ pub struct CloudflareSpec {
     /// The managed WAF ruleset `cloudflare.waf` expects executing; `None`:
     /// the one the zone's plan runs (Free: the Managed Free Ruleset).
     pub managed_ruleset: Option<String>,
+    /// `custom_hostname_waf = "…"`: how the custom hostnames get a WAF,
+    /// judged by `cloudflare.custom_hostname_waf`; `None`: not decided.
+    pub custom_hostname_waf: Option<CustomHostnameWaf>,
     /// The token itself, set by a harness (the sandbox); specs name `token_env` instead.
     pub token: Option<String>,
+}
+
+/// The decision on WAF coverage for the custom hostnames (the clinics'
+/// own domains), inside `edge { cloudflare { … } }`:
+///
+/// ```hcl
+/// custom_hostname_waf = "waf_for_saas"     # Cloudflare's managed ruleset covers them
+/// # or
+/// custom_hostname_waf = "aws_waf_on_alb"   # AWS WAF on the ALB, with these managed groups:
+/// aws_waf_rule_groups = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
+/// # or
+/// custom_hostname_waf = "accepted_gap"     # no WAF for them: fails unless a waiver accepts it
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CustomHostnameWaf {
+    /// `waf_for_saas`: an enabled managed-ruleset `execute` rule of the
+    /// zone's managed-firewall phase covers every custom hostname.
+    WafForSaas,
+    /// `aws_waf_on_alb`: the web ACL associated with the edge's load
+    /// balancer runs each of these AWS managed rule groups, blocking.
+    AwsWafOnAlb { rule_groups: Vec<String> },
+    /// `accepted_gap`: no WAF in front of the custom hostnames; the check
+    /// fails, so only a waiver (justification, expiry) lets the gate pass.
+    AcceptedGap,
+}
+
+impl CustomHostnameWaf {
+    /// The spec's spelling.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            CustomHostnameWaf::WafForSaas => "waf_for_saas",
+            CustomHostnameWaf::AwsWafOnAlb { .. } => "aws_waf_on_alb",
+            CustomHostnameWaf::AcceptedGap => "accepted_gap",
+        }
+    }
 }
 
 /// `scheduled_task "<name>" { … }`: an EventBridge rule or Scheduler schedule running an ECS task.
@@ -314,10 +369,165 @@ pub struct SesSpec {
     pub nameserver: Option<String>,
 }
 
+/// `kms { … }`: the KMS keys that must rotate automatically (`kms.rotation`),
+/// besides the customer-managed keys the declared resources use (the RDS
+/// instances', the secrets', the alarm and SES feedback topics', the buckets').
+///
+/// ```hcl
+/// kms {
+///   keys = ["alias/restartix-production-rds", "arn:aws:kms:eu-central-1:210987654321:key/1234abcd-12ab-34cd-56ef-1234567890ab"]
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct KmsSpec {
+    /// Key ids, key ARNs, alias names (`alias/…`) or alias ARNs, as declared.
+    pub keys: Vec<String>,
+}
+
+/// `secret "<label>" { … }`: one Secrets Manager secret (`secrets.<label>`):
+/// it exists, is not scheduled for deletion, was rotated within `max_age`
+/// when declared, and, only with `check_value = true`, its value matches
+/// `pattern`. The value never leaves the process.
+///
+/// ```hcl
+/// secret "stripe_live_key" {
+///   name        = "restartix-production/stripe-live-key"
+///   max_age     = "90d"          # rotated within (LastRotatedDate)
+///   check_value = true           # grants secretsmanager:GetSecretValue on this secret only
+///   pattern     = "^sk_live_"    # a Rust `regex`; matched, never shown
+///   json_key    = "api_key"      # the value is JSON: match this key's string
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecretSpec {
+    pub label: String,
+    /// The secret's name.
+    pub name: String,
+    /// Its full ARN (with Secrets Manager's 6-character suffix), when
+    /// declared: the IAM policy is then scoped to exactly it.
+    pub arn: Option<String>,
+    /// It must have been rotated within this long (`LastRotatedDate`).
+    pub max_age: Option<Duration>,
+    /// `check_value = true`: read the value and match it against [`Self::pattern`].
+    pub check_value: bool,
+    /// The `regex` the value (or its `json_key`) must match; set exactly
+    /// when `check_value` is true, and valid (the reader compiles it).
+    pub pattern: Option<String>,
+    /// The value is a JSON object: match this key's string value.
+    pub json_key: Option<String>,
+}
+
+impl SecretSpec {
+    /// What `DescribeSecret` and `GetSecretValue` are asked for: the ARN when declared, else the name.
+    pub fn secret_id(&self) -> &str {
+        self.arn.as_deref().unwrap_or(&self.name)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct NetworkSpec {
     pub vpc: String,
     pub min_azs: u32,
+}
+
+/// `s3_bucket "<label>" { … }`: one bucket, judged by
+/// `s3.<label>.versioning`, `.encryption` and `.public_access_block` (a
+/// label, because bucket names may hold dots, which ids split on).
+///
+/// ```hcl
+/// s3_bucket "uploads" {
+///   name       = "restartix-production.uploads"
+///   encryption = "aws:kms"             # or "aws:kms:dsse", "AES256"
+///   kms_key    = "alias/restartix-uploads"  # an alias, key ARN or key id (KMS only)
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3BucketSpec {
+    pub label: String,
+    /// The bucket's name.
+    pub name: String,
+    /// The default encryption's algorithm required.
+    pub encryption: S3Encryption,
+    /// The KMS key the default encryption must use: `alias/…`, an alias or
+    /// key ARN, or a key id. Set exactly when `encryption` is a KMS one.
+    pub kms_key: Option<String>,
+}
+
+/// A bucket's default-encryption algorithm, as S3 names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S3Encryption {
+    /// `AES256`: SSE-S3, every bucket's default since January 2023.
+    Aes256,
+    /// `aws:kms`: SSE-KMS.
+    AwsKms,
+    /// `aws:kms:dsse`: dual-layer SSE-KMS.
+    AwsKmsDsse,
+}
+
+impl S3Encryption {
+    /// Every algorithm, in the order a message lists them.
+    pub const ALL: [S3Encryption; 3] = [
+        S3Encryption::AwsKms,
+        S3Encryption::AwsKmsDsse,
+        S3Encryption::Aes256,
+    ];
+
+    /// As S3 spells it (`SSEAlgorithm`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            S3Encryption::Aes256 => "AES256",
+            S3Encryption::AwsKms => "aws:kms",
+            S3Encryption::AwsKmsDsse => "aws:kms:dsse",
+        }
+    }
+
+    /// Whether a KMS key is part of it.
+    pub fn uses_kms(self) -> bool {
+        !matches!(self, S3Encryption::Aes256)
+    }
+}
+
+/// `logs { … }`: the log groups `logs.retention` judges, each with the
+/// retention range it must have.
+///
+/// ```hcl
+/// logs {
+///   groups             = ["/ecs/restartix-core-api", "/ecs/restartix-*"]
+///   min_retention_days = 30
+///   max_retention_days = 400
+///   allow_never_expire = false
+///   group "/aws/lambda/restartix-audit-export" {   # its own range
+///     min_retention_days = 365
+///     max_retention_days = 3653
+///   }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogsSpec {
+    /// Every declared group (or family), in file order: the `groups` list,
+    /// then the `group` blocks.
+    pub groups: Vec<LogGroupRule>,
+}
+
+/// One declared log group, or a family (`/ecs/restartix-*`), and its range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogGroupRule {
+    /// The exact group name, or a prefix followed by one `*` at the end.
+    pub name: String,
+    /// Retention must be at least this many days.
+    pub min_retention_days: u32,
+    /// And at most this many, when set.
+    pub max_retention_days: Option<u32>,
+    /// Whether "never expire" (no retention set) passes.
+    pub allow_never_expire: bool,
+}
+
+impl LogGroupRule {
+    /// The prefix a family covers (`/ecs/restartix-` of `/ecs/restartix-*`);
+    /// `None` for one exact group.
+    pub fn family_prefix(&self) -> Option<&str> {
+        self.name.strip_suffix('*')
+    }
 }
 
 /// `metric "<name>" { … }`: a CloudWatch metric (or metric math over several)
@@ -543,7 +753,68 @@ pub struct CanaryStep {
     pub expect: Vec<BodyExpectation>,
     /// Placeholder name → JSON pointer into this step's response body.
     pub capture: Vec<(String, String)>,
+    /// `rate_limit { … }`: the step is a burst of requests that a rate
+    /// limit must answer 429 from a given one on ([`RateLimit`]).
+    pub rate_limit: Option<RateLimit>,
 }
+
+/// `rate_limit { … }` inside a canary step (`requests = 6`, `limited_from = 6`): the
+/// step sends its request `requests` times, one after another; each before
+/// the `limited_from`th must not be answered 429 (and must be the step's
+/// `expect_status` when it sets one), that one and every later one must be
+/// 429. A canary with such a step runs after every other canary of the run
+/// (an IP limit would throttle them).
+///
+/// ```hcl
+/// step "sign_in_burst" {
+///   method        = "POST"
+///   path          = "/v1/auth/sign-in"
+///   json          = { email = "rate-limit-{{run_id}}@restartix.pro", password = "not-the-password" }
+///   expect_status = 401          # each request before the limit (default: anything but 429)
+///   rate_limit {
+///     requests     = 6           # 2 to 100
+///     limited_from = 6           # 429 from the 6th on (2 to `requests`)
+///     within       = "30s"       # every request sent and answered within this (default 60s, at most 5m)
+///     interval     = "0s"        # pause between requests (default none: as fast as answered)
+///   }
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RateLimit {
+    /// How many requests the step sends (2 to [`RateLimit::MAX_REQUESTS`]).
+    pub requests: u32,
+    /// The first request (1-based) that must be answered 429.
+    pub limited_from: u32,
+    /// Bound on the whole burst, every request sent and answered.
+    pub within: Duration,
+    /// Pause between one answer and the next request.
+    pub interval: Duration,
+    /// The status each request before `limited_from` must answer (the
+    /// step's `expect_status`); `None`: any but 429.
+    pub status_before: Option<u16>,
+}
+
+impl RateLimit {
+    /// The most requests one step may send.
+    pub const MAX_REQUESTS: u32 = 100;
+    /// The longest `within`.
+    pub const MAX_WITHIN: Duration = Duration::from_secs(300);
+    /// `within` when the spec sets none.
+    pub const DEFAULT_WITHIN: Duration = Duration::from_secs(60);
+}
+
+impl CanarySpec {
+    /// Whether a step is a rate-limit burst: the run puts this canary after
+    /// every other one.
+    pub fn rate_limited(&self) -> bool {
+        self.steps.iter().any(|s| s.rate_limit.is_some())
+    }
+}
+
+/// The placeholder every canary may use without declaring it: the run's id
+/// (`{{run_id}}`, as sent in `X-Verify-Canary`), e.g. to make an address
+/// unique to the run.
+pub const RUN_ID_PLACEHOLDER: &str = "run_id";
 
 /// `expect { pointer = "/items", contains = "…" }`: one assertion on a JSON body.
 #[derive(Debug, Clone, PartialEq)]
@@ -603,6 +874,10 @@ pub struct PitrRestoreDrill {
     pub statement_timeout: Duration,
     /// PEM roots trusted beside the public ones (Amazon's `global-bundle.pem`).
     pub ca_file: Option<PathBuf>,
+    /// Stop condition: any of these CloudWatch alarms in `ALARM` (or
+    /// unreadable) refuses the drill before its markers are written, and
+    /// aborts it (the scratch instance deleted) while it waits.
+    pub stop_alarms: Vec<String>,
 }
 
 impl PitrRestoreDrill {
@@ -617,6 +892,7 @@ impl PitrRestoreDrill {
             connect_timeout: Duration::from_secs(5),
             statement_timeout: Duration::from_secs(5),
             ca_file: None,
+            stop_alarms: Vec::new(),
         }
     }
 }
@@ -759,3 +1035,142 @@ pub enum SpecError {
         message: String,
     },
 }
+
+/// `rds_snapshot "<label>" { … }`: a manual snapshot of one instance that
+/// must exist, available, encrypted and recent (`rds.snapshots.<label>`):
+/// the launch checklist's "known-clean" and "post-import" snapshots.
+///
+/// ```hcl
+/// rds_snapshot "known_clean" {
+///   instance = "core"                              # an `rds` block's label, or an instance identifier
+///   tag      = { "verify:purpose" = "known-clean" } # and/or name_prefix = "restartix-known-clean-"
+///   max_age  = "8d"
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct RdsSnapshotSpec {
+    pub label: String,
+    /// The DB instance identifier (an `rds` block's label is read as its identifier).
+    pub instance: String,
+    /// Tags (key, value) the snapshot must carry, every one.
+    pub tags: Vec<(String, String)>,
+    /// The snapshot identifier must start with this (RDS keeps identifiers lowercase).
+    pub name_prefix: Option<String>,
+    /// The newest match must have been created within this long.
+    pub max_age: Duration,
+}
+
+/// `mail { … }`: every declared domain has MX records, each pointing at a
+/// host of the declared provider (`dns.mx`).
+///
+/// ```hcl
+/// mail {
+///   domains  = ["restartix.pro"]
+///   provider = "google_workspace"     # or mx_hosts = ["aspmx.l.google.com", "*.mail.protection.outlook.com"]
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MailSpec {
+    pub domains: Vec<String>,
+    /// The provider named (`provider = "…"`, a key of [`MX_PROVIDERS`]); `None` with `mx_hosts`.
+    pub provider: Option<String>,
+    /// The MX hosts allowed, lowercase without a trailing dot: the
+    /// provider's ([`MX_PROVIDERS`]) or the declared `mx_hosts`. `*.suffix`
+    /// matches any name ending in `.suffix`.
+    pub mx_hosts: Vec<String>,
+    /// Nameserver (`ip:port`) to ask instead of the system resolver.
+    pub nameserver: Option<String>,
+    /// Bound on each lookup (default 5 s).
+    pub timeout: Duration,
+}
+
+/// The mail providers `mail { provider = "…" }` knows, each with the MX
+/// hosts its documentation tells customers to publish (`*.` a suffix).
+pub const MX_PROVIDERS: &[(&str, &[&str])] = &[
+    (
+        "google_workspace",
+        &[
+            "smtp.google.com",
+            "aspmx.l.google.com",
+            "alt1.aspmx.l.google.com",
+            "alt2.aspmx.l.google.com",
+            "alt3.aspmx.l.google.com",
+            "alt4.aspmx.l.google.com",
+            "aspmx2.googlemail.com",
+            "aspmx3.googlemail.com",
+            "aspmx4.googlemail.com",
+            "aspmx5.googlemail.com",
+        ],
+    ),
+    (
+        "microsoft_365",
+        &["*.mail.protection.outlook.com", "*.mx.microsoft"],
+    ),
+    (
+        "zoho",
+        &[
+            "mx.zoho.com",
+            "mx2.zoho.com",
+            "mx3.zoho.com",
+            "mx.zoho.eu",
+            "mx2.zoho.eu",
+            "mx3.zoho.eu",
+        ],
+    ),
+    (
+        "fastmail",
+        &[
+            "in1-smtp.messagingengine.com",
+            "in2-smtp.messagingengine.com",
+        ],
+    ),
+    ("proton", &["mail.protonmail.ch", "mailsec.protonmail.ch"]),
+    (
+        "amazon_workmail",
+        &[
+            "inbound-smtp.us-east-1.amazonaws.com",
+            "inbound-smtp.us-west-2.amazonaws.com",
+            "inbound-smtp.eu-west-1.amazonaws.com",
+        ],
+    ),
+];
+
+/// `edge { security_headers { … } }`: the headers a browser needs to keep
+/// the app from being framed, sniffed or leaking its URLs, judged on every
+/// declared hostname at each path (`edge.https.security_headers`).
+///
+/// ```hcl
+/// security_headers {
+///   hostnames         = ["app.restartix.pro"]      # default: the edge's hostnames
+///   paths             = ["/", "/app"]
+///   require_csp       = true                     # a Content-Security-Policy header (default false)
+///   require_hsts      = true                     # Strict-Transport-Security on these paths too (default false)
+///   referrer_policies = ["strict-origin-when-cross-origin", "no-referrer"]
+/// }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct SecurityHeadersSpec {
+    /// The hostnames requested (default: the `edge` block's `hostnames`).
+    pub hostnames: Vec<String>,
+    /// Paths requested on each hostname (default `["/"]`).
+    pub paths: Vec<String>,
+    /// A Content-Security-Policy header is required (else `frame-ancestors`
+    /// or X-Frame-Options suffices for framing).
+    pub require_csp: bool,
+    /// Strict-Transport-Security with a `max-age` is required on these paths.
+    pub require_hsts: bool,
+    /// The Referrer-Policy values allowed (default: every valid one but `unsafe-url`).
+    pub referrer_policies: Vec<String>,
+}
+
+/// The Referrer-Policy tokens browsers know (the W3C Referrer Policy spec).
+pub const REFERRER_POLICIES: [&str; 8] = [
+    "no-referrer",
+    "no-referrer-when-downgrade",
+    "same-origin",
+    "origin",
+    "strict-origin",
+    "origin-when-cross-origin",
+    "strict-origin-when-cross-origin",
+    "unsafe-url",
+];

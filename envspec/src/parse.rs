@@ -16,6 +16,9 @@ use terraform_json::Outputs;
 use super::*;
 
 mod gates;
+mod launch;
+mod protection;
+mod storage;
 mod terraform;
 
 /// Reads and validates `path`.
@@ -130,6 +133,24 @@ pub fn parse_with(
         .single_block("network")?
         .map(|b| network(&doc, b))
         .transpose()?;
+    let kms = top
+        .single_block("kms")?
+        .map(|b| protection::kms(&doc, b))
+        .transpose()?;
+    let secrets = top
+        .labelled_blocks("secret")?
+        .into_iter()
+        .map(|(label, b)| protection::secret(&doc, label, b))
+        .collect::<Result<_, _>>()?;
+    let s3_buckets = top
+        .labelled_blocks("s3_bucket")?
+        .into_iter()
+        .map(|(label, b)| storage::s3_bucket(&doc, label, b))
+        .collect::<Result<_, _>>()?;
+    let logs = top
+        .single_block("logs")?
+        .map(|b| storage::logs(&doc, b))
+        .transpose()?;
     let metrics = top
         .labelled_blocks("metric")?
         .into_iter()
@@ -140,6 +161,15 @@ pub fn parse_with(
         .into_iter()
         .map(|(label, b)| gates::canary(&doc, label, b))
         .collect::<Result<_, _>>()?;
+    let rds_snapshots = top
+        .labelled_blocks("rds_snapshot")?
+        .into_iter()
+        .map(|(label, b)| launch::rds_snapshot(&doc, label, b, &rds))
+        .collect::<Result<_, _>>()?;
+    let mail = top
+        .single_block("mail")?
+        .map(|b| launch::mail(&doc, b))
+        .transpose()?;
     let drills = match top.single_block("drills")? {
         Some(block) => drills(&doc, block, &rds)?,
         None => DrillsSpec::default(),
@@ -162,8 +192,14 @@ pub fn parse_with(
         budgets,
         ses,
         network,
+        kms,
+        secrets,
+        s3_buckets,
+        logs,
         metrics,
         canaries,
+        rds_snapshots,
+        mail,
         drills,
         terraform,
         source: file.to_path_buf(),
@@ -236,6 +272,7 @@ fn pitr_restore(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<PitrRestore
             .duration("statement_timeout")?
             .unwrap_or(d.statement_timeout),
         ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
+        stop_alarms: s.strings("stop_alarms")?.unwrap_or_default(),
     };
     match &drill.rds {
         Some(label) if !rds.iter().any(|r| &r.label == label) => {
@@ -539,6 +576,50 @@ fn pgbouncer(doc: &Doc, block: &Block) -> Result<PgbouncerSpec, SpecError> {
     Ok(spec)
 }
 
+/// `custom_hostname_waf` (and, for `aws_waf_on_alb`, `aws_waf_rule_groups`).
+fn custom_hostname_waf(c: &mut Section) -> Result<Option<CustomHostnameWaf>, SpecError> {
+    const CHOICES: &str = "one of \"waf_for_saas\", \"aws_waf_on_alb\", \"accepted_gap\"";
+    let choice = c.string("custom_hostname_waf")?;
+    let groups = c.strings("aws_waf_rule_groups")?;
+    let decision = match (choice.as_deref(), groups) {
+        (None, None) => return Ok(None),
+        (Some("aws_waf_on_alb"), Some(groups)) => {
+            if groups.is_empty()
+                || groups.iter().any(|g| {
+                    g.is_empty()
+                        || !g
+                            .chars()
+                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+                })
+            {
+                return Err(c.invalid_value(
+                    "aws_waf_rule_groups",
+                    "a non-empty list of AWS managed rule group names, e.g. [\"AWSManagedRulesCommonRuleSet\"]",
+                ));
+            }
+            CustomHostnameWaf::AwsWafOnAlb {
+                rule_groups: groups,
+            }
+        }
+        (Some("aws_waf_on_alb"), None) => {
+            return Err(c.missing(
+                "aws_waf_rule_groups",
+                "the AWS managed rule groups the load balancer's web ACL must run, e.g. [\"AWSManagedRulesCommonRuleSet\", \"AWSManagedRulesKnownBadInputsRuleSet\"]",
+            ));
+        }
+        (Some("waf_for_saas" | "accepted_gap"), Some(_)) | (None, Some(_)) => {
+            return Err(c.invalid_value(
+                "aws_waf_rule_groups",
+                "left out unless `custom_hostname_waf = \"aws_waf_on_alb\"`",
+            ));
+        }
+        (Some("waf_for_saas"), None) => CustomHostnameWaf::WafForSaas,
+        (Some("accepted_gap"), None) => CustomHostnameWaf::AcceptedGap,
+        (Some(_), _) => return Err(c.invalid_value("custom_hostname_waf", CHOICES)),
+    };
+    Ok(Some(decision))
+}
+
 fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
     let mut s = Section::of_block(doc, block)?;
     let cloudflare = match s.single_block("cloudflare")? {
@@ -552,6 +633,7 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
                 api_url: c.string("api_url")?,
                 custom_hostnames: c.strings("custom_hostnames")?.unwrap_or_default(),
                 managed_ruleset: c.string("managed_ruleset")?,
+                custom_hostname_waf: custom_hostname_waf(&mut c)?,
                 token: None,
             };
             if let Some(id) = &spec.managed_ruleset
@@ -576,9 +658,14 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
         }
         None => Vec::new(),
     };
+    let hostnames = s.strings("hostnames")?.unwrap_or_default();
+    let security_headers = s
+        .single_block("security_headers")?
+        .map(|b| launch::security_headers(doc, b, &hostnames))
+        .transpose()?;
     let spec = EdgeSpec {
         load_balancer: s.required_string("load_balancer")?,
-        hostnames: s.strings("hostnames")?.unwrap_or_default(),
+        hostnames,
         health_path: s.string("health_path")?.unwrap_or_else(|| "/health".into()),
         min_cert_days: s.count("min_cert_days", 0)?.unwrap_or(21),
         hsts_min_max_age: s
@@ -595,6 +682,7 @@ fn edge(doc: &Doc, block: &Block) -> Result<EdgeSpec, SpecError> {
         resolve,
         ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
         cloudflare,
+        security_headers,
     };
     s.finish()?;
     Ok(spec)

@@ -45,10 +45,23 @@ edge {
   min_cert_days    = 21
   hsts_min_max_age = "180d"
 
+  # The browser security headers, judged on each hostname at each path.
+  security_headers {
+    paths        = ["/", "/health"]
+    require_hsts = true
+  }
+
   cloudflare {
     zone             = "restartix.pro"
     token_env        = "VERIFY_SECRET_CLOUDFLARE_API_TOKEN"
     custom_hostnames = ["app.physio-bucharest.ro", "portal.kinetic-cluj.ro"]
+
+    # WAF coverage for the clinics' custom domains (cloudflare.custom_hostname_waf):
+    # AWS WAF on the ALB with these AWS managed rule groups, blocking. The
+    # other choices: "waf_for_saas" (Cloudflare's managed ruleset covers
+    # them) and "accepted_gap" (fails unless a waiver accepts it).
+    custom_hostname_waf = "aws_waf_on_alb"
+    aws_waf_rule_groups = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
   }
 }
 
@@ -109,6 +122,26 @@ budget "monthly" {
   thresholds = [50, 80, 100]
 }
 
+# The launch checklist's manual snapshots: T-7 "known-clean" (before the
+# import) and T-0 "post-import".
+rds_snapshot "known_clean" {
+  instance = "core"
+  tag      = { "verify:purpose" = "known-clean" }
+  max_age  = "8d"
+}
+
+rds_snapshot "post_import" {
+  instance = "core"
+  tag      = { "verify:purpose" = "post-import" }
+  max_age  = "2d"
+}
+
+# support@ and the other mailboxes: the domain's MX at the mail provider.
+mail {
+  domains  = ["restartix.pro"]
+  provider = "google_workspace"
+}
+
 ses {
   domain            = "restartix.pro"
   mail_from         = "mail.restartix.pro"
@@ -120,6 +153,72 @@ ses {
 network {
   vpc     = output.vpc_name
   min_azs = 3
+}
+
+# kms.rotation: the platform's keys, and every customer-managed key the
+# declared resources use, rotate automatically and have rotated.
+kms {
+  keys = ["alias/restartix-production-rds", "alias/restartix-production-secrets"]
+}
+
+# secrets.<label>: the secrets the Core API reads at start. Only the live
+# payment key's value is checked (GetSecretValue is granted on it alone).
+secret "stripe_live_key" {
+  name        = "restartix-production/stripe-live-key"
+  max_age     = "365d"
+  check_value = true
+  pattern     = "^sk_live_"
+  json_key    = "api_key"
+}
+
+secret "stripe_webhook_secret" {
+  name    = "restartix-production/stripe-webhook-secret"
+  max_age = "365d"
+}
+
+secret "cloudflare_custom_hostnames_token" {
+  name    = "restartix-production/cloudflare-custom-hostnames-token"
+  max_age = "90d"
+}
+
+secret "database_master_password" {
+  name    = "restartix-production/rds-master-password"
+  max_age = "90d"
+}
+
+# Buckets (s3.<label>.*): patient uploads and the audit exports, each
+# versioned, encrypted with its own customer-managed key, closed to the
+# public (the account's block, or the bucket's own).
+s3_bucket "uploads" {
+  name       = "restartix-production.uploads"
+  encryption = "aws:kms"
+  kms_key    = "alias/restartix-production-uploads"
+}
+
+s3_bucket "audit-export" {
+  name       = "restartix-production.audit-export"
+  encryption = "aws:kms"
+  kms_key    = "alias/restartix-production-audit-export"
+}
+
+# Log retention (logs.retention): the services' and scheduled tasks' ECS
+# logs a month to about a year; the audit export's Lambda logs a year to ten.
+logs {
+  groups = [
+    "/ecs/restartix-production-*",
+    "/ecs/audit-partition-roll",
+    "/ecs/usage-quota-reset",
+    "/ecs/usage-summary-rollup",
+    "/ecs/check-providers",
+  ]
+  min_retention_days = 30
+  max_retention_days = 400
+  allow_never_expire = false
+
+  group "/aws/lambda/restartix-production-audit-export" {
+    min_retention_days = 365
+    max_retention_days = 3653
+  }
 }
 
 # Post-cutover gates (metrics.*): one GetMetricData serves them all. A gate
@@ -275,6 +374,32 @@ canary "t0" {
   }
 }
 
+# Launch checklist: "6 rapid sign-in attempts → 429 after the 5th". Failed
+# sign-ins feed the limiter (and lockout counters), so it writes and runs only
+# with --allow-writes; nothing to undo (every answer is a 401 or a 429, and
+# the counts expire with the limiter's window). The address is the run's own
+# ({{run_id}}), so one run's count never limits the next. The runner starts
+# it after every other canary: its burst must not throttle their sign-ins.
+canary "sign_in_rate_limit" {
+  description = "6 rapid failed sign-ins: the first 5 are refused (401), the 6th is rate limited (429)"
+  writes      = true
+  base_url    = "https://api.restartix.pro"
+  timeout     = "10s"
+
+  step "failed_sign_ins" {
+    method        = "POST"
+    path          = "/v1/auth/sign-in"
+    json          = { email = "rate-limit-{{run_id}}@restartix.pro", password = "not-the-password" }
+    expect_status = 401 # each attempt before the limit
+
+    rate_limit {
+      requests     = 6
+      limited_from = 6
+      within       = "30s"
+    }
+  }
+}
+
 drills {
   allowed = false # production refuses drills unless true
 
@@ -302,5 +427,6 @@ drills {
     database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_duration      = "1h"   # the launch gate: PITR restore works in < 1 h
     restorable_within = "15m"  # RDS uploads WAL about every 5 minutes
+    stop_alarms       = ["restartix-production-core-api-5xx"]
   }
 }

@@ -37,12 +37,25 @@ edge {
   health_path      = "/health"
   min_cert_days    = 21
   hsts_min_max_age = "180d"
+
+  # The browser security headers, judged on each hostname at each path.
+  security_headers {
+    paths        = ["/", "/health"]
+    require_hsts = true
+  }
   # The harness points these hostnames at the sandbox edge and trusts its CA.
 
   cloudflare {
     zone             = "restartix.test"
     token_env        = "VERIFY_SECRET_CLOUDFLARE_API_TOKEN"
     custom_hostnames = ["app.physio-bucharest.test", "portal.kinetic-cluj.test"]
+
+    # WAF coverage for the clinics' custom domains (cloudflare.custom_hostname_waf):
+    # AWS WAF on the ALB with these AWS managed rule groups, blocking. The
+    # other choices: "waf_for_saas" (Cloudflare's managed ruleset covers
+    # them) and "accepted_gap" (fails unless a waiver accepts it).
+    custom_hostname_waf = "aws_waf_on_alb"
+    aws_waf_rule_groups = ["AWSManagedRulesCommonRuleSet", "AWSManagedRulesKnownBadInputsRuleSet"]
   }
 }
 
@@ -103,6 +116,27 @@ budget "monthly" {
   thresholds = [50, 80, 100]
 }
 
+# The launch checklist's manual snapshots: T-7 "known-clean" (before the
+# import) and T-0 "post-import".
+rds_snapshot "known_clean" {
+  instance = "core"
+  tag      = { "verify:purpose" = "known-clean" }
+  max_age  = "8d"
+}
+
+rds_snapshot "post_import" {
+  instance = "core"
+  tag      = { "verify:purpose" = "post-import" }
+  max_age  = "2d"
+}
+
+# support@ and the other mailboxes: the domain's MX at the mail provider.
+mail {
+  domains  = ["restartix.test"]
+  provider = "google_workspace"
+  # The harness points DNS lookups at the sandbox nameserver.
+}
+
 ses {
   domain            = "restartix.test"
   mail_from         = "mail.restartix.test"
@@ -115,6 +149,57 @@ ses {
 network {
   vpc     = "restartix-sandbox"
   min_azs = 3
+}
+
+# kms.rotation: these keys, and the customer-managed keys the resources above
+# and below use (the RDS instance's, the secrets', the topics', the buckets'),
+# rotate automatically; AWS managed keys (the alerts topic's alias/aws/sns)
+# pass as rotated by AWS.
+kms {
+  keys = ["alias/restartix-sandbox-rds", "alias/restartix-sandbox-secrets"]
+}
+
+# secrets.<label>: exists, not scheduled for deletion, rotated within max_age.
+# The value is read only with check_value = true (and GetSecretValue granted
+# on that secret alone); it is matched, never shown.
+secret "stripe_live_key" {
+  name        = "restartix-sandbox/stripe-live-key"
+  max_age     = "90d"
+  check_value = true
+  pattern     = "^sk_live_"
+  json_key    = "api_key"
+}
+
+secret "cloudflare_custom_hostnames_token" {
+  name    = "restartix-sandbox/cloudflare-custom-hostnames-token"
+  max_age = "90d"
+}
+
+# Buckets (s3.<label>.versioning, .encryption, .public_access_block): a label
+# each, since bucket names hold dots. Every bucket is encrypted by default
+# (SSE-S3) since 2023, so the spec names the algorithm and key it requires.
+s3_bucket "uploads" {
+  name       = "restartix-sandbox.uploads"
+  encryption = "aws:kms"
+  kms_key    = "alias/restartix-sandbox-uploads" # the bucket names the key by ARN
+}
+
+s3_bucket "audit-export" {
+  name       = "restartix-sandbox-audit-export"
+  encryption = "AES256"
+}
+
+# Log retention (logs.retention): a name ending in `*` covers a family.
+logs {
+  groups             = ["/ecs/restartix-sandbox-*"]
+  min_retention_days = 30
+  max_retention_days = 400
+  allow_never_expire = false
+
+  group "/aws/lambda/restartix-sandbox-audit-export" {
+    min_retention_days = 365
+    max_retention_days = 3653
+  }
 }
 
 # Post-cutover gates (metrics.*): one GetMetricData serves them all. A gate
@@ -270,6 +355,32 @@ canary "t0" {
   }
 }
 
+# Launch checklist: "6 rapid sign-in attempts → 429 after the 5th". Failed
+# sign-ins feed the limiter (and lockout counters), so it writes and runs only
+# with --allow-writes; nothing to undo (every answer is a 401 or a 429, and
+# the counts expire with the limiter's window). The address is the run's own
+# ({{run_id}}), so one run's count never limits the next. The runner starts
+# it after every other canary: its burst must not throttle their sign-ins.
+canary "sign_in_rate_limit" {
+  description = "6 rapid failed sign-ins: the first 5 are refused (401), the 6th is rate limited (429)"
+  writes      = true
+  base_url    = "https://api.restartix.test"
+  timeout     = "10s"
+
+  step "failed_sign_ins" {
+    method        = "POST"
+    path          = "/v1/auth/sign-in"
+    json          = { email = "rate-limit-{{run_id}}@restartix.test", password = "not-the-password" }
+    expect_status = 401 # each attempt before the limit
+
+    rate_limit {
+      requests     = 6
+      limited_from = 6
+      within       = "30s"
+    }
+  }
+}
+
 drills {
   allowed = true
 
@@ -302,5 +413,6 @@ drills {
     database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_duration      = "2m"
     restorable_within = "1m"
+    stop_alarms       = ["restartix-sandbox-core-api-5xx"]
   }
 }

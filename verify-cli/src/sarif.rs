@@ -92,8 +92,9 @@ pub fn declaration<'a>(env: &'a Environment, check: &CheckOutcome) -> Option<&'a
     // The label of a template check: `metrics.<name>`, `scheduled.<task>.<what>`.
     let after = |prefix: &str| id.strip_prefix(prefix);
     match Area::of(id)? {
-        Area::Rds if id.starts_with("rds.snapshots.") => after("rds.snapshots.")
-            .and_then(|label| labelled("rds_snapshot", label)),
+        Area::Rds if id.starts_with("rds.snapshots.") => {
+            after("rds.snapshots.").and_then(|label| labelled("rds_snapshot", label))
+        }
         Area::Rds => item(
             env,
             "rds",

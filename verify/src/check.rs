@@ -307,6 +307,9 @@ pub struct Check {
     /// Its declaration.
     pub def: &'static CheckDef,
     run: Arc<RunFn>,
+    /// Whether the runner starts it only once every other canary of the run
+    /// has ended ([`Check::after_canaries`]).
+    after_canaries: bool,
 }
 
 impl Check {
@@ -338,7 +341,26 @@ impl Check {
             id: id.into(),
             def,
             run: Arc::new(run),
+            after_canaries: false,
         }
+    }
+
+    /// The same check, started by the runner only after every canary
+    /// (`canary.*`) not so marked has ended: a rate-limit canary, whose
+    /// burst would throttle the others' sign-ins.
+    pub fn after_canaries(mut self) -> Self {
+        self.after_canaries = true;
+        self
+    }
+
+    /// Whether it waits for the other canaries ([`Check::after_canaries`]).
+    pub fn runs_after_canaries(&self) -> bool {
+        self.after_canaries
+    }
+
+    /// Whether it is a canary the checks marked [`Check::after_canaries`] wait for.
+    pub fn is_awaited_canary(&self) -> bool {
+        self.area() == "canary" && !self.after_canaries
     }
 
     /// What a pass means, in a line.

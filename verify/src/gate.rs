@@ -145,14 +145,47 @@ impl Gate {
         selection: &Selection,
         mut on_outcome: impl FnMut(&Outcome),
     ) -> Vec<Outcome> {
-        let selected: Vec<(usize, Check)> = self
+        let selected: Vec<Check> = self
             .checks()
             .into_iter()
             .filter(|c| selection.selects(&c.id))
-            .enumerate()
             .collect();
+        self.run_checks(selected, &mut on_outcome).await
+    }
+
+    /// Runs `checks` concurrently, in catalogue order but for those marked
+    /// [`Check::after_canaries`] (a rate-limit canary): they are queued last
+    /// and each starts only once every other selected canary has ended,
+    /// whatever the spec's order. Queued last, they never hold a slot that
+    /// a canary they wait for needs. Outcomes come back in `checks` order.
+    async fn run_checks(
+        &self,
+        checks: Vec<Check>,
+        on_outcome: &mut impl FnMut(&Outcome),
+    ) -> Vec<Outcome> {
+        let mut selected: Vec<(usize, Check)> = checks.into_iter().enumerate().collect();
+        // Stable: the order among each kind is kept.
+        selected.sort_by_key(|(_, c)| c.runs_after_canaries());
+        let awaited = selected
+            .iter()
+            .filter(|(_, c)| c.is_awaited_canary())
+            .count();
+        let awaited = u32::try_from(awaited).unwrap_or(u32::MAX);
+        // One permit per awaited canary that has ended.
+        let ended = tokio::sync::Semaphore::new(0);
+        let ended = &ended;
         let mut outcomes: Vec<(usize, Outcome)> = futures_util::stream::iter(selected)
-            .map(|(i, check)| async move { (i, self.run_check(&check).await) })
+            .map(|(i, check)| async move {
+                if check.runs_after_canaries() {
+                    // Every permit once, then given back for the next.
+                    let _all = ended.acquire_many(awaited).await;
+                }
+                let outcome = self.run_check(&check).await;
+                if check.is_awaited_canary() {
+                    ended.add_permits(1);
+                }
+                (i, outcome)
+            })
             .buffer_unordered(self.concurrency)
             .inspect(|(_, outcome)| on_outcome(outcome))
             .collect()
@@ -424,5 +457,84 @@ mod identity_tests {
             check_regions("eu-central-1", &regions),
             Err(IdentityError::WrongRegion { .. })
         ));
+    }
+}
+
+#[cfg(test)]
+mod ordering_tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::check::{CheckDef, Evidence, Finding};
+
+    static CANARY: CheckDef = CheckDef {
+        id: "canary.<name>",
+        title: "a canary",
+        doc: "",
+        iam: &[],
+    };
+    static OTHER: CheckDef = CheckDef {
+        id: "demo.other",
+        title: "not a canary",
+        doc: "",
+        iam: &[],
+    };
+
+    type Log = Arc<Mutex<Vec<String>>>;
+
+    /// A check that logs its start and end around `ms` of sleep.
+    fn logged(def: &'static CheckDef, id: &str, ms: u64, log: &Log) -> Check {
+        let (log, name) = (log.clone(), id.to_string());
+        Check::instance(def, id, move |_cx| {
+            let (log, name) = (log.clone(), name.clone());
+            Box::pin(async move {
+                log.lock().unwrap().push(format!("start {name}"));
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                log.lock().unwrap().push(format!("end {name}"));
+                Ok(Finding::pass("ok", Evidence::of(name)))
+            })
+        })
+    }
+
+    fn gate(concurrency: usize) -> Gate {
+        let closed = aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("eu-central-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .build();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../infra-tests/environments/sandbox.hcl");
+        let env = crate::spec::load(&path).expect("sandbox spec");
+        Gate::with_clients(env, AwsClients::new(&closed, AccessMode::read_only()))
+            .with_concurrency(concurrency)
+    }
+
+    /// A rate-limit canary declared first still starts only after every
+    /// other canary has ended (at any concurrency, one included: no
+    /// deadlock), and the outcomes keep the given order.
+    #[tokio::test]
+    async fn a_canary_marked_after_canaries_waits_for_the_others() {
+        for concurrency in [1, 2, 16] {
+            let log: Log = Arc::default();
+            let checks = vec![
+                logged(&CANARY, "canary.burst", 10, &log).after_canaries(),
+                logged(&CANARY, "canary.t0", 150, &log),
+                logged(&OTHER, "demo.other", 10, &log),
+                logged(&CANARY, "canary.slow", 300, &log),
+            ];
+            let outcomes = gate(concurrency).run_checks(checks, &mut |_| {}).await;
+            let ids: Vec<&str> = outcomes.iter().map(|o| o.id.as_str()).collect();
+            assert_eq!(
+                ids,
+                ["canary.burst", "canary.t0", "demo.other", "canary.slow"]
+            );
+            let log = log.lock().unwrap().clone();
+            let at = |entry: &str| log.iter().position(|e| e == entry).unwrap();
+            assert!(
+                at("start canary.burst") > at("end canary.t0")
+                    && at("start canary.burst") > at("end canary.slow"),
+                "concurrency {concurrency}: {log:?}"
+            );
+        }
     }
 }

@@ -169,7 +169,14 @@ pub struct Arns<'a> {
     account: &'a str,
 }
 
-impl Arns<'_> {
+impl<'a> Arns<'a> {
+    /// ARNs in `env`'s region and account.
+    pub fn of(env: &'a Environment) -> Arns<'a> {
+        Arns {
+            region: &env.region,
+            account: &env.account_id,
+        }
+    }
     /// `arn:aws:<service>:<region>:<account>:<resource>`.
     pub fn arn(&self, service: &str, resource: &str) -> String {
         format!(
@@ -366,6 +373,12 @@ fn iam_prefix(sdk_service: &str) -> Option<&'static str> {
         "cloudwatch logs" => "logs",
         "sesv2" => "ses",
         "sts" => "sts",
+        "kms" => "kms",
+        "secrets manager" => "secretsmanager",
+        "s3" => "s3",
+        // IAM's prefix is `s3` too; its operations map below.
+        "s3 control" => "s3control",
+        "wafv2" => "wafv2",
         _ => return None,
     })
 }
@@ -404,6 +417,16 @@ pub fn iam_actions(recorded: &str) -> Result<Vec<String>, String> {
             "rds:RestoreDBInstanceToPointInTime".into(),
             "rds:AddTagsToResource".into(),
         ],
+        // Secrets Manager decrypts the value with the secret's KMS key on
+        // the caller's behalf: the caller needs `kms:Decrypt` (via the service).
+        ("secretsmanager", "GetSecretValue") => {
+            vec!["secretsmanager:GetSecretValue".into(), "kms:Decrypt".into()]
+        }
+        // S3's IAM actions are not all named as its operations.
+        ("s3", "GetBucketEncryption") => vec!["s3:GetEncryptionConfiguration".into()],
+        ("s3", "GetPublicAccessBlock") => vec!["s3:GetBucketPublicAccessBlock".into()],
+        ("s3control", "GetPublicAccessBlock") => vec!["s3:GetAccountPublicAccessBlock".into()],
+        ("s3control", operation) => vec![format!("s3:{operation}")],
         (prefix, operation) => vec![format!("{prefix}:{operation}")],
     })
 }
@@ -541,8 +564,13 @@ mod tests {
                 }
                 scoped += 1;
                 let budgets = format!("arn:aws:budgets::{}:budget/", spec.account_id);
+                // S3 ARNs have neither (the bucket's region and owner are
+                // checked by the calls: GetBucketLocation, ExpectedBucketOwner).
+                let bucket = r
+                    .strip_prefix("arn:aws:s3:::")
+                    .is_some_and(|b| spec.s3_buckets.iter().any(|d| d.name == b));
                 assert!(
-                    r.contains(&prefix_region) || r.starts_with(&budgets),
+                    r.contains(&prefix_region) || r.starts_with(&budgets) || bucket,
                     "{r} is not in {} / {}",
                     spec.region,
                     spec.account_id

@@ -167,7 +167,7 @@ impl SandboxEndpoints {
 }
 
 impl StandinEndpoints {
-    /// Points `env`'s edge, Cloudflare, SES and pgbouncer blocks at these
+    /// Points `env`'s edge, Cloudflare, SES, mail and pgbouncer blocks at these
     /// stand-ins (part of [`SandboxEndpoints::point`]).
     pub fn point(&self, env: &mut Environment) {
         let standins = self;
@@ -199,6 +199,9 @@ impl StandinEndpoints {
         }
         if let Some(ses) = env.ses.as_mut() {
             ses.nameserver = Some(standins.dns.to_string());
+        }
+        if let Some(mail) = env.mail.as_mut() {
+            mail.nameserver = Some(standins.dns.to_string());
         }
         if let (Some(pgbouncer), Some(endpoint)) =
             (env.pgbouncer.as_mut(), standins.pgbouncer_endpoint)

@@ -317,8 +317,28 @@ pub(super) fn canary(doc: &Doc, name: String, block: &Block) -> Result<CanarySpe
             steps.push(step);
         }
     }
-    // Every `{{placeholder}}` is a secret or a value an earlier step captured.
+    // Every `{{placeholder}}` is a secret, a value an earlier step captured,
+    // or the run's id.
+    if secrets.iter().any(|(k, _)| k == RUN_ID_PLACEHOLDER) {
+        return Err(s.invalid_value(
+            "secrets",
+            "free of `run_id` (the run's id fills {{run_id}})",
+        ));
+    }
+    if let Some(step) = steps
+        .iter()
+        .find(|st| st.capture.iter().any(|(k, _)| k == RUN_ID_PLACEHOLDER))
+    {
+        return Err(s.invalid_value(
+            "step",
+            &format!(
+                "free of a capture named `run_id` (step `{}`; the run's id fills {{{{run_id}}}})",
+                step.name
+            ),
+        ));
+    }
     let mut known: Vec<String> = secrets.iter().map(|(k, _)| k.clone()).collect();
+    known.push(RUN_ID_PLACEHOLDER.to_string());
     for step in &steps {
         let mut texts: Vec<&str> = vec![&step.path];
         texts.extend(step.headers.iter().map(|(_, v)| v.as_str()));
@@ -357,7 +377,13 @@ pub(super) fn canary(doc: &Doc, name: String, block: &Block) -> Result<CanarySpe
         u.finish()?;
         undo.push(step);
     }
-    if writes && undo.is_empty() {
+    // A rate-limit step's requests are refused (401, 429): they leave only
+    // the limiter's counters, which expire with its window; nothing to undo.
+    let writes_beyond_bursts = steps
+        .iter()
+        .any(|st| st.rate_limit.is_none() && !matches!(st.method.as_str(), "GET" | "HEAD"));
+    let only_bursts_write = steps.iter().any(|st| st.rate_limit.is_some()) && !writes_beyond_bursts;
+    if writes && !only_bursts_write && undo.is_empty() {
         return Err(doc.error(
             block.ident.span(),
             format!(
@@ -495,6 +521,7 @@ fn step_of(s: &mut Section, name: String, writes: bool) -> Result<CanaryStep, Sp
         (Some(json), None) => Some(json.to_string()),
         (None, body) => body,
     };
+    let explicit_status = s.attribute("expect_status").is_some();
     let expect_status = match s.count("expect_status", 100)? {
         None => 200,
         Some(n) if n <= 599 => n as u16,
@@ -523,6 +550,30 @@ fn step_of(s: &mut Section, name: String, writes: bool) -> Result<CanaryStep, Sp
         expect.push(BodyExpectation { pointer, test });
     }
     let capture = s.string_map("capture")?.unwrap_or_default();
+    let rate_limit = match s.single_block("rate_limit")? {
+        Some(b) => {
+            let mut r = Section::of_block(s.doc, b)?;
+            let limit = rate_limit_of(&mut r, explicit_status.then_some(expect_status))?;
+            r.finish()?;
+            for (given, key) in [
+                (max_latency.is_some(), "max_latency"),
+                (!expect.is_empty(), "expect"),
+                (!capture.is_empty(), "capture"),
+            ] {
+                if given {
+                    return Err(s.invalid_value(
+                        key,
+                        &format!(
+                            "left out of a step with `rate_limit` (step `{name}`: its requests \
+                             are judged by status only)"
+                        ),
+                    ));
+                }
+            }
+            Some(limit)
+        }
+        None => None,
+    };
     if let Some((key, pointer)) = capture
         .iter()
         .find(|(_, p)| !(p.is_empty() || p.starts_with('/')))
@@ -545,6 +596,57 @@ fn step_of(s: &mut Section, name: String, writes: bool) -> Result<CanaryStep, Sp
         max_latency,
         expect,
         capture,
+        rate_limit,
+    })
+}
+
+/// `rate_limit { requests, limited_from, within, interval }`; `status_before`
+/// is the step's `expect_status` when it sets one.
+fn rate_limit_of(r: &mut Section, status_before: Option<u16>) -> Result<RateLimit, SpecError> {
+    let requests = r
+        .count("requests", 2)?
+        .ok_or_else(|| r.missing("requests", "how many requests the step sends, 2 to 100"))?;
+    if requests > RateLimit::MAX_REQUESTS {
+        return Err(r.invalid_value(
+            "requests",
+            &format!("at most {} (found {requests})", RateLimit::MAX_REQUESTS),
+        ));
+    }
+    let limited_from = r.count("limited_from", 2)?.ok_or_else(|| {
+        r.missing(
+            "limited_from",
+            "the first request (1-based) the limit must answer 429",
+        )
+    })?;
+    if limited_from > requests {
+        return Err(r.invalid_value(
+            "limited_from",
+            &format!("at most `requests` ({requests}), found {limited_from}"),
+        ));
+    }
+    let within = r.duration("within")?.unwrap_or(RateLimit::DEFAULT_WITHIN);
+    if within.is_zero() || within > RateLimit::MAX_WITHIN {
+        return Err(r.invalid_value("within", "a positive duration of at most 5m"));
+    }
+    let interval = r.duration("interval")?.unwrap_or_default();
+    if interval.saturating_mul(requests - 1) >= within {
+        return Err(r.invalid_value(
+            "interval",
+            "short enough that every request fits `within` (interval × (requests − 1) < within)",
+        ));
+    }
+    if status_before == Some(429) {
+        return Err(r.invalid_value(
+            "requests",
+            "judged against an `expect_status` other than 429 (the status before the limit)",
+        ));
+    }
+    Ok(RateLimit {
+        requests,
+        limited_from,
+        within,
+        interval,
+        status_before,
     })
 }
 
@@ -562,7 +664,7 @@ pub fn placeholders(text: &str) -> Vec<&str> {
 }
 
 /// A gate's label becomes part of a check id: letters, digits, `_` and `-`.
-fn check_label(doc: &Doc, block: &Block, name: &str) -> Result<(), SpecError> {
+pub(super) fn check_label(doc: &Doc, block: &Block, name: &str) -> Result<(), SpecError> {
     if name.is_empty()
         || !name
             .chars()
@@ -583,7 +685,7 @@ fn check_label(doc: &Doc, block: &Block, name: &str) -> Result<(), SpecError> {
 impl Section<'_> {
     /// `key = { name = "value", … }`: an object of strings (values may be
     /// `output.NAME` references), in the order written.
-    fn string_map(
+    pub(super) fn string_map(
         &mut self,
         key: &'static str,
     ) -> Result<Option<Vec<(String, String)>>, SpecError> {

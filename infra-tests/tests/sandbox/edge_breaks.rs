@@ -43,6 +43,10 @@ enum Break {
     CustomHostnamePending,
     SpfWithoutAmazonses,
     DmarcNone,
+    MxWrongProvider,
+    NullMx,
+    SecurityHeadersMissing,
+    XFrameOptionsConflicting,
 }
 
 async fn run(id: &str, broken: Break) -> Outcome {
@@ -227,6 +231,24 @@ async fn apply(s: &Standins, broken: Break) {
             .set_txt("mail.restartix.test", vec!["v=spf1 include:_spf.google.com ~all".into()])
             .await
             .unwrap(),
+        Break::MxWrongProvider => s
+            .dns
+            .set_mx("restartix.test", vec![(10, "mx.zoho.eu".into()), (20, "mx2.zoho.eu".into())])
+            .await
+            .unwrap(),
+        Break::NullMx => s.dns.set_mx("restartix.test", vec![(0, ".".into())]).await.unwrap(),
+        Break::SecurityHeadersMissing => s.edge.update(|c| c.security_headers = false).unwrap(),
+        Break::XFrameOptionsConflicting => {
+            // Only X-Frame-Options guards framing, and it says two things.
+            s.edge.update(|c| c.security_headers = false).unwrap();
+            let fixed: Vec<(String, String)> = vec![
+                ("x-frame-options".into(), "DENY".into()),
+                ("x-frame-options".into(), "SAMEORIGIN".into()),
+                ("x-content-type-options".into(), "nosniff".into()),
+                ("referrer-policy".into(), "no-referrer".into()),
+            ];
+            s.edge.update(move |c| c.extra_headers = fixed.clone()).unwrap();
+        }
         Break::DmarcNone => s
             .dns
             .set_txt("_dmarc.restartix.test", vec!["v=DMARC1; p=none".into()])
@@ -251,6 +273,10 @@ async fn apply(s: &Standins, broken: Break) {
 #[case("edge.tls.certificate", "/details/probe", json!("tls handshake"))]
 #[case("cloudflare.ssl_strict", "/details/probe", json!("cloudflare api"))]
 #[case("ses.dns", "/observed/dmarc/0", json!("v=DMARC1; p=quarantine; rua=mailto:dmarc@restartix.test"))]
+#[case("dns.mx", "/observed/restartix.test/mx/0", json!("1 aspmx.l.google.com"))]
+#[case("dns.mx", "/details/probe", json!("dns mx lookup"))]
+#[case("edge.https.security_headers", "/observed/https:~1~1api.restartix.test~1/x-content-type-options/0", json!("nosniff"))]
+#[case("edge.https.security_headers", "/observed/https:~1~1api.restartix.test~1health/frame-ancestors/0", json!("'none'"))]
 fn passes_against_good_stand_ins(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -326,6 +352,10 @@ fn a_free_plan_zone_running_the_free_managed_ruleset_passes_the_waf_check() {
 #[case(Break::CustomHostnamePending, "cloudflare.custom_hostnames", &["zone 'restartix.test'", "clinic.pending.test: status/ssl.status expected active/active, observed pending/pending_validation"])]
 #[case(Break::SpfWithoutAmazonses, "ses.dns", &["restartix.test", "SPF on mail.restartix.test expected to include amazonses.com, observed \"v=spf1 include:_spf.google.com ~all\""])]
 #[case(Break::DmarcNone, "ses.dns", &["restartix.test", "DMARC on _dmarc.restartix.test expected p=quarantine or p=reject, observed p=none"])]
+#[case(Break::MxWrongProvider, "dns.mx", &["mail domain 'restartix.test'", "every MX target expected among google_workspace's MX hosts (smtp.google.com, aspmx.l.google.com", "observed 10 mx.zoho.eu, 20 mx2.zoho.eu"])]
+#[case(Break::NullMx, "dns.mx", &["mail domain 'restartix.test'", "MX records expected at restartix.test, observed a null MX"])]
+#[case(Break::SecurityHeadersMissing, "edge.https.security_headers", &["https://api.restartix.test/", "framing expected CSP frame-ancestors (no * or bare scheme) or X-Frame-Options DENY/SAMEORIGIN, observed no CSP frame-ancestors, X-Frame-Options none", "X-Content-Type-Options expected nosniff, observed none", "Referrer-Policy expected one of", "observed none"])]
+#[case(Break::XFrameOptionsConflicting, "edge.https.security_headers", &["https://api.restartix.test/health", "observed no CSP frame-ancestors, X-Frame-Options 2 different values"])]
 fn fails_against_broken_stand_ins(
     #[case] broken: Break,
     #[case] id: &str,

@@ -23,3 +23,4 @@ mod read_only;
 mod reset;
 mod spec;
 mod terraform;
+mod waf_rate_limit;

@@ -90,6 +90,52 @@ fn parse(text: &str) -> Result<verify::Environment, SpecError> {
 #[case::canary_undo_unknown_placeholder(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n  }}\n  undo \"u\" {{\n    undoes = \"s\"\n    path = \"/x/{{{{id}}}}\"\n  }}\n}}\n"), 13, "undo `u` uses {{id}}, which is neither in `secrets` nor captured by a step")]
 #[case::canary_undo_status_out_of_range(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n  }}\n  undo \"u\" {{\n    undoes = \"s\"\n    path = \"/x\"\n    expect_status = [204, 700]\n  }}\n}}\n"), 14, "`expect_status` must be an HTTP status (100 to 599) or a list of them")]
 #[case::canary_secret_over_plain_http(&format!("{GOOD_HEAD}canary \"c\" {{\n  base_url = \"http://api.example\"\n  path = \"/x\"\n  secrets = {{ p = \"VERIFY_SECRET_P\" }}\n}}\n"), 5, "an https:// URL when the canary has `secrets` (a secret is sent only over https)")]
+#[case::s3_no_encryption(&format!("{GOOD_HEAD}s3_bucket \"b\" {{\n  name = \"restartix.uploads\"\n}}\n"), 4, "missing required attribute `encryption`")]
+#[case::s3_bad_algorithm(&format!("{GOOD_HEAD}s3_bucket \"b\" {{\n  name = \"restartix.uploads\"\n  encryption = \"SSE-KMS\"\n}}\n"), 6, "one of \"aws:kms\", \"aws:kms:dsse\", \"AES256\"")]
+#[case::s3_kms_without_key(&format!("{GOOD_HEAD}s3_bucket \"b\" {{\n  name = \"restartix.uploads\"\n  encryption = \"aws:kms\"\n}}\n"), 4, "missing required attribute `kms_key`")]
+#[case::s3_key_with_sse_s3(&format!("{GOOD_HEAD}s3_bucket \"b\" {{\n  name = \"restartix.uploads\"\n  encryption = \"AES256\"\n  kms_key = \"alias/x\"\n}}\n"), 7, "`kms_key` must be left out")]
+#[case::s3_bad_name(&format!("{GOOD_HEAD}s3_bucket \"b\" {{\n  name = \"arn:aws:s3:::uploads\"\n  encryption = \"AES256\"\n}}\n"), 5, "an S3 bucket name")]
+#[case::s3_unknown_key(&format!("{GOOD_HEAD}s3_bucket \"b\" {{\n  name = \"restartix.uploads\"\n  encryption = \"AES256\"\n  versioning = true\n}}\n"), 7, "unknown attribute `versioning`")]
+#[case::s3_key_not_a_string(&format!("{GOOD_HEAD}s3_bucket \"b\" {{\n  name = \"restartix.uploads\"\n  encryption = \"aws:kms\"\n  kms_key = 42\n}}\n"), 7, "`kms_key` must be a string")]
+#[case::logs_no_groups(&format!("{GOOD_HEAD}logs {{\n  min_retention_days = 30\n}}\n"), 4, "missing required attribute `groups`")]
+#[case::logs_no_minimum(&format!("{GOOD_HEAD}logs {{\n  groups = [\"/ecs/a\"]\n}}\n"), 4, "missing required attribute `min_retention_days`")]
+#[case::logs_max_below_min(&format!("{GOOD_HEAD}logs {{\n  groups = [\"/ecs/a\"]\n  min_retention_days = 30\n  max_retention_days = 7\n}}\n"), 7, "`max_retention_days` must be at least min_retention_days (30)")]
+#[case::logs_star_inside(&format!("{GOOD_HEAD}logs {{\n  groups = [\"/ecs/*/a\"]\n  min_retention_days = 30\n}}\n"), 5, "a prefix ending in one `*`")]
+#[case::logs_group_twice(&format!("{GOOD_HEAD}logs {{\n  groups = [\"/ecs/a\"]\n  min_retention_days = 30\n  group \"/ecs/a\" {{\n  }}\n}}\n"), 7, "already declared in `groups`")]
+#[case::logs_days_not_a_number(&format!("{GOOD_HEAD}logs {{\n  groups = [\"/ecs/a\"]\n  min_retention_days = \"30d\"\n}}\n"), 6, "`min_retention_days` must be a whole number ≥ 1")]
+#[case::logs_unknown_key(&format!("{GOOD_HEAD}logs {{\n  groups = [\"/ecs/a\"]\n  min_retention_days = 30\n  never_expire = true\n}}\n"), 7, "unknown attribute `never_expire`")]
+#[case::snapshot_neither_tag_nor_prefix(&format!("{GOOD_HEAD}rds_snapshot \"k\" {{\n  instance = \"db\"\n  max_age = \"8d\"\n}}\n"), 4, "missing required attribute `tag`")]
+#[case::snapshot_no_max_age(&format!("{GOOD_HEAD}rds_snapshot \"k\" {{\n  instance = \"db\"\n  name_prefix = \"db-\"\n}}\n"), 4, "missing required attribute `max_age`")]
+#[case::snapshot_label_not_an_id(&format!("{GOOD_HEAD}rds_snapshot \"known clean\" {{\n  instance = \"db\"\n  name_prefix = \"db-\"\n  max_age = \"8d\"\n}}\n"), 4, "may hold only letters, digits")]
+#[case::snapshot_tag_not_an_object(&format!("{GOOD_HEAD}rds_snapshot \"k\" {{\n  instance = \"db\"\n  tag = \"known-clean\"\n  max_age = \"8d\"\n}}\n"), 6, "`tag` must be an object of strings")]
+#[case::snapshot_bad_age(&format!("{GOOD_HEAD}rds_snapshot \"k\" {{\n  instance = \"db\"\n  name_prefix = \"db-\"\n  max_age = \"a week\"\n}}\n"), 7, "is not a valid duration")]
+#[case::snapshot_unknown_key(&format!("{GOOD_HEAD}rds_snapshot \"k\" {{\n  instance = \"db\"\n  name_prefix = \"db-\"\n  max_age = \"8d\"\n  min_age = \"1d\"\n}}\n"), 8, "unknown attribute `min_age`")]
+#[case::mail_unknown_provider(&format!("{GOOD_HEAD}mail {{\n  domains = [\"restartix.pro\"]\n  provider = \"gmail\"\n}}\n"), 6, "`provider` must be one of google_workspace, microsoft_365")]
+#[case::mail_no_provider(&format!("{GOOD_HEAD}mail {{\n  domains = [\"restartix.pro\"]\n}}\n"), 4, "missing required attribute `provider`")]
+#[case::mail_provider_and_hosts(&format!("{GOOD_HEAD}mail {{\n  domains = [\"restartix.pro\"]\n  provider = \"zoho\"\n  mx_hosts = [\"mx.zoho.eu\"]\n}}\n"), 7, "`mx_hosts` must be left out when `provider` is set")]
+#[case::mail_bad_domain(&format!("{GOOD_HEAD}mail {{\n  domains = [\"support@restartix.pro\"]\n  provider = \"zoho\"\n}}\n"), 5, "a list of domain names")]
+#[case::mail_bad_nameserver(&format!("{GOOD_HEAD}mail {{\n  domains = [\"restartix.pro\"]\n  provider = \"zoho\"\n  nameserver = \"localhost\"\n}}\n"), 7, "\"ip:port\" of a DNS server")]
+#[case::security_headers_relative_path(&format!("{GOOD_HEAD}edge {{\n  load_balancer = \"lb\"\n  security_headers {{\n    paths = [\"app\"]\n  }}\n}}\n"), 7, "each starting with `/`")]
+#[case::security_headers_bad_referrer_policy(&format!("{GOOD_HEAD}edge {{\n  load_balancer = \"lb\"\n  security_headers {{\n    referrer_policies = [\"strict\"]\n  }}\n}}\n"), 7, "a non-empty list of no-referrer")]
+#[case::security_headers_unknown_key(&format!("{GOOD_HEAD}edge {{\n  load_balancer = \"lb\"\n  security_headers {{\n    require_xfo = true\n  }}\n}}\n"), 7, "unknown attribute `require_xfo`")]
+#[case::security_headers_flag_not_a_bool(&format!("{GOOD_HEAD}edge {{\n  load_balancer = \"lb\"\n  security_headers {{\n    require_csp = \"yes\"\n  }}\n}}\n"), 7, "`require_csp` must be true or false")]
+#[case::canary_rate_limit_over_the_cap(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n    rate_limit {{\n      requests = 101\n      limited_from = 6\n    }}\n  }}\n}}\n"), 11, "block `rate_limit`: `requests` must be at most 100 (found 101)")]
+#[case::canary_rate_limit_limited_after_the_last(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n    rate_limit {{\n      requests = 6\n      limited_from = 7\n    }}\n  }}\n}}\n"), 12, "`limited_from` must be at most `requests` (6), found 7")]
+#[case::canary_rate_limit_with_capture(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n    capture = {{ t = \"/t\" }}\n    rate_limit {{\n      requests = 6\n      limited_from = 6\n    }}\n  }}\n}}\n"), 10, "`capture` must be left out of a step with `rate_limit`")]
+#[case::canary_rate_limit_unknown_key(&format!("{GOOD_HEAD}canary \"c\" {{\n  writes = true\n  base_url = \"https://api.example\"\n  step \"s\" {{\n    method = \"POST\"\n    path = \"/x\"\n    rate_limit {{\n      requests = 6\n      limited_from = 6\n      burst = true\n    }}\n  }}\n}}\n"), 13, "block `rate_limit`: unknown attribute `burst`")]
+#[case::custom_hostname_waf_unknown(&format!("{GOOD_HEAD}edge {{\n  load_balancer = \"lb\"\n  cloudflare {{\n    zone = \"z\"\n    custom_hostname_waf = \"cloudflare\"\n  }}\n}}\n"), 8, "`custom_hostname_waf` must be one of \"waf_for_saas\", \"aws_waf_on_alb\", \"accepted_gap\"")]
+#[case::custom_hostname_waf_alb_without_groups(&format!("{GOOD_HEAD}edge {{\n  load_balancer = \"lb\"\n  cloudflare {{\n    zone = \"z\"\n    custom_hostname_waf = \"aws_waf_on_alb\"\n  }}\n}}\n"), 6, "missing required attribute `aws_waf_rule_groups`")]
+#[case::custom_hostname_waf_groups_without_alb(&format!("{GOOD_HEAD}edge {{\n  load_balancer = \"lb\"\n  cloudflare {{\n    zone = \"z\"\n    custom_hostname_waf = \"waf_for_saas\"\n    aws_waf_rule_groups = [\"AWSManagedRulesCommonRuleSet\"]\n  }}\n}}\n"), 9, "`aws_waf_rule_groups` must be left out unless `custom_hostname_waf = \"aws_waf_on_alb\"`")]
+#[case::kms_bad_key(&format!("{GOOD_HEAD}kms {{\n  keys = [\"not a key\"]\n}}\n"), 5, "\"not a key\" is none of them")]
+#[case::kms_unknown_attribute(&format!("{GOOD_HEAD}kms {{\n  rotate = true\n}}\n"), 5, "unknown attribute `rotate`")]
+#[case::secret_without_name(&format!("{GOOD_HEAD}secret \"s\" {{\n  max_age = \"90d\"\n}}\n"), 4, "missing required attribute `name`")]
+#[case::secret_label_with_a_dot(&format!("{GOOD_HEAD}secret \"a.b\" {{\n  name = \"n\"\n}}\n"), 4, "letters, digits, `_` and `-` only")]
+#[case::secret_unknown_attribute(&format!("{GOOD_HEAD}secret \"s\" {{\n  name  = \"n\"\n  value = \"sk_live_x\"\n}}\n"), 6, "unknown attribute `value`")]
+#[case::secret_pattern_without_check_value(&format!("{GOOD_HEAD}secret \"s\" {{\n  name    = \"n\"\n  pattern = \"^sk_live_\"\n}}\n"), 6, "`pattern` must be left out unless `check_value = true`")]
+#[case::secret_check_value_without_pattern(&format!("{GOOD_HEAD}secret \"s\" {{\n  name        = \"n\"\n  check_value = true\n}}\n"), 4, "missing required attribute `pattern`")]
+#[case::secret_invalid_regex(&format!("{GOOD_HEAD}secret \"s\" {{\n  name        = \"n\"\n  check_value = true\n  pattern     = \"^sk_(live\"\n}}\n"), 7, "`pattern` must be a valid regular expression")]
+#[case::secret_arn_of_another_name(&format!("{GOOD_HEAD}secret \"s\" {{\n  name = \"n\"\n  arn  = \"arn:aws:secretsmanager:eu-central-1:123456789012:secret:other-AbC123\"\n}}\n"), 6, "`arn` must be the secret's full ARN")]
+#[case::secret_max_age_zero(&format!("{GOOD_HEAD}secret \"s\" {{\n  name    = \"n\"\n  max_age = \"0s\"\n}}\n"), 6, "`max_age` must be a duration above zero")]
 fn an_invalid_spec_is_refused_with_its_position(
     #[case] text: &str,
     #[case] line: usize,
@@ -245,6 +291,8 @@ fn production_refuses_drills_and_declares_every_area() {
             && env.network.is_some()
     );
     assert_eq!(env.budgets[0].thresholds, vec![50.0, 80.0, 100.0]);
+    assert_eq!(env.s3_buckets.len(), 2);
+    assert!(env.logs.is_some());
 }
 
 /// No input panics: truncations and byte flips of a real spec only ever give `Ok` or `Err`.

@@ -582,7 +582,7 @@ fn a_stop_alarm_in_alarm_or_missing_refuses_the_drill_with_nothing_injected() {
     let dir = scratch("e2e-stop-alarm");
     let before = rds_status();
     let (tasks, _) = pgbouncer_status();
-    for name in ["rds-failover", "pgbouncer-drain"] {
+    for name in ["rds-failover", "pgbouncer-drain", "pitr-restore"] {
         let out = drill(&dir, name, &[]);
         assert_exit(&out, 2);
         assert!(

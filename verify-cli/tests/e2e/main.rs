@@ -12,6 +12,7 @@ mod drills;
 mod environments;
 mod gate;
 mod inputs;
+mod secrets;
 mod signoffs;
 mod terraform;
 

@@ -1,12 +1,44 @@
 //! CloudWatch Logs: a search of a log group for a marker line
-//! (`scheduled.<task>.succeeded`, when ECS no longer lists the run).
+//! (`scheduled.<task>.succeeded`, when ECS no longer lists the run), and the
+//! log groups under a name prefix (`logs.retention`).
 
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
+
+use aws_sdk_cloudwatchlogs::types::LogGroup;
 
 use super::AwsClients;
 use crate::CheckError;
 
 pub(crate) const FILTER_LOG_EVENTS: &str = "logs:FilterLogEvents";
+pub(crate) const DESCRIBE_LOG_GROUPS: &str = "logs:DescribeLogGroups";
+
+/// Every log group whose name starts with `prefix` (`logGroupNamePrefix`
+/// matches prefixes: an exact name is picked by the caller), all pages,
+/// once per run.
+pub(crate) async fn groups_with_prefix(
+    aws: &AwsClients,
+    prefix: &str,
+) -> Result<Arc<Vec<LogGroup>>, CheckError> {
+    aws.cache()
+        .get(&format!("{DESCRIBE_LOG_GROUPS}:{prefix}"), || async {
+            let resource = format!("log groups named '{prefix}*'");
+            let mut found = Vec::new();
+            let mut pages = aws
+                .logs
+                .describe_log_groups()
+                .log_group_name_prefix(prefix)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                let page =
+                    page.map_err(|e| CheckError::from_sdk(DESCRIBE_LOG_GROUPS, &resource, e))?;
+                found.extend(page.log_groups.unwrap_or_default());
+            }
+            Ok(found)
+        })
+        .await
+}
 
 /// The first log line holding `marker` in `group` since `since`. Pages until
 /// a hit or the end: an empty page with a next token is normal (CloudWatch

@@ -77,6 +77,27 @@ pub struct AwsClients {
     cache: Arc<DescribeCache>,
 }
 
+/// S3 Control's endpoint rules put the account id in the host
+/// (`123456789012.s3-control.eu-central-1.amazonaws.com`), an overridden
+/// endpoint included (`123456789012.127.0.0.1:PORT` does not resolve): when
+/// the endpoint is overridden (the sandbox), S3 Control uses it as given.
+/// Signed as `s3`, the service's signing name, as the rules would.
+#[derive(Debug)]
+struct OverriddenEndpoint(String);
+
+impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for OverriddenEndpoint {
+    fn resolve_endpoint<'a>(
+        &'a self,
+        _params: &'a aws_sdk_s3control::config::endpoint::Params,
+    ) -> aws_sdk_s3control::config::endpoint::EndpointFuture<'a> {
+        aws_sdk_s3control::config::endpoint::EndpointFuture::ready(Ok(
+            aws_sdk_s3control::config::endpoint::Endpoint::builder()
+                .url(self.0.clone())
+                .build(),
+        ))
+    }
+}
+
 impl AwsClients {
     /// The region each client sends its calls to (`None` when a client has none),
     /// by service name. Every entry must equal the spec's region
@@ -154,7 +175,18 @@ impl AwsClients {
                     .interceptor(calls.clone())
                     .build(),
             ),
-            s3control: client!(aws_sdk_s3control),
+            s3control: {
+                let builder = aws_sdk_s3control::config::Builder::from(config)
+                    .interceptor(guard.clone())
+                    .interceptor(calls.clone());
+                aws_sdk_s3control::Client::from_conf(
+                    match config.endpoint_url() {
+                        Some(url) => builder.endpoint_resolver(OverriddenEndpoint(url.to_string())),
+                        None => builder,
+                    }
+                    .build(),
+                )
+            },
             wafv2: client!(aws_sdk_wafv2),
             sts: client!(aws_sdk_sts),
             mode,

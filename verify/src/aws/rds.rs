@@ -15,6 +15,7 @@ pub(crate) const DESCRIBE_EVENTS: &str = "rds:DescribeEvents";
 pub(crate) const REBOOT_DB_INSTANCE: &str = "rds:RebootDBInstance";
 pub(crate) const RESTORE_TO_POINT_IN_TIME: &str = "rds:RestoreDBInstanceToPointInTime";
 pub(crate) const DELETE_DB_INSTANCE: &str = "rds:DeleteDBInstance";
+pub(crate) const ADD_TAGS_TO_RESOURCE: &str = "rds:AddTagsToResource";
 
 /// The instance `identifier`, described once per run.
 pub(crate) async fn instance(
@@ -177,4 +178,66 @@ pub(crate) async fn delete_instance(
         }
         Err(e) => Err(CheckError::from_sdk(DELETE_DB_INSTANCE, identifier, e)),
     }
+}
+
+/// Sets `tags` on the RDS resource `arn` (a scratch instance's deadline,
+/// moved to now when its drill gives it up). Refused unless the caller
+/// holds a guard admitting [`ADD_TAGS_TO_RESOURCE`].
+pub(crate) async fn tag(
+    aws: &AwsClients,
+    arn: &str,
+    tags: &[(&str, &str)],
+) -> Result<(), CheckError> {
+    let mut call = aws.rds.add_tags_to_resource().resource_name(arn);
+    for (key, value) in tags {
+        call = call.tags(Tag::builder().key(*key).value(*value).build());
+    }
+    call.send()
+        .await
+        .map(|_| ())
+        .map_err(|e| CheckError::from_sdk(ADD_TAGS_TO_RESOURCE, arn, e))
+}
+
+pub(crate) const DESCRIBE_DB_SNAPSHOTS: &str = "rds:DescribeDBSnapshots";
+
+/// Every manual snapshot of instance `identifier`, all pages, read once
+/// per run (`rds.snapshots.<label>` checks on one instance share it). An
+/// instance that does not exist has none.
+pub(crate) async fn manual_snapshots(
+    aws: &AwsClients,
+    identifier: &str,
+) -> Result<Arc<Vec<aws_sdk_rds::types::DbSnapshot>>, CheckError> {
+    aws.cache()
+        .get(
+            &format!("{DESCRIBE_DB_SNAPSHOTS}:manual:{identifier}"),
+            || async {
+                let resource = format!("rds instance '{identifier}'");
+                let mut found = Vec::new();
+                let mut pages = aws
+                    .rds
+                    .describe_db_snapshots()
+                    .db_instance_identifier(identifier)
+                    .snapshot_type("manual")
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    match page {
+                        Ok(page) => found.extend(page.db_snapshots.unwrap_or_default()),
+                        // AWS answers an unknown instance with no snapshots;
+                        // a fault saying so is the same observation.
+                        Err(e)
+                            if e.as_service_error()
+                                .is_some_and(|s| s.is_db_snapshot_not_found_fault()) =>
+                        {
+                            break;
+                        }
+                        Err(e) => {
+                            return Err(CheckError::from_sdk(DESCRIBE_DB_SNAPSHOTS, &resource, e));
+                        }
+                    }
+                }
+                Ok(found)
+            },
+        )
+        .await
 }

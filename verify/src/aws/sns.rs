@@ -110,3 +110,24 @@ pub(crate) async fn topic_policy(
         })
         .await
 }
+
+/// Every attribute of the topic `topic_arn` (`KmsMasterKeyId` among them,
+/// for `kms.rotation`), read once per run.
+pub(crate) async fn topic_attributes(
+    aws: &AwsClients,
+    topic_arn: &str,
+) -> Result<Arc<std::collections::HashMap<String, String>>, CheckError> {
+    aws.cache()
+        .get(&format!("{GET_TOPIC_ATTRIBUTES}:{topic_arn}"), || async {
+            aws.sns
+                .get_topic_attributes()
+                .topic_arn(topic_arn)
+                .send()
+                .await
+                .map(|out| out.attributes.unwrap_or_default())
+                .map_err(|e| {
+                    CheckError::from_sdk(GET_TOPIC_ATTRIBUTES, &format!("topic {topic_arn}"), e)
+                })
+        })
+        .await
+}

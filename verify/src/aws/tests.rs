@@ -177,7 +177,17 @@ fn access_denied_is_an_error_naming_the_operation() {
                 "not authorized",
             ))
         });
-    let rds = mock_client!(aws_sdk_rds, RuleMode::MatchAny, [&rds_rule]);
+    let snapshots_rule = mock!(aws_sdk_rds::Client::describe_db_snapshots).then_error(|| {
+        aws_sdk_rds::operation::describe_db_snapshots::DescribeDBSnapshotsError::generic(denied(
+            "AccessDenied",
+            "User is not authorized to perform rds:DescribeDBSnapshots",
+        ))
+    });
+    let rds = mock_client!(
+        aws_sdk_rds,
+        RuleMode::MatchAny,
+        [&rds_rule, &snapshots_rule]
+    );
     let budgets = mock_client!(
         aws_sdk_budgets,
         RuleMode::MatchAny,

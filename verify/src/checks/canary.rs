@@ -42,14 +42,16 @@ use tokio::time::Instant;
 use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding};
 use crate::context::{Context, RunSettings};
 use crate::probe::http::{HttpOptions, HttpResponse, Outgoing, ProbeError, send};
-use crate::spec::{BodyExpectation, BodyTest, CanarySpec, CanaryStep, CanaryUndo};
+use crate::spec::{
+    BodyExpectation, BodyTest, CanarySpec, CanaryStep, CanaryUndo, RUN_ID_PLACEHOLDER, RateLimit,
+};
 
 /// One check per declared canary: instances of this template. Requests
 /// through the edge; no AWS call.
 pub(crate) const CANARY: CheckDef = CheckDef {
     id: "canary.<name>",
     title: "the declared canary's steps answer as expected, in time",
-    doc: "an HTTP request, or a sequence of steps with captured values, returns the expected status/body within the latency bound; a canary that writes is marked `writes = true`, runs only with a run-time opt-in, and undoes its writes; no secret or captured value in any output",
+    doc: "an HTTP request, or a sequence of steps with captured values, returns the expected status/body within the latency bound; a canary that writes is marked `writes = true`, runs only with a run-time opt-in, and undoes its writes; a `rate_limit` step sends its request N times and expects 429 from the K-th on (and not before), after every other canary; no secret or captured value in any output",
     iam: &[],
 };
 
@@ -66,10 +68,17 @@ pub fn checks(canaries: &[CanarySpec]) -> Vec<Check> {
         .iter()
         .map(|canary| {
             let name = canary.name.clone();
-            Check::instance(&CANARY, format!("canary.{}", canary.name), move |cx| {
+            let check = Check::instance(&CANARY, format!("canary.{}", canary.name), move |cx| {
                 let name = name.clone();
                 Box::pin(async move { run(cx, &name).await })
-            })
+            });
+            // A rate-limit burst would throttle the other canaries' requests
+            // (an IP limit, the T-0 sign-in): it runs after all of them.
+            if canary.rate_limited() {
+                check.after_canaries()
+            } else {
+                check
+            }
         })
         .collect()
 }
@@ -133,6 +142,7 @@ async fn canary(
     }
     options.timeout = spec.timeout;
     let mut values = Values::default();
+    values.set_public(RUN_ID_PLACEHOLDER, Value::String(run_id.to_string()));
     for (placeholder, variable) in &spec.secrets {
         let what = format!("`secrets.{placeholder}`");
         match crate::secrets::read(&settings.secret_prefix, variable, &what) {
@@ -393,6 +403,12 @@ async fn run_steps(
                 undo: Vec::new(),
             });
         }
+        if let Some(limit) = &step.rate_limit {
+            match run_burst(spec, step, limit, options, values, progress, run_id).await {
+                Ending::Passed => continue,
+                ending => return ending,
+            }
+        }
         let answered = exchange(spec, &request, options, values, run_id).await;
         let last_write = |progress: &mut Progress, state: WriteState| {
             if writes && let Some(w) = progress.writes.last_mut() {
@@ -441,6 +457,166 @@ async fn run_steps(
         }
     }
     Ending::Passed
+}
+
+/// A rate-limit step: its request sent `limit.requests` times, one after
+/// another, each judged as it is answered ([`judge_burst`]); the first
+/// that breaks the expectation ends the burst (nothing more is sent). The
+/// whole burst keeps within `limit.within`. A writing burst is one entry of
+/// the evidence's `wrote`: a 4xx (401, 429) wrote nothing; any other status
+/// may have.
+async fn run_burst(
+    spec: &CanarySpec,
+    step: &CanaryStep,
+    limit: &RateLimit,
+    options: &HttpOptions,
+    values: &Values,
+    progress: &mut Progress,
+    run_id: &str,
+) -> Ending {
+    let request = Request::step(step);
+    let writes = request.writes();
+    let started = Instant::now();
+    let deadline = started + limit.within;
+    let mut statuses: Vec<u16> = Vec::new();
+    let mut retry_after: Option<String> = None;
+    // What the burst may have written: the first status that is not a 4xx.
+    let mut wrote: Option<WriteState> = None;
+    let ending = loop {
+        let index = statuses.len() as u32 + 1;
+        if index > limit.requests {
+            break Ending::Passed;
+        }
+        if index > 1 && !limit.interval.is_zero() {
+            tokio::time::sleep_until((Instant::now() + limit.interval).min(deadline)).await;
+        }
+        let answered =
+            tokio::time::timeout_at(deadline, exchange(spec, &request, options, values, run_id))
+                .await;
+        let response = match answered {
+            Ok(Ok((response, _))) => response,
+            Ok(Err(no)) => {
+                if writes && no.may_have_sent && wrote.is_none() {
+                    wrote = Some(WriteState::MayHave(no.message.clone()));
+                }
+                break Ending::Error(format!(
+                    "step `{}` request {index} of {} could not be made: {} (statuses before: {})",
+                    step.name,
+                    limit.requests,
+                    no.message,
+                    status_list(&statuses)
+                ));
+            }
+            Err(_) => {
+                if writes && wrote.is_none() {
+                    wrote = Some(WriteState::MayHave(
+                        "cut off by the burst's time bound".into(),
+                    ));
+                }
+                break Ending::Error(format!(
+                    "step `{}`: the {} requests did not finish within {} (request {index} \
+                     unanswered; statuses before: {})",
+                    step.name,
+                    limit.requests,
+                    duration_text(limit.within),
+                    status_list(&statuses)
+                ));
+            }
+        };
+        if writes && wrote.is_none() && !(400..500).contains(&response.status) {
+            wrote = Some(WriteState::Answered(response.status));
+        }
+        statuses.push(response.status);
+        if response.status == 429 && retry_after.is_none() {
+            retry_after = Some(retry_after_of(&response));
+        }
+        if let Some(cache) = served_from_cache(&response) {
+            break Ending::Error(format!(
+                "step `{}` request {index} of {}: the response was served from a cache \
+                 ({cache}): not fresh",
+                step.name, limit.requests
+            ));
+        }
+        if let Some(problem) = judge_burst(limit, &statuses) {
+            break Ending::Failed(format!("step `{}` {problem}", step.name));
+        }
+    };
+    if writes && let Some(w) = progress.writes.last_mut() {
+        w.state = wrote.unwrap_or_else(|| match statuses.last() {
+            Some(status) => WriteState::Answered(*status),
+            None => WriteState::NotSent,
+        });
+    }
+    progress.observed.push(json!({
+        "step": step.name,
+        "requests": limit.requests,
+        "limited_from": limit.limited_from,
+        "sent": statuses.len(),
+        "statuses": statuses,
+        "retry_after": retry_after,
+        "elapsed_ms": started.elapsed().as_millis() as u64,
+    }));
+    ending
+}
+
+/// The first request of a burst whose status breaks `limit`: before
+/// `limited_from` anything but 429 (the step's `expect_status` when it sets
+/// one), from it on 429. Names the request (1-based) and every status seen.
+fn judge_burst(limit: &RateLimit, statuses: &[u16]) -> Option<String> {
+    let n = limit.requests;
+    let k = limit.limited_from;
+    for (i, &status) in statuses.iter().enumerate() {
+        let index = i as u32 + 1;
+        let expected = if index < k {
+            match limit.status_before {
+                Some(want) if status != want => Some(format!("{want} (before the limit)")),
+                _ if status == 429 => Some(format!("not 429 (limited only from request {k})")),
+                _ => None,
+            }
+        } else if status != 429 {
+            Some(format!("429 (limited from request {k})"))
+        } else {
+            None
+        };
+        if let Some(expected) = expected {
+            return Some(format!(
+                "request {index} of {n}: status expected {expected}, observed {status} \
+                 (statuses seen: {})",
+                status_list(&statuses[..=i])
+            ));
+        }
+    }
+    None
+}
+
+/// `401, 401, 429`; `none` for no status.
+fn status_list(statuses: &[u16]) -> String {
+    if statuses.is_empty() {
+        return "none".into();
+    }
+    statuses
+        .iter()
+        .map(u16::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// A 429's `Retry-After` as evidence may show it: a number of seconds as
+/// itself, an HTTP date as `a date`, else `absent` (or `not a number or a date`).
+fn retry_after_of(response: &HttpResponse) -> String {
+    match response.header("retry-after").map(str::trim) {
+        None => "absent".into(),
+        Some(v) if !v.is_empty() && v.len() <= 10 && v.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{v} s")
+        }
+        Some(v) if httpdate_like(v) => "a date".into(),
+        Some(_) => "not a number or a date".into(),
+    }
+}
+
+/// `Wed, 21 Oct 2026 07:28:00 GMT`: the shape of an HTTP date.
+fn httpdate_like(v: &str) -> bool {
+    v.len() <= 40 && v.ends_with("GMT") && v.contains(',')
 }
 
 /// Each undo, in the order declared, by `deadline`; what each did.
@@ -727,10 +903,18 @@ fn expected_of(step: &CanaryStep) -> Value {
     json!({
         "step": step.name,
         "request": Request::step(step).short(),
-        "status": step.expect_status,
+        "status": if step.rate_limit.is_none() { json!(step.expect_status) } else { Value::Null },
         "max_latency_ms": step.max_latency.map(|d| d.as_millis() as u64),
         "body": step.expect.iter().map(describe_expectation).collect::<Vec<_>>(),
         "captures": step.capture.iter().map(|(k, p)| format!("{k} ← {p}")).collect::<Vec<_>>(),
+        "rate_limit": step.rate_limit.as_ref().map(|l| json!({
+            "requests": l.requests,
+            "limited_from": l.limited_from,
+            "before": l.status_before.map_or_else(|| "not 429".to_string(), |s| s.to_string()),
+            "from_then": 429,
+            "within_ms": l.within.as_millis() as u64,
+            "interval_ms": l.interval.as_millis() as u64,
+        })),
     })
 }
 
@@ -912,6 +1096,9 @@ fn contains(got: &Value, want: &Value) -> bool {
 #[derive(Debug, Default)]
 struct Values {
     entries: Vec<(String, Value, bool)>,
+    /// Values any output may show (the run's id, already in the evidence's
+    /// header): filled like the others, never withheld.
+    public: Vec<(String, Value)>,
 }
 
 impl Values {
@@ -920,11 +1107,21 @@ impl Values {
         self.entries.push((name.to_string(), value, secret));
     }
 
-    fn get(&self, name: &str) -> Option<&Value> {
+    fn set_public(&mut self, name: &str, value: Value) {
+        self.public.retain(|(k, _)| k != name);
+        self.public.push((name.to_string(), value));
+    }
+
+    /// Every value, held and public, by name.
+    fn all(&self) -> impl Iterator<Item = (&String, &Value)> {
         self.entries
             .iter()
-            .find(|(k, _, _)| k == name)
-            .map(|(_, v, _)| v)
+            .map(|(k, v, _)| (k, v))
+            .chain(self.public.iter().map(|(k, v)| (k, v)))
+    }
+
+    fn get(&self, name: &str) -> Option<&Value> {
+        self.all().find(|(k, _)| *k == name).map(|(_, v)| v)
     }
 
     fn has(&self, name: &str) -> bool {
@@ -987,7 +1184,7 @@ fn sole_placeholder(text: &str) -> Option<&str> {
 /// `text` with every `{{name}}` replaced (JSON-escaped inside a JSON string).
 fn fill(text: &str, values: &Values, json_escaped: bool) -> String {
     let mut out = text.to_string();
-    for (name, value, _) in &values.entries {
+    for (name, value) in values.all() {
         let value = as_text(value);
         let value = if json_escaped {
             // The JSON string without its quotes.

@@ -20,6 +20,9 @@ use crate::probe::cloudflare::{
 };
 use crate::spec::CloudflareSpec;
 
+mod custom_hostname_waf;
+mod expression;
+
 const TIMEOUT: Duration = Duration::from_secs(10);
 
 // --- what: the checks, declared ----------------------------------------------
@@ -50,6 +53,9 @@ pub fn checks() -> Vec<Check> {
         Check::new(&SSL_STRICT, |g| Box::pin(ssl_strict(g))),
         Check::new(&WAF, |g| Box::pin(waf(g))),
         Check::new(&CUSTOM_HOSTNAMES, |g| Box::pin(custom_hostnames(g))),
+        Check::new(&custom_hostname_waf::CUSTOM_HOSTNAME_WAF, |g| {
+            Box::pin(custom_hostname_waf::run(g))
+        }),
     ]
 }
 
@@ -164,20 +170,8 @@ async fn waf(cx: &Context) -> CheckResult {
         return Ok(Finding::skip(NONE_DECLARED));
     };
     let (client, zone) = zone(cx, spec).await?;
+    let managed = managed_for(spec, &zone)?;
     let zone_id = zone.id;
-    // Which managed ruleset the zone's plan runs: Free zones cannot run the
-    // paid one, paid zones running only the Free one are under-protected.
-    let managed = match (&spec.managed_ruleset, &zone.plan) {
-        (Some(declared), _) => declared.as_str(),
-        (None, Some(plan)) => managed_ruleset_for_plan(plan),
-        (None, None) => {
-            return Err(CheckError::Missing {
-                operation: "cloudflare GET /zones".into(),
-                resource: format!("zone '{}'", spec.zone),
-                field: "plan".into(),
-            });
-        }
-    };
     let entrypoint = client
         .firewall_managed_entrypoint(&zone_id)
         .await
@@ -271,6 +265,21 @@ pub fn judge_waf(ruleset: &Ruleset, managed: &str) -> Result<String, String> {
         ));
     }
     Err(problems.join("; "))
+}
+
+/// Which managed ruleset the zone's plan runs (or the one the spec names):
+/// Free zones cannot run the paid one, paid zones running only the Free one
+/// are under-protected. A zone answered without its plan is an error.
+fn managed_for<'a>(spec: &'a CloudflareSpec, zone: &ZoneInfo) -> Result<&'a str, CheckError> {
+    match (&spec.managed_ruleset, &zone.plan) {
+        (Some(declared), _) => Ok(declared.as_str()),
+        (None, Some(plan)) => Ok(managed_ruleset_for_plan(plan)),
+        (None, None) => Err(CheckError::Missing {
+            operation: "cloudflare GET /zones".into(),
+            resource: format!("zone '{}'", spec.zone),
+            field: "plan".into(),
+        }),
+    }
 }
 
 /// The managed ruleset's name, as Cloudflare's dashboard shows it.

@@ -89,13 +89,17 @@ fn in_order(source: Source<'_>) -> Vec<Check> {
     let mut checks = Vec::new();
     for area in Area::ALL {
         checks.extend(match area {
-            Area::Rds => rds::checks(),
+            Area::Rds => {
+                let mut all = rds::checks();
+                all.extend(source.named(rds::SNAPSHOT_TEMPLATES, rds::snapshot_checks));
+                all
+            }
             Area::Pgbouncer => pgbouncer::checks(),
             Area::Edge => edge::checks(),
             Area::Cloudflare => cloudflare::checks(),
-            Area::Scheduled => {
-                source.named(scheduled::TEMPLATES, |e| scheduled::checks(&e.scheduled_tasks))
-            }
+            Area::Scheduled => source.named(scheduled::TEMPLATES, |e| {
+                scheduled::checks(&e.scheduled_tasks)
+            }),
             Area::Alarms => alarms::checks(),
             Area::Budgets => budgets::checks(),
             Area::Ses => ses::checks(),

@@ -18,6 +18,10 @@ use crate::context::Context;
 use crate::spec::RdsSpec;
 
 use crate::aws::rds::DESCRIBE_DB_INSTANCES as DESCRIBE;
+
+/// `rds.snapshots.<label>`: the declared manual snapshots (one check per block).
+mod snapshots;
+pub(crate) use snapshots::{TEMPLATES as SNAPSHOT_TEMPLATES, checks as snapshot_checks};
 const NONE_DECLARED: &str = "no rds instance declared for this environment";
 
 // --- what: the checks, declared ----------------------------------------------

@@ -40,7 +40,7 @@ use super::probe::{ProbeTarget, describe_error};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Interrupt, Mark, MarkKind, Timeline, allowed,
     database_url, interrupt_mark, interrupted, judged, ms_since, on_heap, rds_block, record,
-    retry_for, steady_state,
+    retry_for, steady_state, stop_alarms, stop_alarms_abort,
 };
 use crate::aws;
 use crate::check::CheckError;
@@ -77,14 +77,19 @@ pub const GRANTS: &[Grant] = &[
         },
     )
     .write(),
-    // Tags given at creation need AddTagsToResource on the new instance
-    // (IAM only: no operation of its own).
-    Grant::on("DrillPitrTagScratch", "rds:AddTagsToResource", |env, a| {
-        source(env).map(|r| scratch(a, r)).into_iter().collect()
-    })
+    // Tags given at creation need AddTagsToResource on the new instance;
+    // it is also called to give up an instance the drill could not delete
+    // (its deadline moved to now, so `drill cleanup` takes it at once).
+    Grant::on(
+        "DrillPitrTagScratch",
+        aws::rds::ADD_TAGS_TO_RESOURCE,
+        |env, a| source(env).map(|r| scratch(a, r)).into_iter().collect(),
+    )
     .condition("StringEquals", "aws:RequestTag/verify:drill", |_, _| {
         vec![SCRATCH_TAG_VALUE.into()]
-    }),
+    })
+    .only_when("called to give up a scratch instance the drill could not delete")
+    .write(),
     Grant::on(
         "DrillPitrDeleteScratch",
         aws::rds::DELETE_DB_INSTANCE,
@@ -94,6 +99,17 @@ pub const GRANTS: &[Grant] = &[
         vec![SCRATCH_TAG_VALUE.into()]
     })
     .write(),
+    Grant::on(
+        "DrillReadStopAlarms",
+        "cloudwatch:DescribeAlarms",
+        |env, a| {
+            let alarms = env.drills.pitr_restore.iter().flat_map(|d| &d.stop_alarms);
+            match source(env) {
+                Some(_) => alarms.map(|n| a.alarm(n)).collect(),
+                None => Vec::new(),
+            }
+        },
+    ),
     // Finding scratch instances by tag lists every instance: a list is
     // authorised against `db:*`.
     Grant::on(
@@ -204,6 +220,9 @@ async fn run_drill(
     if !failing.is_empty() {
         return Err(DrillError::SteadyState(failing.join("; ")));
     }
+    interrupt
+        .before_fault(stop_alarms(gate, &drill.stop_alarms))
+        .await??;
     let source = interrupt
         .before_fault(on_heap(|| describe(gate, &rds.identifier)))
         .await?
@@ -217,7 +236,20 @@ async fn run_drill(
         .to_string();
     let table = format!("{TABLE_PREFIX}{run_id}");
     let scratch = format!("{}-verify-{run_id}", rds.identifier);
-    let markers = match write_markers(&target, &table).await {
+    // Every statement is bounded server-side and by TCP_USER_TIMEOUT; the
+    // whole write is bounded too, so a black-holed source cannot hold it.
+    let bound = target.connect_timeout
+        + 4 * (target.statement_timeout + Duration::from_millis(500))
+        + 2 * MARKER_GAP;
+    let written = tokio::time::timeout(bound, write_markers(&target, &table))
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "writing the markers: no answer within {}",
+                humantime::format_duration(bound)
+            ))
+        });
+    let markers = match written {
         Ok(markers) => markers,
         Err(e) => {
             // The table may have been made before the markers failed.
@@ -422,6 +454,8 @@ struct Cleanup {
     deleting: Vec<String>,
     /// Each instance whose deletion could not be sent, with why.
     failed: Vec<(String, String)>,
+    /// Those of `failed` whose deadline was moved to now (given up).
+    released: Vec<String>,
     /// This run's scratch instances still listed at the end (or why they
     /// could not be listed).
     listed: Result<Vec<String>, String>,
@@ -446,6 +480,7 @@ async fn clean_up(
     let mut cleanup = Cleanup {
         deleting: Vec::new(),
         failed: Vec::new(),
+        released: Vec::new(),
         listed: Ok(Vec::new()),
         listed_last: false,
     };
@@ -509,7 +544,31 @@ async fn clean_up(
                 cleanup.deleting.push(id);
             }
             Ok(false) => {}
-            Err(e) => cleanup.failed.push((id, e)),
+            Err(e) => {
+                // Given up: its deadline moves to now, so `drill cleanup`
+                // may delete it at once instead of after the drill's timeout.
+                let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+                let arn = crate::iam::Arns::of(gate.env()).db(&id);
+                let released = interrupt
+                    .bounded(
+                        Instant::now() + Duration::from_secs(10),
+                        aws::rds::tag(
+                            gate.aws(),
+                            &arn,
+                            &[(SCRATCH_TAG, SCRATCH_TAG_VALUE), (DEADLINE_TAG, &now)],
+                        ),
+                    )
+                    .await;
+                if let Some(Ok(())) = released {
+                    marks.push(Mark {
+                        at_ms: ms_since(t0),
+                        kind: MarkKind::Cleanup,
+                        label: format!("{id} given up: {DEADLINE_TAG} now {now}"),
+                    });
+                    cleanup.released.push(id.clone());
+                }
+                cleanup.failed.push((id, e))
+            }
         }
     }
     (cleanup, marks)
@@ -565,7 +624,13 @@ impl Cleanup {
         let mut left: Vec<String> = self
             .failed
             .iter()
-            .map(|(id, why)| format!("rds instance '{id}' ({DEADLINE_TAG} {deadline}): {why}"))
+            .map(|(id, why)| {
+                if self.released.contains(id) {
+                    format!("rds instance '{id}' ({DEADLINE_TAG} moved to now: `verify drill cleanup --yes` deletes it): {why}")
+                } else {
+                    format!("rds instance '{id}' ({DEADLINE_TAG} {deadline}): {why}")
+                }
+            })
             .collect();
         let failed = |id: &String| self.failed.iter().any(|(f, _)| f == id);
         match &self.listed {
@@ -709,6 +774,10 @@ async fn follow(
         if latest.is_some_and(|l| l > b_at) {
             break;
         }
+        // A stop alarm in ALARM, or one that cannot be read, aborts.
+        if let Some(abort) = stop_alarms_abort(gate, &drill.stop_alarms, t0, marks).await {
+            return Ok(abort);
+        }
         if Instant::now() >= deadline {
             return Ok(Ending::TimedOut(drill.restorable_within));
         }
@@ -737,6 +806,9 @@ async fn follow(
         tokio::time::sleep(POLL).await;
         if Instant::now() >= deadline {
             return Ok(Ending::TimedOut(drill.max_duration));
+        }
+        if let Some(abort) = stop_alarms_abort(gate, &drill.stop_alarms, t0, marks).await {
+            return Ok(abort);
         }
         let Ok(Some(db)) = describe(gate, scratch).await else {
             continue;
@@ -932,4 +1004,47 @@ async fn drop_table(target: &ProbeTarget, table: &str) -> Result<(), String> {
         )
     })?
     .map_err(|e| format!("dropping {table}: {}", describe_error(&e)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is left names each instance and when `drill cleanup` may take
+    /// it: at once when the drill gave it up (deadline moved to now), else
+    /// after its deadline.
+    #[test]
+    fn what_is_left_says_when_cleanup_may_take_it() {
+        let cleanup = Cleanup {
+            deleting: vec!["db-verify-1".into()],
+            failed: vec![
+                ("db-verify-2".into(), "AccessDenied".into()),
+                ("db-verify-3".into(), "throttled".into()),
+            ],
+            released: vec!["db-verify-2".into()],
+            listed: Ok(vec![
+                "db-verify-1".into(),
+                "db-verify-2".into(),
+                "db-verify-3".into(),
+            ]),
+            listed_last: false,
+        };
+        let left = cleanup.left("2026-12-07T10:00:00Z");
+        assert_eq!(
+            left,
+            [
+                "rds instance 'db-verify-2' (verify:deadline moved to now: `verify drill cleanup --yes` deletes it): AccessDenied",
+                "rds instance 'db-verify-3' (verify:deadline 2026-12-07T10:00:00Z): throttled",
+                "rds instance 'db-verify-1' still being deleted (DeleteDBInstance sent; it goes by itself)",
+            ]
+        );
+        let clean = Cleanup {
+            deleting: vec!["db-verify-1".into()],
+            failed: Vec::new(),
+            released: Vec::new(),
+            listed: Ok(Vec::new()),
+            listed_last: false,
+        };
+        assert!(clean.left("x").is_empty());
+    }
 }

@@ -1,5 +1,5 @@
 //! TXT lookups, for `ses.dns` (SPF on the MAIL FROM domain, DMARC at
-//! `_dmarc.<domain>`).
+//! `_dmarc.<domain>`), and MX lookups, for `dns.mx`.
 //!
 //! Absence is data: NXDOMAIN or a name without TXT records reads as an empty
 //! list, which the check judges. Anything that stops the question from being
@@ -12,34 +12,40 @@ use std::time::Duration;
 use hickory_resolver::Resolver;
 use hickory_resolver::config::{NameServerConfig, ResolveHosts, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
-use hickory_resolver::proto::rr::{Name, RData};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
 
 /// Where the system resolvers are configured on Unix.
 const RESOLV_CONF: &str = "/etc/resolv.conf";
 
-/// Why a TXT lookup gave no answer.
+/// Why a lookup gave no answer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DnsError {
     /// The name is not a valid domain name.
-    #[error("TXT {name}: not a valid domain name: {message}")]
+    #[error("{record} {name}: not a valid domain name: {message}")]
     InvalidName {
+        /// The record type asked for (`TXT`, `MX`).
+        record: &'static str,
         /// The name asked for.
         name: String,
         /// What the parser said.
         message: String,
     },
     /// No nameserver to ask (an empty or unreadable system configuration).
-    #[error("TXT {name}: no nameserver configured ({message})")]
+    #[error("{record} {name}: no nameserver configured ({message})")]
     NoNameserver {
+        /// The record type asked for.
+        record: &'static str,
         /// The name asked for.
         name: String,
         /// Why none was found.
         message: String,
     },
     /// No answer within the timeout.
-    #[error("TXT {name} @ {server}: no answer within {timeout:?}")]
+    #[error("{record} {name} @ {server}: no answer within {timeout:?}")]
     Timeout {
+        /// The record type asked for.
+        record: &'static str,
         /// The name asked for.
         name: String,
         /// The server(s) asked.
@@ -48,8 +54,10 @@ pub enum DnsError {
         timeout: Duration,
     },
     /// The query failed: network error, SERVFAIL, REFUSED, malformed answer.
-    #[error("TXT {name} @ {server}: {message}")]
+    #[error("{record} {name} @ {server}: {message}")]
     Lookup {
+        /// The record type asked for.
+        record: &'static str,
         /// The name asked for.
         name: String,
         /// The server(s) asked.
@@ -59,22 +67,33 @@ pub enum DnsError {
     },
 }
 
-/// Reads the TXT records at `name`, each record's character-strings joined
-/// without separator (as SPF and DMARC require), in answer order.
-///
-/// With `nameserver`, asks only that server (UDP, falling back to TCP);
-/// without it, the nameservers of `/etc/resolv.conf` (port 53). The whole
-/// lookup is bounded by `timeout`.
-///
-/// NXDOMAIN or no TXT records at the name: `Ok(vec![])`.
-pub async fn txt(
+/// What a server answered for a name and type.
+enum Answer {
+    /// Records of the type asked for (and perhaps others, CNAMEs followed).
+    Records(Vec<RData>),
+    /// The name exists without records of the type (NOERROR, no data).
+    NoData,
+    /// The name does not exist (NXDOMAIN).
+    NxDomain,
+}
+
+/// Asks for `record` records at `name`: only `nameserver` (UDP, falling
+/// back to TCP) when given, else the nameservers of `/etc/resolv.conf`
+/// (port 53); the whole lookup bounded by `timeout`, no cache, one attempt.
+async fn query(
+    record: RecordType,
     name: &str,
     nameserver: Option<SocketAddr>,
     timeout: Duration,
-) -> Result<Vec<String>, DnsError> {
+) -> Result<(Answer, String), DnsError> {
+    let kind: &'static str = match record {
+        RecordType::MX => "MX",
+        _ => "TXT",
+    };
     let servers = match nameserver {
         Some(addr) => vec![addr],
         None => system_nameservers().map_err(|message| DnsError::NoNameserver {
+            record: kind,
             name: name.to_owned(),
             message,
         })?,
@@ -86,6 +105,7 @@ pub async fn txt(
         .join(", ");
 
     let mut fqdn = Name::from_utf8(name).map_err(|e| DnsError::InvalidName {
+        record: kind,
         name: name.to_owned(),
         message: e.to_string(),
     })?;
@@ -113,34 +133,58 @@ pub async fn txt(
     options.try_tcp_on_error = true;
     options.ndots = 0;
     let resolver = builder.build().map_err(|e| DnsError::Lookup {
+        record: kind,
         name: name.to_owned(),
         server: server.clone(),
         message: format!("building the resolver: {e}"),
     })?;
 
-    let lookup = match tokio::time::timeout(timeout, resolver.txt_lookup(fqdn)).await {
+    let answer = match tokio::time::timeout(timeout, resolver.lookup(fqdn, record)).await {
         Err(_) => {
             return Err(DnsError::Timeout {
+                record: kind,
                 name: name.to_owned(),
                 server,
                 timeout,
             });
         }
-        Ok(Err(e)) if e.is_no_records_found() => return Ok(Vec::new()),
+        Ok(Err(e)) if e.is_nx_domain() => Answer::NxDomain,
+        Ok(Err(e)) if e.is_no_records_found() => Answer::NoData,
         Ok(Err(e)) => {
             return Err(DnsError::Lookup {
+                record: kind,
                 name: name.to_owned(),
                 server,
                 message: e.to_string(),
             });
         }
-        Ok(Ok(lookup)) => lookup,
+        Ok(Ok(lookup)) => {
+            Answer::Records(lookup.answers().iter().map(|r| r.data.clone()).collect())
+        }
     };
+    Ok((answer, server))
+}
 
-    Ok(lookup
-        .answers()
+/// Reads the TXT records at `name`, each record's character-strings joined
+/// without separator (as SPF and DMARC require), in answer order.
+///
+/// With `nameserver`, asks only that server (UDP, falling back to TCP);
+/// without it, the nameservers of `/etc/resolv.conf` (port 53). The whole
+/// lookup is bounded by `timeout`.
+///
+/// NXDOMAIN or no TXT records at the name: `Ok(vec![])`.
+pub async fn txt(
+    name: &str,
+    nameserver: Option<SocketAddr>,
+    timeout: Duration,
+) -> Result<Vec<String>, DnsError> {
+    let Answer::Records(answers) = query(RecordType::TXT, name, nameserver, timeout).await?.0
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(answers
         .iter()
-        .filter_map(|record| match &record.data {
+        .filter_map(|data| match data {
             RData::TXT(txt) => Some(
                 txt.txt_data
                     .iter()
@@ -150,6 +194,56 @@ pub async fn txt(
             _ => None,
         })
         .collect())
+}
+
+/// The MX records of a domain, as [`mx`] read them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MxAnswer {
+    /// `(preference, exchange)` in answer order; the exchange lowercase,
+    /// without its trailing dot (`.` itself, the root, for a null MX:
+    /// RFC 7505).
+    Records(Vec<(u16, String)>),
+    /// The domain exists and has no MX records.
+    NoRecords,
+    /// The domain does not exist (NXDOMAIN).
+    NxDomain,
+}
+
+/// Reads the MX records at `domain` (the same servers and bounds as [`txt`]).
+/// NXDOMAIN and "no MX records" are answers; a timeout, SERVFAIL, REFUSED or
+/// an unreachable server is a [`DnsError`].
+pub async fn mx(
+    domain: &str,
+    nameserver: Option<SocketAddr>,
+    timeout: Duration,
+) -> Result<MxAnswer, DnsError> {
+    Ok(
+        match query(RecordType::MX, domain, nameserver, timeout).await?.0 {
+            Answer::NxDomain => MxAnswer::NxDomain,
+            Answer::NoData => MxAnswer::NoRecords,
+            Answer::Records(answers) => {
+                let records: Vec<(u16, String)> = answers
+                    .iter()
+                    .filter_map(|data| match data {
+                        RData::MX(mx) => {
+                            let host = mx.exchange.to_ascii().to_ascii_lowercase();
+                            let host = match host.trim_end_matches('.') {
+                                "" => ".".to_owned(),
+                                h => h.to_owned(),
+                            };
+                            Some((mx.preference, host))
+                        }
+                        _ => None,
+                    })
+                    .collect();
+                if records.is_empty() {
+                    MxAnswer::NoRecords
+                } else {
+                    MxAnswer::Records(records)
+                }
+            }
+        },
+    )
 }
 
 /// The `nameserver` lines of `/etc/resolv.conf`, on port 53; `127.0.0.1:53`

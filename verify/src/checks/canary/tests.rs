@@ -28,6 +28,7 @@ fn step() -> CanaryStep {
             test: BodyTest::Contains(json!("Physio")),
         }],
         capture: vec![("org".into(), "/items/0/id".into())],
+        rate_limit: None,
     }
 }
 
@@ -470,6 +471,7 @@ fn get(name: &str, path: &str) -> CanaryStep {
         max_latency: None,
         expect: vec![],
         capture: vec![],
+        rate_limit: None,
     }
 }
 
@@ -856,4 +858,213 @@ fn scrub_withholds_held_values() {
     let finding = scrub(finding, &values);
     assert_eq!(finding.message, "saw «withheld» and «withheld» and ab");
     assert!(!finding.evidence.to_string().contains(TOKEN));
+}
+
+// --- rate-limit bursts -------------------------------------------------------------
+
+fn limit(requests: u32, limited_from: u32, status_before: Option<u16>) -> RateLimit {
+    RateLimit {
+        requests,
+        limited_from,
+        within: Duration::from_secs(10),
+        interval: Duration::ZERO,
+        status_before,
+    }
+}
+
+#[test]
+fn a_burst_is_judged_request_by_request() {
+    let six = limit(6, 6, None);
+    assert_eq!(judge_burst(&six, &[401, 401, 401, 401, 401, 429]), None);
+    assert_eq!(judge_burst(&six, &[401, 401]), None, "so far so good");
+    assert_eq!(
+        judge_burst(&six, &[401, 401, 401, 401, 401, 401]).as_deref(),
+        Some(
+            "request 6 of 6: status expected 429 (limited from request 6), observed 401 \
+             (statuses seen: 401, 401, 401, 401, 401, 401)"
+        )
+    );
+    assert_eq!(
+        judge_burst(&six, &[401, 401, 429]).as_deref(),
+        Some(
+            "request 3 of 6: status expected not 429 (limited only from request 6), observed \
+             429 (statuses seen: 401, 401, 429)"
+        )
+    );
+    // The step's `expect_status` before the limit.
+    let strict = limit(6, 6, Some(401));
+    assert_eq!(
+        judge_burst(&strict, &[401, 500]).as_deref(),
+        Some(
+            "request 2 of 6: status expected 401 (before the limit), observed 500 \
+             (statuses seen: 401, 500)"
+        )
+    );
+    // Limited from the 4th: the 5th and 6th must stay limited.
+    let early = limit(6, 4, None);
+    assert_eq!(judge_burst(&early, &[200, 200, 200, 429, 429, 429]), None);
+    assert!(
+        judge_burst(&early, &[200, 200, 200, 429, 200])
+            .is_some_and(|m| m.starts_with("request 5 of 6: status expected 429"))
+    );
+}
+
+/// A sign-in endpoint that answers 401 to each attempt, and 429 (with
+/// `Retry-After`) from attempt `limited_from` on, counting per email; 0:
+/// no limit. The password is in every request body, never in the finding.
+fn limited_api(limited_from: usize) -> impl Fn(&Seen) -> Reply + Send + Sync + 'static {
+    let attempts = Arc::new(Mutex::new(0usize));
+    move |r: &Seen| match (r.method.as_str(), r.path.as_str()) {
+        ("POST", "/sign-in") => {
+            let mut n = attempts.lock().unwrap();
+            *n += 1;
+            if limited_from > 0 && *n >= limited_from {
+                Reply::Answer(
+                    429,
+                    vec![("retry-after", "60".into())],
+                    r#"{"error":"slow down"}"#.into(),
+                )
+            } else {
+                ok(401, r#"{"error":"wrong email or password"}"#)
+            }
+        }
+        ("GET", "/orgs") => ok(200, r#"{"items":[]}"#),
+        _ => ok(404, r#"{"error":"no such route"}"#),
+    }
+}
+
+fn burst(server: &Server, requests: u32, limited_from: u32) -> CanarySpec {
+    let mut step = post("sign_in_burst", "/sign-in", 401, &[]);
+    step.headers = vec![];
+    step.body = Some(r#"{"email":"rl-{{run_id}}@example.test","password":"{{password}}"}"#.into());
+    step.rate_limit = Some(limit(requests, limited_from, Some(401)));
+    CanarySpec {
+        name: "sign_in_limit".into(),
+        description: None,
+        writes: true,
+        base_url: server.base_url(),
+        secrets: vec![],
+        timeout: Duration::from_millis(800),
+        steps: vec![step],
+        undo: vec![],
+    }
+}
+
+#[tokio::test]
+async fn a_burst_passes_when_the_limit_answers_429_from_the_declared_request() {
+    let server = serve(limited_api(6)).await;
+    let spec = burst(&server, 6, 6);
+    let finding = run_t0(&spec, Duration::from_secs(10)).await;
+    assert_eq!(finding.status, Status::Pass, "{}", finding.message);
+    let seen = server.seen();
+    assert_eq!(seen.len(), 6);
+    assert!(
+        seen.iter()
+            .all(|r| r.header(CANARY_HEADER) == Some("20261207T101500Z-0badcafe"))
+    );
+    let observed = &finding.evidence.observed["steps"][0];
+    assert_eq!(observed["statuses"], json!([401, 401, 401, 401, 401, 429]));
+    assert_eq!(observed["retry_after"], json!("60 s"));
+    assert_eq!(
+        finding.evidence.expected["steps"][0]["rate_limit"]["limited_from"],
+        json!(6)
+    );
+    // 401s and a 429 wrote nothing: no write left to report.
+    assert!(!finding.message.contains("wrote:"), "{}", finding.message);
+}
+
+#[tokio::test]
+async fn a_burst_without_a_limit_fails_naming_the_request_and_stops_there() {
+    let server = serve(limited_api(0)).await;
+    let spec = burst(&server, 6, 6);
+    let finding = run_t0(&spec, Duration::from_secs(10)).await;
+    assert_eq!(finding.status, Status::Fail, "{}", finding.message);
+    assert!(
+        finding.message.contains(
+            "step `sign_in_burst` request 6 of 6: status expected 429 (limited from request 6), \
+             observed 401 (statuses seen: 401, 401, 401, 401, 401, 401)"
+        ),
+        "{}",
+        finding.message
+    );
+    // Limited too early: the 3rd is the one named, and nothing after it is sent.
+    let server = serve(limited_api(3)).await;
+    let finding = run_t0(&burst(&server, 6, 6), Duration::from_secs(10)).await;
+    assert_eq!(finding.status, Status::Fail, "{}", finding.message);
+    assert!(
+        finding
+            .message
+            .contains("request 3 of 6: status expected 401 (before the limit), observed 429"),
+        "{}",
+        finding.message
+    );
+    assert_eq!(server.seen().len(), 3);
+}
+
+#[tokio::test]
+async fn a_burst_that_writes_is_skipped_without_allow_writes() {
+    let server = serve(limited_api(6)).await;
+    let spec = burst(&server, 6, 6);
+    let finding = canary(
+        &spec,
+        HttpOptions::default(),
+        &settings(false),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(finding.status, Status::Skip, "{}", finding.message);
+    assert!(
+        finding
+            .message
+            .contains("writes not allowed: pass --allow-writes"),
+        "{}",
+        finding.message
+    );
+    assert!(server.seen().is_empty());
+}
+
+#[tokio::test]
+async fn a_burst_past_its_time_bound_is_error_with_the_statuses_so_far() {
+    let count = Arc::new(Mutex::new(0usize));
+    let server = serve(move |_r: &Seen| {
+        let mut n = count.lock().unwrap();
+        *n += 1;
+        if *n >= 3 { Reply::Hang } else { ok(401, "{}") }
+    })
+    .await;
+    let mut spec = burst(&server, 6, 6);
+    spec.timeout = Duration::from_secs(5);
+    if let Some(l) = spec.steps[0].rate_limit.as_mut() {
+        l.within = Duration::from_millis(600);
+    }
+    let finding = run_t0(&spec, Duration::from_secs(10)).await;
+    assert_eq!(finding.status, Status::Error, "{}", finding.message);
+    assert!(
+        finding.message.contains("the 6 requests did not finish within 600ms (request 3 unanswered; statuses before: 401, 401)"),
+        "{}",
+        finding.message
+    );
+}
+
+#[test]
+fn a_rate_limited_canary_runs_after_the_other_canaries() {
+    let plain = CanarySpec {
+        name: "t0".into(),
+        description: None,
+        writes: false,
+        base_url: "https://api.example".into(),
+        secrets: vec![],
+        timeout: Duration::from_secs(1),
+        steps: vec![get("orgs", "/orgs")],
+        undo: vec![],
+    };
+    let mut limited = plain.clone();
+    limited.name = "limit".into();
+    limited.steps[0].rate_limit = Some(limit(6, 6, None));
+    let checks = checks(&[limited, plain]);
+    let order: Vec<(&str, bool)> = checks
+        .iter()
+        .map(|c| (c.id.as_str(), c.runs_after_canaries()))
+        .collect();
+    assert_eq!(order, [("canary.limit", true), ("canary.t0", false)]);
 }

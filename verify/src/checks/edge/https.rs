@@ -118,7 +118,7 @@ fn judge_headers(url: &str, min_max_age: u64, response: &HttpResponse) -> Findin
 /// reads it (RFC 6797 §6.1): directive names case-insensitive, the value a
 /// plain or quoted number. `None` when there is none, when it is not a
 /// number, or when any directive repeats (a browser ignores such a header).
-fn hsts_max_age(header: &str) -> Option<u64> {
+pub(super) fn hsts_max_age(header: &str) -> Option<u64> {
     let mut names = Vec::new();
     let mut max_age = None;
     for directive in header.split(';').map(str::trim).filter(|d| !d.is_empty()) {

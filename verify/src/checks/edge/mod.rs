@@ -5,6 +5,7 @@
 //! | `edge.alb.*` | [`alb`] | ELBv2, ACM, EC2, Cloudflare `/ips` |
 //! | `edge.tls.*` | [`tls`] | real TLS handshakes with each public hostname |
 //! | `edge.https.*` | [`https`] | HTTPS requests to the health URL |
+//! | `edge.https.security_headers` | [`headers`] | HTTPS requests to each declared path |
 //! | `edge.http.*` | [`http`] | plain-HTTP requests to each public hostname |
 //!
 //! The probes of what a client on the internet sees (tls, https, http) share
@@ -12,6 +13,7 @@
 //! `resolve` override points them elsewhere (the sandbox: loopback).
 
 pub mod alb;
+pub mod headers;
 pub mod http;
 pub mod https;
 pub mod tls;
@@ -36,6 +38,7 @@ pub fn checks() -> Vec<Check> {
     let mut checks = alb::checks();
     checks.extend(tls::checks());
     checks.extend(https::checks());
+    checks.extend(headers::checks());
     checks.extend(http::checks());
     checks
 }
