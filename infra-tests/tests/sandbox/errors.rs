@@ -54,6 +54,7 @@ fn an_unreachable_endpoint_is_an_error_in_bounded_time() {
         );
         assert!(
             outcome.message.contains("rds:DescribeDBInstances")
+                || outcome.message.contains("rds:DescribeDBSnapshots")
                 || outcome.message.contains("budgets:Describe"),
             "{}: {}",
             outcome.id,

@@ -330,8 +330,11 @@ fn the_metric_gates_and_the_t0_canary_pass_on_the_good_sandbox() {
     let report = read_report(&good);
     let ids: Vec<&str> = report.checks.iter().map(|c| c.id.as_str()).collect();
     assert!(
-        ids.len() == 4 && ids.contains(&"canary.t0") && report.summary.pass == 4,
-        "expected 3 metric gates and the canary passing, got {ids:?} {:?}",
+        ids.len() == 5
+            && ids.contains(&"canary.t0")
+            && ids.contains(&"canary.sign_in_rate_limit")
+            && report.summary.pass == 5,
+        "expected 3 metric gates and the two canaries passing, got {ids:?} {:?}",
         report.summary
     );
     assert_check(
@@ -370,7 +373,7 @@ fn without_allow_writes_the_writing_canary_is_skip_and_the_verdict_unaffected() 
         &["canary 't0': writes not allowed: pass --allow-writes"],
     );
     assert!(
-        report.verdict == "go" && report.summary.pass == 2 && report.summary.skip == 1,
+        report.verdict == "go" && report.summary.pass == 2 && report.summary.skip == 2,
         "{} {:?}",
         report.verdict,
         report.summary
