@@ -371,6 +371,23 @@ struct Running {
 }
 
 impl Running {
+    /// `verify drill <drill> sandbox --yes` from `dir`, with its JSON report
+    /// at `dir/drill.json` (returned).
+    fn drill(dir: &Path, drill: &str) -> (Running, std::path::PathBuf) {
+        let json = dir.join("drill.json");
+        let running = Running::start(
+            dir,
+            &[
+                drill,
+                "sandbox",
+                "--yes",
+                "--report",
+                &report_arg("json", &json),
+            ],
+        );
+        (running, json)
+    }
+
     /// `verify drill <args>` from `dir`, against the sandbox.
     fn start(dir: &Path, args: &[&str]) -> Running {
         let mut child = verify_sandbox(dir, "drill")
@@ -521,6 +538,20 @@ fn eventually(within: Duration, mut done: impl FnMut() -> bool) -> bool {
 
 /// `at_ms` of the first mark of `record`'s timeline whose label starts with `prefix`.
 #[track_caller]
+/// The drill's table (`<prefix>…`) was dropped within the 5 s grace after
+/// the drill saw `signal`, and no drill table is left: how long it took.
+fn dropped_within_grace(record: &Value, prefix: &str, signal: &str, what: &str) -> u64 {
+    let dropped = mark_at(record, &format!("dropped {prefix}"))
+        - mark_at(record, &format!("interrupted: {signal}"));
+    assert!(dropped < 5_000, "{dropped} ms");
+    assert_eq!(
+        drill_tables(),
+        Vec::<String>::new(),
+        "the {what} table is left"
+    );
+    dropped
+}
+
 fn mark_at(record: &Value, prefix: &str) -> u64 {
     record["timeline"]["marks"]
         .as_array()
@@ -662,33 +693,16 @@ fn sigterm_before_the_body_starts_injects_nothing() {
 fn sigterm_mid_failover_drops_the_probe_table() {
     let _sandbox = Changed::by_drill();
     let dir = scratch("e2e-sigterm-failover");
-    let json = dir.join("drill.json");
-    let mut running = Running::start(
-        &dir,
-        &[
-            "rds-failover",
-            "sandbox",
-            "--yes",
-            "--report",
-            &report_arg("json", &json),
-        ],
-    );
+    let (mut running, json) = Running::drill(&dir, "rds-failover");
     running.wait_for("failing over", Duration::from_secs(120), |_| {
         rds_status().phase != "steady"
     });
     let signalled = running.signal(Signal::SIGTERM);
     let out = running.finish();
     let (record, exit) = assert_interrupted_and_clean(&out, &json, "SIGTERM", signalled);
-    let dropped =
-        mark_at(&record, "dropped verify_drill_") - mark_at(&record, "interrupted: SIGTERM");
+    let dropped = dropped_within_grace(&record, "verify_drill_", "SIGTERM", "probe");
     println!(
         "rds-failover, SIGTERM mid-failover: table dropped {dropped} ms after the signal was seen; exit {exit:?} after it"
-    );
-    assert!(dropped < 5_000, "{dropped} ms");
-    assert_eq!(
-        drill_tables(),
-        Vec::<String>::new(),
-        "the probe table is left"
     );
     let rds = running_sandbox().rds.unwrap();
     block_on(fixtures::rds::wait_until_good(
@@ -713,17 +727,7 @@ fn sigterm_mid_failover_drops_the_probe_table() {
 fn a_github_actions_cancel_mid_failover_is_cleaned_up_before_the_sigterm() {
     let _sandbox = Changed::by_drill();
     let dir = scratch("e2e-github-cancel");
-    let json = dir.join("drill.json");
-    let mut running = Running::start(
-        &dir,
-        &[
-            "rds-failover",
-            "sandbox",
-            "--yes",
-            "--report",
-            &report_arg("json", &json),
-        ],
-    );
+    let (mut running, json) = Running::drill(&dir, "rds-failover");
     running.wait_for("failing over", Duration::from_secs(120), |_| {
         rds_status().phase != "steady"
     });
@@ -749,15 +753,9 @@ fn a_github_actions_cancel_mid_failover_is_cleaned_up_before_the_sigterm() {
         text(&out)
     );
     let (record, exit) = assert_interrupted_and_clean(&out, &json, "SIGINT (Ctrl-C)", signalled);
-    let dropped =
-        mark_at(&record, "dropped verify_drill_") - mark_at(&record, "interrupted: SIGINT");
+    let dropped = dropped_within_grace(&record, "verify_drill_", "SIGINT", "probe");
     println!(
         "rds-failover, GitHub cancel: table dropped {dropped} ms after SIGINT was seen; exit {exit:?} after it"
-    );
-    assert_eq!(
-        drill_tables(),
-        Vec::<String>::new(),
-        "the probe table is left"
     );
     let rds = running_sandbox().rds.unwrap();
     block_on(fixtures::rds::wait_until_good(
@@ -774,33 +772,16 @@ fn a_github_actions_cancel_mid_failover_is_cleaned_up_before_the_sigterm() {
 fn sigterm_mid_drain_drops_the_workload_table_and_the_service_recovers() {
     let _sandbox = Changed::by_drill();
     let dir = scratch("e2e-sigterm-drain");
-    let json = dir.join("drill.json");
-    let mut running = Running::start(
-        &dir,
-        &[
-            "pgbouncer-drain",
-            "sandbox",
-            "--yes",
-            "--report",
-            &report_arg("json", &json),
-        ],
-    );
+    let (mut running, json) = Running::drill(&dir, "pgbouncer-drain");
     running.wait_for("a task deregistered", Duration::from_secs(120), |_| {
         pgbouncer_status().1 < 2
     });
     let signalled = running.signal(Signal::SIGTERM);
     let out = running.finish();
     let (record, exit) = assert_interrupted_and_clean(&out, &json, "SIGTERM", signalled);
-    let dropped =
-        mark_at(&record, "dropped verify_drain_") - mark_at(&record, "interrupted: SIGTERM");
+    let dropped = dropped_within_grace(&record, "verify_drain_", "SIGTERM", "workload");
     println!(
         "pgbouncer-drain, SIGTERM after StopTask: table dropped {dropped} ms after the signal was seen; exit {exit:?} after it"
-    );
-    assert!(dropped < 5_000, "{dropped} ms");
-    assert_eq!(
-        drill_tables(),
-        Vec::<String>::new(),
-        "the workload table is left"
     );
     assert!(
         eventually(Duration::from_secs(60), || {
@@ -829,17 +810,7 @@ fn sigterm_mid_drain_drops_the_workload_table_and_the_service_recovers() {
 fn sigterm_mid_restore_deletes_the_scratch_instance_and_drops_the_marker_table() {
     let _sandbox = Changed::by_drill();
     let dir = scratch("e2e-sigterm-restore");
-    let json = dir.join("drill.json");
-    let mut running = Running::start(
-        &dir,
-        &[
-            "pitr-restore",
-            "sandbox",
-            "--yes",
-            "--report",
-            &report_arg("json", &json),
-        ],
-    );
+    let (mut running, json) = Running::drill(&dir, "pitr-restore");
     running.wait_for("restoring", Duration::from_secs(120), |_| {
         !rds_status().restores.is_empty()
     });
@@ -857,7 +828,7 @@ fn sigterm_mid_restore_deletes_the_scratch_instance_and_drops_the_marker_table()
     let record = assert_schema(&json, "drill-record.schema.json");
     assert_eq!(record["outcome"]["status"], "error", "{record}");
     let interrupted = mark_at(&record, "interrupted: SIGTERM");
-    let dropped = mark_at(&record, "dropped verify_pitr_") - interrupted;
+    let dropped = dropped_within_grace(&record, "verify_pitr_", "SIGTERM", "marker");
     let evidence = &record["outcome"]["evidence"];
     let left: Vec<&str> = evidence["left"]
         .as_array()
@@ -880,12 +851,6 @@ fn sigterm_mid_restore_deletes_the_scratch_instance_and_drops_the_marker_table()
             "only the scratch instance may be left, named: {left:?}"
         );
     }
-    assert!(dropped < 5_000, "{dropped} ms");
-    assert_eq!(
-        drill_tables(),
-        Vec::<String>::new(),
-        "the marker table is left"
-    );
     assert!(
         eventually(Duration::from_secs(60), || rds_status().restores.is_empty()),
         "the scratch instance {scratch_instance} is left"
