@@ -457,38 +457,7 @@ fn an_unreachable_edge_is_an_error() {
 #[case::null_ids(Knobs { null_org_ids: true, ..Knobs::default() }, Status::Fail, &["canary 't0': step `list_orgs` body /items/0/id present expected, observed null", "; wrote: POST /v1/auth/sign-in; all undone"])]
 fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts: &[&str]) {
     let _sandbox = infra_tests::reading();
-    let outcome = runtime().block_on(async {
-        let state = fixtures::SandboxState::load()
-            .expect("sandbox state")
-            .expect("the sandbox is running");
-        let database_url = state
-            .standins
-            .as_ref()
-            .and_then(|s| s.core_api.as_ref())
-            .map(|api| api.database_url.clone())
-            .expect("the sandbox's Core API and its database URL");
-        let dir = std::env::temp_dir().join(format!(
-            "verify-canary-{}-{}",
-            std::process::id(),
-            infra_tests::fresh_account()
-        ));
-        let mut standins = standins::start(&dir).await.expect("stand-ins");
-        standins
-            .start_core_api_at(&database_url)
-            .await
-            .expect("a Core API of its own");
-        standins.core_api.as_ref().unwrap().set_knobs(knobs);
-        let mut account = Account::seeded(&[]).await.expect("account");
-        standins.state.endpoints().point(&mut account.env);
-        let writes = verify::RunSettings {
-            allow_writes: true,
-            ..verify::RunSettings::default()
-        };
-        let gate = account.gate().await.with_run(writes);
-        gate.run_id("canary.t0")
-            .await
-            .expect("canary.t0 in the catalogue")
-    });
+    let outcome = runtime().block_on(canary_on_a_core_api_of_its_own("canary.t0", knobs, true));
     assert_eq!(outcome.status, status, "{}", outcome.message);
     for part in parts {
         assert!(
@@ -534,4 +503,45 @@ fn canary_both_ways(#[case] knobs: Knobs, #[case] status: Status, #[case] parts:
             "{text}"
         );
     }
+}
+
+/// Runs canary `id` of a fresh seeded account's spec against stand-ins of
+/// its own (the edge, and a Core API with `knobs`) persisting into the
+/// running sandbox's database, as the sandbox's own Core API does; writes
+/// allowed or not.
+pub(crate) async fn canary_on_a_core_api_of_its_own(
+    id: &str,
+    knobs: Knobs,
+    allow_writes: bool,
+) -> Outcome {
+    let state = fixtures::SandboxState::load()
+        .expect("sandbox state")
+        .expect("the sandbox is running");
+    let database_url = state
+        .standins
+        .as_ref()
+        .and_then(|s| s.core_api.as_ref())
+        .map(|api| api.database_url.clone())
+        .expect("the sandbox's Core API and its database URL");
+    let dir = std::env::temp_dir().join(format!(
+        "verify-canary-{}-{}",
+        std::process::id(),
+        infra_tests::fresh_account()
+    ));
+    let mut standins = standins::start(&dir).await.expect("stand-ins");
+    standins
+        .start_core_api_at(&database_url)
+        .await
+        .expect("a Core API of its own");
+    standins.core_api.as_ref().unwrap().set_knobs(knobs);
+    let mut account = Account::seeded(&[]).await.expect("account");
+    standins.state.endpoints().point(&mut account.env);
+    let run = verify::RunSettings {
+        allow_writes,
+        ..verify::RunSettings::default()
+    };
+    let gate = account.gate().await.with_run(run);
+    gate.run_id(id)
+        .await
+        .unwrap_or_else(|| panic!("{id} in the catalogue"))
 }

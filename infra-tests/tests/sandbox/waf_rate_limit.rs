@@ -137,38 +137,11 @@ fn rate_limit_canary_both_ways(
     #[case] parts: &[&str],
 ) {
     let _sandbox = infra_tests::reading();
-    let outcome = runtime().block_on(async {
-        let state = fixtures::SandboxState::load()
-            .expect("sandbox state")
-            .expect("the sandbox is running");
-        let database_url = state
-            .standins
-            .as_ref()
-            .and_then(|s| s.core_api.as_ref())
-            .map(|api| api.database_url.clone())
-            .expect("the sandbox's Core API and its database URL");
-        let dir = std::env::temp_dir().join(format!(
-            "verify-rate-limit-{}-{}",
-            std::process::id(),
-            infra_tests::fresh_account()
-        ));
-        let mut standins = standins::start(&dir).await.expect("stand-ins");
-        standins
-            .start_core_api_at(&database_url)
-            .await
-            .expect("a Core API of its own");
-        standins.core_api.as_ref().unwrap().set_knobs(knobs);
-        let mut account = Account::seeded(&[]).await.expect("account");
-        standins.state.endpoints().point(&mut account.env);
-        let run = verify::RunSettings {
-            allow_writes,
-            ..verify::RunSettings::default()
-        };
-        let gate = account.gate().await.with_run(run);
-        gate.run_id("canary.sign_in_rate_limit")
-            .await
-            .expect("canary.sign_in_rate_limit in the catalogue")
-    });
+    let outcome = runtime().block_on(crate::edge_breaks::canary_on_a_core_api_of_its_own(
+        "canary.sign_in_rate_limit",
+        knobs,
+        allow_writes,
+    ));
     assert_eq!(outcome.status, status, "{}", outcome.message);
     for part in parts {
         assert!(
