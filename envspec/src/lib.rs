@@ -852,6 +852,32 @@ pub struct DrillsSpec {
     pub pitr_restore: Option<PitrRestoreDrill>,
 }
 
+/// `dependent "<name>" { canary = "<canary>" | url = "https://…", recover_within = "60s" }`
+/// inside a drill's block: something that relies on what the drill breaks
+/// (the application behind a database), judged after the drill saw
+/// recovery. A database that came back while the application never
+/// reconnected is a failed drill.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dependent {
+    /// The block's label: what the timeline and the assertion call it.
+    pub name: String,
+    /// What is tried until it succeeds.
+    pub target: DependentTarget,
+    /// How long after recovery it may take to succeed again.
+    pub recover_within: Duration,
+}
+
+/// What a [`Dependent`] tries.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum DependentTarget {
+    /// A `canary "<name>"` of the spec, run as `canary.<name>` runs (a
+    /// writing canary only with the run-time opt-in).
+    Canary(String),
+    /// An https URL that must answer 2xx (a health endpoint).
+    Url(String),
+}
+
 /// `drills { pitr_restore { … } }`: a point-in-time restore into a scratch
 /// instance, judged by marker rows written before and after the restore time.
 #[derive(Debug, Clone, PartialEq)]
@@ -878,6 +904,10 @@ pub struct PitrRestoreDrill {
     /// unreadable) refuses the drill before its markers are written, and
     /// aborts it (the scratch instance deleted) while it waits.
     pub stop_alarms: Vec<String>,
+    /// `dependent "<name>" { … }` blocks: what relies on what the drill
+    /// breaks, each of which must work again within its `recover_within`
+    /// once the drill has seen recovery.
+    pub dependents: Vec<Dependent>,
 }
 
 impl PitrRestoreDrill {
@@ -893,6 +923,7 @@ impl PitrRestoreDrill {
             statement_timeout: Duration::from_secs(5),
             ca_file: None,
             stop_alarms: Vec::new(),
+            dependents: Vec::new(),
         }
     }
 }
@@ -923,6 +954,10 @@ pub struct PgbouncerDrainDrill {
     pub timeout: Duration,
     /// Stop condition: any of these CloudWatch alarms in `ALARM` aborts the drill.
     pub stop_alarms: Vec<String>,
+    /// `dependent "<name>" { … }` blocks: what relies on what the drill
+    /// breaks, each of which must work again within its `recover_within`
+    /// once the drill has seen recovery.
+    pub dependents: Vec<Dependent>,
     /// Bound on one connection attempt (default 2 s).
     pub connect_timeout: Duration,
     /// Bound on one statement (default 2 s).
@@ -947,6 +982,7 @@ impl PgbouncerDrainDrill {
             max_recovery: Duration::from_secs(5 * 60),
             timeout: Duration::from_secs(15 * 60),
             stop_alarms: Vec::new(),
+            dependents: Vec::new(),
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(2),
             ca_file: None,
@@ -982,6 +1018,10 @@ pub struct RdsFailoverDrill {
     pub abort_unavailable: Duration,
     /// Stop condition: any of these CloudWatch alarms in `ALARM` aborts the drill.
     pub stop_alarms: Vec<String>,
+    /// `dependent "<name>" { … }` blocks: what relies on what the drill
+    /// breaks, each of which must work again within its `recover_within`
+    /// once the drill has seen recovery.
+    pub dependents: Vec<Dependent>,
     /// How often each probe samples (default 50 ms, at most 50 ms).
     pub probe_interval: Duration,
     /// Bound on one connection attempt (default 2 s).
@@ -1009,6 +1049,7 @@ impl RdsFailoverDrill {
             timeout: Duration::from_secs(15 * 60),
             abort_unavailable: Duration::from_secs(5 * 60),
             stop_alarms: Vec::new(),
+            dependents: Vec::new(),
             probe_interval: Duration::from_millis(50),
             connect_timeout: Duration::from_secs(2),
             statement_timeout: Duration::from_secs(2),

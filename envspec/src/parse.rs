@@ -15,6 +15,7 @@ use terraform_json::Outputs;
 
 use super::*;
 
+mod dependents;
 mod gates;
 mod launch;
 mod protection;
@@ -160,7 +161,7 @@ pub fn parse_with(
         .labelled_blocks("canary")?
         .into_iter()
         .map(|(label, b)| gates::canary(&doc, label, b))
-        .collect::<Result<_, _>>()?;
+        .collect::<Result<Vec<_>, _>>()?;
     let rds_snapshots = top
         .labelled_blocks("rds_snapshot")?
         .into_iter()
@@ -171,7 +172,7 @@ pub fn parse_with(
         .map(|b| launch::mail(&doc, b))
         .transpose()?;
     let drills = match top.single_block("drills")? {
-        Some(block) => drills(&doc, block, &rds)?,
+        Some(block) => drills(&doc, block, &rds, &canaries)?,
         None => DrillsSpec::default(),
     };
     let terraform = match top.single_block("terraform")? {
@@ -232,20 +233,25 @@ fn declarations(doc: &Doc, body: &Body) -> Vec<Declaration> {
     out
 }
 
-fn drills(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<DrillsSpec, SpecError> {
+fn drills(
+    doc: &Doc,
+    block: &Block,
+    rds: &[RdsSpec],
+    canaries: &[CanarySpec],
+) -> Result<DrillsSpec, SpecError> {
     let mut s = Section::of_block(doc, block)?;
     let allowed = s.bool("allowed")?.unwrap_or(false);
     let rds_failover = s
         .single_block("rds_failover")?
-        .map(|b| rds_failover(doc, b, rds))
+        .map(|b| rds_failover(doc, b, rds, canaries))
         .transpose()?;
     let pgbouncer_drain = s
         .single_block("pgbouncer_drain")?
-        .map(|b| pgbouncer_drain(doc, b))
+        .map(|b| pgbouncer_drain(doc, b, canaries))
         .transpose()?;
     let pitr_restore = s
         .single_block("pitr_restore")?
-        .map(|b| pitr_restore(doc, b, rds))
+        .map(|b| pitr_restore(doc, b, rds, canaries))
         .transpose()?;
     s.finish()?;
     Ok(DrillsSpec {
@@ -256,7 +262,12 @@ fn drills(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<DrillsSpec, SpecE
     })
 }
 
-fn pitr_restore(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<PitrRestoreDrill, SpecError> {
+fn pitr_restore(
+    doc: &Doc,
+    block: &Block,
+    rds: &[RdsSpec],
+    canaries: &[CanarySpec],
+) -> Result<PitrRestoreDrill, SpecError> {
     let mut s = Section::of_block(doc, block)?;
     let d = PitrRestoreDrill::defaults();
     let drill = PitrRestoreDrill {
@@ -273,6 +284,7 @@ fn pitr_restore(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<PitrRestore
             .unwrap_or(d.statement_timeout),
         ca_file: s.string("ca_file")?.map(|f| spec_relative(doc, f)),
         stop_alarms: s.strings("stop_alarms")?.unwrap_or_default(),
+        dependents: dependents::dependents(doc, &mut s, canaries)?,
     };
     match &drill.rds {
         Some(label) if !rds.iter().any(|r| &r.label == label) => {
@@ -311,7 +323,11 @@ fn spec_relative(doc: &Doc, file: String) -> PathBuf {
     }
 }
 
-fn pgbouncer_drain(doc: &Doc, block: &Block) -> Result<PgbouncerDrainDrill, SpecError> {
+fn pgbouncer_drain(
+    doc: &Doc,
+    block: &Block,
+    canaries: &[CanarySpec],
+) -> Result<PgbouncerDrainDrill, SpecError> {
     let mut s = Section::of_block(doc, block)?;
     let d = PgbouncerDrainDrill::defaults();
     let drill = PgbouncerDrainDrill {
@@ -324,6 +340,7 @@ fn pgbouncer_drain(doc: &Doc, block: &Block) -> Result<PgbouncerDrainDrill, Spec
         max_recovery: s.duration("max_recovery")?.unwrap_or(d.max_recovery),
         timeout: s.duration("timeout")?.unwrap_or(d.timeout),
         stop_alarms: s.strings("stop_alarms")?.unwrap_or_default(),
+        dependents: dependents::dependents(doc, &mut s, canaries)?,
         connect_timeout: s.duration("connect_timeout")?.unwrap_or(d.connect_timeout),
         statement_timeout: s
             .duration("statement_timeout")?
@@ -392,7 +409,12 @@ fn host_port(text: &str) -> Option<(String, u16)> {
     (!host.is_empty() && !host.contains(bad)).then(|| (host.to_string(), port))
 }
 
-fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailoverDrill, SpecError> {
+fn rds_failover(
+    doc: &Doc,
+    block: &Block,
+    rds: &[RdsSpec],
+    canaries: &[CanarySpec],
+) -> Result<RdsFailoverDrill, SpecError> {
     let mut s = Section::of_block(doc, block)?;
     let d = RdsFailoverDrill::defaults();
     let drill = RdsFailoverDrill {
@@ -405,6 +427,7 @@ fn rds_failover(doc: &Doc, block: &Block, rds: &[RdsSpec]) -> Result<RdsFailover
             .duration("abort_unavailable")?
             .unwrap_or(d.abort_unavailable),
         stop_alarms: s.strings("stop_alarms")?.unwrap_or_default(),
+        dependents: dependents::dependents(doc, &mut s, canaries)?,
         probe_interval: s.duration("probe_interval")?.unwrap_or(d.probe_interval),
         connect_timeout: s.duration("connect_timeout")?.unwrap_or(d.connect_timeout),
         statement_timeout: s

@@ -257,12 +257,12 @@ pub enum IdentityError {
     },
     /// A client sends its calls to another region than the spec’s.
     #[error(
-        "wrong AWS region: the spec declares region {declared}, but the {service} client \
-         uses {}; every client must be built from the spec's region",
+        "wrong AWS region: the {service} client must use region {declared} (the spec's, or the \
+         one its service is pinned to), but uses {}",
         observed.as_deref().unwrap_or("no region")
     )]
     WrongRegion {
-        /// The spec’s region.
+        /// The spec’s region, or the client's fixed one.
         declared: String,
         /// The client’s service.
         service: &'static str,
@@ -277,18 +277,21 @@ pub enum IdentityError {
     Incomplete(&'static str),
 }
 
-/// Every client's region must be the declared one (a client without a region is a mismatch).
+/// Every client's region must be the declared one, or the one
+/// [`crate::aws::FIXED_REGIONS`] names for it (a client without a region is a
+/// mismatch).
 pub fn check_regions(
     declared: &str,
     regions: &[(&'static str, Option<String>)],
 ) -> Result<(), IdentityError> {
+    let expected = |service: &str| crate::aws::fixed_region(service).unwrap_or(declared);
     match regions
         .iter()
-        .find(|(_, observed)| observed.as_deref() != Some(declared))
+        .find(|(service, observed)| observed.as_deref() != Some(expected(service)))
     {
         None => Ok(()),
         Some((service, observed)) => Err(IdentityError::WrongRegion {
-            declared: declared.to_string(),
+            declared: expected(service).to_string(),
             service,
             observed: observed.clone(),
         }),

@@ -46,6 +46,31 @@ pub use config::{Connection, retry_config, sdk_config, timeout_config};
 use guard::ReadOnlyGuard;
 pub use guard::{AccessMode, WriteGuard, WriteRefused, is_read_only};
 
+/// The clients whose calls go to one region whatever the spec's: the named
+/// exceptions to the region guard ([`crate::Gate::confirm_identity`]), each
+/// with why. Budgets is not here: its client has the spec's region and the
+/// SDK sends it to the global endpoint.
+pub const FIXED_REGIONS: [(&str, &str, &str); 2] = [
+    (
+        "health",
+        "us-east-1",
+        "AWS Health's API is served from us-east-1 for the whole account",
+    ),
+    (
+        "logs@us-east-1",
+        "us-east-1",
+        "AWS Chatbot writes its delivery logs to CloudWatch Logs in us-east-1",
+    ),
+];
+
+/// The region [`FIXED_REGIONS`] names for a client, if it names one.
+pub fn fixed_region(service: &str) -> Option<&'static str> {
+    FIXED_REGIONS
+        .iter()
+        .find(|(name, _, _)| *name == service)
+        .map(|(_, region, _)| *region)
+}
+
 /// The service clients a run uses, each guarded and counted.
 #[derive(Clone, Debug)]
 pub struct AwsClients {
@@ -67,6 +92,12 @@ pub struct AwsClients {
     s3: aws_sdk_s3::Client,
     s3control: aws_sdk_s3control::Client,
     wafv2: aws_sdk_wafv2::Client,
+    /// AWS Health: its API is served from us-east-1 whatever the spec's
+    /// region ([`FIXED_REGIONS`]).
+    health: aws_sdk_health::Client,
+    /// CloudWatch Logs in us-east-1: where AWS Chatbot (Amazon Q Developer in
+    /// chat applications) writes its logs ([`FIXED_REGIONS`]).
+    logs_us_east_1: aws_sdk_cloudwatchlogs::Client,
     /// Only for `GetCallerIdentity`: whose credentials the run holds ([`crate::Gate::confirm_identity`]).
     sts: aws_sdk_sts::Client,
     /// Whether writes are admitted (a drill's [`AccessMode::allow_writes`]).
@@ -100,7 +131,8 @@ impl aws_sdk_s3control::config::endpoint::ResolveEndpoint for OverriddenEndpoint
 
 impl AwsClients {
     /// The region each client sends its calls to (`None` when a client has none),
-    /// by service name. Every entry must equal the spec's region
+    /// by service name. Every entry must equal the spec's region, or the
+    /// region [`FIXED_REGIONS`] names for it
     /// ([`crate::Gate::confirm_identity`] refuses the run otherwise).
     pub fn regions(&self) -> Vec<(&'static str, Option<String>)> {
         macro_rules! regions {
@@ -127,6 +159,8 @@ impl AwsClients {
             "s3control" => s3control,
             "wafv2" => wafv2,
             "sts" => sts,
+            "health" => health,
+            "logs@us-east-1" => logs_us_east_1,
         ]
     }
 
@@ -147,6 +181,20 @@ impl AwsClients {
             ($krate:ident) => {
                 $krate::Client::from_conf(
                     $krate::config::Builder::from(config)
+                        .interceptor(guard.clone())
+                        .interceptor(calls.clone())
+                        .build(),
+                )
+            };
+        }
+        // A client whose calls go to the region FIXED_REGIONS names for it.
+        macro_rules! pinned {
+            ($krate:ident, $name:literal) => {
+                $krate::Client::from_conf(
+                    $krate::config::Builder::from(config)
+                        .region(aws_config::Region::from_static(
+                            fixed_region($name).expect(concat!($name, " is in FIXED_REGIONS")),
+                        ))
                         .interceptor(guard.clone())
                         .interceptor(calls.clone())
                         .build(),
@@ -188,6 +236,8 @@ impl AwsClients {
                 )
             },
             wafv2: client!(aws_sdk_wafv2),
+            health: pinned!(aws_sdk_health, "health"),
+            logs_us_east_1: pinned!(aws_sdk_cloudwatchlogs, "logs@us-east-1"),
             sts: client!(aws_sdk_sts),
             mode,
             calls,

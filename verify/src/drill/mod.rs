@@ -21,6 +21,7 @@
 //!
 //! Exit codes follow: 0 every assertion held, 1 one failed, 2 could not run.
 
+pub(crate) mod dependents;
 pub mod leftovers;
 pub mod pgbouncer_drain;
 pub mod pitr_restore;
