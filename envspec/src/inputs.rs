@@ -61,6 +61,19 @@ impl TerraformFiles {
         })
     }
 
+    /// The plan's `resource_changes` whole, for the run's evidence digest;
+    /// `None` without a plan.
+    pub fn plan_resource_changes(&self) -> Result<Option<serde_json::Value>, InputError> {
+        let Some(file) = &self.plan else {
+            return Ok(None);
+        };
+        let refused = |e: terraform_json::Error| InputError(e.to_string());
+        let bytes = terraform_json::read(file).map_err(refused)?;
+        terraform_json::plan::resource_changes(&bytes, file)
+            .map(Some)
+            .map_err(refused)
+    }
+
     /// Whether any file was given.
     pub fn any(&self) -> bool {
         self.plan.is_some() || self.state.is_some() || self.outputs_file.is_some()

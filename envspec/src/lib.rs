@@ -86,6 +86,9 @@ pub struct Environment {
     pub rds_snapshots: Vec<RdsSnapshotSpec>,
     /// `mail { … }`: the mail domains and where their MX records point (`dns.mx`).
     pub mail: Option<MailSpec>,
+    /// `launch { window = [from, to] }`: the launch window `maintenance.*`
+    /// looks in; `None` when undeclared (those checks skip).
+    pub launch: Option<LaunchSpec>,
     pub drills: DrillsSpec,
     /// Terraform's JSON for this run (`--terraform-plan`, `--terraform-state`,
     /// filled in by the harness), and the spec's `terraform { … }` block:
@@ -850,6 +853,41 @@ pub struct DrillsSpec {
     /// drill then runs with [`PitrRestoreDrill::defaults`] if there is
     /// exactly one `rds` block).
     pub pitr_restore: Option<PitrRestoreDrill>,
+    /// `alarm_route { … }`; `None` when the spec has no such block (the
+    /// drill needs one: its `alarm` has no default).
+    pub alarm_route: Option<AlarmRouteDrill>,
+}
+
+/// `drills { alarm_route { … } }`: a dedicated test alarm put into `ALARM`
+/// with `SetAlarmState`, its notification followed along the declared route.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlarmRouteDrill {
+    /// The alarm set to `ALARM` (metric or composite): a dedicated test
+    /// alarm whose actions are SNS topics only.
+    pub alarm: String,
+    /// The route's topic (a name in the spec's region and account, or an
+    /// ARN); default the `alarms` block's `topic`.
+    pub topic: Option<String>,
+    /// The notification must be delivered within this long of the
+    /// `SetAlarmState` call (default 2 min).
+    pub within: Duration,
+    /// `/aws/lambda/<fn>`: a Lambda forwarder's own log group (this region),
+    /// where a line naming this run proves delivery.
+    pub forwarder_log_group: Option<String>,
+    /// `/aws/chatbot/<configuration>`: AWS Chatbot's log group, read in
+    /// us-east-1 (where Chatbot writes its logs).
+    pub chatbot_log_group: Option<String>,
+    /// Stop condition: any of these CloudWatch alarms in `ALARM` (or
+    /// unreadable) refuses the drill before the alarm is set, and ends the
+    /// wait (the alarm put back).
+    pub stop_alarms: Vec<String>,
+    /// `dependent "<name>" { … }` blocks, judged after the alarm is put back.
+    pub dependents: Vec<Dependent>,
+}
+
+impl AlarmRouteDrill {
+    /// The default delivery bound.
+    pub const DEFAULT_WITHIN: Duration = Duration::from_secs(120);
 }
 
 /// `dependent "<name>" { canary = "<canary>" | url = "https://…", recover_within = "60s" }`
@@ -1123,6 +1161,16 @@ pub struct MailSpec {
     pub nameserver: Option<String>,
     /// Bound on each lookup (default 5 s).
     pub timeout: Duration,
+}
+
+/// `launch { window = ["2027-01-18T06:00:00Z", "2027-01-25T06:00:00Z"] }`:
+/// when the launch happens, in UTC. `maintenance.rds` and
+/// `maintenance.health` fail on RDS maintenance or an AWS Health scheduled
+/// change that falls inside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LaunchSpec {
+    /// `[from, to)`: from before to, both RFC 3339 times in UTC (`Z`).
+    pub window: (std::time::SystemTime, std::time::SystemTime),
 }
 
 /// The mail providers `mail { provider = "…" }` knows, each with the MX

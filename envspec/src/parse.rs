@@ -15,6 +15,7 @@ use terraform_json::Outputs;
 
 use super::*;
 
+mod alarm_route;
 mod dependents;
 mod gates;
 mod launch;
@@ -171,6 +172,10 @@ pub fn parse_with(
         .single_block("mail")?
         .map(|b| launch::mail(&doc, b))
         .transpose()?;
+    let launch = top
+        .single_block("launch")?
+        .map(|b| launch::launch(&doc, b))
+        .transpose()?;
     let drills = match top.single_block("drills")? {
         Some(block) => drills(&doc, block, &rds, &canaries)?,
         None => DrillsSpec::default(),
@@ -201,6 +206,7 @@ pub fn parse_with(
         canaries,
         rds_snapshots,
         mail,
+        launch,
         drills,
         terraform,
         source: file.to_path_buf(),
@@ -253,12 +259,14 @@ fn drills(
         .single_block("pitr_restore")?
         .map(|b| pitr_restore(doc, b, rds, canaries))
         .transpose()?;
+    let alarm_route = alarm_route::alarm_route(doc, &mut s, canaries)?;
     s.finish()?;
     Ok(DrillsSpec {
         allowed,
         rds_failover,
         pgbouncer_drain,
         pitr_restore,
+        alarm_route,
     })
 }
 

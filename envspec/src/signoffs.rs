@@ -16,6 +16,9 @@
 //!   date      = "2026-12-01"
 //!   evidence  = "https://wiki.example/launch/eng"
 //!   expires   = "2026-12-31"   # optional: after this day (UTC) it is missing again
+//!   # Optional: the run approved (`verify run` prints its evidence digest).
+//!   # A run whose digest differs makes this sign-off stale (no-go).
+//!   evidence_digest = "sha256:<64 lowercase hex digits>"
 //! }
 //!
 //! manual "dpa-countersigned" {
@@ -194,6 +197,9 @@ pub struct Given {
     pub signed_by: String,
     pub date: Date,
     pub evidence: String,
+    /// The evidence digest of the run approved (`sha256:…`, as `verify run`
+    /// prints it); `None`: the sign-off holds for any run.
+    pub evidence_digest: Option<String>,
 }
 
 /// `manual "<label>" { … }`: a checklist item no machine can check.
@@ -451,6 +457,7 @@ fn signoff(doc: &Doc, label: String, block: &Block) -> Result<Signoff, SignoffsE
             "date",
             "evidence",
             "expires",
+            "evidence_digest",
         ],
     )?;
     let role = s.required_string("role", "the role signing, e.g. \"Engineering\"")?;
@@ -460,12 +467,25 @@ fn signoff(doc: &Doc, label: String, block: &Block) -> Result<Signoff, SignoffsE
     let date = s.date("date")?;
     let evidence = s.url("evidence")?;
     let expires = s.date("expires")?;
+    let evidence_digest = s.digest("evidence_digest")?;
     let given = match (signed_by, date, evidence) {
-        (None, None, None) => None,
+        (None, None, None) => {
+            if let Some(attr) = attribute(block, "evidence_digest") {
+                return Err(doc.error(
+                    attr.key.span(),
+                    format!(
+                        "{what}: `evidence_digest` names the run a given sign-off approved; \
+                         set it together with `signed_by`, `date` and `evidence`, or leave it out"
+                    ),
+                ));
+            }
+            None
+        }
         (Some(signed_by), Some(date), Some(evidence)) => Some(Given {
             signed_by,
             date,
             evidence,
+            evidence_digest,
         }),
         (signed_by, date, evidence) => {
             let missing: Vec<&str> = [
@@ -774,6 +794,34 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// `sha256:` and 64 lowercase hex digits, as `verify run` prints a run's evidence digest.
+    fn digest(&self, key: &str) -> Result<Option<String>, SignoffsError> {
+        let Some(attr) = attribute(self.block, key) else {
+            return Ok(None);
+        };
+        let Expression::String(s) = &attr.value else {
+            return Err(self.wrong_type(attr, "a digest string \"sha256:<hex>\""));
+        };
+        let good = s.value().strip_prefix("sha256:").is_some_and(|hex| {
+            hex.len() == 64
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+        if !good {
+            return Err(self.doc.error(
+                attr.value.span(),
+                format!(
+                    "{}: `{key}` = {:?} is not an evidence digest; expected \"sha256:\" and 64 \
+                     lowercase hex digits, as `verify run` prints it",
+                    self.what,
+                    s.value().as_str()
+                ),
+            ));
+        }
+        Ok(Some(s.value().to_string()))
+    }
+
     fn url(&self, key: &str) -> Result<Option<String>, SignoffsError> {
         let Some(attr) = attribute(self.block, key) else {
             return Ok(None);
@@ -827,6 +875,7 @@ signoff "engineering" {
   date      = "2026-12-01"
   evidence  = "https://wiki.example/launch/eng"
   expires   = "2026-12-31"
+  evidence_digest = "sha256:6f1e0c3f2b9a8d7c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e"
 }
 
 signoff "commercial" {
@@ -866,6 +915,10 @@ manual "status-page" {
         let eng = &file.signoffs[0];
         assert_eq!(eng.given.as_ref().unwrap().signed_by, "Ana Pop");
         assert_eq!(eng.expires, Some(day("2026-12-31")));
+        assert_eq!(
+            eng.given.as_ref().unwrap().evidence_digest.as_deref(),
+            Some("sha256:6f1e0c3f2b9a8d7c6b5a49382716f5e4d3c2b1a0f9e8d7c6b5a4938271605f4e")
+        );
         assert!(file.signoffs[1].given.is_none());
         assert_eq!(
             file.manual[0].done.as_ref().unwrap().evidence,
@@ -1030,6 +1083,21 @@ manual "status-page" {
                 "non-empty string",
             ),
             ("# nothing\n", "s.hcl:1:1:", "declares nothing"),
+            (
+                "signoff \"e\" {\n  role = \"E\"\n  owner = \"o\"\n  confirms = \"c\"\n  signed_by = \"x\"\n  date = \"2026-02-03\"\n  evidence = \"https://e.example\"\n  evidence_digest = \"sha256:ABC\"\n}\n",
+                "s.hcl:8:21:",
+                "is not an evidence digest; expected \"sha256:\" and 64",
+            ),
+            (
+                "signoff \"e\" {\n  role = \"E\"\n  owner = \"o\"\n  confirms = \"c\"\n  signed_by = \"x\"\n  date = \"2026-02-03\"\n  evidence = \"https://e.example\"\n  evidence_digest = 12\n}\n",
+                "s.hcl:8:21:",
+                "`evidence_digest` must be a digest string",
+            ),
+            (
+                "signoff \"e\" {\n  role = \"E\"\n  owner = \"o\"\n  confirms = \"c\"\n  evidence_digest = \"sha256:0000000000000000000000000000000000000000000000000000000000000000\"\n}\n",
+                "s.hcl:5:3:",
+                "set it together with `signed_by`, `date` and `evidence`",
+            ),
         ] {
             let e = err(text);
             if !e.starts_with(at) || !e.contains(says) {

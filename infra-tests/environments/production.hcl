@@ -122,6 +122,12 @@ budget "monthly" {
   thresholds = [50, 80, 100]
 }
 
+# The launch window (UTC): maintenance.* fail on RDS maintenance or an AWS
+# Health scheduled change (an ECS task retirement, …) inside it.
+launch {
+  window = ["2027-01-18T06:00:00Z", "2027-01-25T06:00:00Z"]   # maintenance.* look here
+}
+
 # The launch checklist's manual snapshots: T-7 "known-clean" (before the
 # import) and T-0 "post-import".
 rds_snapshot "known_clean" {
@@ -427,6 +433,13 @@ drills {
     database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"
     max_duration      = "1h"   # the launch gate: PITR restore works in < 1 h
     restorable_within = "15m"  # RDS uploads WAL about every 5 minutes
+    stop_alarms       = ["restartix-production-core-api-5xx"]
+  }
+
+  alarm_route {
+    # A dedicated test alarm whose only actions are the alerts topic.
+    alarm             = "restartix-production-alarm-route-test"
+    within            = "2m"   # proved by the topic's SNS delivery-status logs
     stop_alarms       = ["restartix-production-core-api-5xx"]
   }
 }

@@ -116,6 +116,13 @@ budget "monthly" {
   thresholds = [50, 80, 100]
 }
 
+# The launch window (UTC): maintenance.* fail on RDS maintenance or an AWS
+# Health scheduled change inside it. Nothing is scheduled in the good
+# sandbox; the maintenance breaks schedule inside this week.
+launch {
+  window = ["2030-01-14T06:00:00Z", "2030-01-21T06:00:00Z"]   # maintenance.* look here
+}
+
 # The launch checklist's manual snapshots: T-7 "known-clean" (before the
 # import) and T-0 "post-import".
 rds_snapshot "known_clean" {
@@ -393,6 +400,14 @@ drills {
     # Read before the fault (missing, unreadable or in ALARM: nothing
     # injected) and every second after it.
     stop_alarms       = ["restartix-sandbox-core-api-5xx"]
+
+    # After recovery the Core API must answer through the edge again (its
+    # health route reads the database): an application that never
+    # reconnected fails the drill (the break `core-api-no-reconnect`).
+    dependent "core_api" {
+      url            = "https://api.restartix.test/v1/health"
+      recover_within = "30s"
+    }
   }
 
   pgbouncer_drain {
@@ -406,6 +421,11 @@ drills {
     max_recovery       = "1m"
     timeout            = "3m"
     stop_alarms        = ["restartix-sandbox-core-api-5xx"]
+
+    dependent "core_api" {
+      url            = "https://api.restartix.test/v1/health"
+      recover_within = "30s"
+    }
   }
 
   pitr_restore {
@@ -414,5 +434,22 @@ drills {
     max_duration      = "2m"
     restorable_within = "1m"
     stop_alarms       = ["restartix-sandbox-core-api-5xx"]
+
+    dependent "core_api" {
+      url            = "https://api.restartix.test/v1/health"
+      recover_within = "30s"
+    }
+  }
+
+  alarm_route {
+    # A dedicated test alarm on the alerts topic (its actions: the topic
+    # only): SetAlarmState runs every action of the state it sets.
+    alarm       = "restartix-sandbox-alarm-route-test"
+    # The sandbox delivers at once; AWS takes seconds (default 2m).
+    within      = "10s"
+    stop_alarms = ["restartix-sandbox-core-api-5xx"]
+    # Delivery is proved by the alerts topic's SNS delivery-status logs; a
+    # Lambda forwarder's own log would be `forwarder_log_group`, AWS
+    # Chatbot's (in us-east-1) `chatbot_log_group`.
   }
 }

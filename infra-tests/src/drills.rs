@@ -37,6 +37,21 @@ pub fn assertion<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Val
         .unwrap_or_else(|| panic!("no assertion {name}"))
 }
 
+/// The drill failed, on (at least) the assertion `name`, which is returned;
+/// its message is printed for the test's log.
+pub fn failed_on<'a>(record: &'a DrillRecord, name: &str) -> &'a serde_json::Value {
+    println!("{}", record.outcome.message);
+    assert_eq!(
+        record.outcome.status,
+        verify::Status::Fail,
+        "{}",
+        record.outcome.message
+    );
+    let held = assertion(record, name);
+    assert_eq!(held["holds"], false, "{held}");
+    held
+}
+
 /// A refused drill made only read calls (nothing injected).
 pub fn only_reads_made(gate: &Gate) {
     let calls = gate.aws().calls.snapshot();

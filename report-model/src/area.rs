@@ -31,13 +31,16 @@ pub enum Area {
     Terraform,
     Metrics,
     Canary,
+    /// `maintenance.rds`, `maintenance.health`: what is scheduled inside the
+    /// declared launch window.
+    Maintenance,
     /// A drill's outcome (`drill.rds_failover`): run by `verify drill`, not the gate.
     Drill,
 }
 
 impl Area {
     /// Every area, in catalogue order (the order of the enum).
-    pub const ALL: [Area; 18] = [
+    pub const ALL: [Area; 19] = [
         Area::Rds,
         Area::Pgbouncer,
         Area::Edge,
@@ -55,6 +58,7 @@ impl Area {
         Area::Terraform,
         Area::Metrics,
         Area::Canary,
+        Area::Maintenance,
         Area::Drill,
     ];
 
@@ -78,6 +82,7 @@ impl Area {
             Area::Terraform => "terraform",
             Area::Metrics => "metrics",
             Area::Canary => "canary",
+            Area::Maintenance => "maintenance",
             Area::Drill => "drill",
         }
     }
@@ -102,6 +107,7 @@ impl Area {
             Area::Terraform => "Terraform",
             Area::Metrics => "Metric gates (one per declared gate)",
             Area::Canary => "Canaries (one per declared canary)",
+            Area::Maintenance => "Maintenance in the launch window",
             Area::Drill => "Drills",
         }
     }
@@ -122,6 +128,7 @@ impl Area {
             Area::Terraform => "Terraform",
             Area::Metrics => "Post-cutover metrics",
             Area::Canary => "Canaries",
+            Area::Maintenance => "Launch window",
             Area::Drill => "Drills",
         }
     }

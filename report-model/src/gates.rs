@@ -183,6 +183,7 @@ mod tests {
             ("terraform.declared", "Terraform"),
             ("metrics.p99", "Post-cutover metrics"),
             ("canary.sign_in", "Canaries"),
+            ("maintenance.rds", "Launch window"),
             ("drill.rds_failover", "Drills"),
             ("rdsx.y", OTHER),
             ("", OTHER),

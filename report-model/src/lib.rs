@@ -15,6 +15,8 @@
 //! ```
 
 pub mod area;
+pub mod diff;
+pub mod digest;
 pub mod gates;
 pub mod report;
 pub mod signoffs;
@@ -31,7 +33,7 @@ use serde_json::{Map, Value};
 /// part when a field or an enum value is added; the patch part for a
 /// correction that changes no document. A reader accepts any version with
 /// the major part it knows.
-pub const SCHEMA_VERSION: &str = "1.1.0";
+pub const SCHEMA_VERSION: &str = "1.2.0";
 
 /// What wrote a document: `tool` in every JSON report. The `verify` binary
 /// fills it in from its own package version and the commit `verify

@@ -35,15 +35,19 @@ pub enum SignoffStatus {
     Missing,
     /// Signed, but past its `expires` day: counts as missing.
     Expired,
+    /// Signed for other evidence: its `evidence_digest` is not this run's
+    /// ([`crate::digest`]). Blocks go like missing.
+    Stale,
 }
 
 impl SignoffStatus {
-    /// `given`, `missing` or `expired`, as reports spell it.
+    /// `given`, `missing`, `expired` or `stale`, as reports spell it.
     pub fn as_str(self) -> &'static str {
         match self {
             SignoffStatus::Given => "given",
             SignoffStatus::Missing => "missing",
             SignoffStatus::Expired => "expired",
+            SignoffStatus::Stale => "stale",
         }
     }
 }
@@ -64,7 +68,7 @@ pub struct SignoffReport {
 }
 
 impl SignoffReport {
-    /// The roles whose sign-off is missing or expired.
+    /// The roles whose sign-off is missing, expired or stale.
     pub fn missing_roles(&self) -> Vec<&str> {
         self.roles
             .iter()
@@ -80,7 +84,8 @@ pub struct RoleSignoff {
     pub role: String,
     pub status: SignoffStatus,
     /// What the status rests on: "signed by … on …", "declared but not
-    /// signed", "required but no `signoff` block names it", "expired on …".
+    /// signed", "required but no `signoff` block names it", "expired on …",
+    /// or for a stale one the two digests and what changed.
     pub reason: String,
     /// The `signoff "<label>"` block.
     pub label: Option<String>,
@@ -90,6 +95,10 @@ pub struct RoleSignoff {
     pub date: Option<String>,
     pub evidence: Option<String>,
     pub expires: Option<String>,
+    /// The evidence digest the sign-off approved (`evidence_digest` in its
+    /// block); `None` when it names none (it then holds for any evidence).
+    #[serde(default)]
+    pub evidence_digest: Option<String>,
 }
 
 /// One manual checklist item.

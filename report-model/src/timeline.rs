@@ -53,6 +53,9 @@ pub enum MarkKind {
     Abort,
     /// Cleanup ran.
     Cleanup,
+    /// A declared dependent (a canary, a health URL) first succeeded after
+    /// recovery, or was given up on at its `recover_within`.
+    Dependent,
 }
 
 impl MarkKind {
@@ -65,6 +68,7 @@ impl MarkKind {
             MarkKind::Recovered => '✓',
             MarkKind::Abort => '✗',
             MarkKind::Cleanup => '⌫',
+            MarkKind::Dependent => '◆',
         }
     }
 }
@@ -384,6 +388,7 @@ pub mod render {
             MarkKind::Recovered => "recovered",
             MarkKind::Abort => "abort",
             MarkKind::Cleanup => "cleanup",
+            MarkKind::Dependent => "dependent",
         }
     }
 
@@ -508,6 +513,7 @@ pub mod render {
             let colour = match mark.kind {
                 MarkKind::Fault | MarkKind::Abort => "#b00020",
                 MarkKind::Recovered => "#1b7f3b",
+                MarkKind::Dependent => "#1f5fa8",
                 _ => "#555",
             };
             let label_y = labels_top + 16.0 * i as f64;

@@ -239,6 +239,23 @@ pub enum Completeness {
     Unknown,
 }
 
+/// The plan's `resource_changes` whole (every field of every entry, not
+/// only the judged ones), `[]` when it lists none: what a run's evidence
+/// digest covers of a plan (`report_model::digest`). `bytes` as
+/// [`crate::read`] returns them; `file` names it in errors.
+pub fn resource_changes(bytes: &[u8], file: &Path) -> Result<serde_json::Value, Error> {
+    #[derive(Deserialize)]
+    struct Only {
+        #[serde(default)]
+        resource_changes: Option<serde_json::Value>,
+    }
+    let only: Only =
+        serde_json::from_slice(bytes).map_err(|e| crate::invalid(file, e, "a plan"))?;
+    Ok(only
+        .resource_changes
+        .unwrap_or(serde_json::Value::Array(Vec::new())))
+}
+
 impl<'a> Plan<'a> {
     /// Parses `bytes` (the whole file, as [`crate::read`] returns it);
     /// `file` names it in errors. A `format_version` other than 0.x/1.x is

@@ -15,7 +15,8 @@ use std::process::ExitCode;
 use envspec::inputs::{TerraformFiles, absolute};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use verify::drill::{
-    DrillError, DrillRecord, leftovers, pgbouncer_drain, pitr_restore, rds_failover, render,
+    DrillError, DrillRecord, alarm_route, leftovers, pgbouncer_drain, pitr_restore, rds_failover,
+    render,
 };
 use verify::run::Target;
 use verify::{Gate, RunSettings, Status};
@@ -81,6 +82,7 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
             why = interrupt.as_mut() => return Err(before_start(why)),
             gate = Gate::connect(target.env, target.connection) => gate.with_run(RunSettings {
                 secret_prefix,
+                allow_writes: flags.allow_writes,
                 ..RunSettings::default()
             }),
         };
@@ -100,6 +102,7 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
             DrillKind::RdsFailover => rds_failover::run(&gate, interrupt).await,
             DrillKind::PgbouncerDrain => pgbouncer_drain::run(&gate, interrupt).await,
             DrillKind::PitrRestore => pitr_restore::run(&gate, interrupt).await,
+            DrillKind::AlarmRoute => alarm_route::run(&gate, interrupt).await,
             DrillKind::Cleanup => {
                 let leftovers = pitr_restore::cleanup_leftovers(&gate)
                     .await

@@ -58,6 +58,42 @@ pub enum Command {
     Drill(Drill),
     /// Print the least-privilege IAM policy (JSON) for the checks the spec enables.
     IamPolicy(IamPolicy),
+    /// Compare two runs' JSON reports (newly failing, fixed, still failing,
+    /// ids on one side only), or two environments of a combined report.
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(Diff),
+}
+
+const DIFF_EXIT_CODES: &str = "\
+Exit status:
+  0  compared (whatever differs, unless --fail-on new)
+  1  --fail-on new and a check fails in NEW (or the second --env) that did not fail in OLD (or the
+     first --env), or fails there and was not in OLD at all
+  2  could not compare (a file that is not a verify JSON report, named with file:line:column where
+     it does not parse; a drill record; an --env the combined report does not hold)";
+
+/// `verify diff OLD.json NEW.json | verify diff COMBINED.json --env A --env B`.
+#[derive(Debug, Parser)]
+pub struct Diff {
+    /// Two JSON reports (`verify run --report json=PATH`), OLD then NEW; or
+    /// one combined report (several environments) with two --env.
+    #[arg(value_name = "REPORT.json", required = true, num_args = 1..=2)]
+    pub files: Vec<PathBuf>,
+    /// With a combined report: the environments to compare, first then second (twice).
+    #[arg(long = "env", value_name = "ENV")]
+    pub envs: Vec<String>,
+    /// `new`: exit 1 when a check newly fails (see the exit status below).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub fail_on: Option<FailOn>,
+    /// Also write the comparison: json=PATH, markdown=PATH or html=PATH (repeatable).
+    #[arg(long, value_name = "FORMAT=PATH")]
+    pub report: Vec<ReportTarget>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// A check failing now that did not fail before.
+    New,
 }
 
 /// Where specs are found and what a sandbox spec connects to.
@@ -137,6 +173,16 @@ pub struct Run {
     /// wrote; without it they are `skip`, never `pass`.
     #[arg(long)]
     pub allow_writes: bool,
+    /// A JSON report of an earlier run (or a combined one holding this
+    /// environment): after the run, print what changed since (as `verify
+    /// diff`), and put it in the JSON report as `baseline`; a stale
+    /// sign-off that approved it says which checks changed. One environment only.
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// The commit the environment was deployed from (7 to 64 hex digits):
+    /// part of the run's evidence digest, which sign-offs can name.
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
     /// Write a report: json=PATH, junit=PATH, markdown=PATH, html=PATH or
     /// sarif=PATH (SARIF 2.1.0: each failing, erroring or waived check at its
     /// block of the spec) (repeatable). With several environments PATH is the
@@ -197,6 +243,11 @@ pub struct Drill {
     /// Consent: the drill (or `cleanup`) changes state in the environment.
     #[arg(long)]
     pub yes: bool,
+    /// Let a dependent that runs a writing canary (`writes = true`) run
+    /// after recovery, and undo what it wrote; without it such a drill is
+    /// refused before anything is touched.
+    #[arg(long)]
+    pub allow_writes: bool,
     #[command(flatten)]
     pub secrets: SecretArgs,
     /// Write a report: json=PATH, markdown=PATH or svg=PATH (the timeline) (repeatable).
@@ -227,6 +278,7 @@ pub enum DrillKind {
     RdsFailover,
     PgbouncerDrain,
     PitrRestore,
+    AlarmRoute,
     /// Delete the scratch instances a crashed `pitr-restore` left (needs
     /// --yes; only instances tagged `verify:drill = pitr_restore`, never one
     /// whose `verify:deadline` is ahead: a live drill's).
@@ -240,6 +292,7 @@ impl DrillKind {
             DrillKind::RdsFailover => "rds-failover",
             DrillKind::PgbouncerDrain => "pgbouncer-drain",
             DrillKind::PitrRestore => "pitr-restore",
+            DrillKind::AlarmRoute => "alarm-route",
             DrillKind::Cleanup => "cleanup",
         }
     }

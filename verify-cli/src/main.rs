@@ -17,6 +17,7 @@ macro_rules! outln {
 }
 
 mod checks;
+mod diff;
 mod drill;
 mod flags;
 mod run;
@@ -68,6 +69,7 @@ fn main() -> ExitCode {
         flags::Command::Checks(c) => checks::run(c),
         flags::Command::Drill(d) => drill::run(d),
         flags::Command::IamPolicy(p) => run::iam_policy(p),
+        flags::Command::Diff(d) => diff::run(d, terminal),
     };
     match result {
         Ok(code) => code,

@@ -15,6 +15,7 @@ use envspec::inputs::{TerraformFiles, absolute, expand};
 use envspec::secret_env::SecretPrefix;
 use envspec::signoffs::{Date, Signoffs};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use report_model::diff::{Diff, DiffKind, DiffReport};
 use report_model::report::combined::{Combined, EnvironmentRun};
 use report_model::report::{self, Report, per_environment};
 use verify::run::{Collected, Event, Options, Target};
@@ -123,6 +124,7 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
         &flags.secrets.secret_env_prefix,
     )?;
     let sandbox_state = absolute(&flags.spec.sandbox_state).map_err(CouldNotRun::from)?;
+    let evidence = Evidence::read(flags, &prepared)?;
     let targets: Vec<Target> = prepared
         .envs
         .iter()
@@ -151,7 +153,12 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
     }))?;
     progress.finish();
 
-    let judged: Vec<Result<Report, String>> = collected.iter().map(judge).collect();
+    let judged: Vec<Result<Report, String>> = collected
+        .iter()
+        .map(|c| {
+            judge(c).map(|r| r.with_evidence(evidence.plan.as_ref(), evidence.commit.as_deref()))
+        })
+        .collect();
     if !several {
         let env = &prepared.envs[0];
         let report = judged
@@ -159,14 +166,16 @@ pub fn run(flags: &Run, terminal: Terminal) -> Result<ExitCode, CouldNotRun> {
             .next()
             .expect("one environment")
             .map_err(CouldNotRun)?;
-        let report =
-            report_with_signoffs(report, prepared.signoffs.as_ref()).with_tool(crate::tool());
+        let report = evidence.apply(report, prepared.signoffs.as_ref());
         let context = crate::sarif::context(env, &report.checks);
         crate::out(&report::terminal::render(
             &report,
             &env.source.display().to_string(),
             terminal.colour,
         ));
+        if let Some(baseline) = &report.baseline {
+            crate::out(&report::diff::terminal(baseline, terminal.colour));
+        }
         for target in &flags.report {
             let path = absolute(&target.path).map_err(CouldNotRun::from)?;
             write(&path, &report::render(&report, target.format, &context))?;
@@ -233,11 +242,69 @@ fn judge(collected: &Collected) -> Result<Report, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The sign-offs are judged on the day the run ended (UTC).
-fn report_with_signoffs(report: Report, signoffs: Option<&(PathBuf, Signoffs)>) -> Report {
-    match signoffs {
-        Some((_, file)) => report.with_signoffs(verify::signoffs::judge(file, Date::today())),
-        None => report,
+/// What a run's evidence digest covers besides its checks (`--terraform-plan`'s
+/// `resource_changes`, `--commit`), and the `--baseline` it is compared
+/// with: read and refused before the run.
+struct Evidence {
+    plan: Option<serde_json::Value>,
+    commit: Option<String>,
+    /// `--baseline`'s label (the file) and report.
+    baseline: Option<(String, Report)>,
+}
+
+impl Evidence {
+    fn read(flags: &Run, prepared: &Prepared) -> Result<Evidence, CouldNotRun> {
+        if let Some(commit) = &flags.commit
+            && !report_model::digest::is_commit(commit)
+        {
+            return Err(CouldNotRun(format!(
+                "--commit {commit:?}: expected a commit SHA, 7 to 64 hex digits"
+            )));
+        }
+        let baseline = match &flags.baseline {
+            Some(_) if prepared.envs.len() > 1 => {
+                return Err(CouldNotRun(
+                    "--baseline compares one environment's run: with several environments, \
+                     compare the reports afterwards with `verify diff OLD.json NEW.json`"
+                        .into(),
+                ));
+            }
+            Some(path) => {
+                let path = absolute(path).map_err(CouldNotRun::from)?;
+                Some(crate::diff::baseline(&path, &prepared.envs[0].name)?)
+            }
+            None => None,
+        };
+        Ok(Evidence {
+            plan: prepared
+                .terraform
+                .plan_resource_changes()
+                .map_err(CouldNotRun::from)?,
+            commit: flags.commit.clone(),
+            baseline,
+        })
+    }
+
+    /// One environment's report with the sign-offs judged on the day the
+    /// run ended (UTC) against its evidence digest, the baseline compared,
+    /// and the binary named.
+    fn apply(&self, report: Report, signoffs: Option<&(PathBuf, Signoffs)>) -> Report {
+        let baseline = self.baseline.as_ref().map(|(l, r)| (l.as_str(), r));
+        let report = match signoffs {
+            Some((_, file)) => {
+                let judged = verify::signoffs::judge_run(file, Date::today(), &report, baseline);
+                report.with_signoffs(judged)
+            }
+            None => report,
+        };
+        let report = match baseline {
+            Some((label, old)) => {
+                let diff = Diff::reports(DiffKind::Runs, label, old, "this run", &report);
+                report.with_baseline(DiffReport::new(diff, crate::tool()))
+            }
+            None => report,
+        };
+        report.with_tool(crate::tool())
     }
 }
 

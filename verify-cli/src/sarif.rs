@@ -131,6 +131,8 @@ pub fn declaration<'a>(env: &'a Environment, check: &CheckOutcome) -> Option<&'a
         Area::Terraform => None,
         Area::Metrics => after("metrics.").and_then(|name| labelled("metric", name)),
         Area::Canary => after("canary.").and_then(|name| labelled("canary", name)),
+        // Both judge what is scheduled inside `launch { window }`.
+        Area::Maintenance => one("launch"),
         Area::Drill => one("drills"),
     }
 }

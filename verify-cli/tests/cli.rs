@@ -27,6 +27,7 @@ fn version_names_the_commit_and_help_the_exit_codes() {
         "checks",
         "drill",
         "iam-policy",
+        "diff",
         "2  could not run",
     ] {
         assert!(

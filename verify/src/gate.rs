@@ -438,11 +438,23 @@ mod identity_tests {
             let err = check_regions("eu-central-1", &regions).unwrap_err();
             let text = err.to_string();
             assert!(
-                text.contains("declares region eu-central-1")
+                text.contains("must use region eu-central-1")
                     && text.contains(observed.as_deref().unwrap_or("no region")),
                 "{text}"
             );
         }
+        // A client pinned by FIXED_REGIONS is judged against its own region.
+        let mut regions = good();
+        regions.push(("health", Some("us-east-1".into())));
+        assert!(check_regions("eu-central-1", &regions).is_ok());
+        regions.last_mut().expect("pushed").1 = Some("eu-central-1".into());
+        let text = check_regions("eu-central-1", &regions)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("health client must use region us-east-1"),
+            "{text}"
+        );
     }
 
     /// The clients really report the region of the config they were built from.

@@ -379,6 +379,7 @@ fn iam_prefix(sdk_service: &str) -> Option<&'static str> {
         // IAM's prefix is `s3` too; its operations map below.
         "s3 control" => "s3control",
         "wafv2" => "wafv2",
+        "health" => "health",
         _ => return None,
     })
 }
@@ -527,6 +528,10 @@ mod tests {
                }
                drills {
                  allowed = true
+                 alarm_route {
+                   alarm = "route-test"
+                   topic = "alerts"
+                 }
                }"#);
         let granted = actions(&policy(&spec, true));
         for (_, grants) in crate::drill::GRANTS {

@@ -1,8 +1,106 @@
 //! `--signoffs FILE` (read with [`envspec::signoffs::load`]), judged on the
-//! day of the run (UTC) into the report's sign-offs section.
+//! day of the run (UTC) into the report's sign-offs section; with the run's
+//! report ([`judge_run`]), a given sign-off whose `evidence_digest` is not
+//! the run's is stale.
 
 use envspec::signoffs::{Date, RoleState, Signoffs};
+use report_model::diff::{Diff, DiffKind};
+use report_model::report::Report;
 use report_model::signoffs::{ManualOutcome, RoleSignoff, SignoffReport, SignoffStatus};
+
+/// Most status changes a stale sign-off's reason lists; the rest are counted.
+const MAX_CHANGES: usize = 10;
+
+/// [`judge`], then each given sign-off that names an `evidence_digest`
+/// other than `run`'s is [`SignoffStatus::Stale`] (and the file is not
+/// complete). Its reason names both digests and, when `baseline` (the
+/// `--baseline` report, with its label) is the approved run, what changed
+/// since: each check whose status differs, the plan's resource changes, the
+/// commit.
+pub fn judge_run(
+    file: &Signoffs,
+    today: Date,
+    run: &Report,
+    baseline: Option<(&str, &Report)>,
+) -> SignoffReport {
+    let mut report = judge(file, today);
+    for role in &mut report.roles {
+        let Some(approved) = role.evidence_digest.clone() else {
+            continue;
+        };
+        if role.status != SignoffStatus::Given || approved == run.evidence_digest {
+            continue;
+        }
+        role.status = SignoffStatus::Stale;
+        role.reason = format!(
+            "stale: `signoff \"{}\"` ({}) signed by {} on {} approved evidence {approved}, \
+             but this run's is {}; {}",
+            role.label.as_deref().unwrap_or_default(),
+            role.role,
+            role.signed_by.as_deref().unwrap_or("?"),
+            role.date.as_deref().unwrap_or("?"),
+            run.evidence_digest,
+            what_changed(run, &approved, baseline)
+        );
+        report.complete = false;
+    }
+    report
+}
+
+/// What differs between the approved run and this one, when `baseline` is it.
+fn what_changed(run: &Report, approved: &str, baseline: Option<(&str, &Report)>) -> String {
+    let Some((label, old)) = baseline else {
+        return "give the approved run's JSON report as --baseline to see what changed".into();
+    };
+    if old.evidence_digest != approved {
+        return format!(
+            "the baseline {label} is evidence {}, not the approved run: give the approved \
+             run's JSON report as --baseline to see what changed",
+            if old.evidence_digest.is_empty() {
+                "without a digest"
+            } else {
+                old.evidence_digest.as_str()
+            }
+        );
+    }
+    let diff = Diff::reports(DiffKind::Runs, label, old, "this run", run);
+    let mut parts = Vec::new();
+    let changes = diff.status_changes();
+    if !changes.is_empty() {
+        let shown = changes.len().min(MAX_CHANGES);
+        let more = changes.len() - shown;
+        parts.push(format!(
+            "check status changed: {}{}",
+            changes[..shown].join(", "),
+            if more > 0 {
+                format!(" and {more} more")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let (was, now) = (&old.evidence_inputs, &run.evidence_inputs);
+    match (&was.plan, &now.plan) {
+        (Some(a), Some(b)) if a != b => parts.push("the plan's resource changes differ".into()),
+        (None, Some(_)) => parts.push("a plan was given now and not then".into()),
+        (Some(_), None) => parts.push("a plan was given then and not now".into()),
+        _ => {}
+    }
+    if was.commit != now.commit {
+        let show = |c: &Option<String>| c.clone().unwrap_or_else(|| "none".into());
+        parts.push(format!(
+            "commit {} → {}",
+            show(&was.commit),
+            show(&now.commit)
+        ));
+    }
+    if parts.is_empty() {
+        return format!(
+            "since the approved run ({label}) no check, plan or commit differs as far as its report shows"
+        );
+    }
+    format!("since the approved run ({label}): {}", parts.join("; "))
+}
 
 /// The report's sign-offs section: every required role and manual item as
 /// they stand on `today`.
@@ -68,6 +166,7 @@ pub fn judge(file: &Signoffs, today: Date) -> SignoffReport {
                 date: given.map(|g| g.date.to_string()),
                 evidence: given.map(|g| g.evidence.clone()),
                 expires: signoff.and_then(|s| s.expires).map(|e| e.to_string()),
+                evidence_digest: given.and_then(|g| g.evidence_digest.clone()),
             }
         })
         .collect();
@@ -154,6 +253,133 @@ mod tests {
         assert_eq!(report.roles[1].reason, "expired on 2026-11-20");
         assert_eq!(report.roles[1].signed_by.as_deref(), Some("Radu"));
         assert!(!report.complete);
+    }
+
+    fn run(statuses: &[(&str, report_model::Status)], commit: Option<&str>) -> Report {
+        use report_model::report::{Identity, RunRecord};
+        let checks: Vec<report_model::Outcome> = statuses
+            .iter()
+            .map(|(id, status)| report_model::Outcome {
+                id: id.to_string(),
+                status: *status,
+                message: format!("{id} {}", status.as_str()),
+                duration_ms: 1,
+                evidence: Default::default(),
+            })
+            .collect();
+        let planned: Vec<String> = checks.iter().map(|c| c.id.clone()).collect();
+        let record = RunRecord {
+            environment: "sandbox".into(),
+            started_at: "2026-12-01T10:00:00Z".into(),
+            duration_ms: 1,
+            identity: Identity {
+                account: "123456789012".into(),
+                arn: "arn:aws:iam::123456789012:user/x".into(),
+                region: "eu-central-1".into(),
+            },
+            aws_calls: serde_json::json!({}),
+        };
+        Report::new(record, &planned, checks)
+            .unwrap()
+            .with_evidence(None, commit)
+    }
+
+    fn approving(digest: &str) -> Signoffs {
+        signoffs::parse(
+            &format!(
+                "signoff \"eng\" {{\n  role = \"Engineering\"\n  owner = \"o\"\n  confirms = \"c\"\n  signed_by = \"Ana\"\n  date = \"2026-12-01\"\n  evidence = \"https://e.example\"\n  evidence_digest = \"{digest}\"\n}}\n"
+            ),
+            Path::new("s.hcl"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_signoff_for_other_evidence_is_stale_and_says_what_changed() {
+        use report_model::Status::{Fail, Pass};
+        let today = Date::parse("2026-12-02").unwrap();
+        let approved = run(
+            &[("rds.multi_az", Pass), ("ses.identity", Pass)],
+            Some("abc1234"),
+        );
+        let file = approving(&approved.evidence_digest);
+        // The approved run itself: given.
+        let same = judge_run(&file, today, &approved, None);
+        assert!(same.complete, "{same:?}");
+        assert_eq!(same.roles[0].status, SignoffStatus::Given);
+        assert_eq!(
+            same.roles[0].evidence_digest.as_deref(),
+            Some(approved.evidence_digest.as_str())
+        );
+        // Another run: stale, both digests named.
+        let now = run(
+            &[("rds.multi_az", Fail), ("ses.identity", Pass)],
+            Some("abc1235"),
+        );
+        let stale = judge_run(&file, today, &now, None);
+        assert!(!stale.complete);
+        let role = &stale.roles[0];
+        assert_eq!(role.status, SignoffStatus::Stale);
+        for needle in [
+            "`signoff \"eng\"` (Engineering) signed by Ana on 2026-12-01",
+            approved.evidence_digest.as_str(),
+            now.evidence_digest.as_str(),
+            "--baseline",
+        ] {
+            assert!(role.reason.contains(needle), "{needle}: {}", role.reason);
+        }
+        // With the approved run at hand: which checks, and the commit.
+        let with = judge_run(&file, today, &now, Some(("approved.json", &approved)));
+        assert!(
+            with.roles[0].reason.ends_with(
+                "since the approved run (approved.json): check status changed: \
+                 rds.multi_az pass → fail; commit abc1234 → abc1235"
+            ),
+            "{}",
+            with.roles[0].reason
+        );
+        // A baseline that is not the approved run says so.
+        let other = judge_run(&file, today, &now, Some(("old.json", &now)));
+        assert!(
+            other.roles[0]
+                .reason
+                .contains("the baseline old.json is evidence sha256:"),
+            "{}",
+            other.roles[0].reason
+        );
+        // The report's verdict turns no-go, the sign-off named in `blocking`.
+        let report = now.clone().with_signoffs(stale);
+        assert!(report.automated_go() || !report.is_go());
+        let named = report
+            .blocking
+            .iter()
+            .flat_map(|g| &g.items)
+            .any(|i| i.id == "Engineering" && i.why.starts_with("stale: "));
+        assert!(named, "{:?}", report.blocking);
+        // A sign-off without a digest holds for any evidence.
+        let plain = signoffs::parse(
+            "signoff \"eng\" {\n  role = \"Engineering\"\n  owner = \"o\"\n  confirms = \"c\"\n  signed_by = \"Ana\"\n  date = \"2026-12-01\"\n  evidence = \"https://e.example\"\n}\n",
+            Path::new("s.hcl"),
+        )
+        .unwrap();
+        assert!(judge_run(&plain, today, &now, None).complete);
+    }
+
+    #[test]
+    fn a_stale_signoff_turns_a_go_run_no_go() {
+        use report_model::Status::Pass;
+        let today = Date::parse("2026-12-02").unwrap();
+        let approved = run(&[("rds.multi_az", Pass)], None);
+        let now = run(&[("rds.multi_az", Pass)], Some("0123abc"));
+        let file = approving(&approved.evidence_digest);
+        let go = approved
+            .clone()
+            .with_signoffs(judge_run(&file, today, &approved, None));
+        assert!(go.is_go());
+        let no_go = now
+            .clone()
+            .with_signoffs(judge_run(&file, today, &now, None));
+        assert!(no_go.automated_go() && !no_go.is_go());
     }
 
     #[test]

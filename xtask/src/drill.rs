@@ -52,6 +52,9 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
     if flags.yes {
         command.arg("--yes");
     }
+    if flags.allow_writes {
+        command.arg("--allow-writes");
+    }
     command.args(["--secret-env-prefix", flags.secret_env_prefix.as_str()]);
     for (flag, path) in [
         ("--terraform-state", &flags.terraform_state),

@@ -102,6 +102,13 @@ pub struct Verify {
     /// blocks): go also needs every required sign-off given and unexpired, every item done.
     #[arg(long, value_name = "FILE")]
     pub signoffs: Option<PathBuf>,
+    /// A JSON report of an earlier run: passed to `verify run --baseline`
+    /// (what changed since; one environment only).
+    #[arg(long, value_name = "OLD.json")]
+    pub baseline: Option<PathBuf>,
+    /// The commit deployed: passed to `verify run --commit` (part of the evidence digest).
+    #[arg(long, value_name = "SHA")]
+    pub commit: Option<String>,
     /// `terraform show -json` of a plan saved right after apply: runs
     /// `terraform.idempotent` (one environment only, as every `--terraform-*`).
     #[arg(long, value_name = "PLAN.json")]
@@ -133,6 +140,10 @@ pub struct Drill {
     /// Consent: the drill changes state in <env>.
     #[arg(long)]
     pub yes: bool,
+    /// Let a dependent that runs a writing canary run after recovery (and
+    /// undo what it wrote); passed to `verify drill`.
+    #[arg(long)]
+    pub allow_writes: bool,
     /// Secrets are read only from environment variables whose name starts
     /// with PREFIX; a spec naming one outside it is refused. Never set by the spec.
     #[arg(long, value_name = "PREFIX", default_value = envspec::secret_env::DEFAULT_PREFIX)]
@@ -163,6 +174,7 @@ pub enum DrillKind {
     RdsFailover,
     PgbouncerDrain,
     PitrRestore,
+    AlarmRoute,
     /// Delete the scratch instances a crashed `pitr-restore` left (needs
     /// --yes; only instances tagged `verify:drill = pitr_restore`, never one
     /// whose `verify:deadline` is ahead: a live drill's).
@@ -176,6 +188,7 @@ impl DrillKind {
             DrillKind::RdsFailover => "rds-failover",
             DrillKind::PgbouncerDrain => "pgbouncer-drain",
             DrillKind::PitrRestore => "pitr-restore",
+            DrillKind::AlarmRoute => "alarm-route",
             DrillKind::Cleanup => "cleanup",
         }
     }

@@ -63,10 +63,14 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
         ("--terraform-plan", &flags.terraform_plan),
         ("--terraform-state", &flags.terraform_state),
         ("--terraform-outputs", &flags.terraform_outputs),
+        ("--baseline", &flags.baseline),
     ] {
         if let Some(path) = path {
             command.arg(flag).arg(path);
         }
+    }
+    if let Some(commit) = &flags.commit {
+        command.arg("--commit").arg(commit);
     }
     for report in &flags.report {
         command.arg("--report").arg(format!(

@@ -183,6 +183,64 @@ pub(super) fn security_headers(
     Ok(spec)
 }
 
+/// `launch { window = [from, to] }`: two RFC 3339 times in UTC (`Z`), from
+/// before to. Each bad time is refused at its own position.
+pub(super) fn launch(doc: &Doc, block: &Block) -> Result<LaunchSpec, SpecError> {
+    const EXPECTED: &str = "a list of two RFC 3339 UTC times, from and to, such as [\"2027-01-18T06:00:00Z\", \"2027-01-25T06:00:00Z\"]";
+    let mut s = Section::of_block(doc, block)?;
+    let Some(attr) = s.attribute("window") else {
+        return Err(s.missing("window", EXPECTED));
+    };
+    let Expression::Array(items) = &attr.value else {
+        return Err(s.wrong_type(attr, EXPECTED));
+    };
+    if items.len() != 2 {
+        return Err(s.invalid_value(
+            "window",
+            &format!("{EXPECTED} (found {} items)", items.len()),
+        ));
+    }
+    let mut times = Vec::with_capacity(2);
+    for (item, which) in items.iter().zip(["from", "to"]) {
+        let Expression::String(text) = item else {
+            return Err(doc.error(
+                item.span(),
+                format!(
+                    "{}: `window` {which} must be an RFC 3339 UTC time such as \"2027-01-18T06:00:00Z\", found {}",
+                    s.what,
+                    describe(item)
+                ),
+            ));
+        };
+        let text = text.value().trim();
+        let time = humantime::parse_rfc3339(text).map_err(|e| {
+            doc.error(
+                item.span(),
+                format!(
+                    "{}: `window` {which} = \"{text}\" is not an RFC 3339 UTC time ({e}); expected one such as \"2027-01-18T06:00:00Z\" (UTC, ending in Z)",
+                    s.what
+                ),
+            )
+        })?;
+        times.push(time);
+    }
+    if times[0] >= times[1] {
+        return Err(doc.error(
+            items.iter().nth(1).and_then(|i| i.span()),
+            format!(
+                "{}: `window` must end after it starts (from {}, to {})",
+                s.what,
+                humantime::format_rfc3339_seconds(times[0]),
+                humantime::format_rfc3339_seconds(times[1])
+            ),
+        ));
+    }
+    s.finish()?;
+    Ok(LaunchSpec {
+        window: (times[0], times[1]),
+    })
+}
+
 /// A plausible DNS name: dot-separated labels of letters, digits and `-`
 /// (and `_`), none empty, at most 253 characters.
 fn is_domain(name: &str) -> bool {
@@ -195,4 +253,99 @@ fn is_domain(name: &str) -> bool {
                 && l.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
         })
+}
+
+#[cfg(test)]
+mod launch_window_tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::SpecError;
+
+    fn parsed(launch: &str) -> Result<crate::Environment, SpecError> {
+        crate::parse(
+            &format!(
+                "environment = \"p\"\nregion = \"eu-central-1\"\naccount_id = \"123456789012\"\n{launch}"
+            ),
+            "p.hcl".as_ref(),
+        )
+    }
+
+    fn refused(launch: &str) -> (usize, usize, String) {
+        match parsed(launch) {
+            Err(SpecError::Invalid {
+                line,
+                column,
+                message,
+                ..
+            }) => (line, column, message),
+            other => panic!("{launch}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_window_is_two_utc_times_from_before_to() {
+        let env = parsed(
+            "launch {\n  window = [\"2027-01-18T06:00:00Z\", \"2027-01-25T06:00:00Z\"]\n}\n",
+        )
+        .unwrap();
+        let (from, to) = env.launch.unwrap().window;
+        assert_eq!(from, UNIX_EPOCH + Duration::from_secs(1_800_252_000));
+        assert_eq!(to - Duration::from_secs(7 * 86_400), from);
+        assert!(parsed("").unwrap().launch.is_none());
+    }
+
+    #[test]
+    fn a_bad_window_is_refused_where_it_is_written() {
+        for (launch, at, words) in [
+            (
+                "launch {\n}\n",
+                (4, 1),
+                "missing required attribute `window`",
+            ),
+            (
+                "launch {\n  window = \"2027-01-18T06:00:00Z\"\n}\n",
+                (5, 12),
+                "`window` must be a list of two RFC 3339 UTC times",
+            ),
+            (
+                "launch {\n  window = [\"2027-01-18T06:00:00Z\"]\n}\n",
+                (5, 12),
+                "(found 1 items)",
+            ),
+            (
+                "launch {\n  window = [\"2027-01-18T06:00:00+01:00\", \"2027-01-25T06:00:00Z\"]\n}\n",
+                (5, 13),
+                "`window` from = \"2027-01-18T06:00:00+01:00\" is not an RFC 3339 UTC time",
+            ),
+            (
+                "launch {\n  window = [\"2027-01-18T06:00:00Z\", \"next monday\"]\n}\n",
+                (5, 37),
+                "`window` to = \"next monday\" is not an RFC 3339 UTC time",
+            ),
+            (
+                "launch {\n  window = [\"2027-01-18T06:00:00Z\", 7]\n}\n",
+                (5, 37),
+                "`window` to must be an RFC 3339 UTC time",
+            ),
+            (
+                "launch {\n  window = [\"2027-01-25T06:00:00Z\", \"2027-01-18T06:00:00Z\"]\n}\n",
+                (5, 37),
+                "`window` must end after it starts",
+            ),
+            (
+                "launch {\n  window = [\"2027-01-18T06:00:00Z\", \"2027-01-25T06:00:00Z\"]\n  from = 1\n}\n",
+                (6, 3),
+                "unknown attribute `from`",
+            ),
+            (
+                "launch \"x\" {\n  window = []\n}\n",
+                (4, 8),
+                "block `launch` takes no label",
+            ),
+        ] {
+            let (line, column, message) = refused(launch);
+            assert!(message.contains(words), "{launch}: {message}");
+            assert_eq!((line, column), at, "{launch}: {message}");
+        }
+    }
 }

@@ -44,6 +44,7 @@ use verify::Status;
 #[case("ses.feedback", "/observed/endpoint_subscribed", json!(true))]
 #[case("alarms.routed", "/observed/subscriptions/0/Endpoint", json!("https://global.sns-api.chatbot.amazonaws.com"))]
 #[case("alarms.routed", "/observed/subscriptions/0/kind", json!("chatbot"))]
+#[case("alarms.routed", "/observed/KmsMasterKeyId", json!("alias/restartix-sandbox-alerts"))]
 #[case("scheduled.audit-partition-roll.configured", "/observed/ScheduleExpression", json!("cron(0 2 25 * ? *)"))]
 #[case("scheduled.check-providers.configured", "/observed/ScheduleExpression", json!("rate(5 minutes)"))]
 #[case("scheduled.usage-quota-reset.succeeded", "/observed/finished_runs/0/exit_codes/0/1", json!(0))]
@@ -62,9 +63,12 @@ use verify::Status;
 #[case("logs.retention", "/observed/~1aws~1lambda~1restartix-sandbox-audit-export", json!("365 days"))]
 #[case("kms.rotation", "/observed/alias~1restartix-sandbox-rds/KeyRotationEnabled", json!(true))]
 #[case("kms.rotation", "/observed/alias~1restartix-sandbox-rds/rotations", json!(1))]
-#[case("kms.rotation", "/observed/alias~1aws~1sns/KeyManager", json!("AWS"))]
+#[case("kms.rotation", "/observed/alias~1restartix-sandbox-alerts/KeyManager", json!("CUSTOMER"))]
 #[case("secrets.stripe_live_key", "/observed/value[\"api_key\"]", json!("matches the declared pattern"))]
 #[case("secrets.cloudflare_custom_hostnames_token", "/observed/RotationEnabled", json!(true))]
+#[case("maintenance.rds", "/observed/core/in_launch_window", json!("none"))]
+#[case("maintenance.rds", "/observed/core/PendingMaintenanceActions", json!([]))]
+#[case("maintenance.health", "/observed/in_launch_window", json!("none"))]
 fn passes_on_the_good_sandbox_with_evidence(
     #[case] id: &str,
     #[case] pointer: &str,
@@ -155,9 +159,12 @@ fn passes_on_the_good_sandbox_with_evidence(
 #[case("s3-public-access-open", "s3.uploads.public_access_block", &["s3 bucket 'restartix-sandbox.uploads'", "BlockPublicAcls expected true at account or bucket level, observed not set at account, not set at bucket"])]
 #[case("logs-never-expire", "logs.retention", &["log group retention", "/ecs/restartix-sandbox-core-api expected 30–400 days, observed never expire"])]
 #[case("logs-retention-short", "logs.retention", &["log group retention", "/ecs/restartix-sandbox-pgbouncer expected 30–400 days, observed 1 day"])]
+#[case("alarm-topic-aws-managed-key", "alarms.routed", &["topic 'restartix-sandbox-alerts': a key CloudWatch may use expected", "observed the AWS managed key alias/aws/sns: its policy cannot admit CloudWatch"])]
 #[case("kms-rotation-off", "kms.rotation", &["kms key 'alias/restartix-sandbox-rds'", "KeyRotationEnabled expected true, observed false"])]
 #[case("secret-scheduled-deletion", "secrets.stripe_live_key", &["secret 'restartix-sandbox/stripe-live-key'", "DeletedDate expected none, observed", "(scheduled for deletion)"])]
 #[case("secret-test-key", "secrets.stripe_live_key", &["secret 'restartix-sandbox/stripe-live-key'", "value[\"api_key\"] expected matches ^sk_live_, observed does not match the declared pattern"])]
+#[case("rds-maintenance-in-window", "maintenance.rds", &["rds instance 'restartix-sandbox'", "in_launch_window expected none (launch window 2030-01-14T06:00:00Z–2030-01-21T06:00:00Z), observed system-update (ForcedApplyDate 2030-01-16T03:00:00Z)"])]
+#[case("health-event-in-window", "maintenance.health", &["AWS Health scheduled changes of account", "in_launch_window expected none (launch window 2030-01-14T06:00:00Z–2030-01-21T06:00:00Z), observed ECS AWS_ECS_TASK_PATCHING_RETIREMENT from 2030-01-15T10:00:00Z to 2030-01-15T12:00:00Z (eu-central-1, affects arn:aws:ecs:eu-central-1:"])]
 fn fails_on_a_broken_sandbox_naming_resource_expected_observed(
     #[case] broken: &str,
     #[case] id: &str,
@@ -271,6 +278,46 @@ fn a_later_failed_run_does_not_hide_a_success() {
         .unwrap();
     assert_eq!(runs.len(), 2, "{}", outcome.evidence);
     assert_eq!(runs[0]["succeeded"], serde_json::json!(false));
+}
+
+/// An account AWS Health refuses (no Business support plan) cannot be
+/// judged: `error` saying so, never `pass`. The launch window the breaks
+/// schedule into is `sandbox.hcl`'s.
+#[test]
+fn no_aws_health_access_is_an_error_not_a_pass() {
+    let _sandbox = infra_tests::reading();
+    let (outcome, window) = runtime().block_on(async {
+        let account = Account::seeded(&["health-no-access"])
+            .await
+            .expect("account");
+        let window = account
+            .env
+            .launch
+            .expect("sandbox.hcl declares a launch window")
+            .window;
+        (account.check("maintenance.health").await, window)
+    });
+    let (from, to) = fixtures::maintenance::LAUNCH_WINDOW;
+    assert_eq!(
+        (
+            humantime::format_rfc3339_seconds(window.0).to_string(),
+            humantime::format_rfc3339_seconds(window.1).to_string()
+        ),
+        (from.to_string(), to.to_string())
+    );
+    assert_eq!(outcome.status, Status::Error, "{}", outcome.message);
+    for part in [
+        "health:DescribeEvents",
+        "SubscriptionRequiredException",
+        "Business, Enterprise On-Ramp or Enterprise support plan",
+        "waive maintenance.health",
+    ] {
+        assert!(
+            outcome.message.contains(part),
+            "{part}: {}",
+            outcome.message
+        );
+    }
 }
 
 /// A deleted budget cannot be judged: `error` naming the operation, never `pass`.

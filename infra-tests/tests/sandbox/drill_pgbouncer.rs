@@ -237,6 +237,25 @@ async fn drills() {
         "{}",
         o.message
     );
+    // The spec's dependent (the Core API's health through the edge) works
+    // again after the drain, its recovery time in the evidence.
+    let dependents = assertion(&record, "dependents_recovered");
+    assert_eq!(dependents["holds"], true, "{dependents}");
+    assert!(
+        dependents["observed"]["core_api"]["recovered_after_ms"]
+            .as_u64()
+            .is_some(),
+        "{dependents}"
+    );
+    assert!(
+        record
+            .timeline
+            .marks
+            .iter()
+            .any(|m| m.kind == MarkKind::Dependent && m.label.starts_with("'core_api' back")),
+        "{:?}",
+        record.timeline.marks
+    );
     assert!(record.timeline.probes.len() == 8, "a trace per client");
     let labels: Vec<&str> = record
         .timeline

@@ -17,6 +17,12 @@
 //!   reported swapped) it fails on `writer_failed_over`;
 //! - a probe URL that is not the instance's endpoint is refused before
 //!   anything is injected;
+//! - dependents: the Core API's health URL (the sandbox spec's) and a
+//!   read-only canary recover after the failover, each timed in the
+//!   evidence; with `core-api-no-reconnect` (the application never
+//!   reconnects) the same drill fails on `dependents_recovered`, naming the
+//!   dependent; a writing canary as a dependent without --allow-writes is
+//!   refused with nothing injected;
 //! - the probes measure a black hole (nothing accepted or forwarded, no
 //!   RST) as they measure refused connections: from the first failing
 //!   request sent to the first succeeding one, sampling on through it.
@@ -28,11 +34,12 @@ use std::time::Duration;
 
 use fixtures::rds::{self, RdsState};
 use infra_tests::drills::{
-    assertion, nothing_injected, only_reads_made, refused_by_stop_alarm, refused_naming,
-    running_sandbox, sandbox_gate,
+    assertion, failed_on, gate_for, nothing_injected, only_reads_made, refused_by_stop_alarm,
+    refused_naming, running_sandbox, sandbox_gate,
 };
 use infra_tests::{Account, operator, runtime};
 use verify::drill::{DrillError, MarkKind, rds_failover};
+use verify::spec::{CanarySpec, CanaryStep, Dependent, DependentTarget, Environment};
 use verify::{Gate, Status};
 
 /// Tables a drill left behind in the probe's database.
@@ -117,8 +124,21 @@ async fn drills(rds: RdsState) {
     let state = running_sandbox();
     let standins = state.standins.clone().expect("stand-ins");
 
-    // --- good: pass, with evidence
-    let gate = sandbox_gate().await;
+    // --- good: pass, with evidence; the spec's health URL and a read-only
+    // canary as dependents, both back after recovery
+    let mut env = infra_tests::load_for_run("sandbox").expect("sandbox spec");
+    env.canaries.push(health_canary(&env));
+    env.drills
+        .rds_failover
+        .as_mut()
+        .expect("rds_failover")
+        .dependents
+        .push(Dependent {
+            name: "health_canary".into(),
+            target: DependentTarget::Canary("health".into()),
+            recover_within: Duration::from_secs(30),
+        });
+    let gate = gate_for(env).await;
     let record = rds_failover::run(&gate, std::future::pending())
         .await
         .expect("the drill runs");
@@ -176,6 +196,28 @@ async fn drills(rds: RdsState) {
         assertion(&record, "acknowledged_writes_kept")["observed"]["missing"],
         0
     );
+    let dependents = assertion(&record, "dependents_recovered");
+    assert_eq!(dependents["holds"], true, "{dependents}");
+    for name in ["core_api", "health_canary"] {
+        let observed = &dependents["observed"][name];
+        assert!(
+            observed["recovered_after_ms"].as_u64().is_some()
+                && observed["verdict"]
+                    .as_str()
+                    .is_some_and(|v| v.starts_with("recovered after")),
+            "{name}: {dependents}"
+        );
+        assert!(
+            record
+                .timeline
+                .marks
+                .iter()
+                .any(|m| m.kind == MarkKind::Dependent
+                    && m.label.starts_with(&format!("'{name}' back"))),
+            "{name}: {:?}",
+            record.timeline.marks
+        );
+    }
     assert!(
         assertion(&record, "acknowledged_writes_kept")["observed"]["acknowledged"]
             .as_u64()
@@ -240,6 +282,59 @@ async fn drills(rds: RdsState) {
     );
     cleaned_up_and_settled(rds, &gate).await;
 
+    // --- negative control: the application never reconnects after the
+    // failover, so the dependent never recovers (a short bound keeps it quick)
+    fixtures::standins::apply_break(&standins, "core-api-no-reconnect")
+        .await
+        .expect("break core-api-no-reconnect");
+    let mut env = infra_tests::load_for_run("sandbox").expect("sandbox spec");
+    let drill = env.drills.rds_failover.as_mut().expect("rds_failover");
+    assert_eq!(drill.dependents[0].name, "core_api", "the sandbox spec's");
+    drill.dependents[0].recover_within = Duration::from_secs(3);
+    let gate = gate_for(env).await;
+    let record = rds_failover::run(&gate, std::future::pending())
+        .await
+        .expect("the drill runs");
+    fixtures::standins::control(
+        &standins,
+        "PATCH",
+        "/core-api",
+        Some(serde_json::json!({ "no_reconnect": false })),
+    )
+    .await
+    .expect("the Core API reconnects again");
+    let dependents = failed_on(&record, "dependents_recovered");
+    let core_api = &dependents["observed"]["core_api"];
+    assert_eq!(core_api["verdict"], "never within 3000 ms", "{dependents}");
+    assert!(
+        core_api["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("answered 503")),
+        "{dependents}"
+    );
+    assert!(
+        record
+            .outcome
+            .message
+            .contains("dependents_recovered: expected")
+            && record.outcome.message.contains("core_api"),
+        "the message names the dependent: {}",
+        record.outcome.message
+    );
+    // The rest held: the failover itself was good.
+    assert_eq!(assertion(&record, "writer_failed_over")["holds"], true);
+    assert!(
+        record
+            .timeline
+            .marks
+            .iter()
+            .any(|m| m.kind == MarkKind::Dependent
+                && m.label.starts_with("'core_api' not back within 3s")),
+        "{:?}",
+        record.timeline.marks
+    );
+    cleaned_up_and_settled(rds, &gate).await;
+
     // --- negative control: an async, stalled standby loses acknowledged writes
     fixtures::standins::apply_break(&standins, "rds-async-standby")
         .await
@@ -272,17 +367,8 @@ async fn drills(rds: RdsState) {
         "cleanup dropped the table"
     );
 
-    // Three failovers so far: a fourth brings the primary home, where the
-    // reset that follows expects it (moto's AZ fields and the data plane agree).
-    {
-        aws_sdk_rds::Client::new(&operator(gate.env()).await)
-            .reboot_db_instance()
-            .db_instance_identifier("restartix-sandbox")
-            .force_failover(true)
-            .send()
-            .await
-            .expect("rds:RebootDBInstance");
-    }
+    // Four failovers: the primary is home again, where the reset that
+    // follows expects it (moto's AZ fields and the data plane agree).
     wait_available(&gate).await;
 }
 
@@ -300,6 +386,35 @@ fn a_spec_without_consent_or_a_broken_steady_state_injects_nothing() {
             matches!(refused, Err(DrillError::NotAllowed(_))),
             "{refused:?}"
         );
+        assert_eq!(gate.aws().calls.snapshot().total_operations(), 0);
+
+        // A writing canary as a dependent, without --allow-writes: refused
+        // before anything is read or written, naming the dependent and the flag.
+        let account = Account::seeded(&[]).await.expect("account");
+        let mut env = account.env.clone();
+        env.drills
+            .rds_failover
+            .as_mut()
+            .expect("rds_failover")
+            .dependents
+            .push(Dependent {
+                name: "booking".into(),
+                target: DependentTarget::Canary("t0".into()),
+                recover_within: Duration::from_secs(60),
+            });
+        let gate = Gate::connect(env, account.connection.clone()).await;
+        match rds_failover::run(&gate, std::future::pending()).await {
+            Err(e @ DrillError::Setup(_)) => {
+                let text = e.to_string();
+                assert!(
+                    text.contains("dependent 'booking' (canary 't0')")
+                        && text.contains("--allow-writes")
+                        && text.contains("nothing injected"),
+                    "{text}"
+                );
+            }
+            other => panic!("expected the writing dependent refused, got {other:?}"),
+        }
         assert_eq!(gate.aws().calls.snapshot().total_operations(), 0);
 
         // Steady state broken (the instance is not Multi-AZ): refused, and
@@ -397,6 +512,39 @@ fn a_probe_asking_for_tls_verifies_or_refuses_never_falls_back() {
     assert!(error.to_string().contains("global-bundle.pem"), "{error}");
 }
 
+/// A read-only canary: `GET /v1/health` through the edge answers 200 (the
+/// T-0 canary's base URL and bound).
+fn health_canary(env: &Environment) -> CanarySpec {
+    let t0 = env
+        .canaries
+        .iter()
+        .find(|c| c.name == "t0")
+        .expect("the sandbox's t0 canary");
+    let step = t0
+        .steps
+        .iter()
+        .find(|s| s.method == "GET")
+        .expect("a GET step");
+    CanarySpec {
+        name: "health".into(),
+        description: None,
+        writes: false,
+        base_url: t0.base_url.clone(),
+        secrets: Vec::new(),
+        timeout: t0.timeout,
+        steps: vec![CanaryStep {
+            name: "health".into(),
+            path: "/v1/health".into(),
+            headers: Vec::new(),
+            expect_status: 200,
+            expect: Vec::new(),
+            capture: Vec::new(),
+            ..step.clone()
+        }],
+        undo: Vec::new(),
+    }
+}
+
 /// After a drill on a break that left the sandbox changed: reset, good again.
 async fn reset_and_settle(standins: &fixtures::standins::StandinsState, rds: &RdsState) {
     fixtures::standins::reset_running(standins)
@@ -486,15 +634,7 @@ async fn verdict_both_ways(rds: RdsState) {
     let record = rds_failover::run(&gate, std::future::pending())
         .await
         .expect("the drill runs");
-    println!("{}", record.outcome.message);
-    assert_eq!(
-        record.outcome.status,
-        Status::Fail,
-        "{}",
-        record.outcome.message
-    );
-    let moved = assertion(&record, "writer_failed_over");
-    assert_eq!(moved["holds"], false, "{moved}");
+    let moved = failed_on(&record, "writer_failed_over");
     assert!(
         moved["observed"]["moved"]
             .as_str()

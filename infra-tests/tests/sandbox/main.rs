@@ -9,6 +9,7 @@
 mod alarms_budgets;
 mod checks;
 mod cloudwatch_cbor;
+mod drill_alarm_route;
 mod drill_pgbouncer;
 mod drill_pitr;
 mod drill_rds;

@@ -105,7 +105,11 @@ fn the_iam_policy_grants_exactly_what_a_gate_run_calls() {
     assert!(extra.is_empty(), "granted, never called: {extra:?}");
 
     // The state-dependent ones, on a state that has what they read.
-    let (_, broken) = run(&["alb-prefix-list", "scheduled-exit-1"]);
+    let (_, broken) = run(&[
+        "alb-prefix-list",
+        "scheduled-exit-1",
+        "health-event-in-window",
+    ]);
     let called_broken = iam_actions_of(&broken);
     let missing: Vec<&String> = called_broken.difference(&granted).collect();
     assert!(

@@ -138,6 +138,7 @@ pub fn json(combined: &Combined) -> String {
                 "spec": r.spec,
                 "verdict": r.verdict(),
                 "error": r.report.as_ref().err(),
+                "evidence_digest": r.report.as_ref().ok().map(|r| &r.evidence_digest),
                 "report": r.report.as_ref().ok(),
             })
         })
@@ -366,6 +367,11 @@ pub fn terminal(combined: &Combined, colour: bool) -> String {
             paint(style, mark),
             run.environment
         );
+        if let Ok(r) = &run.report
+            && !r.evidence_digest.is_empty()
+        {
+            let _ = writeln!(out, "    evidence {}", r.evidence_digest);
+        }
         if run.verdict() != "go" {
             for b in blockers(run) {
                 let _ = writeln!(out, "    - {b}");

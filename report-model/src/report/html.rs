@@ -126,6 +126,14 @@ fn run_facts(report: &Report, h: &mut String) {
         ("Started", escape(&report.started_at)),
         ("Duration", format!("{} ms", report.duration_ms)),
         (
+            "Evidence",
+            format!(
+                "<code id=\"evidence-digest\">{}</code>{}",
+                escape(&report.evidence_digest),
+                escape(&super::terminal::evidence_covers(report))
+            ),
+        ),
+        (
             "Checks",
             format!(
                 "{} pass · {} fail · {} error · {} skip · {} waived",
@@ -294,7 +302,7 @@ fn signoff_section(report: &Report, h: &mut String) {
     for r in &s.roles {
         let class = match r.status {
             SignoffStatus::Given => "pass",
-            SignoffStatus::Missing | SignoffStatus::Expired => "fail",
+            SignoffStatus::Missing | SignoffStatus::Expired | SignoffStatus::Stale => "fail",
         };
         let _ = writeln!(
             h,
@@ -395,7 +403,7 @@ fn waivers(report: &Report, h: &mut String) {
     let _ = writeln!(h, "</tbody>\n</table>\n</section>");
 }
 
-const CSS: &str = "
+pub(crate) const CSS: &str = "
 :root { --go: #1b7f3b; --nogo: #b00020; --ink: #1d1d1f; --muted: #666; --line: #ddd; }
 * { box-sizing: border-box; }
 body { margin: 0 auto; max-width: 1200px; padding: 0 24px 48px; font: 15px/1.45 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: var(--ink); background: #fff; }
@@ -428,7 +436,7 @@ pre { margin: 2px 0; padding: 6px 8px; background: #f6f6f6; border-radius: 4px; 
 .badge.skip { background: #999; }
 tr.fail td, tr.error td { background: #fff5f5; }
 tr.waived td { background: #fffaf0; }
-tr.signoff.missing td, tr.signoff.expired td { background: #fff5f5; }
+tr.signoff.missing td, tr.signoff.expired td, tr.signoff.stale td { background: #fff5f5; }
 details.evidence { margin-top: 4px; }
 details.evidence summary { cursor: pointer; color: var(--muted); font-size: 13px; }
 details.evidence dl { margin: 4px 0 0; display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; }

@@ -32,7 +32,7 @@ pub fn render(report: &Report) -> String {
             let json = serde_json::to_string_pretty(r).unwrap_or_default();
             let status = match r.status {
                 SignoffStatus::Given => TestCaseStatus::success(),
-                SignoffStatus::Missing | SignoffStatus::Expired => failure(
+                SignoffStatus::Missing | SignoffStatus::Expired | SignoffStatus::Stale => failure(
                     NonSuccessKind::Failure,
                     r.status.as_str(),
                     &r.reason,

@@ -26,6 +26,14 @@ pub fn render(report: &Report) -> String {
         "AWS account `{}` in `{}`, as `{}`\n",
         report.identity.account, report.identity.region, report.identity.arn
     );
+    if !report.evidence_digest.is_empty() {
+        let _ = writeln!(
+            md,
+            "Evidence `{}`{}\n",
+            report.evidence_digest,
+            super::terminal::evidence_covers(report)
+        );
+    }
     for (group, checks) in report.by_group() {
         let _ = writeln!(md, "## {group}\n\n| | check | result |\n|---|---|---|");
         for c in checks {

@@ -5,6 +5,7 @@
 //! ([`crate::gates`]).
 
 pub mod combined;
+pub mod diff;
 pub mod html;
 pub mod json;
 pub mod junit;
@@ -19,6 +20,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::diff::DiffReport;
+use crate::digest::{self, EvidenceInputs};
 use crate::gates::{self, BlockingGroup};
 use crate::signoffs::SignoffReport;
 use crate::verdict::{self, Incomplete, Verdict};
@@ -70,6 +73,19 @@ pub struct Report {
     /// What blocks go, by gate group ([`gates::blocking`]); empty when go.
     #[serde(default)]
     pub blocking: Vec<BlockingGroup>,
+    /// The run's evidence digest ([`crate::digest`]), `sha256:…`: what a
+    /// sign-off's `evidence_digest` names. Empty when read from a report
+    /// written before it existed.
+    #[serde(default)]
+    pub evidence_digest: String,
+    /// What the digest covered besides the checks: the plan's
+    /// `resource_changes` (its own digest) and the commit.
+    #[serde(default)]
+    pub evidence_inputs: EvidenceInputs,
+    /// `verify run --baseline OLD.json`: this run compared with OLD
+    /// ([`crate::diff`]); `None` without.
+    #[serde(default)]
+    pub baseline: Option<DiffReport>,
 }
 
 /// The AWS identity a run confirmed (`sts:GetCallerIdentity`) before any check.
@@ -115,6 +131,11 @@ impl Report {
             }
         }
         let blocking = gates::blocking(&checks, None);
+        let evidence_digest = digest::evidence_digest(
+            checks.iter().map(|c| (c.id.as_str(), c.status.as_str())),
+            None,
+            None,
+        );
         Ok(Report {
             schema_version: SCHEMA_VERSION.into(),
             tool: Tool::default(),
@@ -129,7 +150,36 @@ impl Report {
             automated_verdict: verdict.as_str().into(),
             signoffs: None,
             blocking,
+            evidence_digest,
+            evidence_inputs: EvidenceInputs::default(),
+            baseline: None,
         })
+    }
+
+    /// The report whose evidence digest also covers the plan's
+    /// `resource_changes` (`None`: no plan given) and the commit
+    /// ([`digest::evidence_digest`]). Before [`Report::with_signoffs`],
+    /// which judges the sign-offs' digests against it.
+    pub fn with_evidence(
+        mut self,
+        resource_changes: Option<&Value>,
+        commit: Option<&str>,
+    ) -> Report {
+        self.evidence_digest = digest::evidence_digest(
+            self.checks
+                .iter()
+                .map(|c| (c.id.as_str(), c.status.as_str())),
+            resource_changes,
+            commit,
+        );
+        self.evidence_inputs = EvidenceInputs::of(resource_changes, commit);
+        self
+    }
+
+    /// The report with this run compared to an earlier one (`--baseline`).
+    pub fn with_baseline(mut self, baseline: DiffReport) -> Report {
+        self.baseline = Some(baseline);
+        self
     }
 
     /// The report as written by `tool` (the `verify` binary names itself).

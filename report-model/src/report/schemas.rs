@@ -210,6 +210,47 @@ fn a_combined_report_with_an_environment_that_could_not_run_validates() {
     assert_invalid("combined-report.schema.json", &bad, "oneOf");
 }
 
+/// `verify diff`'s JSON, and a report with a baseline, a plan and a commit
+/// in its digest, and a stale sign-off.
+#[test]
+fn a_diff_and_a_report_with_baseline_and_stale_signoff_validate() {
+    use crate::diff::{Diff, DiffKind, DiffReport};
+    use crate::signoffs::SignoffStatus;
+    let old = passing();
+    let new = super::sample_with_signoffs();
+    let diff = DiffReport::new(
+        Diff::reports(DiffKind::Runs, "old.json", &old, "new.json", &new),
+        Tool::new("0.1.0", "unknown"),
+    );
+    assert!(!diff.new_failures.is_empty());
+    assert_valid("diff.schema.json", &parse(&super::diff::json(&diff)));
+    let mut report = new
+        .with_evidence(
+            Some(&json!([{"address": "a.b", "change": {"actions": ["update"]}}])),
+            Some("0123abc"),
+        )
+        .with_baseline(diff.clone());
+    let signoffs = report.signoffs.as_mut().unwrap();
+    signoffs.roles[0].status = SignoffStatus::Stale;
+    signoffs.roles[0].evidence_digest = Some(format!("sha256:{}", "0".repeat(64)));
+    let value = parse(&json_report::render(&report));
+    assert_valid("report.schema.json", &value);
+    assert_eq!(value["roles"], Value::Null);
+    assert_eq!(value["signoffs"]["roles"][0]["status"], "stale");
+    assert!(
+        value["evidence_inputs"]["plan"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
+    let mut bad = value.clone();
+    bad["evidence_digest"] = json!("sha256:XYZ");
+    assert_invalid("report.schema.json", &bad, "sha256:XYZ");
+    let mut env_form = diff;
+    env_form.diff.kind = DiffKind::Environments;
+    assert_valid("diff.schema.json", &parse(&super::diff::json(&env_form)));
+}
+
 #[test]
 fn a_drill_record_validates() {
     let record = drill();

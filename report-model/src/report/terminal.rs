@@ -78,6 +78,14 @@ pub fn render(report: &Report, spec_file: &str, colour: bool) -> String {
             .map(|n| format!(", {n} AWS calls"))
             .unwrap_or_default()
     );
+    if !report.evidence_digest.is_empty() {
+        let _ = writeln!(
+            out,
+            "evidence {}{}",
+            report.evidence_digest,
+            evidence_covers(report)
+        );
+    }
     match &report.signoffs {
         None => {
             let _ = writeln!(
@@ -102,6 +110,7 @@ pub fn render(report: &Report, spec_file: &str, colour: bool) -> String {
                     SignoffStatus::Given => ("✓ given  ", Style::new().green()),
                     SignoffStatus::Missing => ("✗ MISSING", Style::new().red().bold()),
                     SignoffStatus::Expired => ("✗ EXPIRED", Style::new().red().bold()),
+                    SignoffStatus::Stale => ("✗ STALE  ", Style::new().red().bold()),
                 };
                 let _ = writeln!(out, "  {} {}: {}", paint(style, mark), r.role, r.reason);
             }
@@ -152,6 +161,19 @@ pub fn render(report: &Report, spec_file: &str, colour: bool) -> String {
     out
 }
 
+/// What the digest covered besides the checks: ` (checks, plan, commit abc1234)`.
+pub(crate) fn evidence_covers(report: &Report) -> String {
+    let inputs = &report.evidence_inputs;
+    let mut parts = vec!["checks".to_string()];
+    if inputs.plan.is_some() {
+        parts.push("plan".into());
+    }
+    if let Some(commit) = &inputs.commit {
+        parts.push(format!("commit {commit}"));
+    }
+    format!(" ({})", parts.join(", "))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -162,6 +184,8 @@ mod tests {
         assert!(text.contains("sign-offs: not given to this run"), "{text}");
         assert!(text.contains("    - rds.multi_az: fail: "), "{text}");
         assert!(text.ends_with("verdict: NO-GO\n"), "{text}");
+        assert!(text.contains("\nevidence sha256:"), "{text}");
+        assert!(text.contains(" (checks)\n"), "{text}");
         // Groups in gate order: RDS before budgets before SES.
         let at = |s: &str| text.find(s).unwrap();
         assert!(at("Database (RDS)") < at("Alerting and budgets"));

@@ -8,6 +8,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod diff;
 mod drills;
 mod environments;
 mod gate;

@@ -89,7 +89,12 @@ secret "stripe_whole_text" {{
         Status::Pass,
         &["value matches api_key"],
     );
-    assert_check(&report, "kms.rotation", Status::Pass, &["rotated by AWS"]);
+    assert_check(
+        &report,
+        "kms.rotation",
+        Status::Pass,
+        &["kms key 'alias/restartix-sandbox-alerts': automatic rotation every 365d"],
+    );
     let terminal = text(&out);
     for never in NEVER {
         assert!(

@@ -186,3 +186,134 @@ fn the_invalid_signoffs_file_is_refused_where_the_end_to_end_test_says() {
     assert!(err.contains("bad-signoffs.hcl:6:10:"), "{err}");
     assert!(err.contains("expected YYYY-MM-DD"), "{err}");
 }
+
+/// `text` with `signoff "<label>"` approving the run of `digest`.
+fn approving(text: &str, label: &str, digest: &str) -> String {
+    let block = text
+        .find(&format!("signoff \"{label}\""))
+        .unwrap_or_else(|| panic!("no block signoff \"{label}\""));
+    let end = block + text[block..].find("\n}\n").expect("the block is closed");
+    format!(
+        "{}\n  evidence_digest = \"{digest}\"{}",
+        &text[..end],
+        &text[end..]
+    )
+}
+
+/// A sign-off names the evidence digest of the run it approved: the same
+/// evidence stays go; another commit (the same checks) is other evidence,
+/// so the sign-off is stale and the run no-go, named in the terminal and
+/// the JSON with what changed since the approved run (`--baseline`).
+#[test]
+fn a_signoff_for_other_evidence_is_stale_and_turns_go_into_no_go() {
+    let _sandbox = reading_sandbox();
+    let dir = scratch("e2e-signoffs-stale");
+    let only = ["--only", "rds.encrypted", "--only", "rds.multi_az"];
+    let run = |name: &str, extra: &[&str]| {
+        let json = dir.join(format!("{name}.json"));
+        let mut args: Vec<&str> = only.to_vec();
+        args.extend_from_slice(extra);
+        let arg = report_arg("json", &json);
+        args.extend_from_slice(&["--report", &arg]);
+        (verify_sandbox_run(&dir, &args), json)
+    };
+    let signoffs = sandbox_signoffs();
+    let signoffs = signoffs.to_str().unwrap();
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let (out, approved) = run("approved", &["--signoffs", signoffs, "--commit", commit]);
+    assert_exit(&out, 0);
+    let digest = read_report(&approved).evidence_digest;
+    assert!(
+        digest.starts_with("sha256:") && digest.len() == 71,
+        "{digest}"
+    );
+    assert!(
+        stdout(&out).contains(&format!("evidence {digest} (checks, commit {commit})")),
+        "the terminal does not print the digest:\n{}",
+        stdout(&out)
+    );
+
+    let file = dir.join("signoffs-approving.hcl");
+    let text = std::fs::read_to_string(sandbox_signoffs()).unwrap();
+    std::fs::write(&file, approving(&text, "engineering", &digest)).unwrap();
+    let file = file.to_str().unwrap();
+
+    // The same evidence: still go.
+    let (out, same) = run("same", &["--signoffs", file, "--commit", commit]);
+    assert_exit(&out, 0);
+    let report = read_report(&same);
+    assert_eq!(report.evidence_digest, digest);
+    assert_eq!(
+        report.signoffs.as_ref().unwrap().roles[0]
+            .evidence_digest
+            .as_deref(),
+        Some(digest.as_str())
+    );
+
+    // Another commit: the sign-off is stale, the run no-go.
+    let approved_arg = approved.to_str().unwrap();
+    let other = "fedcba9876543210fedcba9876543210fedcba98";
+    let (out, stale) = run(
+        "stale",
+        &[
+            "--signoffs",
+            file,
+            "--commit",
+            other,
+            "--baseline",
+            approved_arg,
+        ],
+    );
+    assert_exit(&out, 1);
+    let stdout = stdout(&out);
+    for needle in [
+        "✗ STALE   Engineering: stale: `signoff \"engineering\"` (Engineering) signed by Ana Pop",
+        &format!("approved evidence {digest}, but this run's is sha256:"),
+        &format!("commit {commit} → {other}"),
+        "verdict: NO-GO",
+    ] {
+        assert!(
+            stdout.contains(needle),
+            "stdout lacks {needle:?}:\n{stdout}"
+        );
+    }
+    let report = read_report(&stale);
+    let role = &report.signoffs.as_ref().unwrap().roles[0];
+    assert!(
+        report.verdict == "no-go"
+            && report.automated_go()
+            && role.status == report_model::signoffs::SignoffStatus::Stale
+            && role.reason.contains(&digest)
+            && report
+                .blocking
+                .iter()
+                .flat_map(|g| &g.items)
+                .any(|i| i.id == "Engineering"),
+        "verdict {}, role {role:?}",
+        report.verdict
+    );
+    assert_ne!(report.evidence_digest, digest);
+    // The baseline compared: nothing newly failing.
+    let baseline = report
+        .baseline
+        .as_ref()
+        .expect("the report has the baseline");
+    assert!(baseline.new_failures.is_empty(), "{baseline:?}");
+    assert_schema(&stale, "report.schema.json");
+}
+
+/// A digest that is not one is refused at its position before any check.
+#[test]
+fn a_malformed_evidence_digest_exits_2_at_its_position() {
+    let dir = scratch("e2e-signoffs-bad-digest");
+    let text = std::fs::read_to_string(sandbox_signoffs()).unwrap();
+    let file = dir.join("bad-digest.hcl");
+    std::fs::write(&file, approving(&text, "engineering", "sha256:1234")).unwrap();
+    let out = verify_sandbox_run(&dir, &["--signoffs", file.to_str().unwrap()]);
+    assert_exit(&out, 2);
+    let stderr = stderr(&out);
+    assert!(
+        stderr.contains("bad-digest.hcl:14:21:") && stderr.contains("is not an evidence digest"),
+        "stderr lacks the digest's position:\n{stderr}"
+    );
+}

@@ -13,6 +13,8 @@ use crate::CheckError;
 /// CloudWatch's API is named `monitoring` on the wire; IAM says `cloudwatch`.
 pub(crate) const DESCRIBE_ALARMS: &str = "monitoring:DescribeAlarms";
 pub(crate) const GET_METRIC_DATA: &str = "cloudwatch:GetMetricData";
+/// The alarm-route drill's one write (the SDK names the service `CloudWatch`).
+pub(crate) const SET_ALARM_STATE: &str = "cloudwatch:SetAlarmState";
 
 /// The alarms `DescribeAlarms` returned, by kind.
 #[derive(Debug, Default)]
@@ -95,4 +97,24 @@ pub(crate) async fn metric_data(
         all.push(page.map_err(|e| CheckError::from_sdk(GET_METRIC_DATA, &resource, e))?);
     }
     Ok(all)
+}
+
+/// `SetAlarmState` of the alarm `name` to `state` (`ALARM`, `OK`,
+/// `INSUFFICIENT_DATA`) with `reason`: it runs the actions of that state.
+/// Refused unless the caller holds a guard admitting [`SET_ALARM_STATE`].
+pub(crate) async fn set_alarm_state(
+    aws: &AwsClients,
+    name: &str,
+    state: aws_sdk_cloudwatch::types::StateValue,
+    reason: &str,
+) -> Result<(), CheckError> {
+    aws.cloudwatch
+        .set_alarm_state()
+        .alarm_name(name)
+        .state_value(state)
+        .state_reason(reason)
+        .send()
+        .await
+        .map(|_| ())
+        .map_err(|e| CheckError::from_sdk(SET_ALARM_STATE, &format!("alarm {name}"), e))
 }

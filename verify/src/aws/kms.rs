@@ -96,3 +96,28 @@ pub(crate) async fn rotations(
         })
         .await
 }
+
+pub(crate) const GET_KEY_POLICY: &str = "kms:GetKeyPolicy";
+
+/// The key policy (`default`, the only name KMS has) of `key_arn`, once per run.
+pub(crate) async fn key_policy(aws: &AwsClients, key_arn: &str) -> Result<Arc<String>, CheckError> {
+    aws.cache()
+        .get(&format!("{GET_KEY_POLICY}:{key_arn}"), || async {
+            let out = aws
+                .kms
+                .get_key_policy()
+                .key_id(key_arn)
+                // Optional on AWS since 2023 (it defaults to the only name);
+                // older implementations still require it.
+                .policy_name("default")
+                .send()
+                .await
+                .map_err(|e| CheckError::from_sdk(GET_KEY_POLICY, &resource(key_arn), e))?;
+            out.policy.ok_or(CheckError::Missing {
+                operation: GET_KEY_POLICY.into(),
+                resource: resource(key_arn),
+                field: "Policy".into(),
+            })
+        })
+        .await
+}

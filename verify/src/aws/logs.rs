@@ -87,3 +87,56 @@ pub(crate) async fn first_line_containing(
         message: format!("no answer after {MAX_PAGES} pages; narrow the log group or max_age"),
     })
 }
+
+/// Every event of `group` from `start_ms` (ms since the epoch) on, every
+/// page, oldest first; `us_east_1` reads through the client pinned there
+/// (AWS Chatbot's logs). A group that does not exist yet is no events (SNS
+/// makes its delivery-status groups with the first entry).
+pub(crate) async fn events_since(
+    aws: &AwsClients,
+    us_east_1: bool,
+    group: &str,
+    start_ms: i64,
+) -> Result<Vec<aws_sdk_cloudwatchlogs::types::FilteredLogEvent>, CheckError> {
+    /// A bound on pages, so a busy group cannot hold the drill forever.
+    const MAX_PAGES: usize = 1000;
+    let resource = format!("log group '{group}'");
+    let client = if us_east_1 {
+        &aws.logs_us_east_1
+    } else {
+        &aws.logs
+    };
+    let mut events = Vec::new();
+    let mut token: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let out = client
+            .filter_log_events()
+            .log_group_name(group)
+            .start_time(start_ms)
+            .set_next_token(token.clone())
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                return match CheckError::from_sdk(FILTER_LOG_EVENTS, &resource, e) {
+                    CheckError::NotFound { .. } => Ok(Vec::new()),
+                    other => Err(other),
+                };
+            }
+        };
+        events.extend(out.events.unwrap_or_default());
+        let next = out.next_token.filter(|t| !t.is_empty());
+        if next.is_none() || next == token {
+            events.sort_by_key(|e| e.timestamp.unwrap_or_default());
+            return Ok(events);
+        }
+        token = next;
+    }
+    Err(CheckError::Aws {
+        operation: FILTER_LOG_EVENTS.into(),
+        resource,
+        code: None,
+        message: format!("no end after {MAX_PAGES} pages"),
+    })
+}

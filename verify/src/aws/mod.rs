@@ -28,6 +28,7 @@ pub(crate) mod ec2;
 pub(crate) mod ecs;
 pub(crate) mod elb;
 pub(crate) mod events;
+pub(crate) mod health;
 pub(crate) mod kms;
 pub(crate) mod logs;
 pub(crate) mod rds;

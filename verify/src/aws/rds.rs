@@ -241,3 +241,45 @@ pub(crate) async fn manual_snapshots(
         )
         .await
 }
+
+pub(crate) const DESCRIBE_PENDING_MAINTENANCE_ACTIONS: &str =
+    "rds:DescribePendingMaintenanceActions";
+
+/// The pending maintenance actions of the instances `identifiers` (by the
+/// `db-instance-id` filter), all pages, read once per run: each resource's
+/// ARN with its actions. An instance with none is not listed.
+pub(crate) async fn pending_maintenance(
+    aws: &AwsClients,
+    identifiers: &[String],
+) -> Result<Arc<Vec<aws_sdk_rds::types::ResourcePendingMaintenanceActions>>, CheckError> {
+    aws.cache()
+        .get(
+            &format!(
+                "{DESCRIBE_PENDING_MAINTENANCE_ACTIONS}:{}",
+                identifiers.join(",")
+            ),
+            || async {
+                let resource = format!("rds instances {}", identifiers.join(", "));
+                let mut found = Vec::new();
+                let mut pages = aws
+                    .rds
+                    .describe_pending_maintenance_actions()
+                    .filters(
+                        aws_sdk_rds::types::Filter::builder()
+                            .name("db-instance-id")
+                            .set_values(Some(identifiers.to_vec()))
+                            .build(),
+                    )
+                    .into_paginator()
+                    .send();
+                while let Some(page) = pages.next().await {
+                    let page = page.map_err(|e| {
+                        CheckError::from_sdk(DESCRIBE_PENDING_MAINTENANCE_ACTIONS, &resource, e)
+                    })?;
+                    found.extend(page.pending_maintenance_actions.unwrap_or_default());
+                }
+                Ok(found)
+            },
+        )
+        .await
+}

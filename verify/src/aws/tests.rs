@@ -318,7 +318,13 @@ fn a_pending_slack_subscription_is_not_routed() {
             )
             .build()
     });
-    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pending]);
+    // Not encrypted: only the subscriptions decide.
+    let attributes = mock!(aws_sdk_sns::Client::get_topic_attributes).then_output(|| {
+        aws_sdk_sns::operation::get_topic_attributes::GetTopicAttributesOutput::builder()
+            .attributes("DisplayName", "alerts")
+            .build()
+    });
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&pending, &attributes]);
     let rds = mock_client!(
         aws_sdk_rds,
         RuleMode::MatchAny,

@@ -8,16 +8,24 @@
 //! Lambda forwarder (protocol `lambda`). An https subscription straight to a
 //! `hooks.slack.com` webhook never confirms on AWS (Slack cannot answer SNS's
 //! `SubscriptionConfirmation`), so it is never counted as routed.
+//!
+//! An encrypted topic is routed only if CloudWatch can use its key: never
+//! the AWS managed `alias/aws/sns` (its key policy cannot be changed to
+//! admit `cloudwatch.amazonaws.com`, so every notification is dropped
+//! without an error anywhere), and a customer managed key only when its key
+//! policy allows `cloudwatch.amazonaws.com` `kms:Decrypt` and
+//! `kms:GenerateDataKey*`, and the key is enabled.
 
 use std::sync::Arc;
 
 use aws_sdk_cloudwatch::types::{CompositeAlarm, MetricAlarm};
+use aws_sdk_kms::types::{KeyManagerType, KeyMetadata, KeyState};
 use aws_sdk_sns::types::Subscription;
 use serde_json::json;
 
 use crate::aws::sns::{confirmed, topic_arn, topic_subscriptions};
 use crate::aws::{self, cloudwatch::DESCRIBE_ALARMS};
-use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant};
+use crate::check::{Check, CheckDef, CheckError, CheckResult, Evidence, Finding, Grant, required};
 use crate::context::Context;
 use crate::spec::AlarmRoute;
 
@@ -46,13 +54,42 @@ const PRESENT: CheckDef = CheckDef {
 const ROUTED: CheckDef = CheckDef {
     id: "alarms.routed",
     title: "alarms reach Slack through SNS (AWS Chatbot or a forwarder)",
-    doc: "that topic has ≥ 1 confirmed subscription of the declared kind — Slack means AWS Chatbot or a Lambda forwarder (an SNS https subscription straight to a Slack webhook can never confirm) — not `PendingConfirmation`",
-    iam: &[Grant::on(
-        "SnsReadDeclaredTopics",
-        "sns:ListSubscriptionsByTopic",
-        |env, a| env.alarms.iter().map(|al| a.topic(&al.topic)).collect(),
-    )],
+    doc: "that topic has ≥ 1 confirmed subscription of the declared kind — Slack means AWS Chatbot or a Lambda forwarder (an SNS https subscription straight to a Slack webhook can never confirm) — not `PendingConfirmation`; an encrypted topic's key is one CloudWatch can use: not the AWS managed `alias/aws/sns`, and a customer managed key that is enabled and whose key policy allows `cloudwatch.amazonaws.com` `kms:Decrypt` and `kms:GenerateDataKey*`",
+    iam: &[
+        Grant::on(
+            "SnsReadDeclaredTopics",
+            "sns:ListSubscriptionsByTopic",
+            |env, a| env.alarms.iter().map(|al| a.topic(&al.topic)).collect(),
+        ),
+        Grant::on(
+            "SnsReadDeclaredTopics",
+            aws::sns::GET_TOPIC_ATTRIBUTES,
+            |env, a| env.alarms.iter().map(|al| a.topic(&al.topic)).collect(),
+        ),
+        // The topic's key is not in the spec.
+        Grant::on(
+            "KmsReadAlarmTopicKey",
+            aws::kms::DESCRIBE_KEY,
+            alarm_topic_keys,
+        )
+        .only_when("the alarm topic is encrypted with a key other than alias/aws/sns"),
+        Grant::on(
+            "KmsReadAlarmTopicKey",
+            aws::kms::GET_KEY_POLICY,
+            alarm_topic_keys,
+        )
+        .only_when("the alarm topic is encrypted with a customer managed key"),
+    ],
 };
+
+/// Any key of the account and region, when alarms are declared.
+fn alarm_topic_keys(env: &crate::spec::Environment, a: &crate::iam::Arns<'_>) -> Vec<String> {
+    if env.alarms.is_some() {
+        vec![a.arn("kms", "key/*")]
+    } else {
+        Vec::new()
+    }
+}
 
 pub fn checks() -> Vec<Check> {
     vec![
@@ -294,17 +331,166 @@ async fn routed(cx: &Context) -> CheckResult {
         .iter()
         .filter(|s| routes(spec.route, SubscriptionKind::of(s)) && confirmed(s))
         .count();
+    let (key, key_problem) = topic_key(cx, &spec.topic, &topic).await?;
     let evidence = Evidence::of(format!("topic {topic}"))
-        .expected(json!({ "route": route_label(spec.route), "min_confirmed_subscriptions": 1 }))
-        .observed(
-            json!({ "subscriptions": described, "confirmed_subscriptions": confirmed_of_kind }),
-        );
-    Ok(
-        match judge_routing(&spec.topic, spec.route, &subscriptions) {
-            Ok(message) => Finding::pass(message, evidence),
-            Err(message) => Finding::fail(message, evidence),
-        },
+        .expected(json!({
+            "route": route_label(spec.route),
+            "min_confirmed_subscriptions": 1,
+            "key": "none, or a customer managed key CloudWatch may use (kms:Decrypt, kms:GenerateDataKey*)",
+        }))
+        .observed(json!({
+            "subscriptions": described,
+            "confirmed_subscriptions": confirmed_of_kind,
+            "KmsMasterKeyId": key,
+        }));
+    let routing = judge_routing(&spec.topic, spec.route, &subscriptions);
+    Ok(match (routing, key_problem) {
+        (Ok(message), None) => Finding::pass(
+            match &key {
+                Some(key) => format!("{message}; encrypted with {key}, which CloudWatch may use"),
+                None => message,
+            },
+            evidence,
+        ),
+        (Ok(_), Some(problem)) => Finding::fail(problem, evidence),
+        (Err(message), None) => Finding::fail(message, evidence),
+        (Err(message), Some(problem)) => Finding::fail(format!("{message}; {problem}"), evidence),
+    })
+}
+
+/// The AWS managed SNS key, by alias name or alias ARN.
+fn is_aws_managed_sns_alias(key: &str) -> bool {
+    key == "alias/aws/sns" || key.ends_with(":alias/aws/sns")
+}
+
+/// The topic's `KmsMasterKeyId` (`None`: not encrypted) and why CloudWatch
+/// could not publish to it, if it could not.
+async fn topic_key(
+    cx: &Context,
+    name: &str,
+    topic: &str,
+) -> Result<(Option<String>, Option<String>), CheckError> {
+    let attributes = aws::sns::topic_attributes(cx.aws(), topic).await?;
+    let Some(key) = attributes
+        .get("KmsMasterKeyId")
+        .map(|k| k.trim())
+        .filter(|k| !k.is_empty())
+    else {
+        return Ok((None, None));
+    };
+    if is_aws_managed_sns_alias(key) {
+        return Ok((Some(key.to_string()), Some(aws_managed_problem(name, key))));
+    }
+    let meta = aws::kms::key(cx.aws(), key).await?;
+    let resource = aws::kms::resource(key);
+    let manager = required(
+        meta.key_manager(),
+        aws::kms::DESCRIBE_KEY,
+        &resource,
+        "KeyManager",
+    )?;
+    if *manager == KeyManagerType::Aws {
+        return Ok((Some(key.to_string()), Some(aws_managed_problem(name, key))));
+    }
+    let arn = required(meta.arn(), aws::kms::DESCRIBE_KEY, &resource, "Arn")?;
+    let policy = aws::kms::key_policy(cx.aws(), arn).await?;
+    let problem =
+        judge_topic_key(name, key, &meta, &policy).map_err(|message| CheckError::Aws {
+            operation: aws::kms::GET_KEY_POLICY.into(),
+            resource,
+            code: None,
+            message,
+        })?;
+    Ok((Some(key.to_string()), problem))
+}
+
+fn aws_managed_problem(topic: &str, key: &str) -> String {
+    format!(
+        "topic '{topic}': a key CloudWatch may use expected (none, or a customer managed key whose \
+         policy allows cloudwatch.amazonaws.com), observed the AWS managed key {key}: its policy \
+         cannot admit CloudWatch, so every alarm notification is dropped"
     )
+}
+
+/// Why CloudWatch could not publish to topic `topic` encrypted with the
+/// customer managed key `key` (`meta`, `policy`): `Ok(None)` when it can,
+/// `Err` when the policy is not a JSON policy document.
+pub fn judge_topic_key(
+    topic: &str,
+    key: &str,
+    meta: &KeyMetadata,
+    policy: &str,
+) -> Result<Option<String>, String> {
+    if let Some(state) = meta.key_state().filter(|s| **s != KeyState::Enabled) {
+        return Ok(Some(format!(
+            "topic '{topic}': its key {key} expected Enabled, observed {}: nothing is delivered",
+            state.as_str()
+        )));
+    }
+    let missing = cloudwatch_missing_actions(policy)?;
+    Ok((!missing.is_empty()).then(|| {
+        format!(
+            "topic '{topic}': the key policy of {key} expected to allow cloudwatch.amazonaws.com \
+             kms:Decrypt and kms:GenerateDataKey*, observed no Allow for {}: alarm \
+             notifications are dropped",
+            missing.join(" and ")
+        )
+    }))
+}
+
+/// The actions CloudWatch needs on a topic's key that no `Allow` statement
+/// of `policy` grants the `cloudwatch.amazonaws.com` service principal (or
+/// everyone). A statement's conditions are not evaluated; `NotAction` and
+/// `NotPrincipal` statements are not counted (read as not granting).
+fn cloudwatch_missing_actions(policy: &str) -> Result<Vec<&'static str>, String> {
+    const NEEDED: [&str; 2] = ["kms:Decrypt", "kms:GenerateDataKey"];
+    let doc: serde_json::Value = serde_json::from_str(policy)
+        .map_err(|e| format!("the key policy is not a JSON document: {e}"))?;
+    let statements = match &doc["Statement"] {
+        serde_json::Value::Array(list) => list.iter().collect::<Vec<_>>(),
+        object @ serde_json::Value::Object(_) => vec![object],
+        _ => return Err("the key policy has no Statement".into()),
+    };
+    let strings = |v: &serde_json::Value| -> Vec<String> {
+        match v {
+            serde_json::Value::String(s) => vec![s.clone()],
+            serde_json::Value::Array(list) => list
+                .iter()
+                .filter_map(|s| s.as_str().map(String::from))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    let for_cloudwatch = |principal: &serde_json::Value| match principal {
+        serde_json::Value::String(s) => s == "*",
+        serde_json::Value::Object(_) => {
+            strings(&principal["AWS"]).iter().any(|p| p == "*")
+                || strings(&principal["Service"])
+                    .iter()
+                    .any(|p| p.eq_ignore_ascii_case("cloudwatch.amazonaws.com"))
+        }
+        _ => false,
+    };
+    let granted = |action: &str| {
+        statements.iter().any(|st| {
+            st["Effect"] == "Allow"
+                && for_cloudwatch(&st["Principal"])
+                && strings(&st["Action"])
+                    .iter()
+                    .any(|pattern| action_matches(pattern, action))
+        })
+    };
+    Ok(NEEDED.into_iter().filter(|a| !granted(a)).collect())
+}
+
+/// Whether the IAM action pattern `pattern` (`kms:*`, `kms:GenerateDataKey*`,
+/// `*`) covers `action`, case-insensitively.
+fn action_matches(pattern: &str, action: &str) -> bool {
+    let (pattern, action) = (pattern.to_ascii_lowercase(), action.to_ascii_lowercase());
+    match pattern.strip_suffix('*') {
+        Some(prefix) => action.starts_with(prefix),
+        None => pattern == action,
+    }
 }
 
 /// The host of an `http(s)://` URL, lower-cased; `None` for anything else
@@ -366,6 +552,77 @@ pub(crate) async fn alarms(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn key(state: KeyState) -> KeyMetadata {
+        KeyMetadata::builder()
+            .key_id("k")
+            .key_manager(KeyManagerType::Customer)
+            .key_state(state)
+            .build()
+            .unwrap()
+    }
+
+    /// CloudWatch may publish only through a key whose policy admits it.
+    #[test]
+    fn an_encrypted_topic_routes_only_through_a_key_cloudwatch_may_use() {
+        let enabled = key(KeyState::Enabled);
+        let admits = r#"{"Version":"2012-10-17","Statement":[
+            {"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*","Resource":"*"},
+            {"Effect":"Allow","Principal":{"Service":["cloudwatch.amazonaws.com"]},
+             "Action":["kms:Decrypt","kms:GenerateDataKey*"],"Resource":"*"}]}"#;
+        assert_eq!(
+            judge_topic_key("alerts", "alias/k", &enabled, admits),
+            Ok(None)
+        );
+        // One statement of kms:* for the service, or a single object statement.
+        let star = r#"{"Statement":{"Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":"KMS:*"}}"#;
+        assert_eq!(
+            judge_topic_key("alerts", "alias/k", &enabled, star),
+            Ok(None)
+        );
+        // The account root alone does not admit a service principal.
+        let root_only = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::123456789012:root"},"Action":"kms:*"}]}"#;
+        let problem = judge_topic_key("alerts", "alias/k", &enabled, root_only)
+            .unwrap()
+            .unwrap();
+        assert!(
+            problem.contains("kms:Decrypt and kms:GenerateDataKey")
+                && problem.contains("alias/k")
+                && problem.contains("'alerts'"),
+            "{problem}"
+        );
+        // Decrypt without GenerateDataKey is not enough.
+        let half = r#"{"Statement":[{"Effect":"Allow","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":"kms:Decrypt"}]}"#;
+        let problem = judge_topic_key("alerts", "alias/k", &enabled, half)
+            .unwrap()
+            .unwrap();
+        assert!(
+            problem.contains("observed no Allow for kms:GenerateDataKey:"),
+            "{problem}"
+        );
+        // A Deny or a NotPrincipal grants nothing.
+        let deny = r#"{"Statement":[{"Effect":"Deny","Principal":{"Service":"cloudwatch.amazonaws.com"},"Action":"kms:*"}]}"#;
+        assert!(
+            judge_topic_key("alerts", "k", &enabled, deny)
+                .unwrap()
+                .is_some()
+        );
+        // A disabled key delivers nothing, whatever its policy.
+        let problem = judge_topic_key("alerts", "k", &key(KeyState::Disabled), admits)
+            .unwrap()
+            .unwrap();
+        assert!(
+            problem.contains("expected Enabled, observed Disabled"),
+            "{problem}"
+        );
+        // A policy that is not JSON cannot be judged.
+        assert!(judge_topic_key("alerts", "k", &enabled, "not json").is_err());
+        assert!(is_aws_managed_sns_alias("alias/aws/sns"));
+        assert!(is_aws_managed_sns_alias(
+            "arn:aws:kms:eu-central-1:123456789012:alias/aws/sns"
+        ));
+        assert!(!is_aws_managed_sns_alias("alias/aws/sns-custom"));
+    }
 
     fn sub(arn: &str, protocol: &str, endpoint: &str) -> Subscription {
         Subscription::builder()

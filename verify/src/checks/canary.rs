@@ -84,6 +84,13 @@ pub fn checks(canaries: &[CanarySpec]) -> Vec<Check> {
 }
 
 async fn run(cx: &Context, name: &str) -> CheckResult {
+    run_within(cx, name, cx.check_timeout()).await
+}
+
+/// The canary `name` of the spec, run as `canary.<name>` runs (the edge's
+/// `resolve` and roots, the run's settings, its undo), within `bound`: a
+/// drill's dependent ([`crate::drill::dependents`]).
+pub(crate) async fn run_within(cx: &Context, name: &str, bound: Duration) -> CheckResult {
     let spec = cx
         .env()
         .canaries
@@ -97,7 +104,7 @@ async fn run(cx: &Context, name: &str) -> CheckResult {
         Some(edge) => super::edge::http_options(edge, 0)?,
         None => HttpOptions::default(),
     };
-    Ok(canary(spec, options, cx.run(), cx.check_timeout()).await)
+    Ok(canary(spec, options, cx.run(), bound).await)
 }
 
 // --- the run: steps, then undo ------------------------------------------------

@@ -9,6 +9,7 @@ pub(crate) mod dns;
 pub(crate) mod edge;
 pub(crate) mod kms;
 pub(crate) mod logs;
+pub(crate) mod maintenance;
 pub(crate) mod metrics;
 pub(crate) mod network;
 pub(crate) mod pgbouncer;
@@ -43,7 +44,8 @@ pub fn catalogue(env: &Environment) -> Vec<Check> {
 /// let at = |id: &str| ids.iter().position(|i| i == id).unwrap();
 /// assert!(at("rds.multi_az") < at("scheduled.<task>.succeeded"));
 /// assert!(at("scheduled.<task>.succeeded") < at("alarms.present"));
-/// assert_eq!(ids.last().map(String::as_str), Some("canary.<name>"));
+/// assert!(at("canary.<name>") < at("maintenance.rds"));
+/// assert_eq!(ids.last().map(String::as_str), Some("maintenance.health"));
 /// ```
 pub fn templates() -> Vec<Check> {
     in_order(Source::Templates)
@@ -112,6 +114,7 @@ fn in_order(source: Source<'_>) -> Vec<Check> {
             Area::Terraform => terraform::checks(),
             Area::Metrics => source.named(metrics::TEMPLATES, |e| metrics::checks(&e.metrics)),
             Area::Canary => source.named(canary::TEMPLATES, |e| canary::checks(&e.canaries)),
+            Area::Maintenance => maintenance::checks(),
             // Drills are run by `verify drill`, not by the gate.
             Area::Drill => Vec::new(),
         });

@@ -21,6 +21,7 @@
 //!
 //! Exit codes follow: 0 every assertion held, 1 one failed, 2 could not run.
 
+pub mod alarm_route;
 pub(crate) mod dependents;
 pub mod leftovers;
 pub mod pgbouncer_drain;
@@ -34,10 +35,11 @@ pub(crate) mod workload;
 /// Every drill's id and the IAM permissions it needs ([`crate::iam`]): the
 /// drill policy (`verify iam-policy --drills`) and each drill's write guard
 /// come from these.
-pub const GRANTS: [(&str, &[crate::iam::Grant]); 3] = [
+pub const GRANTS: [(&str, &[crate::iam::Grant]); 4] = [
     (rds_failover::ID, rds_failover::GRANTS),
     (pgbouncer_drain::ID, pgbouncer_drain::GRANTS),
     (pitr_restore::ID, pitr_restore::GRANTS),
+    (alarm_route::ID, alarm_route::GRANTS),
 ];
 
 use std::future::Future;

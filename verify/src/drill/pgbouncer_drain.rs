@@ -41,8 +41,8 @@ use super::probe::ProbeTarget;
 use super::workload::{self, Placement, Tally, Workload};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Interrupt, Mark, MarkKind, Timeline, allowed,
-    database_url, interrupt_mark, interrupted, judged, ms_since, on_heap, record, steady_state,
-    stop_alarms, stop_alarms_abort,
+    database_url, dependents, interrupt_mark, interrupted, judged, ms_since, on_heap, record,
+    steady_state, stop_alarms, stop_alarms_abort,
 };
 use crate::Status;
 use crate::aws;
@@ -131,6 +131,8 @@ pub async fn run_with_steady_state(
         .pgbouncer_drain
         .clone()
         .unwrap_or_else(PgbouncerDrainDrill::defaults);
+    // A writing canary as a dependent needs --allow-writes, or nothing is touched.
+    dependents::refuse_writes(gate, &drill.dependents)?;
     let spec = env.pgbouncer.as_ref().ok_or_else(|| {
         DrillError::Setup("drill pgbouncer_drain: the spec has no pgbouncer block".into())
     })?;
@@ -206,6 +208,20 @@ pub async fn run_with_steady_state(
         &mut progress,
     );
     let ending = interrupt.until(body).await;
+    // Recovered: each declared dependent must work again within its bound.
+    let mut dependents_recovered = None;
+    let ending = match ending {
+        Ok(Ending::Recovered) => {
+            interrupt
+                .until(async {
+                    dependents_recovered =
+                        dependents::recover(gate, &drill.dependents, t0, &mut marks).await;
+                    Ok(Ending::Recovered)
+                })
+                .await
+        }
+        other => other,
+    };
     marks.extend(interrupt_mark(&ending, t0));
     let traces: Vec<_> = load.traces.clone();
     let tally = load.stop().await;
@@ -262,7 +278,7 @@ pub async fn run_with_steady_state(
     }
 
     let (after, failing_after) = steady_state(&gate.fresh(), steady).await;
-    let assertions = judge(
+    let mut assertions = judge(
         &drill,
         spec,
         tally.as_ref(),
@@ -270,6 +286,7 @@ pub async fn run_with_steady_state(
         &progress,
         &failing_after,
     );
+    assertions.extend(dependents_recovered);
     let empty = Tally::default();
     let t = tally.as_ref().unwrap_or(&empty);
     let summary = format!(

@@ -39,8 +39,8 @@ use serde_json::json;
 use super::probe::{ProbeTarget, describe_error};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Interrupt, Mark, MarkKind, Timeline, allowed,
-    database_url, interrupt_mark, interrupted, judged, ms_since, on_heap, rds_block, record,
-    retry_for, steady_state, stop_alarms, stop_alarms_abort,
+    database_url, dependents, interrupt_mark, interrupted, judged, ms_since, on_heap, rds_block,
+    record, retry_for, steady_state, stop_alarms, stop_alarms_abort,
 };
 use crate::aws;
 use crate::check::CheckError;
@@ -166,10 +166,13 @@ const MARKERS_WITHIN: Duration = Duration::from_secs(60);
 const RESTORE_SEARCH: Duration = Duration::from_secs(30);
 
 /// The drill's timeout: its body (the wait for the restorable time, the
-/// restore, the markers' read) ends within it, so a scratch instance is the
+/// restore, the markers' read, the dependents' recovery) ends within it, so a scratch instance is the
 /// drill's own until its start plus this ([`DEADLINE_TAG`]).
 pub fn timeout(drill: &PitrRestoreDrill) -> Duration {
-    drill.restorable_within + drill.max_duration + MARKERS_WITHIN
+    drill.restorable_within
+        + drill.max_duration
+        + MARKERS_WITHIN
+        + dependents::longest(&drill.dependents)
 }
 
 /// Runs the drill on `gate`'s environment. `interrupt` ends it early (the
@@ -204,6 +207,8 @@ async fn run_drill(
         .pitr_restore
         .clone()
         .unwrap_or_else(PitrRestoreDrill::defaults);
+    // A writing canary as a dependent needs --allow-writes, or nothing is touched.
+    dependents::refuse_writes(gate, &drill.dependents)?;
     let rds = rds_block(env, drill.rds.as_deref(), "pitr_restore")?;
     let url = database_url(
         &gate.context().run().secret_prefix,
@@ -353,7 +358,8 @@ async fn run_drill(
 
     // The source is untouched by a restore; its checks again, for the record.
     let (after, _) = steady_state(&gate.fresh(), &["rds.*"]).await;
-    let assertions = judge(&drill, &markers, &progress, &cleanup);
+    let mut assertions = judge(&drill, &markers, &progress, &cleanup);
+    assertions.extend(progress.dependents.clone());
     let summary = format!(
         "{source_name} restored to {} into '{scratch}': available in {} (bound {}); marker A {}, marker B {}; scratch {}",
         markers.restore_time,
@@ -669,6 +675,8 @@ struct Progress {
     final_status: Option<String>,
     /// The markers found in the scratch instance (or why they could not be read).
     markers: Option<Result<BTreeSet<String>, String>>,
+    /// `dependents_recovered`, when the spec declares dependents.
+    dependents: Option<Assertion>,
 }
 
 fn presence(markers: Option<&Result<BTreeSet<String>, String>>, marker: &str) -> &'static str {
@@ -852,6 +860,8 @@ async fn follow(
     let table = format!("{TABLE_PREFIX}{run_id}");
     progress.markers =
         Some(retry_for(MARKERS_WITHIN, || markers_in(&scratch_target, &table)).await);
+    // Restored: each declared dependent must work (again) within its bound.
+    progress.dependents = dependents::recover(gate, &drill.dependents, t0, marks).await;
     Ok(Ending::Recovered)
 }
 

@@ -40,8 +40,8 @@ use serde_json::json;
 use super::probe::{self, Ledger, Moved, ProbeTarget, RunningProbe, ServerChange};
 use super::{
     Assertion, DrillError, DrillRecord, Ending, Interrupt, Mark, MarkKind, Timeline, allowed,
-    database_url, interrupt_mark, interrupted, judged, ms_since, on_heap, rds_block, record,
-    steady_state, stop_alarms, stop_alarms_abort,
+    database_url, dependents, interrupt_mark, interrupted, judged, ms_since, on_heap, rds_block,
+    record, steady_state, stop_alarms, stop_alarms_abort,
 };
 use crate::aws;
 use crate::check::CheckError;
@@ -159,6 +159,8 @@ async fn run_drill(
         .rds_failover
         .clone()
         .unwrap_or_else(RdsFailoverDrill::defaults);
+    // A writing canary as a dependent needs --allow-writes, or nothing is touched.
+    dependents::refuse_writes(gate, &drill.dependents)?;
     let rds = rds_block(env, drill.rds.as_deref(), "rds_failover")?;
     let max_unavailable = drill.max_unavailable.unwrap_or(rds.failover_budget);
     let url = database_url(
@@ -239,6 +241,20 @@ async fn run_drill(
     let mut marks = Vec::new();
     let body = follow(gate, &drill, rds, &start_state, &writer, t0, &mut marks);
     let ending = interrupt.until(body).await;
+    // Recovered: each declared dependent must work again within its bound.
+    let mut dependents_recovered = None;
+    let ending = match ending {
+        Ok(Ending::Recovered) => {
+            interrupt
+                .until(async {
+                    dependents_recovered =
+                        dependents::recover(gate, &drill.dependents, t0, &mut marks).await;
+                    Ok(Ending::Recovered)
+                })
+                .await
+        }
+        other => other,
+    };
     marks.extend(interrupt_mark(&ending, t0));
     let ledger = writer_stop(writer, reader, &mut timeline).await;
     // The ledger against the table, before cleanup drops it (once the
@@ -297,7 +313,7 @@ async fn run_drill(
     });
     timeline.duration_ms = ms_since(t0);
     let (after, failing_after) = steady_state(&gate.fresh(), &["rds.*"]).await;
-    let assertions = judge(
+    let mut assertions = judge(
         &timeline,
         fault_ms,
         max_unavailable,
@@ -307,6 +323,7 @@ async fn run_drill(
         end_state.as_ref(),
         &failing_after,
     );
+    assertions.extend(dependents_recovered);
     let unavailable = worst_outage_ms(&timeline, fault_ms);
     let change = writer_change(&timeline, fault_ms);
     let summary = format!(
