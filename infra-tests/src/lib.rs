@@ -80,6 +80,7 @@ pub fn changing() -> fixtures::sandbox::TestLock {
 mod accounts;
 pub use accounts::{Account, fresh_account};
 pub mod drills;
+pub mod replay;
 
 /// A multi-thread runtime for a test (each test owns its clients).
 pub fn runtime() -> tokio::runtime::Runtime {

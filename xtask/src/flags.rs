@@ -239,6 +239,11 @@ pub struct Bench {
     /// For `environments`: the concurrent run's global bound (`verify --jobs`).
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub jobs: usize,
+    /// For `environments`: what answers the AWS calls: `moto` (as it
+    /// answers, then with the latency model), `replay` (recorded answers
+    /// replayed after 50 ms, no CPU per answer: a model of AWS), or `both`.
+    #[arg(long, value_name = "moto|replay|both", default_value = "both")]
+    pub stand_in: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -60,7 +60,8 @@ pub fn bench(flags: &Bench) -> Result<ExitCode> {
             .arg("--dir")
             .arg(crate::cargo::target_dir().join("bench-environments"))
             .args(["--environments", &flags.environments.to_string()])
-            .args(["--jobs", &flags.jobs.to_string()]);
+            .args(["--jobs", &flags.jobs.to_string()])
+            .args(["--stand-in", &flags.stand_in]);
     }
     let status = command
         .current_dir(root())
@@ -69,7 +70,7 @@ pub fn bench(flags: &Bench) -> Result<ExitCode> {
     if !status.success() {
         return Ok(ExitCode::from(1));
     }
-    if flags.what == BenchWhat::Environments {
+    if flags.what == BenchWhat::Environments && flags.stand_in != "replay" {
         return bench_environments_end_to_end();
     }
     Ok(ExitCode::SUCCESS)

@@ -7,6 +7,14 @@
 //! of CPU, which bounds a concurrent run on this sandbox).
 //! `cargo xtask bench environments` runs it.
 //!
+//! `--stand-in replay` (or `both`) measures the same against a stand-in whose
+//! answers cost no CPU ([`infra_tests::replay`]): one environment's answers
+//! recorded through a proxy in front of moto, then `N` copies of `sandbox.hcl`
+//! (its account, another `environment` each) verified against a server
+//! replaying them after `--latency-ms`. moto's CPU caps the first figure on 2
+//! cores; the second is a model of AWS, where a call costs the caller
+//! waiting, not CPU.
+//!
 //! Each account is seeded as the tests seed theirs (`fixtures::seed::seed`),
 //! and its spec is `sandbox.hcl` with `environment`, `account_id` and
 //! `aws { assume_role }` changed, written under `DIR/specs/`; every run
@@ -18,6 +26,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use fixtures::{SandboxState, SeedTarget};
+use infra_tests::replay::{Recorder, Replayer};
 use infra_tests::{environments_dir, target};
 use tokio::sync::Semaphore;
 use verify::run::{Collected, DEFAULT_PER_ACCOUNT, Options, Target, run_to_end};
@@ -34,9 +43,21 @@ struct Args {
     /// The concurrent run's global bound.
     #[arg(long, default_value_t = 16)]
     jobs: usize,
-    /// A model of AWS's round trip for a second comparison (0: none).
+    /// A model of AWS's round trip for a second comparison (0: none), and
+    /// the replayed stand-in's per-call latency.
     #[arg(long, default_value_t = 50)]
     latency_ms: u64,
+    /// What answers the AWS calls: moto (with and without the latency
+    /// model), the replayed recording, or both.
+    #[arg(long, value_enum, default_value_t = StandIn::Both)]
+    stand_in: StandIn,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum StandIn {
+    Moto,
+    Replay,
+    Both,
 }
 
 fn main() -> Result<()> {
@@ -45,6 +66,7 @@ fn main() -> Result<()> {
         n,
         jobs,
         latency_ms,
+        stand_in,
     } = clap::Parser::parse();
     ensure!(n >= 1, "--environments must be at least 1");
     let _ = std::fs::remove_dir_all(&dir);
@@ -54,6 +76,12 @@ fn main() -> Result<()> {
     let template = std::fs::read_to_string(environments_dir().join("sandbox.hcl"))?;
 
     infra_tests::runtime().block_on(async {
+        if stand_in != StandIn::Moto {
+            replayed(&template, &dir, n, jobs, latency_ms, &state).await?;
+        }
+        if stand_in == StandIn::Replay {
+            return Ok(());
+        }
         // N fresh accounts, seeded a few at a time.
         let started = Instant::now();
         let base = 900_000_000_000u64 + u64::from(std::process::id() % 100_000) * 1000;
@@ -105,14 +133,23 @@ fn main() -> Result<()> {
             .iter()
             .find(|s| s.name == "moto")
             .map(|s| s.pid);
-        let checks = compare(&specs, jobs, moto, "as moto answers").await?;
+        let targets = || specs.iter().map(|s| target(s)).collect::<Result<Vec<_>>>();
+        let checks = compare(
+            &specs,
+            targets()?,
+            (jobs, DEFAULT_PER_ACCOUNT),
+            moto,
+            "as moto answers",
+        )
+        .await?;
         if latency_ms > 0 {
             // AWS answers over a network: the same runs with every call
             // waiting `latency_ms` first (the gap layer's latency model).
             let _latency = Latency::set(&state.aws_endpoint_url, latency_ms)?;
             compare(
                 &specs,
-                jobs,
+                targets()?,
+                (jobs, DEFAULT_PER_ACCOUNT),
                 moto,
                 &format!("every AWS call {latency_ms} ms longer (a model of AWS's round trip)"),
             )
@@ -125,10 +162,18 @@ fn main() -> Result<()> {
 
 /// One after another, then all at once, printed under `label`; the number of
 /// checks each environment ran.
-async fn compare(specs: &[String], jobs: usize, moto: Option<u32>, label: &str) -> Result<usize> {
-    let targets: Vec<Target> = specs.iter().map(|s| target(s)).collect::<Result<_>>()?;
+async fn compare(
+    specs: &[String],
+    targets: Vec<Target>,
+    (jobs, per_account): (usize, usize),
+    moto: Option<u32>,
+    label: &str,
+) -> Result<usize> {
     // One after another: each a whole gate run, as `verify run <spec>` runs it.
     let cpu = || moto.and_then(cpu_seconds);
+    // The gate's own CPU (this process: the SDK, TLS, the runner).
+    let own = || cpu_seconds(std::process::id());
+    let own_at = own();
     let (cpu_at, started) = (cpu(), Instant::now());
     let mut each = Vec::new();
     for (spec, target) in specs.iter().zip(&targets) {
@@ -140,16 +185,17 @@ async fn compare(specs: &[String], jobs: usize, moto: Option<u32>, label: &str) 
     let sequential = started.elapsed();
     let moto_sequential = cpu().zip(cpu_at).map(|(b, a)| b - a);
 
-    // All at once, bounded as `verify --jobs J --per-account 2`.
+    // All at once, bounded as `verify --jobs J --per-account P`.
     let (cpu_at, started) = (cpu(), Instant::now());
     let options = Options {
         jobs,
-        per_account: DEFAULT_PER_ACCOUNT,
+        per_account,
         ..Options::default()
     };
     let runs = Box::pin(run_to_end(targets, options, |_| {})).await;
     let concurrent = started.elapsed();
     let moto_concurrent = cpu().zip(cpu_at).map(|(b, a)| b - a);
+    let own_total = own().zip(own_at).map(|(b, a)| b - a);
     for (spec, run) in specs.iter().zip(&runs) {
         all_go(spec, run)?;
     }
@@ -163,7 +209,7 @@ async fn compare(specs: &[String], jobs: usize, moto: Option<u32>, label: &str) 
         secs(*each.last().expect("one"))
     );
     println!(
-        "  all at once        {}  (--jobs {jobs}, --per-account {DEFAULT_PER_ACCOUNT})",
+        "  all at once        {}  (--jobs {jobs}, --per-account {per_account})",
         secs(concurrent)
     );
     println!(
@@ -179,7 +225,90 @@ async fn compare(specs: &[String], jobs: usize, moto: Option<u32>, label: &str) 
             100.0 * c / concurrent.as_secs_f64()
         );
     }
+    if let Some(own) = own_total {
+        println!(
+            "  the gate's CPU     {own:.2} s in this process for both runs (a debug build; \
+             it bounds the concurrent run on 2 cores)"
+        );
+    }
     Ok(runs[0].outcomes.len())
+}
+
+/// N copies of `sandbox.hcl` against recorded answers replayed after
+/// `latency_ms` (a stand-in whose answers cost no CPU).
+async fn replayed(
+    template: &str,
+    dir: &std::path::Path,
+    n: usize,
+    jobs: usize,
+    latency_ms: u64,
+    state: &SandboxState,
+) -> Result<()> {
+    let mut specs = Vec::new();
+    for i in 0..n {
+        let name = format!("replay-{i:02}");
+        let spec = template.replacen(
+            "environment = \"sandbox\"",
+            &format!("environment = \"{name}\""),
+            1,
+        );
+        ensure!(
+            spec != template,
+            "sandbox.hcl no longer has its environment line"
+        );
+        let path = dir.join("specs").join(format!("{name}.hcl"));
+        std::fs::write(&path, spec)?;
+        specs.push(path.display().to_string());
+    }
+    let at = |spec: &str, url: &str| -> Result<Target> {
+        let mut t = target(spec)?;
+        t.connection.access.endpoint = Some(url.to_string());
+        Ok(t)
+    };
+    // Record: one environment, twice (the second run finds nothing new when
+    // the first saw every request a run makes).
+    let recorder = Recorder::start(&state.aws_endpoint_url).await?;
+    for _ in 0..2 {
+        let run = Box::pin(run_to_end(
+            vec![at(&specs[0], recorder.url())?],
+            Options::default(),
+            |_| {},
+        ))
+        .await;
+        all_go(&specs[0], &run[0])?;
+    }
+    let recording = recorder.recording();
+    drop(recorder);
+    let replayer = Replayer::start(recording.clone(), Duration::from_millis(latency_ms)).await?;
+    let targets = specs
+        .iter()
+        .map(|s| at(s, replayer.url()))
+        .collect::<Result<Vec<_>>>()?;
+    // The copies share the recorded account, where the moto figure has one
+    // account each: the per-account bound is lifted to the global one so
+    // both compare N accounts' worth of concurrency.
+    compare(
+        &specs,
+        targets,
+        (jobs, jobs),
+        None,
+        &format!(
+            "recorded answers replayed after {latency_ms} ms each, no CPU per answer \
+             ({} distinct requests recorded; a model of AWS, not a measurement of it)",
+            recording.len()
+        ),
+    )
+    .await?;
+    println!(
+        "  replayed calls     {} ({} matched nothing recorded)",
+        replayer.calls(),
+        replayer.misses()
+    );
+    ensure!(
+        replayer.misses() == 0,
+        "the replayed stand-in missed requests"
+    );
+    Ok(())
 }
 
 /// The gap layer's latency model on for as long as this lives (off again on
