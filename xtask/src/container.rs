@@ -157,10 +157,28 @@ fn build(binary: &Path, version: &str, commit: &str) -> Result<()> {
         .args(["--build-arg", &format!("COMMIT={commit}")])
         .args(["--tag", IMAGE])
         .arg(&context);
+    let before = image_id(IMAGE);
     let built = run(build, "podman build");
     // The context is a copy of the binary: not kept.
     std::fs::remove_dir_all(&context).ok();
-    built.map(drop)
+    built?;
+    // The image this build replaced (another binary) would stay behind
+    // untagged, with its layers, on every run: removed, its untagged
+    // parents with it. The base and the apt layer stay cached.
+    if let Some(old) = before.filter(|old| image_id(IMAGE).as_ref() != Some(old)) {
+        let _ = podman().args(["rmi", &old]).output();
+    }
+    Ok(())
+}
+
+/// The id of the image tagged `name`, if there is one.
+fn image_id(name: &str) -> Option<String> {
+    let out = podman()
+        .args(["image", "inspect", "--format", "{{.Id}}", name])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    Some(String::from_utf8_lossy(&out.stdout).trim().to_string()).filter(|id| !id.is_empty())
 }
 
 /// What the image step measured.
