@@ -273,6 +273,49 @@ fn pitr_restore_that_ignores_its_target_fails_on_marker_b() {
     );
 }
 
+/// The synthetic incident: the test alarm set to ALARM, its notification
+/// seen in the topic's delivery-status log, the alarm put back.
+#[test]
+fn alarm_route_passes_with_the_delivery_latency_and_the_alarm_put_back() {
+    let _sandbox = Changed::by_drill();
+    let dir = scratch("e2e-alarm-route");
+    let record = assert_drill_passes(
+        &dir,
+        "alarm-route",
+        &["✓ delivered", "✓ within_bound", "✓ alarm_restored"],
+    );
+    // Each proof's latency, from the call to the delivery it saw.
+    let latency = &record["outcome"]["evidence"]["latency_ms"];
+    assert!(
+        latency
+            .as_object()
+            .is_some_and(|proofs| !proofs.is_empty() && proofs.values().all(Value::is_u64)),
+        "{record}"
+    );
+    assert_sandbox_go(&dir);
+}
+
+/// The negative control: a route that fails to deliver fails the drill.
+#[test]
+fn alarm_route_whose_delivery_fails_fails_on_delivered() {
+    let _broken =
+        assert_drill_fails_when_broken("alarm-route-delivery-fails", "alarm-route", "✗ delivered");
+}
+
+/// An alarm with an EC2 action is refused (exit 2): SetAlarmState would run it.
+#[test]
+fn alarm_route_refuses_an_alarm_with_a_non_sns_action() {
+    let _broken = Changed::broken(&["alarm-route-ec2-action"]);
+    let dir = scratch("e2e-alarm-route-ec2");
+    let out = drill(&dir, "alarm-route", &[]);
+    assert_exit(&out, 2);
+    assert!(
+        text(&out).contains("arn:aws:automate:"),
+        "the refusal names the action:\n{}",
+        text(&out)
+    );
+}
+
 /// `cleanup` deletes only what a crashed restore left (tagged scratch
 /// instances): held alone, so no restore is running meanwhile.
 #[test]
