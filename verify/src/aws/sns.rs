@@ -76,39 +76,30 @@ pub(crate) async fn topic_policy(
     aws: &AwsClients,
     topic_arn: &str,
 ) -> Result<Arc<String>, CheckError> {
-    aws.cache()
-        .get(&format!("{GET_TOPIC_ATTRIBUTES}:{topic_arn}"), || async {
-            let resource = format!("topic {topic_arn}");
-            let region = topic_arn.split(':').nth(3).unwrap_or_default();
-            let ours = aws.sns.config().region().map(|r| r.to_string());
-            if ours.as_deref() != Some(region) {
-                return Err(CheckError::Aws {
-                    operation: GET_TOPIC_ATTRIBUTES.into(),
-                    resource,
-                    code: None,
-                    message: format!(
-                        "the topic is in region {region:?}, the run reads {}: its policy is not read",
-                        ours.unwrap_or_default()
-                    ),
-                });
-            }
-            let out = aws
-                .sns
-                .get_topic_attributes()
-                .topic_arn(topic_arn)
-                .send()
-                .await
-                .map_err(|e| CheckError::from_sdk(GET_TOPIC_ATTRIBUTES, &resource, e))?;
-            out.attributes
-                .unwrap_or_default()
-                .remove("Policy")
-                .ok_or(CheckError::Missing {
-                    operation: GET_TOPIC_ATTRIBUTES.into(),
-                    resource,
-                    field: "Policy".into(),
-                })
+    let resource = format!("topic {topic_arn}");
+    let region = topic_arn.split(':').nth(3).unwrap_or_default();
+    let ours = aws.sns.config().region().map(|r| r.to_string());
+    if ours.as_deref() != Some(region) {
+        return Err(CheckError::Aws {
+            operation: GET_TOPIC_ATTRIBUTES.into(),
+            resource,
+            code: None,
+            message: format!(
+                "the topic is in region {region:?}, the run reads {}: its policy is not read",
+                ours.unwrap_or_default()
+            ),
+        });
+    }
+    // The same read as every other attribute of the topic: once per run.
+    let attributes = topic_attributes(aws, topic_arn).await?;
+    attributes
+        .get("Policy")
+        .map(|p| Arc::new(p.clone()))
+        .ok_or(CheckError::Missing {
+            operation: GET_TOPIC_ATTRIBUTES.into(),
+            resource,
+            field: "Policy".into(),
         })
-        .await
 }
 
 /// Every attribute of the topic `topic_arn` (`KmsMasterKeyId` among them,
