@@ -856,6 +856,77 @@ pub struct DrillsSpec {
     /// `alarm_route { … }`; `None` when the spec has no such block (the
     /// drill needs one: its `alarm` has no default).
     pub alarm_route: Option<AlarmRouteDrill>,
+    /// `az_outage { … }`; `None` when the spec has no such block (the drill
+    /// needs one: its `az` has no default).
+    pub az_outage: Option<AzOutageDrill>,
+}
+
+/// `drills { az_outage { … } }`: one AZ cut (its database member and
+/// pgbouncer tasks gone, their addresses black-holed) for `duration`, then
+/// back; on AWS a declared FIS experiment template does the cut.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AzOutageDrill {
+    /// The AZ cut (`eu-central-1a`).
+    pub az: String,
+    /// How long the AZ stays cut (default 30 s; on AWS the template's own
+    /// actions decide, this bounds the wait for its end).
+    pub duration: Duration,
+    /// Client-observed unavailability allowed (default: the `rds` block's
+    /// `failover_budget`).
+    pub max_unavailable: Option<Duration>,
+    /// The pgbouncer service back at its desired count across ≥ 2 AZs, and
+    /// the database failed over, within this long of the cut (default 5 min).
+    pub max_recovery: Duration,
+    /// The whole drill's bound (default 20 min).
+    pub timeout: Duration,
+    /// The FIS experiment template started on AWS (its id, `EXT…`); required there.
+    pub fis_experiment_template: Option<String>,
+    /// The `rds "<label>"` block whose instance must fail over (default: the only one).
+    pub rds: Option<String>,
+    /// The environment variable holding the probes' database URL, through
+    /// the load-balanced pgbouncer endpoint.
+    pub database_url_env: String,
+    /// Filled in by the harness (on the sandbox from its state); never read from the spec.
+    pub database_url: Option<String>,
+    /// The stand-ins' control API (the sandbox's cut); filled in by the harness.
+    pub sandbox_control_url: Option<String>,
+    /// Stop condition: these CloudWatch alarms (on AWS the template's stop
+    /// conditions must be exactly these).
+    pub stop_alarms: Vec<String>,
+    /// What must work again once the AZ is back.
+    pub dependents: Vec<Dependent>,
+    /// Sampling interval of the probes (default 50 ms, at most 50 ms).
+    pub probe_interval: Duration,
+    /// Bound on one connection attempt (default 2 s).
+    pub connect_timeout: Duration,
+    /// Bound on one statement (default 2 s).
+    pub statement_timeout: Duration,
+    /// PEM roots trusted beside the public ones for the probes' TLS.
+    pub ca_file: Option<PathBuf>,
+}
+
+impl AzOutageDrill {
+    /// The drill with `az` and nothing else set.
+    pub fn defaults(az: &str) -> Self {
+        AzOutageDrill {
+            az: az.to_string(),
+            duration: Duration::from_secs(30),
+            max_unavailable: None,
+            max_recovery: Duration::from_secs(5 * 60),
+            timeout: Duration::from_secs(20 * 60),
+            fis_experiment_template: None,
+            rds: None,
+            database_url_env: secret_env::default_name("DRILL_PGBOUNCER_URL"),
+            database_url: None,
+            sandbox_control_url: None,
+            stop_alarms: Vec::new(),
+            dependents: Vec::new(),
+            probe_interval: Duration::from_millis(50),
+            connect_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(2),
+            ca_file: None,
+        }
+    }
 }
 
 /// `drills { alarm_route { … } }`: a dedicated test alarm put into `ALARM`

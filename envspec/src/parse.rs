@@ -16,6 +16,7 @@ use terraform_json::Outputs;
 use super::*;
 
 mod alarm_route;
+mod az_outage;
 mod dependents;
 mod gates;
 mod launch;
@@ -260,6 +261,7 @@ fn drills(
         .map(|b| pitr_restore(doc, b, rds, canaries))
         .transpose()?;
     let alarm_route = alarm_route::alarm_route(doc, &mut s, canaries)?;
+    let az_outage = az_outage::az_outage(doc, &mut s, rds, canaries)?;
     s.finish()?;
     Ok(DrillsSpec {
         allowed,
@@ -267,6 +269,7 @@ fn drills(
         pgbouncer_drain,
         pitr_restore,
         alarm_route,
+        az_outage,
     })
 }
 

@@ -428,6 +428,25 @@ drills {
     }
   }
 
+  az_outage {
+    # The sandbox cuts the AZ through its stand-ins' control API (the
+    # primary's and one pgbouncer task's AZ); on AWS a declared FIS
+    # experiment template would (`fis_experiment_template = "EXT…"`).
+    az               = "eu-central-1a"
+    duration         = "8s"
+    max_unavailable  = "12s"
+    max_recovery     = "1m"
+    timeout          = "3m"
+    # The harness fills this from the sandbox's state (the balancer).
+    database_url_env = "VERIFY_SECRET_DRILL_PGBOUNCER_URL"
+    stop_alarms      = ["restartix-sandbox-core-api-5xx"]
+
+    dependent "core_api" {
+      url            = "https://api.restartix.test/v1/health"
+      recover_within = "30s"
+    }
+  }
+
   pitr_restore {
     # The harness fills this from the sandbox's state (the endpoint stand-in).
     database_url_env  = "VERIFY_SECRET_DRILL_DATABASE_URL"

@@ -15,8 +15,8 @@ use std::process::ExitCode;
 use envspec::inputs::{TerraformFiles, absolute};
 use tokio::signal::unix::{Signal, SignalKind, signal};
 use verify::drill::{
-    DrillError, DrillRecord, alarm_route, leftovers, pgbouncer_drain, pitr_restore, rds_failover,
-    render,
+    DrillError, DrillRecord, alarm_route, az_outage, leftovers, pgbouncer_drain, pitr_restore,
+    rds_failover, render,
 };
 use verify::run::Target;
 use verify::{Gate, RunSettings, Status};
@@ -103,6 +103,7 @@ pub fn run(flags: &Drill) -> Result<ExitCode, CouldNotRun> {
             DrillKind::PgbouncerDrain => pgbouncer_drain::run(&gate, interrupt).await,
             DrillKind::PitrRestore => pitr_restore::run(&gate, interrupt).await,
             DrillKind::AlarmRoute => alarm_route::run(&gate, interrupt).await,
+            DrillKind::AzOutage => az_outage::run(&gate, interrupt).await,
             DrillKind::Cleanup => {
                 let leftovers = pitr_restore::cleanup_leftovers(&gate)
                     .await

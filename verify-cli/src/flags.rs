@@ -279,6 +279,9 @@ pub enum DrillKind {
     PgbouncerDrain,
     PitrRestore,
     AlarmRoute,
+    /// Cut one AZ: on the sandbox the stand-ins' control call, on AWS the
+    /// spec's FIS experiment template (`fis_experiment_template`).
+    AzOutage,
     /// Delete the scratch instances a crashed `pitr-restore` left (needs
     /// --yes; only instances tagged `verify:drill = pitr_restore`, never one
     /// whose `verify:deadline` is ahead: a live drill's).
@@ -293,6 +296,7 @@ impl DrillKind {
             DrillKind::PgbouncerDrain => "pgbouncer-drain",
             DrillKind::PitrRestore => "pitr-restore",
             DrillKind::AlarmRoute => "alarm-route",
+            DrillKind::AzOutage => "az-outage",
             DrillKind::Cleanup => "cleanup",
         }
     }

@@ -380,6 +380,7 @@ fn iam_prefix(sdk_service: &str) -> Option<&'static str> {
         "s3 control" => "s3control",
         "wafv2" => "wafv2",
         "health" => "health",
+        "fis" => "fis",
         _ => return None,
     })
 }
@@ -531,6 +532,10 @@ mod tests {
                  alarm_route {
                    alarm = "route-test"
                    topic = "alerts"
+                 }
+                 az_outage {
+                   az                      = "eu-west-1a"
+                   fis_experiment_template = "EXTaz1"
                  }
                }"#);
         let granted = actions(&policy(&spec, true));

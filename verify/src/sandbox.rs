@@ -56,6 +56,10 @@ pub struct StandinEndpoints {
     pub dns: SocketAddr,
     /// The NLB stand-in in front of the pgbouncer tasks.
     pub pgbouncer_endpoint: Option<SocketAddr>,
+    /// The stand-ins' control API (`http://127.0.0.1:PORT`): the AZ-outage
+    /// drill's cut on the sandbox (`POST /az-outage`).
+    #[serde(default)]
+    pub control_url: Option<String>,
 }
 
 /// Why the sandbox's endpoints cannot be read.
@@ -147,6 +151,22 @@ impl SandboxEndpoints {
             .get_or_insert_with(PitrRestoreDrill::defaults);
         if drill.database_url.is_none() {
             drill.database_url = Some(probe_url.clone());
+        }
+        // The AZ-outage drill's probes go through the balancer too, and its
+        // cut is the stand-ins' control call.
+        if let (Some(drill), Some(standins)) =
+            (env.drills.az_outage.as_mut(), self.standins.as_ref())
+        {
+            if drill.sandbox_control_url.is_none() {
+                drill.sandbox_control_url = standins.control_url.clone();
+            }
+            if let (None, Some(endpoint)) = (&drill.database_url, standins.pgbouncer_endpoint) {
+                drill.database_url = Some(crate::drill::probe::with_host_port(
+                    probe_url,
+                    &endpoint.ip().to_string(),
+                    endpoint.port(),
+                ));
+            }
         }
         // The drain drill's workload goes through the balancer (the NLB
         // stand-in) to pgbouncer, as the master user.

@@ -130,6 +130,10 @@ pub struct Verify {
     /// with PREFIX; a spec naming one outside it is refused. Never set by the spec.
     #[arg(long, value_name = "PREFIX", default_value = envspec::secret_env::DEFAULT_PREFIX)]
     pub secret_env_prefix: envspec::secret_env::SecretPrefix,
+    /// The sandbox backend, when a spec needs the sandbox and none runs
+    /// (see `cargo xtask sandbox --help`).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<SandboxBackend>,
 }
 
 #[derive(Debug, Parser)]
@@ -175,6 +179,9 @@ pub enum DrillKind {
     PgbouncerDrain,
     PitrRestore,
     AlarmRoute,
+    /// Cut one AZ: on the sandbox the stand-ins' control call, on AWS the
+    /// spec's FIS experiment template (`fis_experiment_template`).
+    AzOutage,
     /// Delete the scratch instances a crashed `pitr-restore` left (needs
     /// --yes; only instances tagged `verify:drill = pitr_restore`, never one
     /// whose `verify:deadline` is ahead: a live drill's).
@@ -189,6 +196,7 @@ impl DrillKind {
             DrillKind::PgbouncerDrain => "pgbouncer-drain",
             DrillKind::PitrRestore => "pitr-restore",
             DrillKind::AlarmRoute => "alarm-route",
+            DrillKind::AzOutage => "az-outage",
             DrillKind::Cleanup => "cleanup",
         }
     }
@@ -198,6 +206,44 @@ impl DrillKind {
 pub struct Sandbox {
     #[command(subcommand)]
     pub action: SandboxAction,
+    /// What runs the RDS members and pgbouncer tasks when `up` starts the
+    /// sandbox: processes (default) or containers (a container engine
+    /// serving the Docker API: podman). Default: `VERIFY_SANDBOX_BACKEND`,
+    /// else `process`.
+    #[arg(long, value_enum, global = true, value_name = "BACKEND")]
+    pub backend: Option<SandboxBackend>,
+}
+
+/// The sandbox's backends (`--backend`, `VERIFY_SANDBOX_BACKEND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SandboxBackend {
+    Process,
+    Containers,
+}
+
+impl SandboxBackend {
+    pub const ENV: &str = "VERIFY_SANDBOX_BACKEND";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SandboxBackend::Process => "process",
+            SandboxBackend::Containers => "containers",
+        }
+    }
+
+    /// `flag`, else `VERIFY_SANDBOX_BACKEND`, else `process` (never detected).
+    pub fn resolve(flag: Option<SandboxBackend>) -> anyhow::Result<SandboxBackend> {
+        if let Some(backend) = flag {
+            return Ok(backend);
+        }
+        match std::env::var(Self::ENV) {
+            Err(_) => Ok(SandboxBackend::Process),
+            Ok(v) if v.is_empty() => Ok(SandboxBackend::Process),
+            Ok(v) => SandboxBackend::from_str(&v, false).map_err(|_| {
+                anyhow::anyhow!("{}={v:?}: expected `process` or `containers`", Self::ENV)
+            }),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -218,6 +264,9 @@ pub enum SandboxAction {
 
 #[derive(Debug, Parser)]
 pub struct Test {
+    /// The sandbox backend the tests run on (see `cargo xtask sandbox --help`).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<SandboxBackend>,
     /// Extra arguments for `cargo test` (after `--`).
     #[arg(last = true)]
     pub cargo_test_args: Vec<String>,
@@ -265,6 +314,39 @@ mod tests {
     #[test]
     fn flags_are_consistent() {
         Xtask::command().debug_assert();
+    }
+
+    #[test]
+    fn the_sandbox_backend_is_a_flag_on_sandbox_verify_and_test() {
+        let parsed =
+            Xtask::try_parse_from(["cargo xtask", "sandbox", "up", "--backend", "containers"])
+                .unwrap();
+        let Command::Sandbox(s) = parsed.command else {
+            panic!("sandbox")
+        };
+        assert_eq!(s.backend, Some(SandboxBackend::Containers));
+        let parsed = Xtask::try_parse_from(["cargo xtask", "sandbox", "status"]).unwrap();
+        let Command::Sandbox(s) = parsed.command else {
+            panic!("sandbox")
+        };
+        assert_eq!(s.backend, None);
+        for args in [
+            &["cargo xtask", "verify", "sandbox", "--backend", "process"][..],
+            &["cargo xtask", "test", "--backend", "containers"][..],
+        ] {
+            Xtask::try_parse_from(args).unwrap();
+        }
+        let err = Xtask::try_parse_from(["cargo xtask", "sandbox", "up", "--backend", "docker"])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("process") && err.contains("containers"),
+            "{err}"
+        );
+        assert_eq!(
+            SandboxBackend::resolve(Some(SandboxBackend::Process)).unwrap(),
+            SandboxBackend::Process
+        );
     }
 
     #[test]

@@ -5,12 +5,16 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 use crate::cargo::{build_workspace, root, sandbox as sandbox_bin, workspace_bin};
-use crate::flags::{Bench, BenchWhat, Sandbox, SandboxAction};
+use crate::flags::{Bench, BenchWhat, Sandbox, SandboxAction, SandboxBackend};
 
 pub fn run(flags: &Sandbox) -> Result<ExitCode> {
     build_workspace()?;
     let status = match &flags.action {
-        SandboxAction::Up => sandbox_bin(&["up"])?,
+        SandboxAction::Up => {
+            let backend = SandboxBackend::resolve(flags.backend)?;
+            prepare_backend(backend)?;
+            sandbox_bin(&["up", "--backend", backend.as_str()])?
+        }
         SandboxAction::Reset => sandbox_bin(&["reset"])?,
         SandboxAction::Down => sandbox_bin(&["down"])?,
         SandboxAction::Status => sandbox_bin(&["status"])?,
@@ -22,8 +26,46 @@ pub fn run(flags: &Sandbox) -> Result<ExitCode> {
     ))
 }
 
+/// What the containers backend needs from this machine before the sandbox
+/// program starts it: podman and runc (a clear message when missing), and
+/// the base image its Dockerfile names (made with debootstrap when the engine
+/// lacks it: no registry is reachable here).
+pub fn prepare_backend(backend: SandboxBackend) -> Result<()> {
+    if backend == SandboxBackend::Process {
+        return Ok(());
+    }
+    let missing: Vec<_> = crate::container::missing_packages()
+        .into_iter()
+        .filter(|p| *p != "debootstrap")
+        .collect();
+    if !missing.is_empty() {
+        bail!(
+            "the containers backend needs a container engine: {} not installed \
+             (`apt-get install podman runc`); or use the default `--backend process`",
+            missing.join(" and ")
+        );
+    }
+    crate::container::ensure_base_image()?;
+    Ok(())
+}
+
+/// The backend of the sandbox that runs (from `target/sandbox/state.json`).
+fn running_backend() -> Option<String> {
+    let text =
+        std::fs::read_to_string(crate::cargo::target_dir().join("sandbox/state.json")).ok()?;
+    let state: serde_json::Value = serde_json::from_str(&text).ok()?;
+    Some(state["backend"].as_str().unwrap_or("process").to_string())
+}
+
 /// Starts the sandbox unless it runs; returns whether this call started it.
+/// The backend is `VERIFY_SANDBOX_BACKEND`'s, else `process`.
 pub fn ensure_up() -> Result<bool> {
+    ensure_up_with(SandboxBackend::resolve(None)?)
+}
+
+/// Starts the sandbox with `backend` unless it runs; one running with the
+/// other backend is an error (`down` first). Returns whether this call started it.
+pub fn ensure_up_with(backend: SandboxBackend) -> Result<bool> {
     let running = Command::new(workspace_bin("sandbox"))
         .arg("status")
         .current_dir(root())
@@ -32,9 +74,16 @@ pub fn ensure_up() -> Result<bool> {
         .status
         .success();
     if running {
+        if let Some(running) = running_backend().filter(|b| b != backend.as_str()) {
+            bail!(
+                "the sandbox runs with the {running} backend, not {}: `cargo xtask sandbox down` first",
+                backend.as_str()
+            );
+        }
         return Ok(false);
     }
-    if !sandbox_bin(&["up"])?.success() {
+    prepare_backend(backend)?;
+    if !sandbox_bin(&["up", "--backend", backend.as_str()])?.success() {
         bail!("the sandbox did not start (see target/sandbox/*.log)");
     }
     Ok(true)

@@ -17,7 +17,8 @@ use crate::flags::Test;
 pub fn run(flags: &Test) -> Result<ExitCode> {
     install_system_packages()?;
     build_workspace()?;
-    let started_sandbox = crate::sandbox::ensure_up()?;
+    let backend = crate::flags::SandboxBackend::resolve(flags.backend)?;
+    let started_sandbox = crate::sandbox::ensure_up_with(backend)?;
 
     let cargo_ok = cargo()
         .arg("test")
@@ -33,7 +34,23 @@ pub fn run(flags: &Test) -> Result<ExitCode> {
         .status()
         .context("running cargo test -p xtask")?
         .success();
-    let cargo_ok = cargo_ok && xtask_ok;
+    // The containers backend's own tests (ignored unless an engine is asked for).
+    let containers_ok = backend != crate::flags::SandboxBackend::Containers
+        || cargo()
+            .args([
+                "test",
+                "--package",
+                "fixtures",
+                "--test",
+                "containers",
+                "--",
+                "--ignored",
+            ])
+            .env(crate::flags::SandboxBackend::ENV, backend.as_str())
+            .status()
+            .context("running the containers backend's tests")?
+            .success();
+    let cargo_ok = cargo_ok && xtask_ok && containers_ok;
 
     println!("\ncargo xtask itself: validate, build, then become verify");
     let xtask_result = xtask_end_to_end();
@@ -43,6 +60,15 @@ pub fn run(flags: &Test) -> Result<ExitCode> {
 
     if started_sandbox {
         let _ = sandbox_quiet(&["down"]);
+    }
+    // Nothing the containers backend made is left once its sandbox is down.
+    let mut cargo_ok = cargo_ok;
+    if started_sandbox && backend == crate::flags::SandboxBackend::Containers {
+        let left = containers_left()?;
+        if !left.is_empty() {
+            println!("  FAILED: left on the container engine after `sandbox down`: {left:?}");
+            cargo_ok = false;
+        }
     }
     println!("\ncargo test: {}", if cargo_ok { "ok" } else { "FAILED" });
     println!(
@@ -54,6 +80,41 @@ pub fn run(flags: &Test) -> Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Containers, networks and volumes labelled `verify.sandbox` (any
+/// sandbox's), as `kind name` lines.
+fn containers_left() -> Result<Vec<String>> {
+    let mut left = Vec::new();
+    for (kind, format) in [
+        ("container", "{{.Names}}"),
+        ("network", "{{.Name}}"),
+        ("volume", "{{.Name}}"),
+    ] {
+        let mut command = Command::new("podman");
+        if kind == "container" {
+            command.args(["ps", "--all"]);
+        } else {
+            command.args([kind, "ls"]);
+        }
+        let out = command
+            .args(["--filter", "label=verify.sandbox", "--format", format])
+            .output()
+            .with_context(|| format!("listing {kind}s with podman"))?;
+        if !out.status.success() {
+            bail!(
+                "podman {kind} ls: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        left.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| format!("{kind} {l}")),
+        );
+    }
+    Ok(left)
 }
 
 /// The machine packages the sandbox needs, installed with apt when missing (CI runs as root).

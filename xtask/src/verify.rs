@@ -47,7 +47,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
 
     build_workspace()?;
     if sandbox {
-        crate::sandbox::ensure_up()?;
+        crate::sandbox::ensure_up_with(crate::flags::SandboxBackend::resolve(flags.backend)?)?;
     }
     let mut command = verify_command("run");
     command.args(&flags.envs);

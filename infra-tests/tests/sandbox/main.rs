@@ -10,6 +10,7 @@ mod alarms_budgets;
 mod checks;
 mod cloudwatch_cbor;
 mod drill_alarm_route;
+mod drill_az_outage;
 mod drill_pgbouncer;
 mod drill_pitr;
 mod drill_rds;

@@ -28,6 +28,7 @@ pub(crate) mod ec2;
 pub(crate) mod ecs;
 pub(crate) mod elb;
 pub(crate) mod events;
+pub(crate) mod fis;
 pub(crate) mod health;
 pub(crate) mod kms;
 pub(crate) mod logs;
@@ -93,6 +94,8 @@ pub struct AwsClients {
     s3: aws_sdk_s3::Client,
     s3control: aws_sdk_s3control::Client,
     wafv2: aws_sdk_wafv2::Client,
+    /// AWS FIS: only the AZ-outage drill's experiment.
+    fis: aws_sdk_fis::Client,
     /// AWS Health: its API is served from us-east-1 whatever the spec's
     /// region ([`FIXED_REGIONS`]).
     health: aws_sdk_health::Client,
@@ -159,6 +162,7 @@ impl AwsClients {
             "s3" => s3,
             "s3control" => s3control,
             "wafv2" => wafv2,
+            "fis" => fis,
             "sts" => sts,
             "health" => health,
             "logs@us-east-1" => logs_us_east_1,
@@ -237,6 +241,7 @@ impl AwsClients {
                 )
             },
             wafv2: client!(aws_sdk_wafv2),
+            fis: client!(aws_sdk_fis),
             health: pinned!(aws_sdk_health, "health"),
             logs_us_east_1: pinned!(aws_sdk_cloudwatchlogs, "logs@us-east-1"),
             sts: client!(aws_sdk_sts),

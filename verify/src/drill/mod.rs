@@ -22,6 +22,7 @@
 //! Exit codes follow: 0 every assertion held, 1 one failed, 2 could not run.
 
 pub mod alarm_route;
+pub mod az_outage;
 pub(crate) mod dependents;
 pub mod leftovers;
 pub mod pgbouncer_drain;
@@ -35,11 +36,12 @@ pub(crate) mod workload;
 /// Every drill's id and the IAM permissions it needs ([`crate::iam`]): the
 /// drill policy (`verify iam-policy --drills`) and each drill's write guard
 /// come from these.
-pub const GRANTS: [(&str, &[crate::iam::Grant]); 4] = [
+pub const GRANTS: [(&str, &[crate::iam::Grant]); 5] = [
     (rds_failover::ID, rds_failover::GRANTS),
     (pgbouncer_drain::ID, pgbouncer_drain::GRANTS),
     (pitr_restore::ID, pitr_restore::GRANTS),
     (alarm_route::ID, alarm_route::GRANTS),
+    (az_outage::ID, az_outage::GRANTS),
 ];
 
 use std::future::Future;
