@@ -83,7 +83,7 @@ fn reset_restores_every_standin_after_every_standin_break() {
         let mut set = standins::start_with_balancer(&dir, backends)
             .await
             .expect("stand-ins");
-        set.start_rds(&dir.join("rds"))
+        set.start_rds(&dir.join("rds"), Default::default())
             .await
             .expect("a private RDS data plane");
         let set = Arc::new(set);
