@@ -1,4 +1,4 @@
-//! `drill.az_outage` on the sandbox (process backend): the stand-ins' control
+//! `drill.az_outage` on the sandbox (either backend): the stand-ins' control
 //! call `POST /az-outage` freezes eu-central-1a's database member (the
 //! primary) and pgbouncer task and black-holes their addresses; the data
 //! plane promotes the standby after its detection delay, the balancer's
@@ -8,10 +8,12 @@
 //! - the good sandbox passes: the writer moved to the other member, the
 //!   clients' unavailability within the budget, no acknowledged write lost,
 //!   the service back across two AZs, the Core API healthy again;
-//! - negative control: no standby to fail over to (`rds-async-standby`: its
-//!   WAL stream stalled, so the data plane will not promote it, as for a
-//!   Single-AZ instance): the writer stays dark for the whole cut and the
-//!   drill fails on `db_failed_over` and `unavailability_within_budget`;
+//! - negative control, a single-AZ database (`rds-single-az`, and
+//!   `rds-async-standby`: no standby the data plane will promote): the
+//!   writer stays dark for the whole cut and the drill fails on
+//!   `db_failed_over` and `unavailability_within_budget`;
+//! - negative control, every pgbouncer task in the lost AZ
+//!   (`pgbouncer-one-az`): the drill fails on `pgbouncer_survives_az`;
 //! - refused without consent, nothing read or written.
 //!
 //! The test holds the sandbox alone and leaves it good (reset, tasks home).
@@ -22,19 +24,11 @@ use verify::drill::{DrillError, az_outage};
 use verify::{Gate, Status};
 
 #[test]
-#[ignore = "the writer probe does not recover after the AZ returns on the process backend (the cut, failover, replacement and return themselves work); run with --ignored"]
-fn the_az_outage_drill_passes_and_fails_without_a_standby() {
+fn the_az_outage_drill_passes_and_fails_for_a_single_az_database_or_service() {
     let _sandbox = infra_tests::changing();
-    let state = running_sandbox();
-    let standins = state.standins.clone().expect("stand-ins");
     runtime().block_on(async {
         let result = tokio::spawn(drills()).await;
-        fixtures::standins::reset_running(&standins)
-            .await
-            .expect("reset");
-        fixtures::standins::home_running(&standins)
-            .await
-            .expect("tasks home");
+        back_to_good().await;
         if let Err(e) = result
             && e.is_panic()
         {
@@ -48,6 +42,7 @@ async fn drills() {
     let standins = state.standins.clone().expect("stand-ins");
 
     // --- good: the AZ goes and comes back, clients barely notice.
+    back_to_good().await;
     let gate = sandbox_gate().await;
     let record = az_outage::run(&gate, std::future::pending())
         .await
@@ -59,6 +54,7 @@ async fn drills() {
         "pgbouncer_service",
         "unavailability_within_budget",
         "no_acknowledged_write_lost",
+        "pgbouncer_survives_az",
         "dependents_recovered",
     ] {
         assert_eq!(
@@ -87,13 +83,12 @@ async fn drills() {
     );
     assert!(labels.iter().any(|l| *l == "AZ returned"), "{labels:?}");
 
-    // --- negative control: no standby the data plane may promote.
-    fixtures::standins::reset_running(&standins)
+    // --- negative control: a single-AZ database (MultiAZ off, and no
+    // standby the data plane may promote).
+    back_to_good().await;
+    fixtures::breaks::apply(&state.seed_target(), "rds-single-az")
         .await
-        .expect("reset");
-    fixtures::standins::home_running(&standins)
-        .await
-        .expect("tasks home");
+        .expect("rds-single-az");
     fixtures::standins::apply_break(&standins, "rds-async-standby")
         .await
         .expect("rds-async-standby");
@@ -103,18 +98,38 @@ async fn drills() {
         .expect("the drill runs");
     let o = &record.outcome;
     assert_eq!(o.status, Status::Fail, "{}", o.message);
+    for name in ["db_failed_over", "unavailability_within_budget"] {
+        assert_eq!(
+            assertion(&record, name)["holds"],
+            false,
+            "{name}: {}",
+            o.message
+        );
+    }
+
+    // --- negative control: every pgbouncer task in the lost AZ.
+    back_to_good().await;
+    fixtures::breaks::apply(&state.seed_target(), "pgbouncer-one-az")
+        .await
+        .expect("pgbouncer-one-az");
+    let gate = sandbox_gate().await;
+    let record = az_outage::run_with_steady_state(&gate, &["rds.*"], std::future::pending())
+        .await
+        .expect("the drill runs");
+    let o = &record.outcome;
+    assert_eq!(o.status, Status::Fail, "{}", o.message);
+    let survives = assertion(&record, "pgbouncer_survives_az");
+    assert_eq!(survives["holds"], false, "{}", o.message);
     assert_eq!(
-        assertion(&record, "db_failed_over")["holds"],
-        false,
-        "{}",
-        o.message
+        survives["observed"]["azs"],
+        serde_json::json!(["eu-central-1a"]),
+        "{survives}"
     );
-    assert_eq!(
-        assertion(&record, "unavailability_within_budget")["holds"],
-        false,
-        "{}",
-        o.message
-    );
+}
+
+/// The good sandbox again: stand-ins reset, tasks home, moto seeded afresh.
+async fn back_to_good() {
+    fixtures::sandbox::reset().await.expect("sandbox reset");
 }
 
 #[test]

@@ -9,6 +9,9 @@
 //! - `pgbouncer_service`: the pgbouncer service back at its desired count
 //!   across ≥ 2 AZs, the `pgbouncer.*` checks passing, within
 //!   `max_recovery` of the AZ's return;
+//! - `pgbouncer_survives_az`: just before the cut, the service had a task
+//!   running outside the cut AZ (every task in it: the service is down
+//!   until ECS starts new ones elsewhere, which on AWS takes minutes);
 //! - `unavailability_within_budget`: the longest client-observed outage
 //!   after the cut (worst of writer and reader, through the load-balanced
 //!   pgbouncer endpoint) ≤ `max_unavailable` (default the `rds` block's
@@ -463,15 +466,22 @@ fn stop_conditions_match(
 }
 
 /// The cut's state now: `(ended, label)`.
-async fn cut_state(cut: &Cut, gate: &Gate, progress: &Progress) -> Result<(bool, String), String> {
+async fn cut_state(
+    cut: &Cut,
+    gate: &Gate,
+    progress: &mut Progress,
+) -> Result<(bool, String), String> {
     match cut {
         Cut::Sandbox { url } => {
             let state = control(url, "GET", "/az-outage", None).await?;
             let phase = state["phase"].as_str().unwrap_or("unknown").to_string();
-            Ok((
-                matches!(phase.as_str(), "returned" | "failed" | "idle"),
-                format!("AZ {phase}"),
-            ))
+            let ended = matches!(phase.as_str(), "returned" | "failed" | "idle");
+            // The stand-ins' full report (what was cut, promoted, replaced)
+            // once the AZ is back.
+            if ended && !state["report"].is_null() {
+                progress.report = Some(state["report"].clone());
+            }
+            Ok((ended, format!("AZ {phase}")))
         }
         Cut::Fis { .. } => {
             let Some(id) = &progress.experiment else {
@@ -577,6 +587,8 @@ struct Progress {
     service_back_ms: Option<u64>,
     /// The service as last seen: running, desired, the AZs with a task.
     service: Option<(i32, i32, Vec<String>)>,
+    /// The service read just before the cut (`Err`: it could not be read).
+    service_before: Option<Result<(i32, i32, Vec<String>), String>>,
     /// The FIS experiment's id.
     experiment: Option<String>,
     /// What the sandbox's control call answered.
@@ -606,6 +618,9 @@ async fn follow(
         )));
     }
     stop_alarms(gate, &drill.stop_alarms).await?;
+    // Where the tasks run as the AZ goes: a service with every task there
+    // is down until ECS starts new ones elsewhere, however fast that is.
+    progress.service_before = Some(service(gate, pgbouncer).await.map_err(|e| e.to_string()));
     let fault_ms = ms_since(t0);
     progress.fault_ms = Some(fault_ms);
     let label = match cut {
@@ -858,6 +873,21 @@ fn judge(
                 })),
                 "failing_checks": failing_after,
             }),
+        },
+        Assertion {
+            name: "pgbouncer_survives_az",
+            holds: matches!(
+                &progress.service_before,
+                Some(Ok((running, _, azs))) if *running > 0 && azs.iter().any(|az| *az != drill.az)
+            ),
+            expected: json!({ "running_outside": drill.az, "min_tasks": 1 }),
+            observed: match &progress.service_before {
+                Some(Ok((running, desired, azs))) => json!({
+                    "running": running, "desired": desired, "azs": azs,
+                }),
+                Some(Err(e)) => json!({ "error": e }),
+                None => json!({ "error": "not read: the drill ended before the cut" }),
+            },
         },
         Assertion {
             name: "unavailability_within_budget",

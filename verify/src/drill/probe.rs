@@ -755,18 +755,22 @@ pub fn start_writer(target: ProbeTarget, table: String, t0: Instant) -> RunningP
     let sink = trace.clone();
     let task = tokio::spawn(async move {
         let ledger = Arc::new(Mutex::new(Ledger::default()));
-        let insert = format!("INSERT INTO {table} (id) VALUES ($1) RETURNING {SERVER_IDENTITY}");
+        // The simple protocol, the id inlined (a number of ours): through
+        // pgbouncer's transaction pooling a named prepared statement may be
+        // parsed on one server connection and executed on another ("prepared
+        // statement does not exist"), which is the probe failing, not the
+        // database.
         let statement_timeout = target.statement_timeout;
         let kept = ledger.clone();
         sample_loop(&target, t0, stopped, sink, |seq, client| {
             // Ids are the samples' numbers: monotonic, one per sample.
             let id = seq as i64 + 1;
-            let insert = insert.as_str();
+            let insert = format!("INSERT INTO {table} (id) VALUES ({id}) RETURNING {SERVER_IDENTITY}");
             let ledger = kept.clone();
             async move {
                 let sent = timeout(
                     statement_timeout + Duration::from_millis(500),
-                    client.query_one(insert, &[&id]),
+                    client.simple_query(&insert),
                 )
                 .await;
                 let attempt = judge_write(sent);
@@ -812,17 +816,7 @@ pub fn start_reader(target: ProbeTarget, t0: Instant) -> RunningProbe<()> {
                 )
                 .await
                 {
-                    Ok(Ok(messages)) => Attempt::Ok(messages.iter().find_map(|m| match m {
-                        tokio_postgres::SimpleQueryMessage::Row(row) => {
-                            let column = |i: usize| row.try_get(i).ok().flatten();
-                            server_from(
-                                column(0),
-                                column(1).and_then(|p| p.parse().ok()),
-                                column(2),
-                            )
-                        }
-                        _ => None,
-                    })),
+                    Ok(Ok(messages)) => Attempt::Ok(server_in(&messages)),
                     Ok(Err(e)) => Attempt::Indeterminate(describe_error(&e)),
                     Err(_) => Attempt::Indeterminate("statement timed out".into()),
                 }
@@ -833,16 +827,32 @@ pub fn start_reader(target: ProbeTarget, t0: Instant) -> RunningProbe<()> {
     RunningProbe { stop, task, trace }
 }
 
-/// A write's outcome, as the client can know it.
+/// The server named by the first row of a simple query selecting
+/// [`SERVER_IDENTITY`].
+fn server_in(messages: &[tokio_postgres::SimpleQueryMessage]) -> Option<Server> {
+    messages.iter().find_map(|m| match m {
+        tokio_postgres::SimpleQueryMessage::Row(row) => {
+            let column = |i: usize| row.try_get(i).ok().flatten();
+            server_from(
+                column(0),
+                column(1).and_then(|p| p.parse().ok()),
+                column(2),
+            )
+        }
+        _ => None,
+    })
+}
+
+/// A write's outcome, as the client can know it: acknowledged only when the
+/// statement's row came back.
 fn judge_write(
-    sent: Result<Result<tokio_postgres::Row, tokio_postgres::Error>, tokio::time::error::Elapsed>,
+    sent: Result<
+        Result<Vec<tokio_postgres::SimpleQueryMessage>, tokio_postgres::Error>,
+        tokio::time::error::Elapsed,
+    >,
 ) -> Attempt {
     match sent {
-        Ok(Ok(row)) => Attempt::Ok(server_from(
-            row.try_get(0).ok().flatten(),
-            row.try_get(1).ok().flatten(),
-            row.try_get(2).ok().flatten(),
-        )),
+        Ok(Ok(messages)) => Attempt::Ok(server_in(&messages)),
         Err(_) => Attempt::Indeterminate("statement timed out in flight".into()),
         Ok(Err(e)) => match e.as_db_error() {
             // Operator intervention (57: admin/crash shutdown) and connection
