@@ -53,6 +53,25 @@ pub fn build_workspace() -> Result<()> {
     )
 }
 
+/// The two programs a run needs: `verify` and the sandbox's `sandbox`,
+/// without the workspace's tests and benches (a cold first `cargo xtask
+/// verify sandbox` compiles what it runs, not what `cargo xtask test` does).
+pub fn build_tools() -> Result<()> {
+    build(
+        &[
+            "--package",
+            "verify-cli",
+            "--bin",
+            "verify",
+            "--package",
+            "fixtures",
+            "--bin",
+            "sandbox",
+        ],
+        "verify and the sandbox",
+    )
+}
+
 /// Runs `cargo build <args>`, following its artifacts: once one needs
 /// compiling, says so and shows how far it got (a spinner on a terminal, a
 /// line a minute otherwise). Compiler errors go to stderr as cargo renders them.

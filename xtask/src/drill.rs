@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::CouldNotRun;
-use crate::cargo::build_workspace;
+use crate::cargo::build_tools;
 use crate::flags::{Drill, DrillKind};
 
 pub fn run(flags: &Drill) -> Result<ExitCode> {
@@ -43,7 +43,7 @@ pub fn run(flags: &Drill) -> Result<ExitCode> {
         );
         return Ok(ExitCode::from(2));
     }
-    build_workspace()?;
+    build_tools()?;
     if env.aws.sandbox {
         crate::sandbox::ensure_up()?;
     }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 
 use crate::CouldNotRun;
-use crate::cargo::{build_workspace, environments_dir, workspace_bin};
+use crate::cargo::{build_tools, environments_dir, workspace_bin};
 use crate::flags::IamPolicy;
 
 pub fn run(flags: &IamPolicy) -> Result<ExitCode> {
@@ -27,7 +27,7 @@ pub fn run(flags: &IamPolicy) -> Result<ExitCode> {
         ))
         .into());
     }
-    build_workspace()?;
+    build_tools()?;
     let mut command = std::process::Command::new(workspace_bin("verify"));
     command
         .arg("iam-policy")

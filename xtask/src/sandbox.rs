@@ -8,7 +8,7 @@ use crate::cargo::{build_workspace, root, sandbox as sandbox_bin, workspace_bin}
 use crate::flags::{Bench, BenchWhat, Sandbox, SandboxAction, SandboxBackend};
 
 pub fn run(flags: &Sandbox) -> Result<ExitCode> {
-    build_workspace()?;
+    crate::cargo::build_tools()?;
     let status = match &flags.action {
         SandboxAction::Up => {
             let backend = SandboxBackend::resolve(flags.backend)?;

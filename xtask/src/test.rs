@@ -88,7 +88,10 @@ fn containers(flags: &Test) -> Result<ExitCode> {
         .status()
         .context("running the containers backend's own test")?
         .success();
-    step("the engine: a labelled, capped container, removed by label", engine_ok);
+    step(
+        "the engine: a labelled, capped container, removed by label",
+        engine_ok,
+    );
     let gate = xtask_with_env(
         &["verify", "sandbox"],
         &[(SandboxBackend::ENV, SandboxBackend::Containers.as_str())],

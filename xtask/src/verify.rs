@@ -16,7 +16,7 @@ use anyhow::Result;
 use envspec::inputs::TerraformFiles;
 
 use crate::CouldNotRun;
-use crate::cargo::{build_workspace, environments_dir, workspace_bin};
+use crate::cargo::{build_tools, environments_dir, workspace_bin};
 use crate::flags::Verify;
 
 pub fn run(flags: &Verify) -> Result<ExitCode> {
@@ -45,7 +45,7 @@ pub fn run(flags: &Verify) -> Result<ExitCode> {
     // the canary's writes and undo, as README's run shows.
     let allow_writes = flags.allow_writes || envs.iter().all(|e| e.aws.sandbox);
 
-    build_workspace()?;
+    build_tools()?;
     if sandbox {
         crate::sandbox::ensure_up_with(crate::flags::SandboxBackend::resolve(flags.backend)?)?;
     }

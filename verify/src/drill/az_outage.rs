@@ -575,6 +575,9 @@ async fn control(
 
 // ---------------------------------------------------------------- the wait
 
+/// `(runningCount, desiredCount, AZs with a RUNNING task)` of the service.
+type ServiceNow = (i32, i32, Vec<String>);
+
 /// What the wait saw, for the assertions.
 #[derive(Debug, Default, Clone, PartialEq)]
 struct Progress {
@@ -586,9 +589,9 @@ struct Progress {
     /// ≥ 2 AZs with the `pgbouncer.*` checks passing.
     service_back_ms: Option<u64>,
     /// The service as last seen: running, desired, the AZs with a task.
-    service: Option<(i32, i32, Vec<String>)>,
+    service: Option<ServiceNow>,
     /// The service read just before the cut (`Err`: it could not be read).
-    service_before: Option<Result<(i32, i32, Vec<String>), String>>,
+    service_before: Option<Result<ServiceNow, String>>,
     /// The FIS experiment's id.
     experiment: Option<String>,
     /// What the sandbox's control call answered.
@@ -668,7 +671,7 @@ async fn follow(
 
     let deadline = Instant::now() + drill.timeout;
     let mut last_cut: Option<String> = None;
-    let mut last_service: Option<(i32, i32, Vec<String>)> = None;
+    let mut last_service: Option<ServiceNow> = None;
     loop {
         tokio::time::sleep(POLL).await;
         if Instant::now() >= deadline {
@@ -751,7 +754,7 @@ async fn follow(
 }
 
 /// `(runningCount, desiredCount, AZs with a RUNNING task)` of the service now.
-async fn service(gate: &Gate, spec: &PgbouncerSpec) -> Result<(i32, i32, Vec<String>), CheckError> {
+async fn service(gate: &Gate, spec: &PgbouncerSpec) -> Result<ServiceNow, CheckError> {
     let fresh = gate.fresh();
     let (running, desired) = aws::ecs::service_now(fresh.aws(), &spec.cluster, &spec.service)
         .await?

@@ -765,7 +765,8 @@ pub fn start_writer(target: ProbeTarget, table: String, t0: Instant) -> RunningP
         sample_loop(&target, t0, stopped, sink, |seq, client| {
             // Ids are the samples' numbers: monotonic, one per sample.
             let id = seq as i64 + 1;
-            let insert = format!("INSERT INTO {table} (id) VALUES ({id}) RETURNING {SERVER_IDENTITY}");
+            let insert =
+                format!("INSERT INTO {table} (id) VALUES ({id}) RETURNING {SERVER_IDENTITY}");
             let ledger = kept.clone();
             async move {
                 let sent = timeout(
@@ -833,11 +834,7 @@ fn server_in(messages: &[tokio_postgres::SimpleQueryMessage]) -> Option<Server> 
     messages.iter().find_map(|m| match m {
         tokio_postgres::SimpleQueryMessage::Row(row) => {
             let column = |i: usize| row.try_get(i).ok().flatten();
-            server_from(
-                column(0),
-                column(1).and_then(|p| p.parse().ok()),
-                column(2),
-            )
+            server_from(column(0), column(1).and_then(|p| p.parse().ok()), column(2))
         }
         _ => None,
     })
