@@ -634,3 +634,127 @@ fn a_stop_alarm_missing_unreadable_or_in_alarm_stops_a_drill() {
     assert_eq!(read(&unused, &[], None), Ok(()));
     assert_eq!(unused.num_calls(), 0);
 }
+
+#[test]
+fn fis_reads_the_template_starts_only_under_the_drill_guard_follows_and_stops() {
+    use aws_sdk_fis::operation::get_experiment::GetExperimentOutput;
+    use aws_sdk_fis::operation::get_experiment_template::GetExperimentTemplateOutput;
+    use aws_sdk_fis::operation::start_experiment::StartExperimentOutput;
+    use aws_sdk_fis::operation::stop_experiment::StopExperimentOutput;
+    use aws_sdk_fis::types::{
+        Experiment, ExperimentState, ExperimentStatus, ExperimentTemplate,
+        ExperimentTemplateAction, ExperimentTemplateStopCondition,
+    };
+    let alarm = "arn:aws:cloudwatch:eu-central-1:123456789012:alarm:core-api-5xx";
+    let template = mock!(aws_sdk_fis::Client::get_experiment_template)
+        .match_requests(|r| r.id() == Some("EXT1"))
+        .then_output(move || {
+            GetExperimentTemplateOutput::builder()
+                .experiment_template(
+                    ExperimentTemplate::builder()
+                        .id("EXT1")
+                        .stop_conditions(
+                            ExperimentTemplateStopCondition::builder()
+                                .source("aws:cloudwatch:alarm")
+                                .value(alarm)
+                                .build(),
+                        )
+                        .actions(
+                            "cut",
+                            ExperimentTemplateAction::builder()
+                                .action_id("aws:network:disrupt-connectivity")
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        });
+    // Started from the template, tagged as the drill's.
+    let start = mock!(aws_sdk_fis::Client::start_experiment)
+        .match_requests(|r| {
+            r.experiment_template_id() == Some("EXT1")
+                && r.tags().and_then(|t| t.get("verify:drill")).map(String::as_str)
+                    == Some("drill.az_outage")
+        })
+        .then_output(|| {
+            StartExperimentOutput::builder()
+                .experiment(Experiment::builder().id("EXP1").build())
+                .build()
+        });
+    let state = |status: ExperimentStatus, reason: Option<&'static str>| {
+        move || {
+            GetExperimentOutput::builder()
+                .experiment(
+                    Experiment::builder()
+                        .id("EXP1")
+                        .state(
+                            ExperimentState::builder()
+                                .status(status.clone())
+                                .set_reason(reason.map(String::from))
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build()
+        }
+    };
+    let running = mock!(aws_sdk_fis::Client::get_experiment)
+        .then_output(state(ExperimentStatus::Running, None));
+    let stopped = mock!(aws_sdk_fis::Client::get_experiment).then_output(state(
+        ExperimentStatus::Stopped,
+        Some("Experiment stopped by a stop condition"),
+    ));
+    // An answer without its state: never read as ended, or as running.
+    let stateless = mock!(aws_sdk_fis::Client::get_experiment).then_output(|| {
+        GetExperimentOutput::builder()
+            .experiment(Experiment::builder().id("EXP1").build())
+            .build()
+    });
+    let stop = mock!(aws_sdk_fis::Client::stop_experiment)
+        .match_requests(|r| r.id() == Some("EXP1"))
+        .then_output(|| StopExperimentOutput::builder().build());
+    let fis = mock_client!(
+        aws_sdk_fis,
+        RuleMode::Sequential,
+        [&template, &start, &running, &stopped, &stateless, &stop]
+    );
+    let mut clients = closed_clients();
+    clients.fis = fis;
+    runtime().block_on(async {
+        let read = super::fis::template(&clients, "EXT1").await.expect("template");
+        assert_eq!(
+            read.stop_conditions,
+            vec![("aws:cloudwatch:alarm".to_string(), Some(alarm.to_string()))]
+        );
+        assert_eq!(read.actions, vec!["aws:network:disrupt-connectivity"]);
+        // Read-only: refused before it is sent.
+        let refused = super::fis::start(&clients, "EXT1", "token").await;
+        assert!(refused.is_err(), "{refused:?}");
+        assert_eq!(start.num_calls(), 0, "nothing sent without the guard");
+        let id = {
+            let _guard = clients
+                .mode
+                .allow_writes(&crate::iam::writes(crate::drill::az_outage::GRANTS));
+            super::fis::start(&clients, "EXT1", "token").await.expect("started")
+        };
+        assert_eq!(id, "EXP1");
+        let (status, _) = super::fis::status(&clients, &id).await.expect("running");
+        assert!(!super::fis::ended(&status), "{status}");
+        let (status, reason) = super::fis::status(&clients, &id).await.expect("stopped");
+        assert!(super::fis::ended(&status), "{status}");
+        assert_eq!(
+            reason.as_deref(),
+            Some("Experiment stopped by a stop condition")
+        );
+        let missing = super::fis::status(&clients, &id).await;
+        assert!(
+            matches!(&missing, Err(crate::CheckError::Missing { field, .. }) if field == "experiment.state"),
+            "{missing:?}"
+        );
+        let _guard = clients
+            .mode
+            .allow_writes(&crate::iam::writes(crate::drill::az_outage::GRANTS));
+        super::fis::stop(&clients, &id).await.expect("stopped");
+        assert_eq!(stop.num_calls(), 1);
+    });
+}
