@@ -673,7 +673,9 @@ fn fis_reads_the_template_starts_only_under_the_drill_guard_follows_and_stops() 
     let start = mock!(aws_sdk_fis::Client::start_experiment)
         .match_requests(|r| {
             r.experiment_template_id() == Some("EXT1")
-                && r.tags().and_then(|t| t.get("verify:drill")).map(String::as_str)
+                && r.tags()
+                    .and_then(|t| t.get("verify:drill"))
+                    .map(String::as_str)
                     == Some("drill.az_outage")
         })
         .then_output(|| {
@@ -681,6 +683,13 @@ fn fis_reads_the_template_starts_only_under_the_drill_guard_follows_and_stops() 
                 .experiment(Experiment::builder().id("EXP1").build())
                 .build()
         });
+    // The mock sees a call before the guard refuses it (nothing is sent
+    // either way): the refused attempt takes a rule of its own.
+    let refused_start = mock!(aws_sdk_fis::Client::start_experiment).then_output(|| {
+        StartExperimentOutput::builder()
+            .experiment(Experiment::builder().id("NOT-STARTED").build())
+            .build()
+    });
     let state = |status: ExperimentStatus, reason: Option<&'static str>| {
         move || {
             GetExperimentOutput::builder()
@@ -713,13 +722,25 @@ fn fis_reads_the_template_starts_only_under_the_drill_guard_follows_and_stops() 
     let stop = mock!(aws_sdk_fis::Client::stop_experiment)
         .match_requests(|r| r.id() == Some("EXP1"))
         .then_output(|| StopExperimentOutput::builder().build());
-    let fis = mock_client!(
+    let mut clients = closed_clients();
+    // The mocked client carries the clients' write guard, as every real one.
+    let guard = super::ReadOnlyGuard {
+        mode: clients.mode.clone(),
+    };
+    clients.fis = mock_client!(
         aws_sdk_fis,
         RuleMode::Sequential,
-        [&template, &start, &running, &stopped, &stateless, &stop]
+        [
+            &template,
+            &refused_start,
+            &start,
+            &running,
+            &stopped,
+            &stateless,
+            &stop
+        ],
+        |conf| conf.interceptor(guard.clone())
     );
-    let mut clients = closed_clients();
-    clients.fis = fis;
     runtime().block_on(async {
         let read = super::fis::template(&clients, "EXT1").await.expect("template");
         assert_eq!(
@@ -729,8 +750,11 @@ fn fis_reads_the_template_starts_only_under_the_drill_guard_follows_and_stops() 
         assert_eq!(read.actions, vec!["aws:network:disrupt-connectivity"]);
         // Read-only: refused before it is sent.
         let refused = super::fis::start(&clients, "EXT1", "token").await;
-        assert!(refused.is_err(), "{refused:?}");
-        assert_eq!(start.num_calls(), 0, "nothing sent without the guard");
+        let refusal = format!("{refused:?}");
+        assert!(
+            refused.is_err() && refusal.contains("StartExperiment"),
+            "{refusal}"
+        );
         let id = {
             let _guard = clients
                 .mode
